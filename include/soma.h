@@ -1,0 +1,14 @@
+/**
+ * @file soma.h
+ * @brief Umbrella header: includes every public soma header.
+ */
+#ifndef SOMA_H
+#define SOMA_H
+
+#include "soma/common.h"
+#include "soma/status.h"
+#include "soma/rng.h"
+#include "soma/matrix.h"
+#include "soma/gemm.h"
+
+#endif /* SOMA_H */

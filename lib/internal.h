@@ -1,0 +1,119 @@
+/* Private helpers shared by the library sources. Never installed. */
+#ifndef SOMA_INTERNAL_H
+#define SOMA_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "soma.h"
+
+#define SOMA_ALIGN 64
+
+/* Overflow-checked size arithmetic: false when the result does not fit. */
+static inline bool soma__mul(size_t a, size_t b, size_t *out)
+{
+    return !__builtin_mul_overflow(a, b, out);
+}
+
+static inline bool soma__add(size_t a, size_t b, size_t *out)
+{
+    return !__builtin_add_overflow(a, b, out);
+}
+
+/* Byte count of n doubles, or false on overflow. */
+static inline bool soma__doubles_bytes(size_t n, size_t *bytes)
+{
+    return soma__mul(n, sizeof(double), bytes);
+}
+
+/* The effective allocator: the caller's, or the C library's. */
+soma_allocator soma__allocator_resolve(const soma_allocator *a);
+
+/* True when a is NULL or has both functions. */
+bool soma__allocator_valid(const soma_allocator *a);
+
+/* 64-byte aligned block of `bytes` (> 0) bytes, or NULL. */
+void *soma__alloc(const soma_allocator *a, size_t bytes);
+
+/* Release a block from soma__alloc; NULL is ignored. */
+void soma__free(const soma_allocator *a, void *p, size_t bytes);
+
+/* Like soma__alloc, then zeroed. */
+void *soma__calloc(const soma_allocator *a, size_t bytes);
+
+/* SOMA_OK when m is a valid matrix (see matrix.h), else SOMA_EINVAL. */
+soma_status soma__matrix_check(const soma_matrix *m);
+
+/* Number of elements from the first to one past the last (0 if empty). */
+size_t soma__matrix_extent(const soma_matrix *m);
+
+/* True when the storage of a and b overlaps. */
+bool soma__matrix_overlap(const soma_matrix *a, const soma_matrix *b);
+
+/* True when m's rows are packed (ld == cols, or a single row). */
+static inline bool soma__matrix_contiguous(const soma_matrix *m)
+{
+    return m->ld == m->cols || m->rows <= 1;
+}
+
+/* A view that is never NULL-checked: for internal use on checked inputs. */
+static inline soma_matrix soma__view(double *data, size_t rows, size_t cols, size_t ld)
+{
+    soma_matrix m = {rows, cols, ld, data, false, {0}};
+    return m;
+}
+
+/* Return early with the status when it is not SOMA_OK. */
+#define SOMA_TRY(expr)                                                         \
+    do {                                                                       \
+        soma_status soma__st = (expr);                                         \
+        if (soma__st != SOMA_OK)                                               \
+            return soma__st;                                                   \
+    } while (0)
+
+/* ---- random numbers (the public API in rng.h wraps these) ---- */
+
+static inline uint64_t soma__rotl(uint64_t x, int k)
+{
+    return (x << k) | (x >> (64 - k));
+}
+
+/* xoshiro256** step. */
+static inline uint64_t soma__rng_next(soma_rng *r)
+{
+    uint64_t *s = r->s;
+    const uint64_t result = soma__rotl(s[1] * 5, 7) * 9;
+    const uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = soma__rotl(s[3], 45);
+    return result;
+}
+
+/* Uniform in [0, 1) with 53 random bits. */
+static inline double soma__rng_uniform(soma_rng *r)
+{
+    return (double)(soma__rng_next(r) >> 11) * 0x1.0p-53;
+}
+
+/* Uniform integer in [0, n), n > 0, without modulo bias (Lemire). */
+uint64_t soma__rng_below(soma_rng *r, uint64_t n);
+
+/* Standard normal (Box-Muller, second value kept in the rng). */
+double soma__rng_normal(soma_rng *r);
+
+/* Fisher-Yates shuffle of idx[0..n). */
+void soma__rng_shuffle(soma_rng *r, size_t *idx, size_t n);
+
+/* ---- gemm backends (lib/gemm.c) ---- */
+
+/* C = alpha op(A) op(B) + beta C with shapes already checked, sizes > 0. */
+void soma__gemm_loop(bool ta, bool tb, size_t m, size_t n, size_t k, double alpha,
+                     const double *a, size_t lda, const double *b, size_t ldb,
+                     double beta, double *c, size_t ldc);
+
+#endif /* SOMA_INTERNAL_H */

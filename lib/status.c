@@ -1,0 +1,31 @@
+#include "internal.h"
+
+/* One table, indexed by code, so a message cannot drift from its code. */
+static const char *const status_text[SOMA_STATUS_COUNT] = {
+    [SOMA_OK] = "success",
+    [SOMA_EINVAL] = "invalid argument",
+    [SOMA_EDIM] = "dimension mismatch",
+    [SOMA_ENOMEM] = "out of memory",
+    [SOMA_EOVERFLOW] = "size overflow",
+    [SOMA_EIO] = "I/O error",
+    [SOMA_EFORMAT] = "bad format",
+    [SOMA_EVERSION] = "unsupported format version",
+    [SOMA_ECHECKSUM] = "checksum mismatch",
+    [SOMA_ENONFINITE] = "non-finite value",
+    [SOMA_ENOTSUP] = "not supported",
+    [SOMA_ESTATE] = "bad state",
+    [SOMA_EALIAS] = "output aliases an input",
+    [SOMA_EMPI] = "MPI error",
+};
+
+const char *soma_status_string(soma_status status)
+{
+    if ((unsigned)status >= SOMA_STATUS_COUNT || status_text[status] == NULL)
+        return "unknown status";
+    return status_text[status];
+}
+
+const char *soma_version_string(void)
+{
+    return SOMA_VERSION_STRING;
+}
