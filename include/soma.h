@@ -10,5 +10,7 @@
 #include "soma/rng.h"
 #include "soma/matrix.h"
 #include "soma/gemm.h"
+#include "soma/activation.h"
+#include "soma/loss.h"
 
 #endif /* SOMA_H */
