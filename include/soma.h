@@ -12,5 +12,8 @@
 #include "soma/gemm.h"
 #include "soma/activation.h"
 #include "soma/loss.h"
+#include "soma/dense.h"
+#include "soma/optim.h"
+#include "soma/mlp.h"
 
 #endif /* SOMA_H */

@@ -45,6 +45,34 @@ static void scale_c(soma_matrix *C, double beta)
     }
 }
 
+void soma__gemm(bool ta, bool tb, double alpha, const soma_matrix *A,
+                const soma_matrix *B, double beta, soma_matrix *C)
+{
+    const size_t m = C->rows, n = C->cols, k = ta ? A->rows : A->cols;
+    if (m == 0 || n == 0)
+        return;
+    if (k == 0 || alpha == 0.0) {
+        scale_c(C, beta);
+        return;
+    }
+#if defined(SOMA_GEMM_NAIVE)
+    soma__gemm_loop(ta, tb, m, n, k, alpha, A->data, A->ld, B->data, B->ld, beta, C->data,
+                    C->ld);
+#else
+    /* Callers guarantee every dimension >= 1 and ld >= cols >= 1 (and
+     * <= INT_MAX), so the BLAS's own argument check, which prints and
+     * returns, cannot fire. */
+    if ((double)m * (double)n * (double)k <= (double)SOMA_GEMM_LOOP_MAX_MNK) {
+        soma__gemm_loop(ta, tb, m, n, k, alpha, A->data, A->ld, B->data, B->ld, beta,
+                        C->data, C->ld);
+    } else {
+        cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans,
+                    tb ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k, alpha,
+                    A->data, (int)A->ld, B->data, (int)B->ld, beta, C->data, (int)C->ld);
+    }
+#endif
+}
+
 soma_status soma_gemm(soma_trans trans_a, soma_trans trans_b, double alpha,
                       const soma_matrix *A, const soma_matrix *B, double beta,
                       soma_matrix *C)
@@ -62,34 +90,13 @@ soma_status soma_gemm(soma_trans trans_a, soma_trans trans_b, double alpha,
         return SOMA_EDIM;
     if (soma__matrix_overlap(C, A) || soma__matrix_overlap(C, B))
         return SOMA_EALIAS;
-    if (m == 0 || n == 0)
-        return SOMA_OK;
 #if !defined(SOMA_GEMM_NAIVE)
     /* CBLAS takes int dimensions. */
     if (m > INT_MAX || n > INT_MAX || k > INT_MAX || A->ld > INT_MAX ||
         B->ld > INT_MAX || C->ld > INT_MAX)
         return SOMA_EOVERFLOW;
 #endif
-    if (k == 0 || alpha == 0.0) {
-        scale_c(C, beta);
-        return SOMA_OK;
-    }
-#if defined(SOMA_GEMM_NAIVE)
-    soma__gemm_loop(ta, tb, m, n, k, alpha, A->data, A->ld, B->data, B->ld, beta,
-                    C->data, C->ld);
-#else
-    /* Only called with every dimension >= 1 and ld >= cols >= 1, so the
-     * BLAS's own argument check (which prints and returns) cannot fire. */
-    if ((double)m * (double)n * (double)k <= (double)SOMA_GEMM_LOOP_MAX_MNK) {
-        soma__gemm_loop(ta, tb, m, n, k, alpha, A->data, A->ld, B->data, B->ld, beta,
-                        C->data, C->ld);
-    } else {
-        cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans,
-                    tb ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k,
-                    alpha, A->data, (int)A->ld, B->data, (int)B->ld, beta,
-                    C->data, (int)C->ld);
-    }
-#endif
+    soma__gemm(ta, tb, alpha, A, B, beta, C);
     return SOMA_OK;
 }
 

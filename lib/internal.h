@@ -64,6 +64,13 @@ static inline soma_matrix soma__view(double *data, size_t rows, size_t cols, siz
     return m;
 }
 
+/* Discard a status that cannot be an error here (its arguments were
+ * checked); unlike a (void) cast this silences warn_unused_result in gcc. */
+static inline void soma__ignore(soma_status s)
+{
+    (void)s;
+}
+
 /* Return early with the status when it is not SOMA_OK. */
 #define SOMA_TRY(expr)                                                         \
     do {                                                                       \
@@ -110,6 +117,10 @@ double soma__rng_normal(soma_rng *r);
 void soma__rng_shuffle(soma_rng *r, size_t *idx, size_t n);
 
 /* ---- gemm backends (lib/gemm.c) ---- */
+
+/* soma_gemm after its checks: shapes agree, no aliasing, dims <= INT_MAX. */
+void soma__gemm(bool ta, bool tb, double alpha, const soma_matrix *A, const soma_matrix *B,
+                double beta, soma_matrix *C);
 
 /* C = alpha op(A) op(B) + beta C with shapes already checked, sizes > 0. */
 void soma__gemm_loop(bool ta, bool tb, size_t m, size_t n, size_t k, double alpha,

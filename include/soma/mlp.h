@@ -1,0 +1,329 @@
+/**
+ * @file mlp.h
+ * @brief Multi-layer perceptron: creation, initialisation, training, prediction.
+ *
+ * A `soma_mlp` with layer sizes [n0, n1, ..., nL] has L dense layers; layer
+ * l maps n(l-1) inputs to n(l) outputs. Hidden layers (1..L-1) share one
+ * activation; the output layer has its own activation and a loss.
+ *
+ * Data: X is n x n0 (one example per row); targets Y are n x nL: a 0/1
+ * column for binary classification (sigmoid + BCE), one-hot rows for k
+ * classes (softmax + CE, see soma_one_hot), real values for regression
+ * (identity + MSE).
+ *
+ * Parameters live in one contiguous buffer, layer after layer, each layer
+ * as W (row-major n(l-1) x n(l)) then b (n(l)); gradients in a second buffer
+ * of the same layout. Biases start at zero.
+ *
+ * Ownership and threads: the model owns its buffers and optimizer state;
+ * soma_mlp_destroy frees them. fit modifies the model; predict, evaluate and
+ * the getters only read it and allocate their own bounded workspace, so
+ * several threads may predict with one model at once, but nothing may run
+ * concurrently with fit on the same model. Different models are independent.
+ */
+#ifndef SOMA_MLP_H
+#define SOMA_MLP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "activation.h"
+#include "common.h"
+#include "loss.h"
+#include "matrix.h"
+#include "optim.h"
+#include "status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** @brief Opaque model. */
+typedef struct soma_mlp soma_mlp;
+
+/** @brief Weight initialisers (fan_in = n(l-1), fan_out = n(l)). */
+typedef enum soma_init {
+    SOMA_INIT_XAVIER_UNIFORM = 0, /**< U(-a, a), a = sqrt(6 / (fan_in + fan_out)) */
+    SOMA_INIT_XAVIER_NORMAL,      /**< N(0, 2 / (fan_in + fan_out)) */
+    SOMA_INIT_HE_UNIFORM,         /**< U(-a, a), a = sqrt(6 / fan_in) */
+    SOMA_INIT_HE_NORMAL,          /**< N(0, 2 / fan_in) */
+    SOMA_INIT_NORMAL,             /**< N(0, scale^2): the walkthrough's 0.01 and 1.0 */
+    SOMA_INIT_ORTHOGONAL,         /**< scale * Q, Q with orthonormal rows or columns */
+    SOMA_INIT_COUNT               /**< number of initialisers; not one */
+} soma_init;
+
+/** @brief "xavier_uniform", "xavier_normal", "he_uniform", "he_normal",
+ *  "normal", "orthogonal"; NULL when invalid. */
+SOMA_API const char *soma_init_name(soma_init init);
+
+/** @brief What a model is made of besides its sizes. */
+typedef struct soma_mlp_spec {
+    soma_activation hidden;       /**< activation of hidden layers */
+    double hidden_alpha;          /**< its parameter (leaky relu, elu); 0 = default */
+    soma_activation output;       /**< activation of the output layer */
+    double output_alpha;          /**< its parameter; 0 = default */
+    soma_loss loss;               /**< training loss */
+    soma_init init;               /**< weight initialiser */
+    double init_scale;            /**< sigma of NORMAL, gain of ORTHOGONAL (else unused) */
+    uint64_t seed;                /**< seed of the initial weights */
+} soma_mlp_spec;
+
+/**
+ * @brief The walkthrough's model: sigmoid hidden and output, BCE, Xavier
+ * uniform, seed 42 (leaky relu and elu alphas at their defaults, init_scale 1).
+ */
+SOMA_API soma_mlp_spec soma_mlp_spec_default(void);
+
+/**
+ * @brief Create a model with layer sizes sizes[0..n_sizes) and initialise it.
+ *
+ * Sigmoid + BCE and softmax + CE are computed fused from logits (gradient
+ * P - Y); any other pairing works through the generic path with the exact
+ * gradient of the composed function.
+ *
+ * Orthogonal initialisation: a Gaussian matrix with max(fan_in, fan_out) rows
+ * is factored as QR (LAPACKE dgeqrf + dorgqr in the BLAS build, soma's own
+ * Householder QR in the naive build); Q's columns are multiplied by the signs
+ * of R's diagonal so that Q is Haar-distributed; W = scale * Q (or Q^T).
+ *
+ * @param out     receives the model (untouched on error)
+ * @param sizes   n_sizes >= 2 layer widths, each >= 1
+ * @param spec    NULL for soma_mlp_spec_default()
+ * @param alloc   allocator for everything the model ever allocates, or NULL
+ * @return SOMA_OK; SOMA_EINVAL for NULL out/sizes, n_sizes < 2, a zero
+ *         width, an invalid enum, non-finite alphas, or init_scale not
+ *         finite and > 0 where used; SOMA_EOVERFLOW when the parameter count
+ *         overflows or a width exceeds INT_MAX; SOMA_ENOMEM.
+ */
+SOMA_API SOMA_NODISCARD soma_status soma_mlp_create(soma_mlp **out, const size_t *sizes,
+                                                    size_t n_sizes,
+                                                    const soma_mlp_spec *spec,
+                                                    const soma_allocator *alloc);
+
+/** @brief Free the model and everything it owns; accepts NULL. */
+SOMA_API void soma_mlp_destroy(soma_mlp *mlp);
+
+/**
+ * @brief Re-draw every weight with the given initialiser, scale and seed and
+ * zero the biases and the optimizer state (a fresh model, same shape).
+ * Errors as soma_mlp_create; on error the model is unchanged.
+ */
+SOMA_API SOMA_NODISCARD soma_status soma_mlp_init_weights(soma_mlp *mlp, soma_init init,
+                                                          double scale, uint64_t seed);
+
+/** @brief Number of layers L (n_sizes - 1); 0 for NULL. */
+SOMA_API size_t soma_mlp_n_layers(const soma_mlp *mlp);
+
+/** @brief sizes[i] for i <= L; 0 for NULL or i > L. */
+SOMA_API size_t soma_mlp_size(const soma_mlp *mlp, size_t i);
+
+/** @brief Total number of parameters (weights and biases); 0 for NULL. */
+SOMA_API size_t soma_mlp_n_params(const soma_mlp *mlp);
+
+/** @brief *spec = the model's spec. */
+SOMA_API SOMA_NODISCARD soma_status soma_mlp_get_spec(const soma_mlp *mlp,
+                                                      soma_mlp_spec *spec);
+
+/**
+ * @brief Views of layer l's W (n(l) x n(l+1)) and b (1 x n(l+1)), 0-based l < L.
+ * Writing through the views changes the model. Valid until the model is
+ * destroyed. Either pointer may be NULL.
+ */
+SOMA_API SOMA_NODISCARD soma_status soma_mlp_layer(soma_mlp *mlp, size_t l,
+                                                   soma_matrix *W, soma_matrix *b);
+
+/** @brief 1 x n_params view of all parameters (read and write). */
+SOMA_API SOMA_NODISCARD soma_status soma_mlp_params(soma_mlp *mlp, soma_matrix *params);
+
+/** @brief 1 x n_params view of the gradient buffer, as last computed by fit
+ *  or soma_mlp_gradient. */
+SOMA_API SOMA_NODISCARD soma_status soma_mlp_grads(soma_mlp *mlp, soma_matrix *grads);
+
+/**
+ * @brief Gradient of the objective J = mean_rows(loss) + (l2 / 2) sum ||W||^2
+ * (weights only) at the current parameters on (X, Y), into the gradient
+ * buffer; *objective = J (may be NULL). No dropout. Allocates a workspace
+ * for the call. Errors as soma_mlp_fit for the data; SOMA_EINVAL for l2 < 0.
+ */
+SOMA_API SOMA_NODISCARD soma_status soma_mlp_gradient(soma_mlp *mlp, const soma_matrix *X,
+                                                      const soma_matrix *Y, double l2,
+                                                      double *objective);
+
+/** @brief Statistics of one epoch, as recorded in the history. */
+typedef struct soma_epoch_stats {
+    size_t epoch;         /**< 0-based, counting across warm-started fits */
+    double loss;          /**< mean training loss over the epoch's batches */
+    double accuracy;      /**< training accuracy over the epoch's batches; NaN for MSE */
+    double val_loss;      /**< validation loss after the epoch; NaN without validation */
+    double val_accuracy;  /**< validation accuracy; NaN without validation or for MSE */
+    double learning_rate; /**< learning rate used in the epoch */
+    double seconds;       /**< wall time of the epoch (monotonic clock) */
+} soma_epoch_stats;
+
+/** @brief Why fit stopped. */
+typedef enum soma_stop_reason {
+    SOMA_STOP_EPOCHS = 0, /**< ran every epoch asked for */
+    SOMA_STOP_EARLY,      /**< early stopping: no improvement for `patience` epochs */
+    SOMA_STOP_CALLBACK,   /**< the callback asked to stop */
+    SOMA_STOP_DIVERGED    /**< a loss or parameter became NaN or infinite */
+} soma_stop_reason;
+
+/** @brief Training history, filled by soma_mlp_fit; free with soma_history_free. */
+typedef struct soma_history {
+    size_t n_epochs;          /**< entries in epochs[] */
+    soma_epoch_stats *epochs; /**< one per epoch run */
+    soma_stop_reason stop;    /**< why training stopped */
+    size_t best_epoch;        /**< index in epochs[] of the best monitored value */
+    double best_value;        /**< that value (val loss if validating, else loss) */
+    bool restored;            /**< the best parameters were restored at the end */
+    size_t capacity;          /**< allocated entries (internal) */
+    soma_allocator alloc;     /**< allocator of epochs (internal) */
+} soma_history;
+
+/** @brief Free the history's entries and zero it; accepts NULL. */
+SOMA_API void soma_history_free(soma_history *history);
+
+/** @brief Per-epoch callback: return nonzero to stop training after this epoch. */
+typedef int (*soma_epoch_callback)(void *user, const soma_epoch_stats *stats);
+
+/**
+ * @brief Hooks through which data-parallel training (see mpi.h) joins fit.
+ * On one machine leave them NULL.
+ *
+ * `grads` is called after each step's backward pass with the flat gradient
+ * buffer (the gradient of this process's batch, already divided by its row
+ * count) and must leave in it the gradient to apply, e.g. the average over
+ * processes. `metrics` is called with sums the epoch statistics are made of
+ * (values[0..n)), and must replace them with their sums over processes.
+ * A non-OK status from a hook stops fit with that status.
+ */
+typedef struct soma_reduce_hook {
+    soma_status (*grads)(void *user, double *grads, size_t n);
+    soma_status (*metrics)(void *user, double *values, size_t n);
+    void *user;
+} soma_reduce_hook;
+
+/** @brief Everything soma_mlp_fit can be told. Start from soma_fit_options_default(). */
+typedef struct soma_fit_options {
+    size_t epochs;              /**< >= 1 */
+    size_t batch_size;          /**< 0 = full batch; larger than n is clamped to n */
+    bool shuffle;               /**< reshuffle the training rows each epoch (minibatch) */
+    uint64_t seed;              /**< seeds shuffling, dropout and the validation split */
+
+    soma_optim_config optimizer; /**< kind and hyper-parameters */
+    double learning_rate;        /**< > 0 */
+    soma_lr_schedule schedule;   /**< per-epoch learning rate */
+
+    double l2;                  /**< weight decay lambda >= 0: adds lambda W to dW */
+    double clip_norm;           /**< > 0: rescale the gradient to this global norm if longer */
+    double dropout;             /**< drop probability of hidden units in [0, 1) (inverted) */
+
+    double validation_fraction; /**< [0, 1): rows held out (seeded) before training */
+    const soma_matrix *X_val;   /**< explicit validation set (overrides the fraction) */
+    const soma_matrix *Y_val;
+
+    bool early_stopping;        /**< stop when the monitored loss stops improving */
+    size_t patience;            /**< epochs without improvement before stopping, >= 1 */
+    double min_delta;           /**< an improvement must exceed this, >= 0 */
+    bool restore_best;          /**< with early stopping: end on the best epoch's parameters */
+
+    soma_epoch_callback callback; /**< called after every epoch, or NULL */
+    void *callback_user;
+
+    bool warm_start;            /**< keep optimizer state and epoch count of the last fit */
+    soma_reduce_hook reduce;    /**< data-parallel hooks, or all NULL */
+} soma_fit_options;
+
+/**
+ * @brief The walkthrough's training: 1000 epochs, full batch, plain gradient
+ * descent with learning rate 0.01, no shuffling (shuffle is only used with
+ * minibatches), constant schedule, no regularisation, no validation, seed 0;
+ * patience 10 and restore_best true for when early stopping is switched on.
+ */
+SOMA_API soma_fit_options soma_fit_options_default(void);
+
+/**
+ * @brief Train on (X, Y) from the current parameters.
+ *
+ * Each epoch visits the training rows once in batches (the last one may be
+ * smaller), running forward, backward, the reduce hook, L2, clipping and the
+ * optimizer per batch. Workspaces are allocated once at the start, sized by
+ * the batch (large batches are processed in chunks of at most 1024 rows
+ * whose gradients are summed, so memory does not grow with n); no step
+ * allocates, and X and Y are never copied (batches of shuffled rows are
+ * gathered chunk by chunk). The learning rate comes from the schedule at the
+ * start of each epoch.
+ *
+ * Without warm_start the optimizer state is reset and epochs count from 0;
+ * with it, a second fit continues the first (Adam moments, step count,
+ * schedule). Both continue from the model's current parameters; use
+ * soma_mlp_init_weights to start over.
+ *
+ * Early stopping monitors the validation loss when there is validation data,
+ * else the training loss: an epoch improves when its value is below the best
+ * so far minus min_delta; after `patience` epochs without improvement fit
+ * stops, and with restore_best the parameters of the best epoch are put
+ * back (with early stopping on, restore_best also applies when training runs
+ * to its last epoch). Divergence is checked once per epoch, after the
+ * metrics hook, so that every process of a data-parallel run takes the
+ * same decision at the same step.
+ *
+ * @param history  receives the history (overwritten, not freed), or NULL
+ * @return SOMA_OK (also when early stopping or the callback ended training);
+ *   SOMA_EINVAL for NULL arguments, options out of range (epochs 0, learning
+ *   rate <= 0 or not finite, validation fraction outside [0, 1), dropout
+ *   outside [0, 1), negative l2/clip/min_delta, patience 0 with early
+ *   stopping, bad schedule or optimizer parameters), targets outside the
+ *   loss's domain, or too few rows to hold out a validation set and train;
+ *   SOMA_EDIM when X/Y (or X_val/Y_val) rows or columns do not match the
+ *   model; SOMA_ENONFINITE for NaN or infinity in the data, or when training
+ *   diverges: then the model holds the parameters of the last epoch whose
+ *   loss was finite (the best ones under restore_best) and the history ends
+ *   at that epoch with stop = SOMA_STOP_DIVERGED; SOMA_ENOMEM; a hook's
+ *   status (training stops there: the model keeps the parameters of its last
+ *   step and the history covers the finished epochs). On any other error the
+ *   model and *history are unchanged. After divergence the optimizer state
+ *   is reset.
+ */
+SOMA_API SOMA_NODISCARD soma_status soma_mlp_fit(soma_mlp *mlp, const soma_matrix *X,
+                                                 const soma_matrix *Y,
+                                                 const soma_fit_options *options,
+                                                 soma_history *history);
+
+/**
+ * @brief P = the model's outputs for X (n x nL): probabilities for sigmoid
+ * and softmax outputs. Batched internally (bounded memory for any n).
+ * @return SOMA_OK; SOMA_EINVAL for NULL/invalid arguments; SOMA_EDIM for
+ *   shape mismatches; SOMA_EALIAS if P overlaps X; SOMA_ENOMEM. Non-finite
+ *   inputs give non-finite outputs (not an error).
+ */
+SOMA_API SOMA_NODISCARD soma_status soma_mlp_predict_proba(const soma_mlp *mlp,
+                                                           const soma_matrix *X,
+                                                           soma_matrix *P);
+
+/**
+ * @brief labels (n x 1) = predicted classes as 0.0, 1.0, ...: P > 0.5 for
+ * one output, argmax for several (the first maximum on ties). Errors as
+ * soma_mlp_predict_proba, and SOMA_ENOTSUP for MSE models (use
+ * soma_mlp_predict_proba for their outputs).
+ */
+SOMA_API SOMA_NODISCARD soma_status soma_mlp_predict(const soma_mlp *mlp,
+                                                     const soma_matrix *X,
+                                                     soma_matrix *labels);
+
+/**
+ * @brief Mean loss (no L2 term) and accuracy of the model on (X, Y); either
+ * output may be NULL; accuracy is NaN for MSE models. n must be >= 1.
+ * Errors as soma_mlp_fit for the data.
+ */
+SOMA_API SOMA_NODISCARD soma_status soma_mlp_evaluate(const soma_mlp *mlp,
+                                                      const soma_matrix *X,
+                                                      const soma_matrix *Y, double *loss,
+                                                      double *accuracy);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SOMA_MLP_H */

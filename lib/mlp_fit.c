@@ -1,0 +1,781 @@
+/* Training, gradient, prediction and evaluation of soma_mlp. */
+#define _POSIX_C_SOURCE 200809L
+
+#include <math.h>
+#include <string.h>
+#include <time.h>
+
+#include "mlp_internal.h"
+
+/* ------------------------------------------------------------------------ */
+/* Workspace: one allocation, carved into every buffer a call needs.         */
+
+typedef struct workspace {
+    size_t cap;           /* rows per chunk */
+    soma_matrix *Z, *A;   /* per layer: cap x n(l+1) */
+    soma_matrix *M, *D;   /* per hidden layer: dropout scale and masked output */
+    soma_matrix dz[2];    /* cap x widest layer: dZ / dX ping-pong */
+    soma_matrix xg, yg;   /* gathered rows of X and Y */
+    size_t *idx;          /* n row indices: validation rows, then training rows */
+    unsigned char *mark;  /* n flags for the validation split */
+    double *snapshot[2];  /* parameters at the start of even / odd epochs */
+    double *best;         /* parameters of the best epoch */
+    void *block;
+    size_t bytes;
+} workspace;
+
+typedef struct ws_plan {
+    size_t cap;
+    bool train;      /* dZ buffers */
+    bool dropout;    /* M, D */
+    bool gather;     /* xg, yg */
+    size_t n_idx;    /* idx entries */
+    size_t n_mark;   /* mark entries */
+    bool snapshot;
+    bool best;
+} ws_plan;
+
+typedef struct carver {
+    char *base;
+    size_t off;
+    bool overflow;
+} carver;
+
+static void *carve(carver *c, size_t count, size_t size)
+{
+    size_t bytes, start, end;
+    if (!soma__mul(count, size, &bytes) || !soma__add(c->off, SOMA_ALIGN - 1, &start)) {
+        c->overflow = true;
+        return NULL;
+    }
+    start -= start % SOMA_ALIGN;
+    if (!soma__add(start, bytes, &end)) {
+        c->overflow = true;
+        return NULL;
+    }
+    c->off = end;
+    return c->base != NULL && bytes > 0 ? c->base + start : NULL;
+}
+
+static soma_matrix carve_matrix(carver *c, size_t rows, size_t cols)
+{
+    return soma__view(carve(c, rows * cols, sizeof(double)), rows, cols, cols);
+}
+
+/* Lay the workspace out in c (a NULL base only measures). */
+static void ws_layout(const soma_mlp *mlp, const ws_plan *p, carver *c, workspace *w)
+{
+    const size_t L = mlp->n_layers;
+    size_t widest = 0;
+    for (size_t l = 0; l <= L; l++)
+        widest = mlp->sizes[l] > widest ? mlp->sizes[l] : widest;
+    memset(w, 0, sizeof *w);
+    w->cap = p->cap;
+    w->Z = carve(c, L, sizeof(soma_matrix));
+    w->A = carve(c, L, sizeof(soma_matrix));
+    if (p->dropout) {
+        w->M = carve(c, L, sizeof(soma_matrix));
+        w->D = carve(c, L, sizeof(soma_matrix));
+    }
+    for (size_t l = 0; l < L; l++) {
+        soma_matrix z = carve_matrix(c, p->cap, mlp->sizes[l + 1]);
+        soma_matrix a = carve_matrix(c, p->cap, mlp->sizes[l + 1]);
+        if (c->base != NULL) {
+            w->Z[l] = z;
+            w->A[l] = a;
+        }
+        if (p->dropout && l + 1 < L) {
+            soma_matrix mk = carve_matrix(c, p->cap, mlp->sizes[l + 1]);
+            soma_matrix d = carve_matrix(c, p->cap, mlp->sizes[l + 1]);
+            if (c->base != NULL) {
+                w->M[l] = mk;
+                w->D[l] = d;
+            }
+        }
+    }
+    if (p->train) {
+        w->dz[0] = carve_matrix(c, p->cap, widest);
+        w->dz[1] = carve_matrix(c, p->cap, widest);
+    }
+    if (p->gather) {
+        w->xg = carve_matrix(c, p->cap, mlp->sizes[0]);
+        w->yg = carve_matrix(c, p->cap, mlp->sizes[L]);
+    }
+    w->idx = carve(c, p->n_idx, sizeof(size_t));
+    w->mark = carve(c, p->n_mark, 1);
+    if (p->snapshot) {
+        w->snapshot[0] = carve(c, mlp->n_params, sizeof(double));
+        w->snapshot[1] = carve(c, mlp->n_params, sizeof(double));
+    }
+    if (p->best)
+        w->best = carve(c, mlp->n_params, sizeof(double));
+}
+
+static soma_status ws_create(const soma_mlp *mlp, const ws_plan *p, workspace *w)
+{
+    carver measure = {NULL, 0, false};
+    ws_layout(mlp, p, &measure, w);
+    if (measure.overflow)
+        return SOMA_EOVERFLOW;
+    void *block = soma__alloc(&mlp->alloc, measure.off);
+    if (block == NULL)
+        return SOMA_ENOMEM;
+    carver real = {block, 0, false};
+    ws_layout(mlp, p, &real, w);
+    w->block = block;
+    w->bytes = measure.off;
+    return SOMA_OK;
+}
+
+static void ws_free(const soma_mlp *mlp, workspace *w)
+{
+    soma__free(&mlp->alloc, w->block, w->bytes);
+    memset(w, 0, sizeof *w);
+}
+
+/* The first m rows of a workspace matrix, packed. */
+static soma_matrix head(const soma_matrix *M, size_t m, size_t cols)
+{
+    return soma__view(M->data, m, cols, cols);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Forward, loss and backward on one chunk of rows.                          */
+
+/* Forward pass; with rng (training with dropout) hidden outputs are masked.
+ * Returns the input of the layer after the last (the output A). */
+static void forward(const soma_mlp *mlp, workspace *w, const soma_matrix *X, double keep,
+                    soma_rng *rng)
+{
+    const size_t L = mlp->n_layers, m = X->rows;
+    soma_matrix in = *X;
+    for (size_t l = 0; l < L; l++) {
+        const size_t width = mlp->sizes[l + 1];
+        soma_matrix Z = head(&w->Z[l], m, width), A = head(&w->A[l], m, width);
+        soma__dense_forward(&mlp->layers[l], &in, &Z, &A);
+        in = A;
+        if (rng != NULL && l + 1 < L) {
+            soma_matrix Mk = head(&w->M[l], m, width), D = head(&w->D[l], m, width);
+            const double inv_keep = 1.0 / keep;
+            for (size_t i = 0; i < m * width; i++) {
+                double s = soma__rng_uniform(rng) < keep ? inv_keep : 0.0;
+                Mk.data[i] = s;
+                D.data[i] = s * A.data[i];
+            }
+            in = D;
+        }
+    }
+}
+
+/* Number of rows whose predicted class matches the target's. */
+static size_t count_correct(const soma_matrix *P, const soma_matrix *Y)
+{
+    size_t correct = 0;
+    const size_t k = P->cols;
+    for (size_t i = 0; i < P->rows; i++) {
+        const double *p = soma_matrix_at(P, i, 0), *y = soma_matrix_at(Y, i, 0);
+        if (k == 1) {
+            correct += (p[0] > 0.5) == (y[0] > 0.5);
+            continue;
+        }
+        size_t bp = 0, by = 0;
+        for (size_t j = 1; j < k; j++) {
+            bp = p[j] > p[bp] ? j : bp;
+            by = y[j] > y[by] ? j : by;
+        }
+        correct += bp == by;
+    }
+    return correct;
+}
+
+/* Sum over the chunk of the per-row loss; when dz is not NULL it receives
+ * dZ of the output layer. */
+static double output_loss(const soma_mlp *mlp, workspace *w, const soma_matrix *Y,
+                          soma_matrix *dz)
+{
+    const size_t L = mlp->n_layers, m = Y->rows, k = mlp->sizes[L];
+    soma_matrix Z = head(&w->Z[L - 1], m, k), A = head(&w->A[L - 1], m, k);
+    if (soma__mlp_fused(mlp))
+        return soma__loss_logits_sum(mlp->spec.loss, &Z, Y, NULL, dz);
+    double sum = soma__loss_sum(mlp->spec.loss, &A, Y, dz);
+    if (dz != NULL)
+        soma__activation_backward_rows(mlp->spec.output, mlp->spec.output_alpha, &Z, &A, dz,
+                                       dz);
+    return sum;
+}
+
+/* Backward from dz[0] (the output dZ) into mlp->grads: grads = scale *
+ * (this chunk's gradient) (+ grads when accumulate). */
+static void backward(soma_mlp *mlp, workspace *w, const soma_matrix *X, double scale,
+                     bool accumulate, bool dropout)
+{
+    const size_t m = X->rows;
+    int cur = 0;
+    for (size_t l = mlp->n_layers; l-- > 0;) {
+        const size_t in_w = mlp->sizes[l], out_w = mlp->sizes[l + 1];
+        soma_matrix dZ = head(&w->dz[cur], m, out_w);
+        soma_matrix in = l == 0 ? *X : head(dropout ? &w->D[l - 1] : &w->A[l - 1], m, in_w);
+        soma_matrix dW = soma__mlp_dW(mlp, l), db = soma__mlp_db(mlp, l);
+        if (l == 0) {
+            soma__dense_grads(&mlp->layers[l], &in, &dZ, scale, accumulate, &dW, &db, NULL);
+            break;
+        }
+        soma_matrix dX = head(&w->dz[1 - cur], m, in_w);
+        soma__dense_grads(&mlp->layers[l], &in, &dZ, scale, accumulate, &dW, &db, &dX);
+        if (dropout) {
+            const double *mk = w->M[l - 1].data;
+            for (size_t i = 0; i < m * in_w; i++)
+                dX.data[i] *= mk[i];
+        }
+        soma_matrix Z = head(&w->Z[l - 1], m, in_w), A = head(&w->A[l - 1], m, in_w);
+        soma__activation_backward_rows(mlp->spec.hidden, mlp->spec.hidden_alpha, &Z, &A,
+                                       &dX, &dX);
+        cur = 1 - cur;
+    }
+}
+
+/* Rows [start, start + m) of (X, Y), or the rows idx[start..start+m)
+ * gathered into the workspace. */
+static void chunk_rows(workspace *w, const soma_matrix *X, const soma_matrix *Y,
+                       const size_t *idx, size_t start, size_t m, soma_matrix *Xc,
+                       soma_matrix *Yc)
+{
+    if (idx == NULL) {
+        *Xc = soma__view(soma_matrix_at(X, start, 0), m, X->cols, X->ld);
+        *Yc = soma__view(soma_matrix_at(Y, start, 0), m, Y->cols, Y->ld);
+        return;
+    }
+    for (size_t i = 0; i < m; i++) {
+        memcpy(w->xg.data + i * X->cols, soma_matrix_at(X, idx[start + i], 0),
+               X->cols * sizeof(double));
+        memcpy(w->yg.data + i * Y->cols, soma_matrix_at(Y, idx[start + i], 0),
+               Y->cols * sizeof(double));
+    }
+    *Xc = head(&w->xg, m, X->cols);
+    *Yc = head(&w->yg, m, Y->cols);
+}
+
+typedef struct sums {
+    double loss, correct, count;
+} sums;
+
+/* Gradient of the mean loss over a batch into mlp->grads, chunk by chunk. */
+static void batch_gradient(soma_mlp *mlp, workspace *w, const soma_matrix *X,
+                           const soma_matrix *Y, const size_t *idx, size_t start, size_t m,
+                           double keep, soma_rng *rng, sums *s)
+{
+    const double scale = 1.0 / (double)m;
+    for (size_t c0 = 0; c0 < m; c0 += w->cap) {
+        const size_t mc = m - c0 < w->cap ? m - c0 : w->cap;
+        soma_matrix Xc, Yc;
+        chunk_rows(w, X, Y, idx, start + c0, mc, &Xc, &Yc);
+        forward(mlp, w, &Xc, keep, rng);
+        soma_matrix dz = head(&w->dz[0], mc, Y->cols);
+        s->loss += output_loss(mlp, w, &Yc, &dz);
+        soma_matrix P = head(&w->A[mlp->n_layers - 1], mc, Y->cols);
+        s->correct += (double)count_correct(&P, &Yc);
+        s->count += (double)mc;
+        backward(mlp, w, &Xc, scale, c0 > 0, rng != NULL);
+    }
+}
+
+/* Loss and correct counts of the model on rows of (X, Y), no dropout. */
+static void evaluate_rows(const soma_mlp *mlp, workspace *w, const soma_matrix *X,
+                          const soma_matrix *Y, const size_t *idx, size_t n, sums *s)
+{
+    for (size_t c0 = 0; c0 < n; c0 += w->cap) {
+        const size_t mc = n - c0 < w->cap ? n - c0 : w->cap;
+        soma_matrix Xc, Yc;
+        chunk_rows(w, X, Y, idx, c0, mc, &Xc, &Yc);
+        forward(mlp, w, &Xc, 1.0, NULL);
+        s->loss += output_loss(mlp, w, &Yc, NULL);
+        soma_matrix P = head(&w->A[mlp->n_layers - 1], mc, Y->cols);
+        s->correct += (double)count_correct(&P, &Yc);
+        s->count += (double)mc;
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Gradient post-processing and the optimizer step.                          */
+
+static void add_l2(soma_mlp *mlp, double l2)
+{
+    for (size_t l = 0; l < mlp->n_layers; l++) {
+        const size_t n = mlp->sizes[l] * mlp->sizes[l + 1];
+        const double *W = mlp->params + mlp->offset[l];
+        double *g = mlp->grads + mlp->offset[l];
+        for (size_t i = 0; i < n; i++)
+            g[i] += l2 * W[i];
+    }
+}
+
+static double sum_sq_weights(const soma_mlp *mlp)
+{
+    double s = 0.0;
+    for (size_t l = 0; l < mlp->n_layers; l++) {
+        const size_t n = mlp->sizes[l] * mlp->sizes[l + 1];
+        const double *W = mlp->params + mlp->offset[l];
+        for (size_t i = 0; i < n; i++)
+            s += W[i] * W[i];
+    }
+    return s;
+}
+
+static void clip_gradient(soma_mlp *mlp, double max_norm)
+{
+    double ss = 0.0;
+    for (size_t i = 0; i < mlp->n_params; i++)
+        ss += mlp->grads[i] * mlp->grads[i];
+    const double norm = sqrt(ss);
+    if (norm > max_norm) { /* false for NaN: divergence is caught per epoch */
+        const double f = max_norm / norm;
+        for (size_t i = 0; i < mlp->n_params; i++)
+            mlp->grads[i] *= f;
+    }
+}
+
+static bool params_finite(const soma_mlp *mlp)
+{
+    soma_matrix p = soma__view(mlp->params, 1, mlp->n_params, mlp->n_params);
+    return soma_matrix_check_finite(&p) == SOMA_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Argument checks.                                                          */
+
+/* X (n x n0) and Y (n x nL) against the model; n >= min_rows. */
+static soma_status check_data(const soma_mlp *mlp, const soma_matrix *X,
+                              const soma_matrix *Y, size_t min_rows)
+{
+    if (X == NULL || Y == NULL)
+        return SOMA_EINVAL;
+    SOMA_TRY(soma__matrix_check(X));
+    SOMA_TRY(soma__matrix_check(Y));
+    if (X->cols != mlp->sizes[0] || Y->cols != mlp->sizes[mlp->n_layers] ||
+        Y->rows != X->rows)
+        return SOMA_EDIM;
+    if (X->rows < min_rows)
+        return SOMA_EINVAL;
+    SOMA_TRY(soma_matrix_check_finite(X));
+    SOMA_TRY(soma_matrix_check_finite(Y));
+    return soma__loss_check_targets(mlp->spec.loss, Y);
+}
+
+static bool nonneg_finite(double x)
+{
+    return x >= 0.0 && isfinite(x);
+}
+
+static soma_status check_options(const soma_fit_options *o)
+{
+    double lr;
+    if (o->epochs == 0 || !(o->learning_rate > 0.0) || !isfinite(o->learning_rate) ||
+        !nonneg_finite(o->l2) || !nonneg_finite(o->clip_norm) ||
+        !(o->dropout >= 0.0 && o->dropout < 1.0) ||
+        !(o->validation_fraction >= 0.0 && o->validation_fraction < 1.0) ||
+        (o->X_val == NULL) != (o->Y_val == NULL))
+        return SOMA_EINVAL;
+    if (o->early_stopping && (o->patience == 0 || !nonneg_finite(o->min_delta)))
+        return SOMA_EINVAL;
+    return soma_lr_schedule_value(&o->schedule, o->learning_rate, 0, &lr);
+}
+
+/* ------------------------------------------------------------------------ */
+/* fit                                                                       */
+
+soma_fit_options soma_fit_options_default(void)
+{
+    soma_fit_options o;
+    memset(&o, 0, sizeof o);
+    o.epochs = 1000;
+    o.batch_size = 0;
+    o.shuffle = true;
+    o.seed = 0;
+    o.optimizer = soma_optim_config_default(SOMA_OPTIMIZER_SGD);
+    o.learning_rate = 0.01;
+    o.schedule.kind = SOMA_SCHEDULE_CONSTANT;
+    o.schedule.gamma = 1.0;
+    o.schedule.step = 1;
+    o.schedule.period = 1;
+    o.patience = 10;
+    o.restore_best = true;
+    return o;
+}
+
+void soma_history_free(soma_history *history)
+{
+    if (history == NULL)
+        return;
+    soma__free(&history->alloc, history->epochs, history->capacity * sizeof(soma_epoch_stats));
+    memset(history, 0, sizeof *history);
+}
+
+static double seconds_since(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0->tv_nsec);
+}
+
+/* Split rows 0..n-1 into n_val validation rows (a seeded random choice) and
+ * the rest, each list in ascending order: idx = [val..., train...]. */
+static void split_rows(soma_rng *rng, size_t n, size_t n_val, size_t *idx,
+                       unsigned char *mark)
+{
+    for (size_t i = 0; i < n; i++)
+        idx[i] = i;
+    /* A partial Fisher-Yates picks the n_val validation rows. */
+    for (size_t i = 0; i < n_val; i++) {
+        size_t j = i + (size_t)soma__rng_below(rng, (uint64_t)(n - i));
+        size_t t = idx[i];
+        idx[i] = idx[j];
+        idx[j] = t;
+    }
+    memset(mark, 0, n);
+    for (size_t i = 0; i < n_val; i++)
+        mark[idx[i]] = 1;
+    size_t v = 0, t = n_val;
+    for (size_t i = 0; i < n; i++) {
+        if (mark[i])
+            idx[v++] = i;
+        else
+            idx[t++] = i;
+    }
+}
+
+typedef struct fit_state {
+    soma_mlp *mlp;
+    const soma_matrix *X, *Y, *Xv, *Yv;
+    const soma_fit_options *o;
+    workspace w;
+    const size_t *train_idx, *val_idx;
+    size_t n_train, n_val, batch;
+    soma_rng rng;
+    bool has_val, dropout;
+} fit_state;
+
+/* One epoch of training; fills s (training sums) and v (validation sums). */
+static soma_status run_epoch(fit_state *f, double lr, sums *s, sums *v)
+{
+    soma_mlp *mlp = f->mlp;
+    const soma_fit_options *o = f->o;
+    size_t *order = (size_t *)f->train_idx;
+    if (o->shuffle && f->batch < f->n_train)
+        soma__rng_shuffle(&f->rng, order, f->n_train);
+    const double keep = 1.0 - o->dropout;
+    for (size_t b0 = 0; b0 < f->n_train; b0 += f->batch) {
+        const size_t m = f->n_train - b0 < f->batch ? f->n_train - b0 : f->batch;
+        batch_gradient(mlp, &f->w, f->X, f->Y, order, b0, m, keep,
+                       f->dropout ? &f->rng : NULL, s);
+        if (o->reduce.grads != NULL)
+            SOMA_TRY(o->reduce.grads(o->reduce.user, mlp->grads, mlp->n_params));
+        if (o->l2 > 0.0)
+            add_l2(mlp, o->l2);
+        if (o->clip_norm > 0.0)
+            clip_gradient(mlp, o->clip_norm);
+        SOMA_TRY(soma_optim_step(&mlp->opt, lr, mlp->params, mlp->grads));
+    }
+    if (f->has_val)
+        evaluate_rows(mlp, &f->w, f->Xv, f->Yv, f->val_idx, f->n_val, v);
+    if (o->reduce.metrics != NULL) {
+        double vals[6] = {s->loss, s->correct, s->count, v->loss, v->correct, v->count};
+        SOMA_TRY(o->reduce.metrics(o->reduce.user, vals, 6));
+        *s = (sums){vals[0], vals[1], vals[2]};
+        *v = (sums){vals[3], vals[4], vals[5]};
+    }
+    return SOMA_OK;
+}
+
+/* Prepare the optimizer: keep the state for a warm start with the same
+ * configuration, else a fresh state. Nothing changes on error. */
+static soma_status prepare_optimizer(soma_mlp *mlp, const soma_fit_options *o)
+{
+    const soma_optim_config *c = &o->optimizer;
+    if (o->warm_start && mlp->opt_ready && memcmp(&mlp->opt.config, c, sizeof *c) == 0)
+        return SOMA_OK;
+    soma_optim fresh;
+    SOMA_TRY(soma_optim_init(&fresh, c, mlp->n_params, &mlp->alloc));
+    soma_optim_free(&mlp->opt);
+    mlp->opt = fresh;
+    mlp->opt_ready = true;
+    return SOMA_OK;
+}
+
+static soma_status fit_setup(fit_state *f, soma_history *h)
+{
+    const soma_fit_options *o = f->o;
+    const size_t n = f->X->rows;
+    soma_mlp *mlp = f->mlp;
+    size_t n_split = 0;
+    if (o->X_val != NULL) {
+        SOMA_TRY(check_data(mlp, o->X_val, o->Y_val, 1));
+        f->Xv = o->X_val;
+        f->Yv = o->Y_val;
+        f->n_val = o->X_val->rows;
+    } else if (o->validation_fraction > 0.0) {
+        n_split = (size_t)llround(o->validation_fraction * (double)n);
+        if (n_split == 0 || n_split >= n)
+            return SOMA_EINVAL;
+        f->Xv = f->X;
+        f->Yv = f->Y;
+        f->n_val = n_split;
+    }
+    f->has_val = f->n_val > 0;
+    f->n_train = n - n_split;
+    f->batch = o->batch_size == 0 || o->batch_size > f->n_train ? f->n_train : o->batch_size;
+    f->dropout = o->dropout > 0.0 && mlp->n_layers > 1;
+    const bool shuffled = o->shuffle && f->batch < f->n_train;
+    const bool indexed = n_split > 0 || shuffled;
+    size_t cap = f->batch < SOMA_MLP_CHUNK ? f->batch : SOMA_MLP_CHUNK;
+    if (f->has_val && f->n_val > cap)
+        cap = f->n_val < SOMA_MLP_CHUNK ? f->n_val : SOMA_MLP_CHUNK;
+    ws_plan p = {cap,          true,      f->dropout, indexed, indexed ? n : 0,
+                 n_split > 0 ? n : 0, true, o->early_stopping && o->restore_best};
+    SOMA_TRY(ws_create(mlp, &p, &f->w));
+    if (h != NULL) {
+        h->alloc = mlp->alloc;
+        h->capacity = o->epochs;
+        size_t bytes;
+        if (!soma__mul(o->epochs, sizeof(soma_epoch_stats), &bytes)) {
+            ws_free(mlp, &f->w);
+            return SOMA_EOVERFLOW;
+        }
+        h->epochs = soma__alloc(&h->alloc, bytes);
+        if (h->epochs == NULL) {
+            ws_free(mlp, &f->w);
+            return SOMA_ENOMEM;
+        }
+    }
+    soma_status st = prepare_optimizer(mlp, o);
+    if (st != SOMA_OK) {
+        soma_history_free(h);
+        ws_free(mlp, &f->w);
+        return st;
+    }
+    soma__ignore(soma_rng_seed(&f->rng, o->seed));
+    if (n_split > 0) {
+        split_rows(&f->rng, n, n_split, f->w.idx, f->w.mark);
+        f->val_idx = f->w.idx;
+        f->train_idx = f->w.idx + n_split;
+    } else if (indexed) {
+        for (size_t i = 0; i < n; i++)
+            f->w.idx[i] = i;
+        f->train_idx = f->w.idx;
+    }
+    return SOMA_OK;
+}
+
+soma_status soma_mlp_fit(soma_mlp *mlp, const soma_matrix *X, const soma_matrix *Y,
+                         const soma_fit_options *options, soma_history *history)
+{
+    if (mlp == NULL || options == NULL)
+        return SOMA_EINVAL;
+    SOMA_TRY(check_data(mlp, X, Y, 1));
+    SOMA_TRY(check_options(options));
+
+    fit_state f;
+    memset(&f, 0, sizeof f);
+    f.mlp = mlp;
+    f.X = X;
+    f.Y = Y;
+    f.o = options;
+    soma_history h;
+    memset(&h, 0, sizeof h);
+    SOMA_TRY(fit_setup(&f, history != NULL ? &h : NULL));
+
+    const size_t base = options->warm_start ? mlp->epochs_done : 0;
+    const size_t P = mlp->n_params;
+    double best = INFINITY;
+    size_t best_index = 0, wait = 0, run = 0;
+    soma_stop_reason stop = SOMA_STOP_EPOCHS;
+    soma_status status = SOMA_OK;
+
+    for (size_t e = 0; e < options->epochs; e++) {
+        struct timespec t0;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        double lr;
+        /* Checked for epoch 0 already; the same parameters serve every epoch. */
+        soma__ignore(soma_lr_schedule_value(&options->schedule, options->learning_rate,
+                                            base + e, &lr));
+        memcpy(f.w.snapshot[e % 2], mlp->params, P * sizeof(double));
+        sums s = {0, 0, 0}, v = {0, 0, 0};
+        status = run_epoch(&f, lr, &s, &v);
+        if (status != SOMA_OK)
+            break;
+        const bool classify = mlp->spec.loss != SOMA_LOSS_MSE;
+        soma_epoch_stats st = {
+            .epoch = base + e,
+            .loss = s.loss / s.count,
+            .accuracy = classify ? s.correct / s.count : NAN,
+            .val_loss = f.has_val ? v.loss / v.count : NAN,
+            .val_accuracy = f.has_val && classify ? v.correct / v.count : NAN,
+            .learning_rate = lr,
+        };
+        const double monitored = f.has_val ? st.val_loss : st.loss;
+        const bool diverged = !isfinite(monitored) || !isfinite(st.loss) || !params_finite(mlp);
+        st.seconds = seconds_since(&t0);
+        if (history != NULL)
+            h.epochs[run] = st;
+        run++;
+        if (diverged) {
+            /* Back to the last parameters a finite loss was measured at: the
+             * start of this epoch when its training loss was finite (only the
+             * update broke), else the start of the previous one. */
+            const double *good = f.w.snapshot[e % 2];
+            if (!isfinite(st.loss) && e > 0)
+                good = f.w.snapshot[(e - 1) % 2];
+            if (f.w.best != NULL && isfinite(best)) {
+                good = f.w.best;
+                h.restored = true;
+            }
+            memcpy(mlp->params, good, P * sizeof(double));
+            soma__ignore(soma_optim_reset(&mlp->opt));
+            stop = SOMA_STOP_DIVERGED;
+            status = SOMA_ENONFINITE;
+            break;
+        }
+        if (monitored < best - options->min_delta) {
+            best = monitored;
+            best_index = run - 1;
+            wait = 0;
+            if (f.w.best != NULL)
+                memcpy(f.w.best, mlp->params, P * sizeof(double));
+        } else if (options->early_stopping && ++wait >= options->patience) {
+            stop = SOMA_STOP_EARLY;
+        }
+        if (options->callback != NULL &&
+            options->callback(options->callback_user, &st) != 0 && stop == SOMA_STOP_EPOCHS)
+            stop = SOMA_STOP_CALLBACK;
+        if (stop != SOMA_STOP_EPOCHS)
+            break;
+    }
+    if (stop != SOMA_STOP_DIVERGED && f.w.best != NULL && isfinite(best) &&
+        best_index + 1 != run) {
+        memcpy(mlp->params, f.w.best, P * sizeof(double));
+        h.restored = true;
+    }
+    mlp->epochs_done = base + run;
+    ws_free(mlp, &f.w);
+    if (history != NULL) {
+        h.n_epochs = run;
+        h.stop = stop;
+        h.best_epoch = best_index;
+        h.best_value = best;
+        *history = h;
+    }
+    return status;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Gradient for checks, prediction, evaluation                               */
+
+soma_status soma_mlp_gradient(soma_mlp *mlp, const soma_matrix *X, const soma_matrix *Y,
+                              double l2, double *objective)
+{
+    if (mlp == NULL || !nonneg_finite(l2))
+        return SOMA_EINVAL;
+    SOMA_TRY(check_data(mlp, X, Y, 1));
+    const size_t n = X->rows;
+    ws_plan p = {n < SOMA_MLP_CHUNK ? n : SOMA_MLP_CHUNK, true, false, false, 0, 0, false,
+                 false};
+    workspace w;
+    SOMA_TRY(ws_create(mlp, &p, &w));
+    sums s = {0, 0, 0};
+    batch_gradient(mlp, &w, X, Y, NULL, 0, n, 1.0, NULL, &s);
+    ws_free(mlp, &w);
+    double J = s.loss / (double)n;
+    if (l2 > 0.0) {
+        J += 0.5 * l2 * sum_sq_weights(mlp);
+        add_l2(mlp, l2);
+    }
+    if (objective != NULL)
+        *objective = J;
+    return SOMA_OK;
+}
+
+/* Inference over X chunk by chunk; each chunk's outputs go to `sink`. */
+typedef enum sink_kind { SINK_PROBA, SINK_LABELS } sink_kind;
+
+static soma_status infer(const soma_mlp *mlp, const soma_matrix *X, soma_matrix *out,
+                         sink_kind kind)
+{
+    const size_t n = X->rows, k = mlp->sizes[mlp->n_layers];
+    if (n == 0)
+        return SOMA_OK;
+    ws_plan p = {n < SOMA_MLP_CHUNK ? n : SOMA_MLP_CHUNK, false, false, false, 0, 0, false,
+                 false};
+    workspace w;
+    SOMA_TRY(ws_create(mlp, &p, &w));
+    for (size_t c0 = 0; c0 < n; c0 += w.cap) {
+        const size_t mc = n - c0 < w.cap ? n - c0 : w.cap;
+        soma_matrix Xc = soma__view(soma_matrix_at(X, c0, 0), mc, X->cols, X->ld);
+        forward(mlp, &w, &Xc, 1.0, NULL);
+        const soma_matrix P = head(&w.A[mlp->n_layers - 1], mc, k);
+        for (size_t i = 0; i < mc; i++) {
+            const double *pr = soma_matrix_at(&P, i, 0);
+            double *o = soma_matrix_at(out, c0 + i, 0);
+            if (kind == SINK_PROBA) {
+                memcpy(o, pr, k * sizeof(double));
+            } else if (k == 1) {
+                o[0] = pr[0] > 0.5 ? 1.0 : 0.0;
+            } else {
+                size_t best = 0;
+                for (size_t j = 1; j < k; j++)
+                    best = pr[j] > pr[best] ? j : best;
+                o[0] = (double)best;
+            }
+        }
+    }
+    ws_free(mlp, &w);
+    return SOMA_OK;
+}
+
+static soma_status check_predict(const soma_mlp *mlp, const soma_matrix *X,
+                                 const soma_matrix *out, size_t out_cols)
+{
+    if (mlp == NULL || X == NULL || out == NULL)
+        return SOMA_EINVAL;
+    SOMA_TRY(soma__matrix_check(X));
+    SOMA_TRY(soma__matrix_check(out));
+    if (X->cols != mlp->sizes[0] || out->rows != X->rows || out->cols != out_cols)
+        return SOMA_EDIM;
+    if (soma__matrix_overlap(X, out))
+        return SOMA_EALIAS;
+    return SOMA_OK;
+}
+
+soma_status soma_mlp_predict_proba(const soma_mlp *mlp, const soma_matrix *X,
+                                   soma_matrix *P)
+{
+    SOMA_TRY(check_predict(mlp, X, P, mlp != NULL ? mlp->sizes[mlp->n_layers] : 0));
+    return infer(mlp, X, P, SINK_PROBA);
+}
+
+soma_status soma_mlp_predict(const soma_mlp *mlp, const soma_matrix *X, soma_matrix *labels)
+{
+    SOMA_TRY(check_predict(mlp, X, labels, 1));
+    if (mlp->spec.loss == SOMA_LOSS_MSE)
+        return SOMA_ENOTSUP;
+    return infer(mlp, X, labels, SINK_LABELS);
+}
+
+soma_status soma_mlp_evaluate(const soma_mlp *mlp, const soma_matrix *X, const soma_matrix *Y,
+                              double *loss, double *accuracy)
+{
+    if (mlp == NULL)
+        return SOMA_EINVAL;
+    SOMA_TRY(check_data(mlp, X, Y, 1));
+    const size_t n = X->rows;
+    ws_plan p = {n < SOMA_MLP_CHUNK ? n : SOMA_MLP_CHUNK, false, false, false, 0, 0, false,
+                 false};
+    workspace w;
+    SOMA_TRY(ws_create(mlp, &p, &w));
+    sums s = {0, 0, 0};
+    evaluate_rows(mlp, &w, X, Y, NULL, n, &s);
+    ws_free(mlp, &w);
+    if (loss != NULL)
+        *loss = s.loss / s.count;
+    if (accuracy != NULL)
+        *accuracy = mlp->spec.loss == SOMA_LOSS_MSE ? NAN : s.correct / s.count;
+    return SOMA_OK;
+}

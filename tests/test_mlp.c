@@ -1,0 +1,879 @@
+#include "test_common.h"
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static soma_mlp *make(const size_t *sizes, size_t n, soma_activation hidden,
+                      soma_activation out, soma_loss loss, uint64_t seed)
+{
+    soma_mlp_spec spec = soma_mlp_spec_default();
+    spec.hidden = hidden;
+    spec.output = out;
+    spec.loss = loss;
+    spec.seed = seed;
+    soma_mlp *m = NULL;
+    ck_assert_int_eq(soma_mlp_create(&m, sizes, n, &spec, NULL), SOMA_OK);
+    return m;
+}
+
+/* Targets for a loss: 0/1 for BCE, one-hot for CE, reals for MSE. */
+static void fill_targets(soma_matrix *Y, soma_loss loss, uint64_t seed)
+{
+    soma_rng r;
+    ck_assert_int_eq(soma_rng_seed(&r, seed), SOMA_OK);
+    for (size_t i = 0; i < Y->rows; i++) {
+        double *y = soma_matrix_at(Y, i, 0);
+        uint64_t u;
+        ck_assert_int_eq(soma_rng_u64(&r, &u), SOMA_OK);
+        for (size_t j = 0; j < Y->cols; j++) {
+            if (loss == SOMA_LOSS_MSE)
+                ck_assert_int_eq(soma_rng_uniform_range(&r, 1, -1.0, 1.0, &y[j]), SOMA_OK);
+            else if (loss == SOMA_LOSS_BCE)
+                y[j] = (double)((u >> j) & 1);
+            else
+                y[j] = j == u % Y->cols ? 1.0 : 0.0;
+        }
+    }
+}
+
+/* ---- gradient check --------------------------------------------------- */
+
+typedef struct pairing {
+    soma_activation out;
+    soma_loss loss;
+    size_t k;
+} pairing;
+
+/* Fused pairs, the regression pair, and generic compositions whose outputs
+ * stay inside the loss's domain. */
+static const pairing pairings[] = {
+    {SOMA_ACTIVATION_SIGMOID, SOMA_LOSS_BCE, 1},  {SOMA_ACTIVATION_SOFTMAX, SOMA_LOSS_CE, 3},
+    {SOMA_ACTIVATION_IDENTITY, SOMA_LOSS_MSE, 2}, {SOMA_ACTIVATION_TANH, SOMA_LOSS_MSE, 1},
+    {SOMA_ACTIVATION_SIGMOID, SOMA_LOSS_MSE, 2},  {SOMA_ACTIVATION_SWISH, SOMA_LOSS_MSE, 1},
+    {SOMA_ACTIVATION_SOFTMAX, SOMA_LOSS_MSE, 3},  {SOMA_ACTIVATION_SOFTMAX, SOMA_LOSS_BCE, 2},
+    {SOMA_ACTIVATION_SIGMOID, SOMA_LOSS_CE, 3},   {SOMA_ACTIVATION_SIGMOID, SOMA_LOSS_BCE, 3},
+};
+#define N_PAIRINGS (sizeof pairings / sizeof pairings[0])
+
+/*
+ * Central differences of the objective J returned by soma_mlp_gradient,
+ * step h = 1e-5. The reference has two error sources: truncation, h^2 J'''/6
+ * ~ 1e-11, and rounding of J, ~ eps |J| / h ~ 2e-11 for |J| <~ 1. So a
+ * component is accepted when |analytic - numeric| <= 1e-6 max(|a|, |n|) +
+ * 1e-10: relative 1e-6 wherever the gradient stands above the reference's
+ * noise floor (5x the rounding estimate), which for these nets is nearly
+ * every component. A wrong formula (a missing factor, a sign, a dropped
+ * term) misses by orders of magnitude more.
+ */
+static void gradient_check(soma_activation hidden, const pairing *pr, size_t depth,
+                           double l2, uint64_t seed)
+{
+    size_t sizes[5] = {3};
+    for (size_t l = 1; l < depth; l++)
+        sizes[l] = 4 + l;
+    sizes[depth] = pr->k;
+    soma_mlp *m = make(sizes, depth + 1, hidden, pr->out, pr->loss, seed);
+    const size_t n = 7;
+    soma_matrix X, Y, params, grads;
+    ck_assert_int_eq(soma_matrix_init(&X, n, 3, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_init(&Y, n, pr->k, NULL), SOMA_OK);
+    test_fill_random(&X, seed + 1);
+    ck_assert_int_eq(soma_matrix_scale(&X, 2.0), SOMA_OK);
+    fill_targets(&Y, pr->loss, seed + 2);
+    /* Biases are zero after creation; make them random so db is exercised
+     * away from special points. */
+    for (size_t l = 0; l < depth; l++) {
+        soma_matrix b;
+        ck_assert_int_eq(soma_mlp_layer(m, l, NULL, &b), SOMA_OK);
+        test_fill_random(&b, seed + 10 + l);
+        ck_assert_int_eq(soma_matrix_scale(&b, 0.5), SOMA_OK);
+    }
+    ck_assert_int_eq(soma_mlp_params(m, &params), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_grads(m, &grads), SOMA_OK);
+    const size_t P = params.cols;
+    double *analytic = malloc(P * sizeof(double));
+    double J0;
+    ck_assert_int_eq(soma_mlp_gradient(m, &X, &Y, l2, &J0), SOMA_OK);
+    ck_assert(isfinite(J0));
+    memcpy(analytic, grads.data, P * sizeof(double));
+    double norm = 0;
+    for (size_t i = 0; i < P; i++) {
+        const double h = 1e-5, keep = params.data[i];
+        double jp, jm;
+        params.data[i] = keep + h;
+        ck_assert_int_eq(soma_mlp_gradient(m, &X, &Y, l2, &jp), SOMA_OK);
+        params.data[i] = keep - h;
+        ck_assert_int_eq(soma_mlp_gradient(m, &X, &Y, l2, &jm), SOMA_OK);
+        params.data[i] = keep;
+        const double num = (jp - jm) / (2 * h), a = analytic[i];
+        const double scale = fmax(fabs(a), fabs(num));
+        const bool ok = fabs(a - num) <= 1e-6 * scale + 1e-10;
+        ck_assert_msg(ok, "%s hidden, %s out, %s loss, depth %zu, l2 %g: param %zu "
+                          "analytic %.10g numeric %.10g",
+                      soma_activation_name(hidden), soma_activation_name(pr->out),
+                      soma_loss_name(pr->loss), depth, l2, i, a, num);
+        norm += fabs(a);
+    }
+    ck_assert_msg(norm > 1e-4, "gradient trivially small: %g", norm);
+    free(analytic);
+    soma_matrix_free(&Y);
+    soma_matrix_free(&X);
+    soma_mlp_destroy(m);
+}
+
+START_TEST(gradient_check_all_combinations)
+{
+    /* _i runs over hidden activations; every pairing, depth and L2 inside. */
+    const soma_activation hidden = (soma_activation)_i;
+    for (size_t p = 0; p < N_PAIRINGS; p++)
+        for (size_t depth = 1; depth <= 3; depth++)
+            for (int with_l2 = 0; with_l2 < 2; with_l2++)
+                gradient_check(hidden, &pairings[p], depth, with_l2 ? 0.3 : 0.0,
+                               100 * (uint64_t)_i + 10 * p + depth);
+}
+END_TEST
+
+START_TEST(gradient_in_several_chunks)
+{
+    /* 2500 rows: three chunks of at most 1024 whose gradients are summed. */
+    const size_t sizes[3] = {2, 5, 1};
+    soma_mlp *m = make(sizes, 3, SOMA_ACTIVATION_TANH, SOMA_ACTIVATION_SIGMOID,
+                       SOMA_LOSS_BCE, 5);
+    soma_matrix X, Y, params, grads;
+    ck_assert_int_eq(soma_matrix_init(&X, 2500, 2, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_init(&Y, 2500, 1, NULL), SOMA_OK);
+    test_fill_random(&X, 6);
+    fill_targets(&Y, SOMA_LOSS_BCE, 7);
+    ck_assert_int_eq(soma_mlp_params(m, &params), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_grads(m, &grads), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_gradient(m, &X, &Y, 0.0, NULL), SOMA_OK);
+    double analytic[21];
+    ck_assert_uint_eq(params.cols, 21);
+    memcpy(analytic, grads.data, sizeof analytic);
+    for (size_t i = 0; i < 21; i++) {
+        const double h = 1e-5, keep = params.data[i];
+        double jp, jm;
+        params.data[i] = keep + h;
+        ck_assert_int_eq(soma_mlp_gradient(m, &X, &Y, 0.0, &jp), SOMA_OK);
+        params.data[i] = keep - h;
+        ck_assert_int_eq(soma_mlp_gradient(m, &X, &Y, 0.0, &jm), SOMA_OK);
+        params.data[i] = keep;
+        const double num = (jp - jm) / (2 * h);
+        ck_assert_double_le(fabs(analytic[i] - num), 1e-6 * fmax(fabs(num), 1e-3));
+    }
+    soma_matrix_free(&Y);
+    soma_matrix_free(&X);
+    soma_mlp_destroy(m);
+}
+END_TEST
+
+/* ---- a step worked out by hand ---------------------------------------- */
+
+START_TEST(hand_computed_step)
+{
+    /*
+     * [2, 2, 1], relu hidden, identity output, MSE; one row x = (1, 2), y = 1.
+     * W1 = [0.1 0.2; 0.3 0.4], b1 = (0.01, 0.02), W2 = (0.5, -0.25)^T, b2 = 0.1.
+     * z1 = (0.1 + 0.6 + 0.01, 0.2 + 0.8 + 0.02) = (0.71, 1.02) = a1
+     * p  = 0.71 * 0.5 - 1.02 * 0.25 + 0.1 = 0.2;   loss = (0.2 - 1)^2 = 0.64
+     * dZ2 = 2 (p - y) = -1.6
+     * dW2 = a1^T dZ2 = (-1.136, -1.632);  db2 = -1.6
+     * dA1 = dZ2 W2^T = (-0.8, 0.4) = dZ1 (both z1 > 0)
+     * dW1 = x^T dZ1 = [-0.8 0.4; -1.6 0.8];  db1 = (-0.8, 0.4)
+     * One SGD step, lr 0.1: param -= 0.1 grad.
+     */
+    const size_t sizes[3] = {2, 2, 1};
+    soma_mlp *m = make(sizes, 3, SOMA_ACTIVATION_RELU, SOMA_ACTIVATION_IDENTITY,
+                       SOMA_LOSS_MSE, 1);
+    const double start[9] = {0.1, 0.2, 0.3, 0.4, 0.01, 0.02, 0.5, -0.25, 0.1};
+    const double grad[9] = {-0.8, 0.4, -1.6, 0.8, -0.8, 0.4, -1.136, -1.632, -1.6};
+    soma_matrix params, grads, X, Y;
+    ck_assert_int_eq(soma_mlp_params(m, &params), SOMA_OK);
+    ck_assert_uint_eq(params.cols, 9);
+    memcpy(params.data, start, sizeof start);
+    double x[2] = {1, 2}, y[1] = {1};
+    ck_assert_int_eq(soma_matrix_view(&X, x, 1, 2, 2), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_view(&Y, y, 1, 1, 1), SOMA_OK);
+    double J;
+    ck_assert_int_eq(soma_mlp_gradient(m, &X, &Y, 0.0, &J), SOMA_OK);
+    ck_assert_double_eq_tol(J, 0.64, 1e-14);
+    ck_assert_int_eq(soma_mlp_grads(m, &grads), SOMA_OK);
+    for (int i = 0; i < 9; i++)
+        ck_assert_double_eq_tol(grads.data[i], grad[i], 1e-14);
+
+    soma_fit_options o = soma_fit_options_default();
+    o.epochs = 1;
+    o.learning_rate = 0.1;
+    soma_history h;
+    ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &o, &h), SOMA_OK);
+    ck_assert_uint_eq(h.n_epochs, 1);
+    ck_assert_double_eq_tol(h.epochs[0].loss, 0.64, 1e-14);
+    ck_assert(isnan(h.epochs[0].accuracy)); /* MSE: no accuracy */
+    for (int i = 0; i < 9; i++)
+        ck_assert_double_eq_tol(params.data[i], start[i] - 0.1 * grad[i], 1e-14);
+    soma_history_free(&h);
+    soma_mlp_destroy(m);
+}
+END_TEST
+
+/* ---- learning ------------------------------------------------------------ */
+
+START_TEST(xor_is_learned)
+{
+    double x[8] = {0, 0, 0, 1, 1, 0, 1, 1}, y[4] = {0, 1, 1, 0};
+    soma_matrix X, Y, labels;
+    ck_assert_int_eq(soma_matrix_view(&X, x, 4, 2, 2), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_view(&Y, y, 4, 1, 1), SOMA_OK);
+    const size_t sizes[3] = {2, 4, 1};
+    soma_mlp *m = make(sizes, 3, SOMA_ACTIVATION_TANH, SOMA_ACTIVATION_SIGMOID,
+                       SOMA_LOSS_BCE, 1);
+    soma_fit_options o = soma_fit_options_default();
+    o.epochs = 2000;
+    o.learning_rate = 0.5;
+    ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &o, NULL), SOMA_OK);
+    double acc, loss;
+    ck_assert_int_eq(soma_mlp_evaluate(m, &X, &Y, &loss, &acc), SOMA_OK);
+    ck_assert_double_eq(acc, 1.0);
+    ck_assert_double_lt(loss, 0.05);
+    ck_assert_int_eq(soma_matrix_init(&labels, 4, 1, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_predict(m, &X, &labels), SOMA_OK);
+    for (int i = 0; i < 4; i++)
+        ck_assert_double_eq(labels.data[i], y[i]);
+    soma_matrix_free(&labels);
+    soma_mlp_destroy(m);
+}
+END_TEST
+
+/* Three Gaussian blobs (sd 0.6) around (0, 3), (-3, -2), (3, -2); labels
+ * one-hot. The centres are > 5 sd apart, so a linear boundary already
+ * separates all but ~1e-4 of the points. */
+static void blobs(size_t n, soma_matrix *X, soma_matrix *Y, uint64_t seed)
+{
+    static const double centre[3][2] = {{0, 3}, {-3, -2}, {3, -2}};
+    ck_assert_int_eq(soma_matrix_init(X, n, 2, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_init(Y, n, 3, NULL), SOMA_OK);
+    soma_rng r;
+    ck_assert_int_eq(soma_rng_seed(&r, seed), SOMA_OK);
+    for (size_t i = 0; i < n; i++) {
+        size_t c = i % 3;
+        ck_assert_int_eq(soma_rng_normal(&r, 1, centre[c][0], 0.6, soma_matrix_at(X, i, 0)),
+                         SOMA_OK);
+        ck_assert_int_eq(soma_rng_normal(&r, 1, centre[c][1], 0.6, soma_matrix_at(X, i, 1)),
+                         SOMA_OK);
+        *soma_matrix_at(Y, i, c) = 1.0;
+    }
+}
+
+START_TEST(softmax_blobs_are_learned)
+{
+    soma_matrix X, Y, Xt, Yt;
+    blobs(600, &X, &Y, 11);
+    blobs(300, &Xt, &Yt, 12);
+    const size_t sizes[3] = {2, 16, 3};
+    soma_mlp *m = make(sizes, 3, SOMA_ACTIVATION_RELU, SOMA_ACTIVATION_SOFTMAX,
+                       SOMA_LOSS_CE, 2);
+    soma_fit_options o = soma_fit_options_default();
+    o.epochs = 30;
+    o.batch_size = 32;
+    o.optimizer = soma_optim_config_default(SOMA_OPTIMIZER_ADAM);
+    o.learning_rate = 0.01;
+    soma_history h;
+    ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &o, &h), SOMA_OK);
+    double acc;
+    ck_assert_int_eq(soma_mlp_evaluate(m, &Xt, &Yt, NULL, &acc), SOMA_OK);
+    ck_assert_double_ge(acc, 0.95);
+    ck_assert_double_lt(h.epochs[h.n_epochs - 1].loss, h.epochs[0].loss);
+    soma_history_free(&h);
+    soma_mlp_destroy(m);
+    soma_matrix *all[] = {&X, &Y, &Xt, &Yt};
+    for (int i = 0; i < 4; i++)
+        soma_matrix_free(all[i]);
+}
+END_TEST
+
+START_TEST(regression_of_a_smooth_curve)
+{
+    /* y = sin(x) on [-3, 3]; a [1, 16, 16, 1] tanh net with Adam reaches a
+     * mean squared error below 1e-3 (the variance of y is ~0.47, so this is
+     * > 99.7% of the variance explained). */
+    const size_t n = 200;
+    soma_matrix X, Y;
+    ck_assert_int_eq(soma_matrix_init(&X, n, 1, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_init(&Y, n, 1, NULL), SOMA_OK);
+    for (size_t i = 0; i < n; i++) {
+        X.data[i] = -3.0 + 6.0 * (double)i / (double)(n - 1);
+        Y.data[i] = sin(X.data[i]);
+    }
+    const size_t sizes[4] = {1, 16, 16, 1};
+    soma_mlp *m = make(sizes, 4, SOMA_ACTIVATION_TANH, SOMA_ACTIVATION_IDENTITY,
+                       SOMA_LOSS_MSE, 3);
+    soma_fit_options o = soma_fit_options_default();
+    o.epochs = 300;
+    o.batch_size = 20;
+    o.optimizer = soma_optim_config_default(SOMA_OPTIMIZER_ADAM);
+    o.learning_rate = 0.01;
+    ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &o, NULL), SOMA_OK);
+    double mse;
+    ck_assert_int_eq(soma_mlp_evaluate(m, &X, &Y, &mse, NULL), SOMA_OK);
+    ck_assert_double_lt(mse, 1e-3);
+    soma_matrix labels;
+    ck_assert_int_eq(soma_matrix_init(&labels, n, 1, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_predict(m, &X, &labels), SOMA_ENOTSUP);
+    soma_matrix_free(&labels);
+    soma_matrix_free(&Y);
+    soma_matrix_free(&X);
+    soma_mlp_destroy(m);
+}
+END_TEST
+
+/* ---- early stopping, callback, warm start, determinism ------------------ */
+
+static soma_mlp *circle_task(soma_matrix *X, soma_matrix *Y, uint64_t seed)
+{
+    /* Points in [-1, 1]^2 labelled by x^2 + y^2 < 0.5. */
+    ck_assert_int_eq(soma_matrix_init(X, 240, 2, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_init(Y, 240, 1, NULL), SOMA_OK);
+    test_fill_random(X, seed);
+    for (size_t i = 0; i < 240; i++) {
+        double a = X->data[2 * i], b = X->data[2 * i + 1];
+        Y->data[i] = a * a + b * b < 0.5 ? 1.0 : 0.0;
+    }
+    const size_t sizes[4] = {2, 8, 8, 1};
+    return make(sizes, 4, SOMA_ACTIVATION_TANH, SOMA_ACTIVATION_SIGMOID, SOMA_LOSS_BCE,
+                seed);
+}
+
+START_TEST(early_stopping_restores_the_best_epoch)
+{
+    soma_matrix X, Y, p;
+    soma_mlp *m = circle_task(&X, &Y, 21), *twin = circle_task(&X, &Y, 21);
+    soma_fit_options o = soma_fit_options_default();
+    o.epochs = 50;
+    o.learning_rate = 0.1;
+    o.early_stopping = true;
+    o.patience = 3;
+    o.min_delta = 1e9; /* nothing after the first epoch counts as better */
+    soma_history h;
+    ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &o, &h), SOMA_OK);
+    ck_assert_int_eq(h.stop, SOMA_STOP_EARLY);
+    ck_assert_uint_eq(h.n_epochs, 4);
+    ck_assert_uint_eq(h.best_epoch, 0);
+    ck_assert(h.restored);
+    /* The restored parameters are those after one epoch. */
+    soma_fit_options one = soma_fit_options_default();
+    one.epochs = 1;
+    one.learning_rate = 0.1;
+    ck_assert_int_eq(soma_mlp_fit(twin, &X, &Y, &one, NULL), SOMA_OK);
+    soma_matrix q;
+    ck_assert_int_eq(soma_mlp_params(m, &p), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_params(twin, &q), SOMA_OK);
+    ck_assert_mem_eq(p.data, q.data, p.cols * sizeof(double));
+    soma_history_free(&h);
+    soma_mlp_destroy(twin);
+    soma_mlp_destroy(m);
+    soma_matrix_free(&Y);
+    soma_matrix_free(&X);
+}
+END_TEST
+
+static int stop_at_five(void *user, const soma_epoch_stats *s)
+{
+    size_t *calls = user;
+    ck_assert_uint_eq(s->epoch, *calls);
+    (*calls)++;
+    return s->epoch == 4;
+}
+
+START_TEST(callback_stops_training)
+{
+    soma_matrix X, Y;
+    soma_mlp *m = circle_task(&X, &Y, 22);
+    soma_fit_options o = soma_fit_options_default();
+    o.epochs = 100;
+    size_t calls = 0;
+    o.callback = stop_at_five;
+    o.callback_user = &calls;
+    soma_history h;
+    ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &o, &h), SOMA_OK);
+    ck_assert_int_eq(h.stop, SOMA_STOP_CALLBACK);
+    ck_assert_uint_eq(h.n_epochs, 5);
+    ck_assert_uint_eq(calls, 5);
+    soma_history_free(&h);
+    soma_mlp_destroy(m);
+    soma_matrix_free(&Y);
+    soma_matrix_free(&X);
+}
+END_TEST
+
+START_TEST(warm_start_continues_exactly)
+{
+    /* 10 + 10 warm-started epochs of Adam with minibatches and a decaying
+     * schedule give the same bits as 20 epochs in one call: optimizer
+     * state, epoch count and schedule all continue. */
+    soma_matrix X, Y, p, q;
+    soma_mlp *a = circle_task(&X, &Y, 23), *b = circle_task(&X, &Y, 23);
+    soma_fit_options o = soma_fit_options_default();
+    o.optimizer = soma_optim_config_default(SOMA_OPTIMIZER_ADAM);
+    o.learning_rate = 0.01;
+    o.batch_size = 240; /* full batch: the same rows in the same order each epoch */
+    o.schedule.kind = SOMA_SCHEDULE_EXPONENTIAL;
+    o.schedule.gamma = 0.95;
+    o.epochs = 20;
+    ck_assert_int_eq(soma_mlp_fit(a, &X, &Y, &o, NULL), SOMA_OK);
+    o.epochs = 10;
+    soma_history h;
+    ck_assert_int_eq(soma_mlp_fit(b, &X, &Y, &o, NULL), SOMA_OK);
+    o.warm_start = true;
+    ck_assert_int_eq(soma_mlp_fit(b, &X, &Y, &o, &h), SOMA_OK);
+    ck_assert_uint_eq(h.epochs[0].epoch, 10);
+    ck_assert_double_eq_tol(h.epochs[0].learning_rate, 0.01 * pow(0.95, 10), 1e-17);
+    ck_assert_int_eq(soma_mlp_params(a, &p), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_params(b, &q), SOMA_OK);
+    ck_assert_mem_eq(p.data, q.data, p.cols * sizeof(double));
+    /* Without warm start the Adam state restarts: different parameters. */
+    o.warm_start = false;
+    ck_assert_int_eq(soma_mlp_fit(b, &X, &Y, &o, NULL), SOMA_OK);
+    o.warm_start = true;
+    ck_assert_int_eq(soma_mlp_fit(a, &X, &Y, &o, NULL), SOMA_OK);
+    ck_assert(memcmp(p.data, q.data, p.cols * sizeof(double)) != 0);
+    soma_history_free(&h);
+    soma_mlp_destroy(b);
+    soma_mlp_destroy(a);
+    soma_matrix_free(&Y);
+    soma_matrix_free(&X);
+}
+END_TEST
+
+START_TEST(same_seed_same_history)
+{
+    soma_matrix X, Y;
+    soma_history h[2];
+    for (int r = 0; r < 2; r++) {
+        soma_mlp *m = circle_task(&X, &Y, 24);
+        soma_fit_options o = soma_fit_options_default();
+        o.epochs = 15;
+        o.batch_size = 16;
+        o.dropout = 0.2;
+        o.validation_fraction = 0.25;
+        o.seed = 99;
+        o.optimizer = soma_optim_config_default(SOMA_OPTIMIZER_NESTEROV);
+        ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &o, &h[r]), SOMA_OK);
+        soma_mlp_destroy(m);
+        soma_matrix_free(&Y);
+        soma_matrix_free(&X);
+    }
+    ck_assert_uint_eq(h[0].n_epochs, h[1].n_epochs);
+    for (size_t e = 0; e < h[0].n_epochs; e++) {
+        soma_epoch_stats a = h[0].epochs[e], b = h[1].epochs[e];
+        ck_assert_mem_eq(&a.loss, &b.loss, sizeof a.loss);
+        ck_assert_mem_eq(&a.accuracy, &b.accuracy, sizeof a.accuracy);
+        ck_assert_mem_eq(&a.val_loss, &b.val_loss, sizeof a.val_loss);
+        ck_assert_mem_eq(&a.val_accuracy, &b.val_accuracy, sizeof a.val_accuracy);
+        ck_assert(isfinite(a.val_loss));
+    }
+    soma_history_free(&h[0]);
+    soma_history_free(&h[1]);
+}
+END_TEST
+
+START_TEST(explicit_validation_matches_evaluate)
+{
+    soma_matrix X, Y, Xv, Yv;
+    soma_mlp *m = circle_task(&X, &Y, 25), *other = circle_task(&Xv, &Yv, 26);
+    soma_mlp_destroy(other);
+    soma_fit_options o = soma_fit_options_default();
+    o.epochs = 5;
+    o.batch_size = 40;
+    o.X_val = &Xv;
+    o.Y_val = &Yv;
+    soma_history h;
+    ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &o, &h), SOMA_OK);
+    double vl, va;
+    ck_assert_int_eq(soma_mlp_evaluate(m, &Xv, &Yv, &vl, &va), SOMA_OK);
+    ck_assert_double_eq(h.epochs[4].val_loss, vl);
+    ck_assert_double_eq(h.epochs[4].val_accuracy, va);
+    soma_history_free(&h);
+    soma_mlp_destroy(m);
+    soma_matrix *all[] = {&X, &Y, &Xv, &Yv};
+    for (int i = 0; i < 4; i++)
+        soma_matrix_free(all[i]);
+}
+END_TEST
+
+/* ---- divergence, allocation, bad input ------------------------------------ */
+
+START_TEST(divergence_keeps_last_finite_parameters)
+{
+    /* Regression with targets of 1e150 and a huge learning rate: the
+     * squared error overflows within a few epochs. */
+    const size_t sizes[3] = {1, 4, 1};
+    soma_mlp *m = make(sizes, 3, SOMA_ACTIVATION_IDENTITY, SOMA_ACTIVATION_IDENTITY,
+                       SOMA_LOSS_MSE, 4);
+    double x[4] = {1, 2, 3, 4}, y[4] = {1e150, -1e150, 1e150, -1e150};
+    soma_matrix X, Y, p;
+    ck_assert_int_eq(soma_matrix_view(&X, x, 4, 1, 1), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_view(&Y, y, 4, 1, 1), SOMA_OK);
+    soma_fit_options o = soma_fit_options_default();
+    o.epochs = 100;
+    o.learning_rate = 10.0;
+    soma_history h;
+    ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &o, &h), SOMA_ENONFINITE);
+    ck_assert_int_eq(h.stop, SOMA_STOP_DIVERGED);
+    ck_assert_uint_lt(h.n_epochs, 100);
+    ck_assert_int_eq(soma_mlp_params(m, &p), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_check_finite(&p), SOMA_OK);
+    /* Full batch: the kept parameters are the ones whose loss the last
+     * finite history entry recorded (that epoch's starting point). */
+    ck_assert_uint_ge(h.n_epochs, 2);
+    size_t last = h.n_epochs - 1;
+    while (last > 0 && !isfinite(h.epochs[last].loss))
+        last--;
+    ck_assert(isfinite(h.epochs[last].loss));
+    double loss;
+    ck_assert_int_eq(soma_mlp_evaluate(m, &X, &Y, &loss, NULL), SOMA_OK);
+    ck_assert_double_eq_tol(loss, h.epochs[last].loss, 1e-12 * h.epochs[last].loss);
+    soma_history_free(&h);
+    soma_mlp_destroy(m);
+}
+END_TEST
+
+START_TEST(no_allocation_grows_with_steps)
+{
+    test_alloc t;
+    soma_allocator a = test_allocator(&t);
+    const size_t sizes[4] = {2, 8, 8, 1};
+    soma_mlp_spec spec = soma_mlp_spec_default();
+    soma_mlp *m;
+    ck_assert_int_eq(soma_mlp_create(&m, sizes, 4, &spec, &a), SOMA_OK);
+    soma_matrix X, Y;
+    ck_assert_int_eq(soma_matrix_init(&X, 300, 2, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_init(&Y, 300, 1, NULL), SOMA_OK);
+    test_fill_random(&X, 1);
+    fill_targets(&Y, SOMA_LOSS_BCE, 2);
+    size_t counts[2];
+    const size_t epochs[2] = {1, 25};
+    for (int r = 0; r < 2; r++) {
+        soma_fit_options o = soma_fit_options_default();
+        o.epochs = epochs[r];
+        o.batch_size = 8; /* 38 steps per epoch */
+        o.dropout = 0.1;
+        o.validation_fraction = 0.1;
+        o.optimizer = soma_optim_config_default(SOMA_OPTIMIZER_ADAM);
+        o.early_stopping = true;
+        o.min_delta = 0.0;
+        o.patience = 100;
+        soma_history h;
+        size_t before = t.allocs;
+        ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &o, &h), SOMA_OK);
+        counts[r] = t.allocs - before;
+        ck_assert_uint_eq(h.n_epochs, epochs[r]);
+        soma_history_free(&h);
+    }
+    ck_assert_uint_eq(counts[0], counts[1]);
+    ck_assert_uint_le(counts[0], 4);
+    soma_mlp_destroy(m);
+    ck_assert_uint_eq(t.live_bytes, 0);
+    ck_assert_uint_eq(t.allocs, t.frees);
+    soma_matrix_free(&Y);
+    soma_matrix_free(&X);
+}
+END_TEST
+
+START_TEST(predict_memory_is_bounded)
+{
+    test_alloc t;
+    soma_allocator a = test_allocator(&t);
+    const size_t sizes[3] = {2, 32, 1};
+    soma_mlp *m;
+    ck_assert_int_eq(soma_mlp_create(&m, sizes, 3, NULL, &a), SOMA_OK);
+    size_t peaks[2];
+    const size_t rows[2] = {5000, 50000};
+    for (int r = 0; r < 2; r++) {
+        soma_matrix X, P;
+        ck_assert_int_eq(soma_matrix_init(&X, rows[r], 2, NULL), SOMA_OK);
+        ck_assert_int_eq(soma_matrix_init(&P, rows[r], 1, NULL), SOMA_OK);
+        const size_t base = t.live_bytes;
+        t.peak_bytes = base;
+        ck_assert_int_eq(soma_mlp_predict_proba(m, &X, &P), SOMA_OK);
+        peaks[r] = t.peak_bytes - base;
+        for (size_t i = 0; i < rows[r]; i++)
+            ck_assert_double_eq_tol(P.data[i], P.data[0], 1e-15); /* X = 0 */
+        soma_matrix_free(&P);
+        soma_matrix_free(&X);
+    }
+    ck_assert_uint_eq(peaks[0], peaks[1]);
+    ck_assert_uint_gt(peaks[0], 0);
+    soma_mlp_destroy(m);
+}
+END_TEST
+
+START_TEST(bad_input_leaves_model_unchanged)
+{
+    soma_matrix X, Y, params;
+    soma_mlp *m = circle_task(&X, &Y, 27);
+    ck_assert_int_eq(soma_mlp_params(m, &params), SOMA_OK);
+    double *before = malloc(params.cols * sizeof(double));
+    memcpy(before, params.data, params.cols * sizeof(double));
+    soma_history h;
+    memset(&h, 0x33, sizeof h);
+    const soma_history h_before = h;
+    soma_fit_options o = soma_fit_options_default(), bad;
+    o.epochs = 2;
+    soma_matrix wrongX, wrongY, Yfew, Xe, Ye;
+    ck_assert_int_eq(soma_matrix_init(&wrongX, 240, 3, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_init(&wrongY, 240, 2, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_init(&Yfew, 239, 1, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_init(&Xe, 0, 2, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_init(&Ye, 0, 1, NULL), SOMA_OK);
+
+    ck_assert_int_eq(soma_mlp_fit(NULL, &X, &Y, &o, &h), SOMA_EINVAL);
+    ck_assert_int_eq(soma_mlp_fit(m, NULL, &Y, &o, &h), SOMA_EINVAL);
+    ck_assert_int_eq(soma_mlp_fit(m, &X, NULL, &o, &h), SOMA_EINVAL);
+    ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, NULL, &h), SOMA_EINVAL);
+    ck_assert_int_eq(soma_mlp_fit(m, &wrongX, &Y, &o, &h), SOMA_EDIM);
+    ck_assert_int_eq(soma_mlp_fit(m, &X, &wrongY, &o, &h), SOMA_EDIM);
+    ck_assert_int_eq(soma_mlp_fit(m, &X, &Yfew, &o, &h), SOMA_EDIM);
+    ck_assert_int_eq(soma_mlp_fit(m, &Xe, &Ye, &o, &h), SOMA_EINVAL);
+    const double lrs[3] = {0.0, -1.0, NAN};
+    for (int i = 0; i < 3; i++) {
+        bad = o;
+        bad.learning_rate = lrs[i];
+        ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &bad, &h), SOMA_EINVAL);
+    }
+    bad = o;
+    bad.epochs = 0;
+    ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &bad, &h), SOMA_EINVAL);
+    const double fracs[3] = {-0.1, 1.0, NAN};
+    for (int i = 0; i < 3; i++) {
+        bad = o;
+        bad.validation_fraction = fracs[i];
+        ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &bad, &h), SOMA_EINVAL);
+    }
+    bad = o;
+    bad.dropout = 1.0;
+    ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &bad, &h), SOMA_EINVAL);
+    bad = o;
+    bad.early_stopping = true;
+    bad.patience = 0;
+    ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &bad, &h), SOMA_EINVAL);
+    bad = o;
+    bad.optimizer.kind = SOMA_OPTIMIZER_ADAM;
+    bad.optimizer.beta2 = 1.5;
+    ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &bad, &h), SOMA_EINVAL);
+    bad = o;
+    bad.X_val = &X; /* without Y_val */
+    ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &bad, &h), SOMA_EINVAL);
+    /* BCE targets outside [0, 1], NaN and infinity in the data. */
+    Y.data[5] = 2.0;
+    ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &o, &h), SOMA_EINVAL);
+    Y.data[5] = NAN;
+    ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &o, &h), SOMA_ENONFINITE);
+    Y.data[5] = 1.0;
+    X.data[7] = INFINITY;
+    ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &o, &h), SOMA_ENONFINITE);
+    X.data[7] = 0.5;
+    ck_assert_mem_eq(params.data, before, params.cols * sizeof(double));
+    ck_assert_mem_eq(&h, &h_before, sizeof h);
+
+    /* Batch larger than n is clamped: the same as full batch. */
+    soma_mlp *twin = circle_task(&X, &Y, 27);
+    soma_matrix q;
+    ck_assert_int_eq(soma_mlp_params(twin, &q), SOMA_OK);
+    bad = o;
+    bad.batch_size = 100000;
+    ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &bad, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_fit(twin, &X, &Y, &o, NULL), SOMA_OK);
+    ck_assert_mem_eq(params.data, q.data, params.cols * sizeof(double));
+
+    /* predict / evaluate / create. */
+    soma_matrix P;
+    ck_assert_int_eq(soma_matrix_init(&P, 240, 1, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_predict_proba(m, &wrongX, &P), SOMA_EDIM);
+    ck_assert_int_eq(soma_mlp_predict_proba(m, &X, &wrongY), SOMA_EDIM);
+    ck_assert_int_eq(soma_mlp_predict_proba(NULL, &X, &P), SOMA_EINVAL);
+    ck_assert_int_eq(soma_mlp_predict(m, &X, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_mlp_evaluate(m, &Xe, &Ye, NULL, NULL), SOMA_EINVAL);
+    soma_mlp *none = (soma_mlp *)&P;
+    const size_t zero[3] = {2, 0, 1}, ok[3] = {2, 3, 1};
+    soma_mlp_spec spec = soma_mlp_spec_default();
+    ck_assert_int_eq(soma_mlp_create(&none, zero, 3, NULL, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_mlp_create(&none, ok, 1, NULL, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_mlp_create(NULL, ok, 3, NULL, NULL), SOMA_EINVAL);
+    const size_t huge[3] = {2, (size_t)1 << 30, (size_t)1 << 30};
+    ck_assert_int_eq(soma_mlp_create(&none, huge, 3, NULL, NULL), SOMA_EOVERFLOW);
+    spec.init = SOMA_INIT_NORMAL;
+    spec.init_scale = -1.0;
+    ck_assert_int_eq(soma_mlp_create(&none, ok, 3, &spec, NULL), SOMA_EINVAL);
+    spec = soma_mlp_spec_default();
+    spec.loss = (soma_loss)9;
+    ck_assert_int_eq(soma_mlp_create(&none, ok, 3, &spec, NULL), SOMA_EINVAL);
+    ck_assert_ptr_eq(none, (soma_mlp *)&P);
+    ck_assert_int_eq(soma_mlp_init_weights(m, SOMA_INIT_COUNT, 1.0, 1), SOMA_EINVAL);
+
+    /* Allocation failure at each step of create leaks nothing. */
+    test_alloc t;
+    soma_allocator a = test_allocator(&t);
+    for (size_t k = 1;; k++) {
+        memset(&t, 0, sizeof t);
+        t.fail_at = k;
+        soma_mlp *x = NULL;
+        soma_status st = soma_mlp_create(&x, ok, 3, NULL, &a);
+        if (st == SOMA_OK) {
+            soma_mlp_destroy(x);
+            ck_assert_uint_eq(t.live_bytes, 0);
+            break;
+        }
+        ck_assert_int_eq(st, SOMA_ENOMEM);
+        ck_assert_ptr_null(x);
+        ck_assert_uint_eq(t.live_bytes, 0);
+    }
+    soma_matrix *all[] = {&X, &Y, &wrongX, &wrongY, &Yfew, &Xe, &Ye, &P};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        soma_matrix_free(all[i]);
+    free(before);
+    soma_mlp_destroy(twin);
+    soma_mlp_destroy(m);
+}
+END_TEST
+
+/* ---- initialisers ---------------------------------------------------------- */
+
+START_TEST(initialisers_have_their_distributions)
+{
+    /* One 400 x 300 layer: 120000 weights. Standard errors of the sample
+     * variance are ~ var sqrt(2/n) = 0.4% (normal) and 0.25% (uniform); we
+     * allow 3%. */
+    const size_t sizes[2] = {400, 300};
+    soma_mlp *m;
+    ck_assert_int_eq(soma_mlp_create(&m, sizes, 2, NULL, NULL), SOMA_OK);
+    const double fi = 400, fo = 300;
+    const struct {
+        soma_init init;
+        double scale, var, bound;
+    } cases[] = {
+        {SOMA_INIT_XAVIER_UNIFORM, 1.0, 2.0 / (fi + fo), sqrt(6.0 / (fi + fo))},
+        {SOMA_INIT_XAVIER_NORMAL, 1.0, 2.0 / (fi + fo), INFINITY},
+        {SOMA_INIT_HE_UNIFORM, 1.0, 2.0 / fi, sqrt(6.0 / fi)},
+        {SOMA_INIT_HE_NORMAL, 1.0, 2.0 / fi, INFINITY},
+        {SOMA_INIT_NORMAL, 0.01, 1e-4, INFINITY},
+        {SOMA_INIT_NORMAL, 1.0, 1.0, INFINITY},
+    };
+    soma_matrix W, b;
+    ck_assert_int_eq(soma_mlp_layer(m, 0, &W, &b), SOMA_OK);
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        ck_assert_int_eq(soma_mlp_init_weights(m, cases[c].init, cases[c].scale, c), SOMA_OK);
+        double s = 0, ss = 0, mx = 0;
+        for (size_t i = 0; i < 120000; i++) {
+            s += W.data[i];
+            ss += W.data[i] * W.data[i];
+            mx = fmax(mx, fabs(W.data[i]));
+        }
+        const double mean = s / 120000, var = ss / 120000 - mean * mean;
+        ck_assert_double_lt(fabs(var / cases[c].var - 1.0), 0.03);
+        ck_assert_double_lt(fabs(mean), 5 * sqrt(cases[c].var / 120000));
+        ck_assert_double_le(mx, cases[c].bound);
+        for (size_t j = 0; j < 300; j++)
+            ck_assert_double_eq(b.data[j], 0.0);
+    }
+    soma_mlp_destroy(m);
+}
+END_TEST
+
+START_TEST(orthogonal_init_is_orthogonal)
+{
+    /* W^T W = gain^2 I for tall layers, W W^T = gain^2 I for wide ones.
+     * Householder QR is backward stable: ||Q^T Q - I|| ~ n u, so 1e-12 is
+     * generous for n <= 80. Seeds differ across layers. */
+    const size_t sizes[4] = {80, 30, 50, 50};
+    soma_mlp_spec spec = soma_mlp_spec_default();
+    spec.init = SOMA_INIT_ORTHOGONAL;
+    spec.init_scale = 1.5;
+    soma_mlp *m;
+    ck_assert_int_eq(soma_mlp_create(&m, sizes, 4, &spec, NULL), SOMA_OK);
+    for (size_t l = 0; l < 3; l++) {
+        soma_matrix W;
+        ck_assert_int_eq(soma_mlp_layer(m, l, &W, NULL), SOMA_OK);
+        const bool tall = W.rows >= W.cols;
+        const size_t d = tall ? W.cols : W.rows;
+        soma_matrix G;
+        ck_assert_int_eq(soma_matrix_init(&G, d, d, NULL), SOMA_OK);
+        ck_assert_int_eq(soma_gemm(tall ? SOMA_TRANS_YES : SOMA_TRANS_NO,
+                                   tall ? SOMA_TRANS_NO : SOMA_TRANS_YES, 1.0, &W, &W, 0.0,
+                                   &G),
+                         SOMA_OK);
+        for (size_t i = 0; i < d; i++)
+            for (size_t j = 0; j < d; j++)
+                ck_assert_double_eq_tol(*soma_matrix_at(&G, i, j), i == j ? 2.25 : 0.0,
+                                        1e-12);
+        soma_matrix_free(&G);
+    }
+    /* The sign correction makes entries symmetric about 0: a strong bias in
+     * the diagonal of W (~Q) would show as a mean far from 0. */
+    soma_matrix W;
+    ck_assert_int_eq(soma_mlp_layer(m, 2, &W, NULL), SOMA_OK);
+    double diag = 0;
+    for (size_t i = 0; i < 50; i++)
+        diag += *soma_matrix_at(&W, i, i);
+    ck_assert_double_lt(fabs(diag / 50), 1.5 * 5 / sqrt(50.0 * 50.0));
+    soma_mlp_destroy(m);
+}
+END_TEST
+
+START_TEST(accessors)
+{
+    const size_t sizes[4] = {3, 5, 4, 2};
+    soma_mlp *m = make(sizes, 4, SOMA_ACTIVATION_ELU, SOMA_ACTIVATION_SOFTMAX, SOMA_LOSS_CE, 1);
+    ck_assert_uint_eq(soma_mlp_n_layers(m), 3);
+    ck_assert_uint_eq(soma_mlp_n_params(m), 3 * 5 + 5 + 5 * 4 + 4 + 4 * 2 + 2);
+    ck_assert_uint_eq(soma_mlp_size(m, 3), 2);
+    ck_assert_uint_eq(soma_mlp_size(m, 4), 0);
+    ck_assert_uint_eq(soma_mlp_size(NULL, 0), 0);
+    soma_mlp_spec s;
+    ck_assert_int_eq(soma_mlp_get_spec(m, &s), SOMA_OK);
+    ck_assert_double_eq(s.hidden_alpha, 1.0); /* elu default */
+    soma_matrix W, b, p;
+    ck_assert_int_eq(soma_mlp_layer(m, 1, &W, &b), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_params(m, &p), SOMA_OK);
+    ck_assert_uint_eq(W.rows, 5);
+    ck_assert_uint_eq(W.cols, 4);
+    ck_assert_ptr_eq(W.data, p.data + 20);
+    ck_assert_ptr_eq(b.data, p.data + 40);
+    ck_assert_int_eq(soma_mlp_layer(m, 3, &W, &b), SOMA_EINVAL);
+    ck_assert_str_eq(soma_init_name(SOMA_INIT_ORTHOGONAL), "orthogonal");
+    soma_mlp_destroy(m);
+    soma_mlp_destroy(NULL);
+    soma_history_free(NULL);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("mlp");
+    TCase *grad = tcase_create("gradients");
+    tcase_set_timeout(grad, 120);
+    tcase_add_loop_test(grad, gradient_check_all_combinations, 0, SOMA_ACTIVATION_COUNT);
+    tcase_add_test(grad, gradient_in_several_chunks);
+    tcase_add_test(grad, hand_computed_step);
+    suite_add_tcase(s, grad);
+    TCase *learn = tcase_create("learning");
+    tcase_set_timeout(learn, 120);
+    tcase_add_test(learn, xor_is_learned);
+    tcase_add_test(learn, softmax_blobs_are_learned);
+    tcase_add_test(learn, regression_of_a_smooth_curve);
+    tcase_add_test(learn, early_stopping_restores_the_best_epoch);
+    tcase_add_test(learn, callback_stops_training);
+    tcase_add_test(learn, warm_start_continues_exactly);
+    tcase_add_test(learn, same_seed_same_history);
+    tcase_add_test(learn, explicit_validation_matches_evaluate);
+    suite_add_tcase(s, learn);
+    TCase *robust = tcase_create("robustness");
+    tcase_set_timeout(robust, 120);
+    tcase_add_test(robust, divergence_keeps_last_finite_parameters);
+    tcase_add_test(robust, no_allocation_grows_with_steps);
+    tcase_add_test(robust, predict_memory_is_bounded);
+    tcase_add_test(robust, bad_input_leaves_model_unchanged);
+    tcase_add_test(robust, initialisers_have_their_distributions);
+    tcase_add_test(robust, orthogonal_init_is_orthogonal);
+    tcase_add_test(robust, accessors);
+    suite_add_tcase(s, robust);
+    return test_run(s);
+}
