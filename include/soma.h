@@ -15,5 +15,6 @@
 #include "soma/dense.h"
 #include "soma/optim.h"
 #include "soma/mlp.h"
+#include "soma/model.h"
 
 #endif /* SOMA_H */

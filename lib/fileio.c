@@ -1,0 +1,173 @@
+/* Atomic file writes, whole-file reads and CRC-32 for the file formats. */
+#define _POSIX_C_SOURCE 200809L
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bytes.h"
+
+uint32_t soma__crc32(const void *data, size_t n)
+{
+    /* The table is rebuilt per call (1 KiB, ~2k operations) rather than kept
+     * in a global: no mutable global state, and the cost is negligible next
+     * to the file I/O around it. */
+    uint32_t table[256];
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++)
+            c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+        table[i] = c;
+    }
+    const unsigned char *p = data;
+    uint32_t crc = 0xFFFFFFFFu;
+    for (size_t i = 0; i < n; i++)
+        crc = table[(crc ^ p[i]) & 0xFF] ^ (crc >> 8);
+    return crc ^ 0xFFFFFFFFu;
+}
+
+void soma__error_set(soma_error_info *err, size_t line, size_t column, size_t offset,
+                     const char *message)
+{
+    if (err == NULL)
+        return;
+    err->line = line;
+    err->column = column;
+    err->offset = offset;
+    snprintf(err->message, sizeof err->message, "%s", message);
+}
+
+/* Test builds (meson -Dfault_injection=true) can make one step of an
+ * atomic write fail: SOMA_FAULT=write|fsync|rename in the environment. */
+static bool fault(const char *step)
+{
+#if defined(SOMA_FAULT_INJECTION)
+    const char *f = getenv("SOMA_FAULT");
+    return f != NULL && strcmp(f, step) == 0;
+#else
+    (void)step;
+    return false;
+#endif
+}
+
+static bool write_all(int fd, const unsigned char *p, size_t n)
+{
+    if (fault("write"))
+        return false;
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return false;
+        p += w;
+        n -= (size_t)w;
+    }
+    return true;
+}
+
+/* fsync the folder holding path, so the rename itself is durable. Best
+ * effort: some file systems refuse fsync on folders. */
+static void sync_folder(const char *tmp_path, char *scratch)
+{
+    strcpy(scratch, tmp_path);
+    char *slash = strrchr(scratch, '/');
+    if (slash == NULL)
+        strcpy(scratch, ".");
+    else if (slash == scratch)
+        scratch[1] = '\0';
+    else
+        *slash = '\0';
+    int dfd = open(scratch, O_RDONLY);
+    if (dfd >= 0) {
+        (void)fsync(dfd);
+        close(dfd);
+    }
+}
+
+soma_status soma__write_atomic(const char *path, const void *data, size_t n,
+                               const soma_allocator *alloc)
+{
+    static const char suffix[] = ".tmp-XXXXXX";
+    const size_t plen = strlen(path), bytes = 2 * (plen + sizeof suffix);
+    char *tmp = soma__alloc(alloc, bytes);
+    if (tmp == NULL)
+        return SOMA_ENOMEM;
+    char *scratch = tmp + plen + sizeof suffix;
+    memcpy(tmp, path, plen);
+    memcpy(tmp + plen, suffix, sizeof suffix);
+
+    soma_status st = SOMA_EIO;
+    int fd = mkstemp(tmp);
+    if (fd < 0)
+        goto done;
+    struct stat old;
+    mode_t mode = stat(path, &old) == 0 ? (old.st_mode & 07777) : 0644;
+    bool ok = fchmod(fd, mode) == 0 && write_all(fd, data, n);
+    ok = ok && !fault("fsync") && fsync(fd) == 0;
+    ok = close(fd) == 0 && ok;
+    ok = ok && !fault("rename") && rename(tmp, path) == 0;
+    if (!ok) {
+        unlink(tmp);
+        goto done;
+    }
+    sync_folder(tmp, scratch);
+    st = SOMA_OK;
+done:
+    soma__free(alloc, tmp, bytes);
+    return st;
+}
+
+soma_status soma__read_file(const char *path, const soma_allocator *alloc, void **data,
+                            size_t *size)
+{
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return SOMA_EIO;
+    soma_status st = SOMA_EIO;
+    struct stat s;
+    unsigned char *buf = NULL;
+    size_t n = 0;
+    if (fstat(fd, &s) != 0 || !S_ISREG(s.st_mode) || s.st_size < 0)
+        goto done;
+    if ((uintmax_t)s.st_size > SIZE_MAX) {
+        st = SOMA_EOVERFLOW;
+        goto done;
+    }
+    n = (size_t)s.st_size;
+    if (n == 0) { /* nothing to read: no buffer */
+        *data = NULL;
+        *size = 0;
+        st = SOMA_OK;
+        goto done;
+    }
+    buf = soma__alloc(alloc, n);
+    if (buf == NULL) {
+        st = SOMA_ENOMEM;
+        goto done;
+    }
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = read(fd, buf + got, n - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    if (got != n) {
+        soma__free(alloc, buf, n);
+        goto done;
+    }
+    *data = buf;
+    *size = n;
+    st = SOMA_OK;
+done:
+    close(fd);
+    return st;
+}

@@ -1,0 +1,362 @@
+#define _POSIX_C_SOURCE 200809L
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "test_common.h"
+
+#ifndef FIXTURE_DIR
+#error "FIXTURE_DIR must name tests/data"
+#endif
+
+/* The committed fixture: sizes [3, 4, 2], tanh hidden, softmax + CE,
+ * parameter i = (i mod 7) / 4 - 0.75 (exact in binary), no optimizer state. */
+static const size_t fixture_sizes[3] = {3, 4, 2};
+static double fixture_param(size_t i)
+{
+    return (double)(i % 7) * 0.25 - 0.75;
+}
+
+static soma_mlp *fixture_model(void)
+{
+    soma_mlp_spec spec = soma_mlp_spec_default();
+    spec.hidden = SOMA_ACTIVATION_TANH;
+    spec.output = SOMA_ACTIVATION_SOFTMAX;
+    spec.loss = SOMA_LOSS_CE;
+    spec.seed = 7;
+    soma_mlp *m;
+    ck_assert_int_eq(soma_mlp_create(&m, fixture_sizes, 3, &spec, NULL), SOMA_OK);
+    soma_matrix p;
+    ck_assert_int_eq(soma_mlp_params(m, &p), SOMA_OK);
+    for (size_t i = 0; i < p.cols; i++)
+        p.data[i] = fixture_param(i);
+    return m;
+}
+
+/* A trained model with Adam state, and its serialized bytes. */
+static soma_mlp *trained(unsigned char **bytes, size_t *n)
+{
+    soma_mlp *m = fixture_model();
+    soma_matrix X, Y;
+    ck_assert_int_eq(soma_matrix_init(&X, 30, 3, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_init(&Y, 30, 2, NULL), SOMA_OK);
+    test_fill_random(&X, 3);
+    for (size_t i = 0; i < 30; i++)
+        Y.data[2 * i + (X.data[3 * i] > 0)] = 1.0;
+    soma_fit_options o = soma_fit_options_default();
+    o.epochs = 5;
+    o.batch_size = 8;
+    o.optimizer = soma_optim_config_default(SOMA_OPTIMIZER_ADAM);
+    ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &o, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_save_buffer(m, true, NULL, 0, n), SOMA_OK);
+    *bytes = malloc(*n);
+    size_t again = 0;
+    ck_assert_int_eq(soma_mlp_save_buffer(m, true, *bytes, *n, &again), SOMA_OK);
+    ck_assert_uint_eq(again, *n);
+    soma_matrix_free(&Y);
+    soma_matrix_free(&X);
+    return m;
+}
+
+static void assert_same_model(soma_mlp *a, soma_mlp *b)
+{
+    soma_matrix pa, pb;
+    ck_assert_int_eq(soma_mlp_params(a, &pa), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_params(b, &pb), SOMA_OK);
+    ck_assert_uint_eq(pa.cols, pb.cols);
+    ck_assert_mem_eq(pa.data, pb.data, pa.cols * sizeof(double));
+    soma_mlp_spec sa, sb;
+    ck_assert_int_eq(soma_mlp_get_spec(a, &sa), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_get_spec(b, &sb), SOMA_OK);
+    ck_assert_int_eq(sa.hidden, sb.hidden);
+    ck_assert_int_eq(sa.output, sb.output);
+    ck_assert_int_eq(sa.loss, sb.loss);
+    ck_assert_uint_eq(soma_mlp_n_layers(a), soma_mlp_n_layers(b));
+    for (size_t i = 0; i <= soma_mlp_n_layers(a); i++)
+        ck_assert_uint_eq(soma_mlp_size(a, i), soma_mlp_size(b, i));
+}
+
+START_TEST(round_trip_is_bit_exact_and_keeps_training_state)
+{
+    unsigned char *bytes;
+    size_t n;
+    soma_mlp *m = trained(&bytes, &n), *l = NULL;
+    soma_error_info err;
+    ck_assert_int_eq(soma_mlp_load_buffer(&l, bytes, n, NULL, &err), SOMA_OK);
+    assert_same_model(m, l);
+
+    /* Predictions identical. */
+    soma_matrix X, Pm, Pl;
+    ck_assert_int_eq(soma_matrix_init(&X, 50, 3, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_init(&Pm, 50, 2, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_init(&Pl, 50, 2, NULL), SOMA_OK);
+    test_fill_random(&X, 9);
+    ck_assert_int_eq(soma_mlp_predict_proba(m, &X, &Pm), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_predict_proba(l, &X, &Pl), SOMA_OK);
+    ck_assert_mem_eq(Pm.data, Pl.data, 100 * sizeof(double));
+
+    /* Warm-started training continues identically from the saved Adam state. */
+    soma_matrix Y;
+    ck_assert_int_eq(soma_matrix_init(&Y, 50, 2, NULL), SOMA_OK);
+    for (size_t i = 0; i < 50; i++)
+        Y.data[2 * i + (X.data[3 * i + 1] > 0)] = 1.0;
+    soma_fit_options o = soma_fit_options_default();
+    o.epochs = 3;
+    o.batch_size = 10;
+    o.optimizer = soma_optim_config_default(SOMA_OPTIMIZER_ADAM);
+    o.warm_start = true;
+    soma_history hm, hl;
+    ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &o, &hm), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_fit(l, &X, &Y, &o, &hl), SOMA_OK);
+    ck_assert_uint_eq(hl.epochs[0].epoch, 5);
+    assert_same_model(m, l);
+    soma_history_free(&hm);
+    soma_history_free(&hl);
+
+    /* Too small a buffer: SOMA_EDIM and the needed size. */
+    size_t need = 0;
+    unsigned char small[16] = {0};
+    ck_assert_int_eq(soma_mlp_save_buffer(m, false, small, sizeof small, &need), SOMA_EDIM);
+    ck_assert_uint_gt(need, sizeof small);
+    ck_assert_uint_eq(small[0], 0);
+
+    soma_matrix *all[] = {&X, &Pm, &Pl, &Y};
+    for (int i = 0; i < 4; i++)
+        soma_matrix_free(all[i]);
+    free(bytes);
+    soma_mlp_destroy(l);
+    soma_mlp_destroy(m);
+}
+END_TEST
+
+START_TEST(every_truncation_and_every_byte_flip_is_an_error)
+{
+    unsigned char *bytes;
+    size_t n;
+    soma_mlp *m = trained(&bytes, &n);
+    soma_mlp *l = NULL;
+    for (size_t k = 0; k < n; k++) {
+        soma_status st = soma_mlp_load_buffer(&l, bytes, k, NULL, NULL);
+        ck_assert_msg(st == SOMA_EFORMAT, "truncated at %zu: %s", k, soma_status_string(st));
+    }
+    unsigned char *copy = malloc(n);
+    for (size_t k = 0; k < n; k++) {
+        memcpy(copy, bytes, n);
+        copy[k] ^= 0x01;
+        soma_status st = soma_mlp_load_buffer(&l, copy, n, NULL, NULL);
+        ck_assert_msg(st != SOMA_OK, "flip at %zu loaded", k);
+        memcpy(copy, bytes, n);
+        copy[k] ^= 0xFF;
+        st = soma_mlp_load_buffer(&l, copy, n, NULL, NULL);
+        ck_assert_msg(st != SOMA_OK, "flip at %zu loaded", k);
+    }
+    ck_assert_ptr_null(l);
+    free(copy);
+    free(bytes);
+    soma_mlp_destroy(m);
+}
+END_TEST
+
+/* Build a container with a valid header and CRC around a payload. */
+static uint32_t crc32_ref(const unsigned char *p, size_t n)
+{
+    /* Bitwise CRC-32 (IEEE, reflected), independent of the library's table. */
+    uint32_t crc = 0xFFFFFFFFu;
+    for (size_t i = 0; i < n; i++) {
+        crc ^= p[i];
+        for (int b = 0; b < 8; b++)
+            crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1u)));
+    }
+    return ~crc;
+}
+
+static void le(unsigned char *p, uint64_t v, int bytes)
+{
+    for (int i = 0; i < bytes; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+START_TEST(huge_claims_fail_without_allocating)
+{
+    /* 40+ bytes: header plus a payload claiming layers of 10^6 x 10^6
+     * (10^12 weights) backed by nothing. */
+    unsigned char f[32 + 24] = {'S', 'O', 'M', 'A', 'M', 'O', 'D', 'L'};
+    le(f + 8, 1, 4);   /* version */
+    le(f + 12, 1, 4);  /* kind: MLP */
+    le(f + 16, 24, 8); /* payload length */
+    le(f + 32, 1, 4);  /* one layer */
+    le(f + 36, 0, 4);  /* flags */
+    le(f + 40, 1000000, 8);
+    le(f + 48, 1000000, 8);
+    le(f + 24, crc32_ref(f + 32, 24), 4);
+    test_alloc t;
+    soma_allocator a = test_allocator(&t);
+    soma_mlp *m = NULL;
+    soma_error_info err;
+    ck_assert_int_eq(soma_mlp_load_buffer(&m, f, sizeof f, &a, &err), SOMA_EFORMAT);
+    ck_assert_uint_eq(t.allocs, 0);
+    ck_assert_ptr_null(m);
+    ck_assert_str_eq(err.message, "truncated parameters");
+    ck_assert_uint_eq(err.offset, 56);
+}
+END_TEST
+
+START_TEST(future_version_is_refused_clearly)
+{
+    unsigned char *bytes;
+    size_t n;
+    soma_mlp *m = trained(&bytes, &n), *l = NULL;
+    le(bytes + 8, 2, 4);
+    soma_error_info err;
+    ck_assert_int_eq(soma_mlp_load_buffer(&l, bytes, n, NULL, &err), SOMA_EVERSION);
+    ck_assert_ptr_nonnull(strstr(err.message, "version 2"));
+    free(bytes);
+    soma_mlp_destroy(m);
+}
+END_TEST
+
+static char *temp_dir(void)
+{
+    char tmpl[] = "/tmp/soma-model-XXXXXX";
+    char *d = mkdtemp(tmpl);
+    ck_assert_ptr_nonnull(d);
+    return strdup(d);
+}
+
+static void read_all(const char *path, unsigned char **data, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    fseek(f, 0, SEEK_END);
+    *n = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    *data = malloc(*n + 1);
+    ck_assert_uint_eq(fread(*data, 1, *n, f), *n);
+    fclose(f);
+}
+
+START_TEST(files_round_trip_and_failed_saves_keep_the_old_file)
+{
+    char *dir = temp_dir(), path[512];
+    snprintf(path, sizeof path, "%s/model.soma", dir);
+    soma_mlp *a = fixture_model(), *b = NULL;
+    ck_assert_int_eq(soma_mlp_save(a, path, false), SOMA_OK);
+    soma_error_info err;
+    ck_assert_int_eq(soma_mlp_load(&b, path, NULL, &err), SOMA_OK);
+    assert_same_model(a, b);
+
+    unsigned char *before;
+    size_t nb;
+    read_all(path, &before, &nb);
+#if defined(EXPECT_FAULT_INJECTION)
+    unsigned char *after;
+    size_t na;
+    /* A different model, saved with each step failing in turn. */
+    soma_matrix p;
+    ck_assert_int_eq(soma_mlp_params(b, &p), SOMA_OK);
+    p.data[0] = 123.0;
+    const char *steps[3] = {"write", "fsync", "rename"};
+    for (int s = 0; s < 3; s++) {
+        setenv("SOMA_FAULT", steps[s], 1);
+        ck_assert_int_eq(soma_mlp_save(b, path, true), SOMA_EIO);
+        unsetenv("SOMA_FAULT");
+        read_all(path, &after, &na);
+        ck_assert_uint_eq(na, nb);
+        ck_assert_mem_eq(after, before, nb);
+        free(after);
+    }
+#endif
+    /* No temporary file is left behind. */
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "test $(ls -A %s | wc -l) -eq 1", dir);
+    ck_assert_int_eq(system(cmd), 0);
+    /* An unwritable destination folder is an I/O error. */
+    ck_assert_int_eq(soma_mlp_save(a, "/nonexistent-dir/x.soma", false), SOMA_EIO);
+    ck_assert_int_eq(soma_mlp_load(&b, "/nonexistent-dir/x.soma", NULL, &err), SOMA_EIO);
+    free(before);
+    unlink(path);
+    rmdir(dir);
+    free(dir);
+    soma_mlp_destroy(b);
+    soma_mlp_destroy(a);
+}
+END_TEST
+
+START_TEST(committed_fixture_still_loads)
+{
+    /* tests/data/mlp-v1.soma was written by format version 1 (see
+     * --write-fixture below). A format change that cannot read it fails
+     * here. */
+    soma_mlp *m = NULL;
+    soma_error_info err;
+    soma_status st = soma_mlp_load(&m, FIXTURE_DIR "/mlp-v1.soma", NULL, &err);
+    ck_assert_msg(st == SOMA_OK, "%s: %s", soma_status_string(st), err.message);
+    ck_assert_uint_eq(soma_mlp_n_layers(m), 2);
+    for (size_t i = 0; i < 3; i++)
+        ck_assert_uint_eq(soma_mlp_size(m, i), fixture_sizes[i]);
+    soma_mlp_spec s;
+    ck_assert_int_eq(soma_mlp_get_spec(m, &s), SOMA_OK);
+    ck_assert_int_eq(s.hidden, SOMA_ACTIVATION_TANH);
+    ck_assert_int_eq(s.output, SOMA_ACTIVATION_SOFTMAX);
+    ck_assert_int_eq(s.loss, SOMA_LOSS_CE);
+    ck_assert_uint_eq(s.seed, 7);
+    soma_matrix p;
+    ck_assert_int_eq(soma_mlp_params(m, &p), SOMA_OK);
+    ck_assert_uint_eq(p.cols, 3 * 4 + 4 + 4 * 2 + 2);
+    for (size_t i = 0; i < p.cols; i++)
+        ck_assert_double_eq(p.data[i], fixture_param(i));
+    soma_mlp_destroy(m);
+}
+END_TEST
+
+START_TEST(bad_arguments)
+{
+    soma_mlp *m = fixture_model(), *l = (soma_mlp *)&m;
+    size_t n;
+    unsigned char buf[8];
+    ck_assert_int_eq(soma_mlp_save_buffer(NULL, false, NULL, 0, &n), SOMA_EINVAL);
+    ck_assert_int_eq(soma_mlp_save_buffer(m, false, NULL, 0, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_mlp_save_buffer(m, false, NULL, 8, &n), SOMA_EINVAL);
+    ck_assert_int_eq(soma_mlp_save(m, NULL, false), SOMA_EINVAL);
+    ck_assert_int_eq(soma_mlp_save(NULL, "x", false), SOMA_EINVAL);
+    ck_assert_int_eq(soma_mlp_load_buffer(NULL, buf, 8, NULL, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_mlp_load_buffer(&l, NULL, 8, NULL, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_mlp_load_buffer(&l, NULL, 0, NULL, NULL), SOMA_EFORMAT);
+    ck_assert_int_eq(soma_mlp_load(&l, NULL, NULL, NULL), SOMA_EINVAL);
+    ck_assert_ptr_eq(l, (soma_mlp *)&m);
+    soma_mlp_destroy(m);
+}
+END_TEST
+
+int main(int argc, char **argv)
+{
+    if (argc == 3 && strcmp(argv[1], "--write-fixture") == 0) {
+        soma_mlp *m = NULL;
+        soma_mlp_spec spec = soma_mlp_spec_default();
+        spec.hidden = SOMA_ACTIVATION_TANH;
+        spec.output = SOMA_ACTIVATION_SOFTMAX;
+        spec.loss = SOMA_LOSS_CE;
+        spec.seed = 7;
+        if (soma_mlp_create(&m, fixture_sizes, 3, &spec, NULL) != SOMA_OK)
+            return 1;
+        soma_matrix p;
+        if (soma_mlp_params(m, &p) != SOMA_OK)
+            return 1;
+        for (size_t i = 0; i < p.cols; i++)
+            p.data[i] = fixture_param(i);
+        soma_status st = soma_mlp_save(m, argv[2], false);
+        soma_mlp_destroy(m);
+        return st == SOMA_OK ? 0 : 1;
+    }
+    Suite *s = suite_create("model");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, round_trip_is_bit_exact_and_keeps_training_state);
+    tcase_add_test(tc, every_truncation_and_every_byte_flip_is_an_error);
+    tcase_add_test(tc, huge_claims_fail_without_allocating);
+    tcase_add_test(tc, future_version_is_refused_clearly);
+    tcase_add_test(tc, files_round_trip_and_failed_saves_keep_the_old_file);
+    tcase_add_test(tc, committed_fixture_still_loads);
+    tcase_add_test(tc, bad_arguments);
+    suite_add_tcase(s, tc);
+    return test_run(s);
+}
