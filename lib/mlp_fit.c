@@ -468,7 +468,7 @@ static soma_status run_epoch(fit_state *f, double lr, sums *s, sums *v)
         batch_gradient(mlp, &f->w, f->X, f->Y, order, b0, m, keep,
                        f->dropout ? &f->rng : NULL, s);
         if (o->reduce.grads != NULL)
-            SOMA_TRY(o->reduce.grads(o->reduce.user, mlp->grads, mlp->n_params));
+            SOMA_TRY(o->reduce.grads(o->reduce.user, mlp->grads, mlp->n_params, m));
         if (o->l2 > 0.0)
             add_l2(mlp, o->l2);
         if (o->clip_norm > 0.0)

@@ -192,14 +192,16 @@ typedef int (*soma_epoch_callback)(void *user, const soma_epoch_stats *stats);
  * On one machine leave them NULL.
  *
  * `grads` is called after each step's backward pass with the flat gradient
- * buffer (the gradient of this process's batch, already divided by its row
- * count) and must leave in it the gradient to apply, e.g. the average over
- * processes. `metrics` is called with sums the epoch statistics are made of
- * (values[0..n)), and must replace them with their sums over processes.
- * A non-OK status from a hook stops fit with that status.
+ * buffer grads[0..n) (the mean gradient of this process's batch of `rows`
+ * rows, before L2 and clipping) and must leave in it the gradient to apply,
+ * e.g. the row-weighted average over processes: sum_p rows_p g_p / sum_p
+ * rows_p. `metrics` is called once per epoch with the sums the epoch
+ * statistics are made of (values[0..6): training loss sum, correct count,
+ * row count, then the same three for validation) and must replace them with
+ * their sums over processes. A non-OK status from a hook stops fit with it.
  */
 typedef struct soma_reduce_hook {
-    soma_status (*grads)(void *user, double *grads, size_t n);
+    soma_status (*grads)(void *user, double *grads, size_t n, size_t rows);
     soma_status (*metrics)(void *user, double *values, size_t n);
     void *user;
 } soma_reduce_hook;
