@@ -499,6 +499,76 @@ START_TEST(explicit_validation_matches_evaluate)
 }
 END_TEST
 
+/* ---- reduce hooks ------------------------------------------------------------ */
+
+typedef struct hook_log {
+    size_t grad_calls, metric_calls, rows_seen;
+    double last_count;
+} hook_log;
+
+static soma_status double_grads(void *user, double *g, size_t n, size_t rows)
+{
+    hook_log *log = user;
+    log->grad_calls++;
+    log->rows_seen += rows;
+    for (size_t i = 0; i < n; i++)
+        g[i] *= 2.0;
+    return SOMA_OK;
+}
+
+static soma_status see_metrics(void *user, double *v, size_t n)
+{
+    hook_log *log = user;
+    ck_assert_uint_eq(n, 6);
+    log->metric_calls++;
+    log->last_count = v[2];
+    return SOMA_OK;
+}
+
+static soma_status fail_grads(void *user, double *g, size_t n, size_t rows)
+{
+    (void)user, (void)g, (void)n, (void)rows;
+    return SOMA_EMPI;
+}
+
+START_TEST(reduce_hooks_join_every_step)
+{
+    /* Doubling the gradient with lr 0.05 is exactly lr 0.1 without a hook
+     * (0.05 * 2g and 0.1 g round alike: 0.1 = 2 x 0.05 in binary). */
+    soma_matrix X, Y, p, q;
+    soma_mlp *a = circle_task(&X, &Y, 28), *b = circle_task(&X, &Y, 28);
+    soma_fit_options o = soma_fit_options_default();
+    o.epochs = 3;
+    o.batch_size = 50; /* 240 rows: batches of 50, 50, 50, 50, 40 */
+    o.shuffle = false;
+    o.learning_rate = 0.1;
+    ck_assert_int_eq(soma_mlp_fit(a, &X, &Y, &o, NULL), SOMA_OK);
+    hook_log log = {0, 0, 0, 0};
+    o.learning_rate = 0.05;
+    o.reduce.grads = double_grads;
+    o.reduce.metrics = see_metrics;
+    o.reduce.user = &log;
+    ck_assert_int_eq(soma_mlp_fit(b, &X, &Y, &o, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_params(a, &p), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_params(b, &q), SOMA_OK);
+    ck_assert_mem_eq(p.data, q.data, p.cols * sizeof(double));
+    ck_assert_uint_eq(log.grad_calls, 15);
+    ck_assert_uint_eq(log.rows_seen, 3 * 240);
+    ck_assert_uint_eq(log.metric_calls, 3);
+    ck_assert_double_eq(log.last_count, 240.0);
+    /* A failing hook stops fit with its status. */
+    o.reduce.grads = fail_grads;
+    soma_history h;
+    ck_assert_int_eq(soma_mlp_fit(b, &X, &Y, &o, &h), SOMA_EMPI);
+    ck_assert_uint_eq(h.n_epochs, 0);
+    soma_history_free(&h);
+    soma_mlp_destroy(b);
+    soma_mlp_destroy(a);
+    soma_matrix_free(&Y);
+    soma_matrix_free(&X);
+}
+END_TEST
+
 /* ---- divergence, allocation, bad input ------------------------------------ */
 
 START_TEST(divergence_keeps_last_finite_parameters)
@@ -864,6 +934,7 @@ int main(void)
     tcase_add_test(learn, warm_start_continues_exactly);
     tcase_add_test(learn, same_seed_same_history);
     tcase_add_test(learn, explicit_validation_matches_evaluate);
+    tcase_add_test(learn, reduce_hooks_join_every_step);
     suite_add_tcase(s, learn);
     TCase *robust = tcase_create("robustness");
     tcase_set_timeout(robust, 120);
