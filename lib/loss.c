@@ -219,10 +219,9 @@ SOMA_VEC static void ce_logits_pass1(size_t n, const double *z, const double *y,
 {
     double t[BLOCK], c[BLOCK], w[BLOCK];
     for (size_t j = 0; j < n; j++) {
-        const int top = z[j] == m;
         const double e = vm_exp_diff(z[j], m);
-        t[j] = top ? 0.0 : e;
-        c[j] = top ? 1.0 : 0.0;
+        t[j] = z[j] == m ? 0.0 : e;
+        c[j] = z[j] == m ? 1.0 : 0.0;
         /* m - z can overflow to +inf for finite z; a zero target ignores it. */
         w[j] = y[j] > 0.0 ? y[j] * (m - z[j]) : 0.0;
     }

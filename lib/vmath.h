@@ -196,19 +196,21 @@ static inline double vm_log_reduced(double m)
 static inline double vm_log(double x)
 {
     /* Scale subnormals into the normal range (the scale is undone in k). */
-    const int sub = x < 0x1p-1022;
-    double xs = sub ? x * 0x1p54 : x;
+    /* (Every condition is used directly in a double select: an int flag
+     * would mix 32- and 64-bit lanes and stop the vectorizer.) */
+    double xs = x < 0x1p-1022 ? x * 0x1p54 : x;
+    double ksub = x < 0x1p-1022 ? -54.0 : 0.0;
     uint64_t b = vm_bits(xs);
     /* Biased exponent as a double: 2^52 + e encoded, minus 2^52. */
     double e = vm_double((b >> 52) | vm_bits(0x1p52)) - 0x1p52;
-    double m = vm_double((b & 0x000fffffffffffffu) | vm_bits(1.0)); /* [1, 2) */
-    const int big = m >= VM_SQRT2;
-    m = big ? m * 0.5 : m;
-    double k = e - 1023.0 + (big ? 1.0 : 0.0) - (sub ? 54.0 : 0.0);
+    double m1 = vm_double((b & 0x000fffffffffffffu) | vm_bits(1.0)); /* [1, 2) */
+    double m = m1 >= VM_SQRT2 ? m1 * 0.5 : m1;
+    double k = (e - 1023.0 + (m1 >= VM_SQRT2 ? 1.0 : 0.0)) + ksub;
     double y = k * VM_LN2_HI + (k * VM_LN2_LO + vm_log_reduced(m));
     /* Special inputs: 0 -> -inf, +inf -> +inf, negative or NaN -> NaN. */
     double special = x == 0.0 ? -INFINITY : (x == INFINITY ? x : NAN);
-    return x > 0.0 && x < INFINITY ? y : special;
+    double r = x < INFINITY ? y : special;
+    return x > 0.0 ? r : special;
 }
 
 /* log(1 + u) for u >= -1 with full relative accuracy near 0: log1p(-1) =
@@ -222,7 +224,8 @@ static inline double vm_log1p(double u)
     double l = vm_log(x);
     double y = u == 0.0 ? u : l + c; /* log1p(-0) = -0 */
     /* At u = -1 and u = +inf the correction is NaN; log(x) is the answer. */
-    return u == INFINITY || u == -1.0 ? l : y;
+    y = u == INFINITY ? l : y; /* (no ||: it would stop the vectorizer) */
+    return u == -1.0 ? l : y;
 }
 
 /* Logistic sigmoid with both tails accurate: for x < 0 it is e^x/(1 + e^x),
