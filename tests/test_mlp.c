@@ -768,7 +768,7 @@ START_TEST(bad_input_leaves_model_unchanged)
     ck_assert_int_eq(soma_mlp_create(&none, zero, 3, NULL, NULL), SOMA_EINVAL);
     ck_assert_int_eq(soma_mlp_create(&none, ok, 1, NULL, NULL), SOMA_EINVAL);
     ck_assert_int_eq(soma_mlp_create(NULL, ok, 3, NULL, NULL), SOMA_EINVAL);
-    const size_t huge[3] = {2, (size_t)1 << 30, (size_t)1 << 30};
+    const size_t huge[3] = {2, ((size_t)1 << 31) - 1, ((size_t)1 << 31) - 1}; /* ~2^62 weights */
     ck_assert_int_eq(soma_mlp_create(&none, huge, 3, NULL, NULL), SOMA_EOVERFLOW);
     spec.init = SOMA_INIT_NORMAL;
     spec.init_scale = -1.0;

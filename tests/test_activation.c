@@ -1,0 +1,722 @@
+/* Activations: names, accuracy against long double libm, special values,
+ * gradients against central finite differences, matrices with padding,
+ * in-place use, and bad arguments. */
+#include "test_common.h"
+
+#define N_ELEMENTWISE 7
+static const soma_activation elementwise[N_ELEMENTWISE] = {
+    SOMA_ACTIVATION_IDENTITY, SOMA_ACTIVATION_SIGMOID,    SOMA_ACTIVATION_TANH,
+    SOMA_ACTIVATION_RELU,     SOMA_ACTIVATION_LEAKY_RELU, SOMA_ACTIVATION_ELU,
+    SOMA_ACTIVATION_SWISH,
+};
+
+/* ---- independent references in long double (x87 extended: 64-bit mantissa,
+ * so libm's *l functions are ~2^-11 ulp of double accurate) ---------------- */
+
+static long double ref_sigmoid(long double x)
+{
+    return x < 0 ? expl(x) / (1 + expl(x)) : 1 / (1 + expl(-x));
+}
+
+static long double ref_f(soma_activation f, double alpha, long double x)
+{
+    switch (f) {
+    case SOMA_ACTIVATION_IDENTITY:
+        return x;
+    case SOMA_ACTIVATION_SIGMOID:
+        return ref_sigmoid(x);
+    case SOMA_ACTIVATION_TANH:
+        return tanhl(x);
+    case SOMA_ACTIVATION_RELU:
+        return x > 0 ? x : 0;
+    case SOMA_ACTIVATION_LEAKY_RELU:
+        return x > 0 ? x : alpha * x;
+    case SOMA_ACTIVATION_ELU:
+        return x > 0 ? x : alpha * expm1l(x);
+    case SOMA_ACTIVATION_SWISH:
+        return x * ref_sigmoid(x);
+    default:
+        ck_abort_msg("no reference for %d", (int)f);
+        return 0;
+    }
+}
+
+/* ---- the sweep -------------------------------------------------------------- */
+
+/* At least 10^6 points: evenly spaced over [-745, 710], then log-spaced
+ * magnitudes 1e-300 ... 1e-8 and 1e-8 ... 40 of both signs (where the
+ * functions change fastest), then random points in [-40, 40]. */
+#define SWEEP_EVEN 1000001
+#define SWEEP_LOG 100000
+#define SWEEP_RANDOM 100000
+#define SWEEP_N (SWEEP_EVEN + 4 * SWEEP_LOG + SWEEP_RANDOM)
+
+static double *make_sweep(size_t *n)
+{
+    double *x = malloc(SWEEP_N * sizeof *x);
+    ck_assert_ptr_nonnull(x);
+    size_t k = 0;
+    for (size_t i = 0; i < SWEEP_EVEN; i++)
+        x[k++] = -745.0 + 1455.0 * (double)i / (SWEEP_EVEN - 1);
+    for (size_t i = 0; i < SWEEP_LOG; i++) {
+        double t = (double)i / (SWEEP_LOG - 1);
+        double tiny = pow(10.0, -300.0 + 292.0 * t); /* 1e-300 .. 1e-8 */
+        double mid = pow(10.0, -8.0 + 9.60206 * t);  /* 1e-8 .. 40 */
+        x[k++] = tiny;
+        x[k++] = -tiny;
+        x[k++] = mid;
+        x[k++] = -mid;
+    }
+    soma_rng r;
+    ck_assert_int_eq(soma_rng_seed(&r, 2024), SOMA_OK);
+    ck_assert_int_eq(soma_rng_uniform_range(&r, SWEEP_RANDOM, -40.0, 40.0, x + k), SOMA_OK);
+    k += SWEEP_RANDOM;
+    *n = k;
+    return x;
+}
+
+/* Relative error of got against the long double reference; the caller skips
+ * references below 1e-300 in magnitude. */
+static double rel_err(double got, long double ref)
+{
+    return (double)(fabsl((long double)got - ref) / fabsl(ref));
+}
+
+START_TEST(accuracy_sweep)
+{
+    size_t n;
+    double *x = make_sweep(&n);
+    ck_assert_uint_ge(n, 1000000);
+    double *a = malloc(n * sizeof *a);
+    ck_assert_ptr_nonnull(a);
+    for (size_t k = 0; k < N_ELEMENTWISE; k++) {
+        const soma_activation f = elementwise[k];
+        /* alpha = 0.7 for elu so that the alpha factor is exercised. */
+        const double alpha = f == SOMA_ACTIVATION_ELU ? 0.7 : soma_activation_default_alpha(f);
+        ck_assert_int_eq(soma_activation_forward(f, alpha, n, x, a), SOMA_OK);
+        double worst = 0.0, at = 0.0;
+        size_t checked = 0;
+        for (size_t i = 0; i < n; i++) {
+            const long double ref = ref_f(f, alpha, x[i]);
+            if (fabsl(ref) < 1e-300L) {
+                /* Below the accuracy floor: still the right sign and tiny. */
+                ck_assert_msg(fabs(a[i]) < 1e-290, "%s(%a) = %a, want ~0",
+                              soma_activation_name(f), x[i], a[i]);
+                continue;
+            }
+            checked++;
+            const double e = rel_err(a[i], ref);
+            if (e > worst) {
+                worst = e;
+                at = x[i];
+            }
+        }
+        printf("accuracy %-10s max relative error %.3g (%.2f ulp) at x = %.17g over %zu "
+               "points\n",
+               soma_activation_name(f), worst, worst / DBL_EPSILON * 2, at, checked);
+        ck_assert_msg(worst <= 1e-14, "%s: max relative error %g at %a",
+                      soma_activation_name(f), worst, at);
+    }
+    free(a);
+    free(x);
+}
+END_TEST
+
+/* Softmax rows built from the sweep: each x gives the row
+ * (x, x/2 + 1, -x/4, 0), so entries range over [-745, 710] and probabilities
+ * over the whole double range. Reference: long double, max subtracted. */
+START_TEST(softmax_accuracy)
+{
+    size_t n;
+    double *x = make_sweep(&n);
+    const size_t k = 4;
+    double *z = malloc(n * k * sizeof *z), *a = malloc(n * k * sizeof *a);
+    ck_assert_ptr_nonnull(z);
+    ck_assert_ptr_nonnull(a);
+    for (size_t i = 0; i < n; i++) {
+        z[i * k] = x[i];
+        z[i * k + 1] = x[i] / 2 + 1;
+        z[i * k + 2] = -x[i] / 4;
+        z[i * k + 3] = 0.0;
+    }
+    soma_matrix Z, A;
+    ck_assert_int_eq(soma_matrix_view(&Z, z, n, k, k), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_view(&A, a, n, k, k), SOMA_OK);
+    ck_assert_int_eq(soma_activation_forward_matrix(SOMA_ACTIVATION_SOFTMAX, 0.0, &Z, &A),
+                     SOMA_OK);
+    double worst = 0.0;
+    size_t checked = 0;
+    for (size_t i = 0; i < n; i++) {
+        const double *zr = z + i * k;
+        long double m = zr[0], s = 0;
+        for (size_t j = 1; j < k; j++)
+            m = zr[j] > m ? zr[j] : m;
+        for (size_t j = 0; j < k; j++)
+            s += expl(zr[j] - m);
+        for (size_t j = 0; j < k; j++) {
+            long double ref = expl(zr[j] - m) / s;
+            if (ref < 1e-300L) {
+                ck_assert(a[i * k + j] < 1e-290);
+                continue;
+            }
+            checked++;
+            double e = rel_err(a[i * k + j], ref);
+            worst = e > worst ? e : worst;
+        }
+    }
+    /* Long rows: the compensated sum keeps the error independent of length. */
+    const size_t long_k = 5000;
+    double *lz = malloc(long_k * sizeof *lz), *la = malloc(long_k * sizeof *la);
+    ck_assert_ptr_nonnull(lz);
+    ck_assert_ptr_nonnull(la);
+    soma_rng r;
+    ck_assert_int_eq(soma_rng_seed(&r, 77), SOMA_OK);
+    ck_assert_int_eq(soma_rng_uniform_range(&r, long_k, -3.0, 3.0, lz), SOMA_OK);
+    ck_assert_int_eq(soma_activation_forward(SOMA_ACTIVATION_SOFTMAX, 0, long_k, lz, la),
+                     SOMA_OK);
+    long double m = lz[0], s = 0;
+    for (size_t j = 0; j < long_k; j++)
+        m = lz[j] > m ? lz[j] : m;
+    for (size_t j = 0; j < long_k; j++)
+        s += expl(lz[j] - m);
+    for (size_t j = 0; j < long_k; j++) {
+        double e = rel_err(la[j], expl(lz[j] - m) / s);
+        worst = e > worst ? e : worst;
+        checked++;
+    }
+    printf("accuracy softmax    max relative error %.3g (%.2f ulp) over %zu "
+           "probabilities\n",
+           worst, worst / DBL_EPSILON * 2, checked);
+    ck_assert_msg(worst <= 1e-14, "softmax: max relative error %g", worst);
+    free(la);
+    free(lz);
+    free(a);
+    free(z);
+    free(x);
+}
+END_TEST
+
+/* ---- special values ------------------------------------------------------- */
+
+static double fwd1(soma_activation f, double alpha, double x)
+{
+    double y = -12345.0;
+    ck_assert_int_eq(soma_activation_forward(f, alpha, 1, &x, &y), SOMA_OK);
+    return y;
+}
+
+START_TEST(special_values)
+{
+    const double inf = INFINITY;
+    const soma_activation S = SOMA_ACTIVATION_SIGMOID, T = SOMA_ACTIVATION_TANH,
+                          R = SOMA_ACTIVATION_RELU, L = SOMA_ACTIVATION_LEAKY_RELU,
+                          E = SOMA_ACTIVATION_ELU, W = SOMA_ACTIVATION_SWISH,
+                          I = SOMA_ACTIVATION_IDENTITY;
+    /* NaN in gives NaN out, for every elementwise activation. */
+    for (size_t k = 0; k < N_ELEMENTWISE; k++)
+        ck_assert_msg(isnan(fwd1(elementwise[k], 0.5, NAN)), "%s(NaN)",
+                      soma_activation_name(elementwise[k]));
+    ck_assert_double_eq(fwd1(I, 0, -inf), -inf);
+    ck_assert_double_eq(fwd1(S, 0, inf), 1.0);
+    ck_assert_double_eq(fwd1(S, 0, -inf), 0.0);
+    ck_assert_double_eq(fwd1(S, 0, 0.0), 0.5);
+    ck_assert_double_eq(fwd1(S, 0, -0.0), 0.5);
+    ck_assert_double_eq(fwd1(S, 0, 1e-300), 0.5);
+    ck_assert_double_eq(fwd1(S, 0, 800.0), 1.0);
+    ck_assert_double_eq(fwd1(S, 0, -800.0), 0.0);
+    ck_assert_double_eq(fwd1(T, 0, inf), 1.0);
+    ck_assert_double_eq(fwd1(T, 0, -inf), -1.0);
+    ck_assert_double_eq(fwd1(T, 0, 0.0), 0.0);
+    ck_assert(signbit(fwd1(T, 0, -0.0)));
+    ck_assert_double_eq(fwd1(T, 0, 1e-300), 1e-300);
+    ck_assert_double_eq(fwd1(T, 0, -1e-300), -1e-300);
+    ck_assert_double_eq(fwd1(T, 0, 0x1p-1074), 0x1p-1074);
+    ck_assert_double_eq(fwd1(R, 0, inf), inf);
+    ck_assert_double_eq(fwd1(R, 0, -inf), 0.0);
+    ck_assert(!signbit(fwd1(R, 0, -0.0)));
+    ck_assert_double_eq(fwd1(R, 0, -1e-300), 0.0);
+    ck_assert_double_eq(fwd1(R, 0, 1e-300), 1e-300);
+    ck_assert_double_eq(fwd1(L, 0.01, -inf), -inf);
+    ck_assert_double_eq(fwd1(L, 0.01, inf), inf);
+    ck_assert_double_eq(fwd1(L, 0.0, -inf), 0.0); /* alpha = 0: relu's limit */
+    ck_assert_double_eq(fwd1(L, -0.5, -inf), inf);
+    ck_assert_double_eq(fwd1(L, 0.25, -8.0), -2.0);
+    ck_assert_double_eq(fwd1(E, 1.0, -inf), -1.0);
+    ck_assert_double_eq(fwd1(E, 0.5, -inf), -0.5);
+    ck_assert_double_eq(fwd1(E, 1.0, inf), inf);
+    ck_assert_double_eq(fwd1(E, 1.0, -1e-300), -1e-300);
+    ck_assert_double_eq(fwd1(E, 1.0, 0.0), 0.0);
+    ck_assert_double_eq(fwd1(W, 0, inf), inf);
+    ck_assert_double_eq(fwd1(W, 0, -inf), 0.0);
+    ck_assert_double_eq(fwd1(W, 0, 1e-300), 0.5e-300);
+    ck_assert_double_eq(fwd1(W, 0, -800.0), 0.0);
+    ck_assert_double_eq(fwd1(W, 0, 800.0), 800.0);
+}
+END_TEST
+
+START_TEST(softmax_special_rows)
+{
+    const soma_activation F = SOMA_ACTIVATION_SOFTMAX;
+    double a[4];
+    const double with_nan[4] = {1.0, NAN, 2.0, -3.0};
+    ck_assert_int_eq(soma_activation_forward(F, 0, 4, with_nan, a), SOMA_OK);
+    for (int j = 0; j < 4; j++)
+        ck_assert(isnan(a[j]));
+    const double one_inf[4] = {1.0, INFINITY, 2.0, -INFINITY};
+    ck_assert_int_eq(soma_activation_forward(F, 0, 4, one_inf, a), SOMA_OK);
+    ck_assert_double_eq(a[0], 0.0);
+    ck_assert_double_eq(a[1], 1.0);
+    ck_assert_double_eq(a[2], 0.0);
+    ck_assert_double_eq(a[3], 0.0);
+    const double two_inf[4] = {INFINITY, 0.0, INFINITY, 1.0};
+    ck_assert_int_eq(soma_activation_forward(F, 0, 4, two_inf, a), SOMA_OK);
+    for (int j = 0; j < 4; j++)
+        ck_assert(isnan(a[j]));
+    const double inf_nan[2] = {INFINITY, NAN};
+    ck_assert_int_eq(soma_activation_forward(F, 0, 2, inf_nan, a), SOMA_OK);
+    ck_assert(isnan(a[0]) && isnan(a[1]));
+    const double neg_inf[3] = {-INFINITY, 0.0, 0.0};
+    ck_assert_int_eq(soma_activation_forward(F, 0, 3, neg_inf, a), SOMA_OK);
+    ck_assert_double_eq(a[0], 0.0);
+    ck_assert_double_eq(a[1], 0.5);
+    ck_assert_double_eq(a[2], 0.5);
+    /* Huge finite logits: no overflow, the largest wins. */
+    const double huge[3] = {1e308, -1e308, 1e308 * 0.5};
+    ck_assert_int_eq(soma_activation_forward(F, 0, 3, huge, a), SOMA_OK);
+    ck_assert_double_eq(a[0], 1.0);
+    ck_assert_double_eq(a[1], 0.0);
+    ck_assert_double_eq(a[2], 0.0);
+    const double single = -700.0;
+    ck_assert_int_eq(soma_activation_forward(F, 0, 1, &single, a), SOMA_OK);
+    ck_assert_double_eq(a[0], 1.0);
+}
+END_TEST
+
+/* ---- gradients -------------------------------------------------------------- */
+
+/*
+ * Central difference of the long double reference: the truncation error is
+ * h^2 |f'''| / 6 and the rounding error about eps_L |f| / h with eps_L =
+ * 2^-64 = 5.4e-20. With h = 1e-5 the first is <= 1.7e-11 |f'''| and the
+ * second <= 5.4e-15 |f|; on the ranges tested |f'| >= 3e-7 |f| (sigmoid at
+ * 15, tanh at 8, elu at -15 are the worst cases) and |f'''| <= 4 |f'| (or
+ * |f'''| <= 1 near the zero of swish'), so both stay below 1e-7 |f'| with
+ * room to spare.
+ */
+#define FD_STEP 1e-5L
+
+static long double fd(soma_activation f, double alpha, double z)
+{
+    return (ref_f(f, alpha, z + FD_STEP) - ref_f(f, alpha, z - FD_STEP)) / (2 * FD_STEP);
+}
+
+START_TEST(gradients_against_finite_differences)
+{
+    enum { NPTS = 4001 };
+    double z[NPTS], a[NPTS], da[NPTS], dz[NPTS];
+    soma_rng r;
+    ck_assert_int_eq(soma_rng_seed(&r, 5), SOMA_OK);
+    ck_assert_int_eq(soma_rng_uniform_range(&r, NPTS, 0.5, 2.0, da), SOMA_OK);
+    for (size_t i = 1; i < NPTS; i += 2)
+        da[i] = -da[i];
+    for (size_t k = 0; k < N_ELEMENTWISE; k++) {
+        const soma_activation f = elementwise[k];
+        const double alpha = f == SOMA_ACTIVATION_ELU ? 0.7 : 0.05;
+        /* Sigmoid and tanh keep |f'| >= 3e-7 on these ranges (see FD_STEP). */
+        const double range = f == SOMA_ACTIVATION_TANH ? 8.0 : 15.0;
+        for (size_t i = 0; i < NPTS; i++) {
+            z[i] = -range + 2 * range * (double)i / (NPTS - 1) + 1.234e-4;
+            if (fabs(z[i]) < 1e-3) /* away from the kink of relu and friends */
+                z[i] = 1e-3;
+        }
+        ck_assert_int_eq(soma_activation_forward(f, alpha, NPTS, z, a), SOMA_OK);
+        ck_assert_int_eq(soma_activation_backward(f, alpha, NPTS, z, a, da, dz), SOMA_OK);
+        double worst = 0.0;
+        size_t checked = 0;
+        for (size_t i = 0; i < NPTS; i++) {
+            const long double g = fd(f, alpha, z[i]);
+            /* Where f' is (near) zero (relu and leaky relu with small alpha
+             * left of 0, swish' near z = -1.2785) a relative error means
+             * nothing: there the error must be below 1e-7 of the 1e-4 cut. */
+            if (fabsl(g) < 1e-4L) {
+                ck_assert_msg(fabsl(dz[i] - da[i] * g) <= 1e-11L * fabs(da[i]),
+                              "%s'(%g): %g vs %Lg", soma_activation_name(f), z[i],
+                              dz[i], da[i] * g);
+                continue;
+            }
+            checked++;
+            double e = rel_err(dz[i], da[i] * g);
+            worst = e > worst ? e : worst;
+        }
+        ck_assert_uint_gt(checked, NPTS / 3);
+        printf("gradient %-10s max relative error vs finite differences %.3g\n",
+               soma_activation_name(f), worst);
+        ck_assert_msg(worst <= 1e-7, "%s: gradient error %g", soma_activation_name(f),
+                      worst);
+    }
+}
+END_TEST
+
+/* The backward pass of sigmoid and tanh uses a = f(z), which is rounded: the
+ * derivative is then exact to ~2 ulp absolute (of f' max), not relative, in
+ * the far tails. This pins down that documented bound against the exact
+ * derivative. */
+START_TEST(backward_from_output_error_bound)
+{
+    enum { NPTS = 2001 };
+    double z[NPTS], a[NPTS], one[NPTS], dz[NPTS];
+    for (size_t i = 0; i < NPTS; i++) {
+        z[i] = -40.0 + 80.0 * (double)i / (NPTS - 1);
+        one[i] = 1.0;
+    }
+    const soma_activation fs[2] = {SOMA_ACTIVATION_SIGMOID, SOMA_ACTIVATION_TANH};
+    for (int k = 0; k < 2; k++) {
+        ck_assert_int_eq(soma_activation_forward(fs[k], 0, NPTS, z, a), SOMA_OK);
+        ck_assert_int_eq(soma_activation_backward(fs[k], 0, NPTS, z, a, one, dz), SOMA_OK);
+        for (size_t i = 0; i < NPTS; i++) {
+            long double s = ref_sigmoid(z[i]), t = tanhl(z[i]);
+            long double exact = k == 0 ? s * (1 - s) : 1 - t * t;
+            ck_assert_msg(fabsl(dz[i] - exact) <= 4 * DBL_EPSILON,
+                          "%s'(%g) = %g, exact %Lg", soma_activation_name(fs[k]), z[i],
+                          dz[i], exact);
+        }
+    }
+}
+END_TEST
+
+/* Softmax JVP against finite differences of L(z) = sum_j da_j softmax(z)_j
+ * (long double reference), as a vector: ||dz - fd||_inf <= 1e-7 ||fd||_inf. */
+START_TEST(softmax_backward_against_finite_differences)
+{
+    enum { K = 6 };
+    soma_rng r;
+    ck_assert_int_eq(soma_rng_seed(&r, 11), SOMA_OK);
+    for (int trial = 0; trial < 200; trial++) {
+        double z[K], a[K], da[K], dz[K];
+        ck_assert_int_eq(soma_rng_uniform_range(&r, K, -6.0, 6.0, z), SOMA_OK);
+        ck_assert_int_eq(soma_rng_uniform_range(&r, K, -1.0, 1.0, da), SOMA_OK);
+        ck_assert_int_eq(soma_activation_forward(SOMA_ACTIVATION_SOFTMAX, 0, K, z, a),
+                         SOMA_OK);
+        ck_assert_int_eq(
+            soma_activation_backward(SOMA_ACTIVATION_SOFTMAX, 0, K, z, a, da, dz), SOMA_OK);
+        long double fdv[K], norm = 0, err = 0;
+        for (int i = 0; i < K; i++) {
+            long double L[2];
+            for (int s = 0; s < 2; s++) {
+                long double zz[K], m = -INFINITY, sum = 0, dot = 0;
+                for (int j = 0; j < K; j++) {
+                    zz[j] = z[j] + (j == i ? (s ? FD_STEP : -FD_STEP) : 0);
+                    m = zz[j] > m ? zz[j] : m;
+                }
+                for (int j = 0; j < K; j++)
+                    sum += expl(zz[j] - m);
+                for (int j = 0; j < K; j++)
+                    dot += da[j] * expl(zz[j] - m) / sum;
+                L[s] = dot;
+            }
+            fdv[i] = (L[1] - L[0]) / (2 * FD_STEP);
+            norm = fabsl(fdv[i]) > norm ? fabsl(fdv[i]) : norm;
+        }
+        for (int i = 0; i < K; i++)
+            err = fabsl(dz[i] - fdv[i]) > err ? fabsl(dz[i] - fdv[i]) : err;
+        ck_assert_msg(err <= 1e-7L * norm, "trial %d: error %Lg, norm %Lg", trial, err,
+                      norm);
+        /* In place: dz written over da gives the same bits. */
+        double dd[K];
+        memcpy(dd, da, sizeof dd);
+        ck_assert_int_eq(
+            soma_activation_backward(SOMA_ACTIVATION_SOFTMAX, 0, K, z, a, dd, dd), SOMA_OK);
+        ck_assert_mem_eq(dd, dz, sizeof dd);
+    }
+}
+END_TEST
+
+START_TEST(backward_special_values)
+{
+    /* f'(NaN) is NaN; limits at the infinities. */
+    for (size_t k = 0; k < N_ELEMENTWISE; k++) {
+        const soma_activation f = elementwise[k];
+        double z = NAN, a, da = 1.0, dz = 0.0;
+        ck_assert_int_eq(soma_activation_forward(f, 0.5, 1, &z, &a), SOMA_OK);
+        ck_assert_int_eq(soma_activation_backward(f, 0.5, 1, &z, &a, &da, &dz), SOMA_OK);
+        ck_assert_msg(isnan(dz), "%s'(NaN)", soma_activation_name(f));
+    }
+    const double zs[2] = {INFINITY, -INFINITY};
+    const double want[N_ELEMENTWISE][2] = {
+        {1, 1}, {0, 0}, {0, 0}, {1, 0}, {1, 0.5}, {1, 0}, {1, 0},
+    };
+    for (size_t k = 0; k < N_ELEMENTWISE; k++) {
+        double a[2], da[2] = {1.0, 1.0}, dz[2];
+        ck_assert_int_eq(soma_activation_forward(elementwise[k], 0.5, 2, zs, a), SOMA_OK);
+        ck_assert_int_eq(soma_activation_backward(elementwise[k], 0.5, 2, zs, a, da, dz),
+                         SOMA_OK);
+        ck_assert_msg(dz[0] == want[k][0] && dz[1] == want[k][1], "%s'(+-inf) = %g, %g",
+                      soma_activation_name(elementwise[k]), dz[0], dz[1]);
+    }
+    /* Values at the kinks as documented: relu'(0) = 0, leaky'(0) = alpha,
+     * elu'(0) = alpha; swish'(0) = 1/2, including for subnormal z. */
+    double z0[2] = {0.0, 0x1p-1070}, a0[2], one[2] = {1.0, 1.0}, d0[2];
+    const soma_activation kinks[4] = {SOMA_ACTIVATION_RELU, SOMA_ACTIVATION_LEAKY_RELU,
+                                      SOMA_ACTIVATION_ELU, SOMA_ACTIVATION_SWISH};
+    const double at0[4] = {0.0, 0.3, 0.3, 0.5};
+    for (int k = 0; k < 4; k++) {
+        ck_assert_int_eq(soma_activation_forward(kinks[k], 0.3, 2, z0, a0), SOMA_OK);
+        ck_assert_int_eq(soma_activation_backward(kinks[k], 0.3, 2, z0, a0, one, d0),
+                         SOMA_OK);
+        ck_assert_double_eq(d0[0], at0[k]);
+    }
+    ck_assert_double_eq(d0[1], 0.5); /* swish at a subnormal z */
+}
+END_TEST
+
+/* ---- matrices, padding, in place ---------------------------------------------- */
+
+#define PAD_SENTINEL -777.25
+
+/* rows x cols view into storage with ld = cols + pad, padding = sentinel. */
+static void padded(soma_matrix *storage, soma_matrix *view, size_t rows, size_t cols,
+                   size_t pad, uint64_t seed, double scale)
+{
+    ck_assert_int_eq(soma_matrix_init(storage, rows, cols + pad, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_fill(storage, PAD_SENTINEL), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_view(view, storage->data, rows, cols, cols + pad),
+                     SOMA_OK);
+    soma_rng r;
+    ck_assert_int_eq(soma_rng_seed(&r, seed), SOMA_OK);
+    for (size_t i = 0; i < rows; i++)
+        ck_assert_int_eq(soma_rng_uniform_range(&r, cols, -scale, scale,
+                                                soma_matrix_at(view, i, 0)),
+                         SOMA_OK);
+}
+
+static void assert_padding(const soma_matrix *storage, size_t cols)
+{
+    for (size_t i = 0; i < storage->rows; i++)
+        for (size_t j = cols; j < storage->cols; j++)
+            ck_assert_double_eq(*soma_matrix_at(storage, i, j), PAD_SENTINEL);
+}
+
+START_TEST(matrix_forms_match_arrays_and_keep_padding)
+{
+    const soma_activation f = (soma_activation)_i;
+    const size_t rows = 7, cols = 13, pad = 3;
+    const double alpha = 0.2;
+    soma_matrix Zs, Z, As, A, dAs, dA, dZs, dZ;
+    padded(&Zs, &Z, rows, cols, pad, 1, 5.0);
+    padded(&As, &A, rows, cols, pad, 2, 1.0);
+    padded(&dAs, &dA, rows, cols, pad, 3, 1.0);
+    padded(&dZs, &dZ, rows, cols, pad, 4, 1.0);
+    ck_assert_int_eq(soma_activation_forward_matrix(f, alpha, &Z, &A), SOMA_OK);
+    ck_assert_int_eq(soma_activation_backward_matrix(f, alpha, &Z, &A, &dA, &dZ), SOMA_OK);
+    assert_padding(&As, cols);
+    assert_padding(&dZs, cols);
+    for (size_t i = 0; i < rows; i++) {
+        double a[13], dz[13];
+        const double *z = soma_matrix_at(&Z, i, 0);
+        ck_assert_int_eq(soma_activation_forward(f, alpha, cols, z, a), SOMA_OK);
+        ck_assert_mem_eq(a, soma_matrix_at(&A, i, 0), sizeof a);
+        ck_assert_int_eq(
+            soma_activation_backward(f, alpha, cols, z, a, soma_matrix_at(&dA, i, 0), dz),
+            SOMA_OK);
+        ck_assert_mem_eq(dz, soma_matrix_at(&dZ, i, 0), sizeof dz);
+    }
+    /* In place, padded: A = f(A) and dZ computed over dA give the same bits. */
+    soma_matrix Cs, C;
+    padded(&Cs, &C, rows, cols, pad, 1, 5.0); /* same values as Z */
+    ck_assert_int_eq(soma_activation_forward_matrix(f, alpha, &C, &C), SOMA_OK);
+    for (size_t i = 0; i < rows; i++)
+        ck_assert_mem_eq(soma_matrix_at(&C, i, 0), soma_matrix_at(&A, i, 0),
+                         cols * sizeof(double));
+    ck_assert_int_eq(soma_activation_backward_matrix(f, alpha, &Z, &A, &dA, &dA), SOMA_OK);
+    for (size_t i = 0; i < rows; i++)
+        ck_assert_mem_eq(soma_matrix_at(&dA, i, 0), soma_matrix_at(&dZ, i, 0),
+                         cols * sizeof(double));
+    assert_padding(&Cs, cols);
+    assert_padding(&dAs, cols);
+    soma_matrix_free(&Cs);
+    soma_matrix_free(&dZs);
+    soma_matrix_free(&dAs);
+    soma_matrix_free(&As);
+    soma_matrix_free(&Zs);
+}
+END_TEST
+
+START_TEST(contiguous_in_place_arrays)
+{
+    /* Long arrays (vector loops with tails), in place and out of place. */
+    const size_t n = 1027;
+    double *z = malloc(n * sizeof *z), *a = malloc(n * sizeof *a),
+           *b = malloc(n * sizeof *b);
+    ck_assert(z && a && b);
+    for (size_t k = 0; k < N_ELEMENTWISE; k++) {
+        soma_rng r;
+        ck_assert_int_eq(soma_rng_seed(&r, 9), SOMA_OK);
+        ck_assert_int_eq(soma_rng_uniform_range(&r, n, -10.0, 10.0, z), SOMA_OK);
+        memcpy(b, z, n * sizeof *z);
+        ck_assert_int_eq(soma_activation_forward(elementwise[k], 0.1, n, z, a), SOMA_OK);
+        ck_assert_int_eq(soma_activation_forward(elementwise[k], 0.1, n, b, b), SOMA_OK);
+        ck_assert_mem_eq(a, b, n * sizeof *a);
+        for (size_t i = 0; i < n; i++) /* and the values are the function's */
+            ck_assert(rel_err(a[i], ref_f(elementwise[k], 0.1, z[i])) <= 1e-14 ||
+                      fabs(a[i]) < 1e-300);
+    }
+    free(b);
+    free(a);
+    free(z);
+}
+END_TEST
+
+/* ---- names ---------------------------------------------------------------- */
+
+START_TEST(names_round_trip)
+{
+    const char *want[SOMA_ACTIVATION_COUNT] = {"identity", "sigmoid",    "tanh",
+                                               "relu",     "leaky_relu", "elu",
+                                               "swish",    "softmax"};
+    for (int f = 0; f < SOMA_ACTIVATION_COUNT; f++) {
+        ck_assert_str_eq(soma_activation_name((soma_activation)f), want[f]);
+        soma_activation out = SOMA_ACTIVATION_COUNT;
+        ck_assert_int_eq(soma_activation_from_name(want[f], &out), SOMA_OK);
+        ck_assert_int_eq(out, f);
+    }
+    soma_activation out = SOMA_ACTIVATION_IDENTITY;
+    ck_assert_int_eq(soma_activation_from_name("Leaky-ReLU", &out), SOMA_OK);
+    ck_assert_int_eq(out, SOMA_ACTIVATION_LEAKY_RELU);
+    ck_assert_int_eq(soma_activation_from_name("LEAKYRELU", &out), SOMA_OK);
+    ck_assert_int_eq(out, SOMA_ACTIVATION_LEAKY_RELU);
+    ck_assert_int_eq(soma_activation_from_name("TanH", &out), SOMA_OK);
+    ck_assert_int_eq(out, SOMA_ACTIVATION_TANH);
+    out = SOMA_ACTIVATION_SWISH;
+    ck_assert_int_eq(soma_activation_from_name("gelu", &out), SOMA_EINVAL);
+    ck_assert_int_eq(soma_activation_from_name("relu ", &out), SOMA_EINVAL);
+    ck_assert_int_eq(soma_activation_from_name("", &out), SOMA_EINVAL);
+    ck_assert_int_eq(out, SOMA_ACTIVATION_SWISH);
+    ck_assert_int_eq(soma_activation_from_name(NULL, &out), SOMA_EINVAL);
+    ck_assert_int_eq(soma_activation_from_name("relu", NULL), SOMA_EINVAL);
+    ck_assert_ptr_null(soma_activation_name(SOMA_ACTIVATION_COUNT));
+    ck_assert_ptr_null(soma_activation_name((soma_activation)-1));
+    ck_assert_double_eq(soma_activation_default_alpha(SOMA_ACTIVATION_LEAKY_RELU), 0.01);
+    ck_assert_double_eq(soma_activation_default_alpha(SOMA_ACTIVATION_ELU), 1.0);
+    ck_assert_double_eq(soma_activation_default_alpha(SOMA_ACTIVATION_RELU), 0.0);
+}
+END_TEST
+
+/* ---- bad arguments: a status, and nothing written ------------------------------ */
+
+START_TEST(bad_arguments)
+{
+    double z[8] = {1, 2, 3, 4, 5, 6, 7, 8}, a[8], da[8], dz[8];
+    for (int i = 0; i < 8; i++)
+        a[i] = da[i] = dz[i] = 42.0;
+    const soma_activation S = SOMA_ACTIVATION_SIGMOID;
+    ck_assert_int_eq(soma_activation_forward(SOMA_ACTIVATION_COUNT, 0, 8, z, a),
+                     SOMA_EINVAL);
+    ck_assert_int_eq(soma_activation_forward((soma_activation)-3, 0, 8, z, a), SOMA_EINVAL);
+    ck_assert_int_eq(soma_activation_forward(S, 0, 8, NULL, a), SOMA_EINVAL);
+    ck_assert_int_eq(soma_activation_forward(S, 0, 8, z, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_activation_forward(S, 0, 0, NULL, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_activation_forward(SOMA_ACTIVATION_LEAKY_RELU, NAN, 8, z, a),
+                     SOMA_EINVAL);
+    ck_assert_int_eq(soma_activation_forward(SOMA_ACTIVATION_ELU, INFINITY, 8, z, a),
+                     SOMA_EINVAL);
+    ck_assert_int_eq(soma_activation_forward(SOMA_ACTIVATION_ELU, -INFINITY, 8, z, a),
+                     SOMA_EINVAL);
+    ck_assert_int_eq(soma_activation_forward(S, 0, 8, z, z + 1), SOMA_EALIAS);
+    ck_assert_int_eq(soma_activation_forward(S, 0, 4, z + 2, z), SOMA_EALIAS);
+    ck_assert_int_eq(soma_activation_forward(S, 0, SIZE_MAX / 4, z, a), SOMA_EINVAL);
+    ck_assert_int_eq(soma_activation_backward(S, 0, 8, NULL, a, da, dz), SOMA_EINVAL);
+    ck_assert_int_eq(soma_activation_backward(S, 0, 8, z, NULL, da, dz), SOMA_EINVAL);
+    ck_assert_int_eq(soma_activation_backward(S, 0, 8, z, a, NULL, dz), SOMA_EINVAL);
+    ck_assert_int_eq(soma_activation_backward(S, 0, 8, z, a, da, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_activation_backward(SOMA_ACTIVATION_COUNT, 0, 8, z, a, da, dz),
+                     SOMA_EINVAL);
+    ck_assert_int_eq(soma_activation_backward(SOMA_ACTIVATION_ELU, NAN, 8, z, a, da, dz),
+                     SOMA_EINVAL);
+    ck_assert_int_eq(soma_activation_backward(S, 0, 4, z, a, da, da + 1), SOMA_EALIAS);
+    ck_assert_int_eq(soma_activation_backward(S, 0, 4, z + 1, a, da, z), SOMA_EALIAS);
+    ck_assert_int_eq(soma_activation_backward(S, 0, 4, z, a + 2, da, a), SOMA_EALIAS);
+    for (int i = 0; i < 8; i++) {
+        ck_assert_double_eq(z[i], i + 1);
+        ck_assert_double_eq(a[i], 42.0);
+        ck_assert_double_eq(da[i], 42.0);
+        ck_assert_double_eq(dz[i], 42.0);
+    }
+
+    soma_matrix Z, A, B, bad, dA, dZ;
+    ck_assert_int_eq(soma_matrix_view(&Z, z, 2, 4, 4), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_view(&A, a, 2, 4, 4), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_view(&B, a, 4, 2, 2), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_view(&dA, da, 2, 4, 4), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_view(&dZ, dz, 2, 4, 4), SOMA_OK);
+    ck_assert_int_eq(soma_activation_forward_matrix(S, 0, &Z, &B), SOMA_EDIM);
+    ck_assert_int_eq(soma_activation_forward_matrix(S, 0, NULL, &A), SOMA_EINVAL);
+    ck_assert_int_eq(soma_activation_forward_matrix(S, 0, &Z, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_activation_forward_matrix(SOMA_ACTIVATION_COUNT, 0, &Z, &A),
+                     SOMA_EINVAL);
+    bad = A;
+    bad.ld = 3;
+    ck_assert_int_eq(soma_activation_forward_matrix(S, 0, &Z, &bad), SOMA_EINVAL);
+    bad = A;
+    bad.data = NULL;
+    ck_assert_int_eq(soma_activation_forward_matrix(S, 0, &Z, &bad), SOMA_EINVAL);
+    /* Same storage, other ld: a partial overlap. */
+    bad = Z;
+    bad.rows = 1;
+    soma_matrix Z1 = Z;
+    Z1.rows = 1;
+    Z1.cols = 2;
+    bad.cols = 2;
+    bad.data = z + 1;
+    ck_assert_int_eq(soma_activation_forward_matrix(S, 0, &Z1, &bad), SOMA_EALIAS);
+    ck_assert_int_eq(soma_activation_backward_matrix(S, 0, &Z, &A, &dA, &B), SOMA_EDIM);
+    ck_assert_int_eq(soma_activation_backward_matrix(S, 0, &Z, NULL, &dA, &dZ),
+                     SOMA_EINVAL);
+    ck_assert_int_eq(soma_activation_backward_matrix(S, 0, &Z, &A, NULL, &dZ),
+                     SOMA_EINVAL);
+    ck_assert_int_eq(soma_activation_backward_matrix(S, 0, &Z, &A, &dA, NULL),
+                     SOMA_EINVAL);
+    soma_matrix dZ_shift;
+    ck_assert_int_eq(soma_matrix_view(&dZ_shift, da + 1, 1, 4, 4), SOMA_OK);
+    soma_matrix dA1;
+    ck_assert_int_eq(soma_matrix_view(&dA1, da, 1, 4, 4), SOMA_OK);
+    soma_matrix Z1b, A1b;
+    ck_assert_int_eq(soma_matrix_view(&Z1b, z, 1, 4, 4), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_view(&A1b, a, 1, 4, 4), SOMA_OK);
+    ck_assert_int_eq(soma_activation_backward_matrix(S, 0, &Z1b, &A1b, &dA1, &dZ_shift),
+                     SOMA_EALIAS);
+    for (int i = 0; i < 8; i++) {
+        ck_assert_double_eq(z[i], i + 1);
+        ck_assert_double_eq(a[i], 42.0);
+        ck_assert_double_eq(da[i], 42.0);
+        ck_assert_double_eq(dz[i], 42.0);
+    }
+    /* Empty matrices are a no-op. */
+    soma_matrix E0, E1;
+    ck_assert_int_eq(soma_matrix_view(&E0, NULL, 0, 4, 4), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_view(&E1, NULL, 0, 4, 4), SOMA_OK);
+    ck_assert_int_eq(soma_activation_forward_matrix(SOMA_ACTIVATION_SOFTMAX, 0, &E0, &E1),
+                     SOMA_OK);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("activation");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, accuracy_sweep);
+    tcase_add_test(tc, softmax_accuracy);
+    tcase_add_test(tc, special_values);
+    tcase_add_test(tc, softmax_special_rows);
+    tcase_add_test(tc, gradients_against_finite_differences);
+    tcase_add_test(tc, backward_from_output_error_bound);
+    tcase_add_test(tc, softmax_backward_against_finite_differences);
+    tcase_add_test(tc, backward_special_values);
+    tcase_add_loop_test(tc, matrix_forms_match_arrays_and_keep_padding, 0,
+                        SOMA_ACTIVATION_COUNT);
+    tcase_add_test(tc, contiguous_in_place_arrays);
+    tcase_add_test(tc, names_round_trip);
+    tcase_add_test(tc, bad_arguments);
+    suite_add_tcase(s, tc);
+    return test_run(s);
+}
