@@ -1,16 +1,16 @@
-/* Throughput of soma's activations (elements per nanosecond, forward and
- * backward) at n = 4096 (in cache) and n = 4e6 (from memory), beside a plain
- * scalar loop calling libm and beside memcpy, with PASS/MISS against the
- * targets of docs/performance.md.
- *
- * Usage: soma-bench-activation [--csv FILE]
+/* Section "activation" of soma-bench: throughput of soma's activations
+ * (elements per nanosecond, forward and backward) at n = 4096 (in cache)
+ * and n = 4e6 (from memory), beside a plain scalar loop calling libm and
+ * beside memcpy; the report adds PASS/MISS against the targets of
+ * docs/performance.md. Keys: act.<name>.<n>.{fwd,bwd,libm,memcpy} in
+ * elements per ns (libm absent where there is no scalar baseline), and
+ * act.<i>.target (0 none, 1 fwd >= 4x libm at 4096, 2 fwd time <= 2x memcpy
+ * at 4e6) per case index i.
  */
-#include "bench_util.h"
+#include "bench_common.h"
 
 #include <math.h>
 #include <stdio.h>
-
-#include <soma.h>
 
 #define N_CACHE 4096
 #define N_MEMORY 4000000
@@ -67,6 +67,7 @@ static const act_case cases[] = {
     {SOMA_ACTIVATION_ELU, scalar_elu, 1},         {SOMA_ACTIVATION_SWISH, scalar_swish, 1},
     {SOMA_ACTIVATION_IDENTITY, NULL, 0},          {SOMA_ACTIVATION_SOFTMAX, NULL, 0},
 };
+#define N_ACT_CASES (sizeof cases / sizeof cases[0])
 
 /* ---- timed work ------------------------------------------------------------- */
 
@@ -115,91 +116,40 @@ static double el_per_ns(bench_fn fn, work *w)
     return (double)w->n / ns;
 }
 
-static double *alloc_array(size_t n)
+void section_activation(bench_ctx *b)
 {
-    double *p = aligned_alloc(64, n * sizeof *p);
-    if (p == NULL) {
-        fprintf(stderr, "soma-bench-activation: out of memory\n");
-        exit(EXIT_FAILURE);
-    }
-    return p;
-}
-
-int main(int argc, char **argv)
-{
-    const char *csv_path = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--csv") == 0 && i + 1 < argc) {
-            csv_path = argv[++i];
-        } else {
-            fprintf(stderr, "usage: %s [--csv FILE]\n", argv[0]);
-            return EXIT_FAILURE;
-        }
-    }
-    FILE *csv = NULL;
-    if (csv_path != NULL) {
-        csv = fopen(csv_path, "w");
-        if (csv == NULL) {
-            perror(csv_path);
-            return EXIT_FAILURE;
-        }
-        fprintf(csv, "activation,n,forward_el_per_ns,backward_el_per_ns,"
-                     "scalar_libm_el_per_ns,memcpy_el_per_ns,forward_over_scalar,"
-                     "memcpy_time_ratio,target,result\n");
-    }
-
-    work w = {NULL, N_MEMORY, alloc_array(N_MEMORY), alloc_array(N_MEMORY),
-              alloc_array(N_MEMORY), alloc_array(N_MEMORY)};
+    work w = {NULL, N_MEMORY, bench_alloc_doubles(N_MEMORY), bench_alloc_doubles(N_MEMORY),
+              bench_alloc_doubles(N_MEMORY), bench_alloc_doubles(N_MEMORY)};
     soma_rng rng;
-    if (soma_rng_seed(&rng, 42) != SOMA_OK ||
-        soma_rng_uniform_range(&rng, N_MEMORY, -8.0, 8.0, w.z) != SOMA_OK ||
-        soma_rng_uniform_range(&rng, N_MEMORY, -1.0, 1.0, w.da) != SOMA_OK) {
-        fprintf(stderr, "soma-bench-activation: rng failed\n");
-        return EXIT_FAILURE;
-    }
-
-    printf("soma %s, backend %s; inputs uniform in [-8, 8]; elements per ns, median of "
-           "repeated runs\n\n",
-           soma_version_string(), soma_backend_name());
-    printf("%-10s %8s %8s %8s %8s %8s %9s %9s  %-24s %s\n", "activation", "n", "fwd",
-           "bwd", "libm", "memcpy", "fwd/libm", "t/t_mcpy", "target", "result");
-    int misses = 0;
+    bench_check(soma_rng_seed(&rng, 42), "rng");
+    bench_check(soma_rng_uniform_range(&rng, N_MEMORY, -8.0, 8.0, w.z), "rng");
+    bench_check(soma_rng_uniform_range(&rng, N_MEMORY, -1.0, 1.0, w.da), "rng");
     const size_t sizes[2] = {N_CACHE, N_MEMORY};
     for (size_t s = 0; s < 2; s++) {
         w.n = sizes[s];
         const double mcpy = el_per_ns(run_memcpy, &w);
-        for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        for (size_t k = 0; k < N_ACT_CASES; k++) {
             w.c = &cases[k];
-            const double fwd = el_per_ns(run_forward, &w);
-            const double bwd = el_per_ns(run_backward, &w);
-            const double lib = cases[k].scalar ? el_per_ns(run_scalar, &w) : NAN;
-            const double speedup = fwd / lib, tratio = mcpy / fwd; /* t_fwd / t_memcpy */
-            const char *target = "", *result = "";
-            if (cases[k].target == 1 && w.n == N_CACHE) {
-                target = "fwd >= 4x libm";
-                result = speedup >= 4.0 ? "PASS" : "MISS";
-            } else if (cases[k].target == 2 && w.n == N_MEMORY) {
-                target = "fwd time <= 2x memcpy";
-                result = tratio <= 2.0 ? "PASS" : "MISS";
-            }
-            misses += strcmp(result, "MISS") == 0;
-            printf("%-10s %8zu %8.3f %8.3f %8.3f %8.3f %9.2f %9.2f  %-24s %s\n",
-                   soma_activation_name(cases[k].f), w.n, fwd, bwd, lib, mcpy, speedup,
-                   tratio, target, result);
-            if (csv != NULL)
-                fprintf(csv, "%s,%zu,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%s,%s\n",
-                        soma_activation_name(cases[k].f), w.n, fwd, bwd, lib, mcpy,
-                        speedup, tratio, target, result);
+            const char *name = soma_activation_name(cases[k].f);
+            kv_set(b->kv, mcpy, "act.%s.%zu.memcpy", name, w.n);
+            kv_set(b->kv, el_per_ns(run_forward, &w), "act.%s.%zu.fwd", name, w.n);
+            kv_set(b->kv, el_per_ns(run_backward, &w), "act.%s.%zu.bwd", name, w.n);
+            if (cases[k].scalar != NULL)
+                kv_set(b->kv, el_per_ns(run_scalar, &w), "act.%s.%zu.libm", name, w.n);
         }
-    }
-    printf("\n%d target(s) missed\n", misses);
-    if (csv != NULL && fclose(csv) != 0) {
-        perror(csv_path);
-        return EXIT_FAILURE;
     }
     free(w.dz);
     free(w.da);
     free(w.a);
     free(w.z);
-    return EXIT_SUCCESS;
+}
+
+const act_case_info *activation_case(size_t i)
+{
+    static act_case_info info;
+    if (i >= N_ACT_CASES)
+        return NULL;
+    info.f = cases[i].f;
+    info.target = cases[i].target;
+    return &info;
 }

@@ -1,0 +1,329 @@
+/* Workloads W1-W4 of WORKLOADS.md end to end: training wall time (median of
+ * at least 5 fits in this process after one warm-up fit), the metric
+ * reached, and for W3 the memory figures (peak resident memory, bytes the
+ * library allocated during fit through a counting allocator).
+ *
+ * Keys: w<i>.{med,best}_s, w<i>.runs, w<i>.acc, w<i>.acc_spread (max - min
+ * accuracy over the runs: 0 when training is deterministic), w<i>.steps,
+ * w<i>.timed_rows (rows actually timed: fewer than the workload's for the
+ * naive W3, whose time is then extrapolated), w2.epochs, w3.mem.*.
+ */
+#include "bench_common.h"
+#include "shapes.h"
+
+#include <math.h>
+
+#if defined(BENCH_HAVE_DATA)
+#include <soma/data.h>
+#endif
+#if defined(BENCH_HAVE_PERCEPTRON)
+#include <soma/perceptron.h>
+#endif
+
+/* Steps of W3 the naive build times (its full epoch would take minutes). */
+#define NAIVE_W3_STEPS 3
+
+typedef struct dataset {
+    soma_matrix X, Y;
+} dataset;
+
+static void dataset_free(dataset *d)
+{
+    soma_matrix_free(&d->X);
+    soma_matrix_free(&d->Y);
+}
+
+#if defined(BENCH_HAVE_DATA)
+static void standardize(soma_matrix *X)
+{
+    soma_scaler s = {0};
+    bench_check(soma_scaler_fit(&s, X, NULL), "scaler_fit");
+    bench_check(soma_scaler_transform(&s, X, X), "scaler_transform");
+    soma_scaler_free(&s);
+}
+
+static dataset circles(size_t n, uint64_t seed)
+{
+    dataset d;
+    soma_rng rng;
+    bench_check(soma_rng_seed(&rng, seed), "rng");
+    bench_check(soma_make_circles(&rng, n, 0.1, 0.3, true, &d.X, &d.Y, NULL), "circles");
+    standardize(&d.X);
+    return d;
+}
+
+static dataset classification(size_t n, size_t features, size_t informative,
+                              size_t redundant, size_t classes, size_t clusters,
+                              uint64_t seed, bool one_hot, bool scale)
+{
+    dataset d;
+    soma_rng rng;
+    bench_check(soma_rng_seed(&rng, seed), "rng");
+    soma_make_classification_options o = soma_make_classification_defaults();
+    o.n_samples = n;
+    o.n_features = features;
+    o.n_informative = informative;
+    o.n_redundant = redundant;
+    o.n_classes = classes;
+    o.n_clusters_per_class = clusters;
+    soma_matrix labels;
+    bench_check(soma_make_classification(&rng, &o, &d.X, &labels, NULL), "classification");
+    if (one_hot) {
+        bench_check(soma_one_hot(&labels, classes, &d.Y, NULL), "one_hot");
+        soma_matrix_free(&labels);
+    } else {
+        d.Y = labels;
+    }
+    if (scale)
+        standardize(&d.X);
+    return d;
+}
+
+static dataset data_w1(void)
+{
+    return circles(W1_ROWS, 42);
+}
+
+static dataset data_w3(void)
+{
+    return classification(W3_ROWS, 784, 64, 0, 10, 1, 0, true, true);
+}
+
+static dataset data_w4(void)
+{
+    return circles(W4_ROWS, 1);
+}
+#define DATA_NOTE "the library's generators, as WORKLOADS.md says"
+#else
+/* Placeholder until soma's generators land: Gaussian inputs with labels
+ * from a fixed rule (a disc for 2 features, the argmax of the first 10
+ * features for W3). Same shapes, so the same work per step. */
+static dataset synthetic(size_t n, size_t d_in, size_t k, uint64_t seed)
+{
+    dataset d;
+    soma_rng rng;
+    bench_check(soma_rng_seed(&rng, seed), "rng");
+    bench_check(soma_matrix_init(&d.X, n, d_in, NULL), "X");
+    bench_check(soma_matrix_init(&d.Y, n, k, NULL), "Y");
+    bench_check(soma_rng_normal(&rng, n * d_in, 0.0, 1.0, d.X.data), "rng");
+    for (size_t i = 0; i < n; i++) {
+        const double *x = d.X.data + i * d_in;
+        if (k == 1) {
+            d.Y.data[i] = x[0] * x[0] + x[1] * x[1] > 1.0 ? 1.0 : 0.0;
+        } else {
+            size_t best = 0;
+            for (size_t j = 1; j < k; j++)
+                best = x[j] > x[best] ? j : best;
+            d.Y.data[i * k + best] = 1.0;
+        }
+    }
+    return d;
+}
+
+static dataset data_w1(void)
+{
+    return synthetic(W1_ROWS, 2, 1, 42);
+}
+
+static dataset data_w3(void)
+{
+    return synthetic(W3_ROWS, 784, 10, 0);
+}
+
+static dataset data_w4(void)
+{
+    return synthetic(W4_ROWS, 2, 1, 1);
+}
+#define DATA_NOTE "synthetic placeholder data (generators not merged yet)"
+#endif
+
+/* ---- timing fits ---------------------------------------------------------------- */
+
+typedef struct fit_job {
+    soma_mlp *mlp;
+    soma_init init;
+    uint64_t init_seed;
+    soma_matrix X, Y;
+    soma_fit_options o;
+} fit_job;
+
+/* Re-initialise the weights (untimed), then time one fit; *acc = training
+ * accuracy of the fitted model on the timed rows (evaluated untimed). */
+static double timed_fit(fit_job *j, double *acc)
+{
+    bench_check(soma_mlp_init_weights(j->mlp, j->init, 1.0, j->init_seed), "init");
+    const double t0 = bench_now_ns();
+    bench_check(soma_mlp_fit(j->mlp, &j->X, &j->Y, &j->o, NULL), "fit");
+    const double t = (bench_now_ns() - t0) * 1e-9;
+    if (acc != NULL)
+        bench_check(soma_mlp_evaluate(j->mlp, &j->X, &j->Y, NULL, acc), "evaluate");
+    return t;
+}
+
+/* One warm-up fit, then `runs` timed fits; records <name>.* keys. */
+static void time_workload(bench_ctx *b, const char *name, fit_job *j, size_t runs)
+{
+    double t[32], acc_min = INFINITY, acc_max = -INFINITY, acc = NAN;
+    timed_fit(j, NULL);
+    for (size_t r = 0; r < runs; r++) {
+        t[r] = timed_fit(j, &acc);
+        acc_min = acc < acc_min ? acc : acc_min;
+        acc_max = acc > acc_max ? acc : acc_max;
+    }
+    const double med = bench_median(t, runs);
+    kv_set(b->kv, med, "%s.med_s", name);
+    kv_set(b->kv, t[0], "%s.best_s", name);
+    kv_set(b->kv, (double)runs, "%s.runs", name);
+    kv_set(b->kv, acc, "%s.acc", name);
+    kv_set(b->kv, acc_max - acc_min, "%s.acc_spread", name);
+    const size_t batch = j->o.batch_size ? j->o.batch_size : j->X.rows;
+    kv_set(b->kv, (double)((j->X.rows + batch - 1) / batch), "%s.steps", name);
+    kv_set(b->kv, (double)j->X.rows, "%s.timed_rows", name);
+}
+
+static soma_mlp *make_mlp(const size_t *sizes, soma_activation hidden, soma_activation out,
+                          soma_loss loss, soma_init init, uint64_t seed,
+                          const soma_allocator *alloc)
+{
+    soma_mlp_spec spec = soma_mlp_spec_default();
+    spec.hidden = hidden;
+    spec.output = out;
+    spec.loss = loss;
+    spec.init = init;
+    spec.seed = seed;
+    soma_mlp *mlp;
+    bench_check(soma_mlp_create(&mlp, sizes, 4, &spec, alloc), "mlp_create");
+    return mlp;
+}
+
+/* ---- the workloads ---------------------------------------------------------------- */
+
+static void w1(bench_ctx *b)
+{
+    dataset d = data_w1();
+    fit_job j = {make_mlp(W1_SIZES, SOMA_ACTIVATION_SIGMOID, SOMA_ACTIVATION_SIGMOID,
+                          SOMA_LOSS_BCE, SOMA_INIT_XAVIER_UNIFORM, 42, NULL),
+                 SOMA_INIT_XAVIER_UNIFORM, 42, d.X, d.Y, soma_fit_options_default()};
+    j.o.epochs = 1000;
+    j.o.batch_size = 0;
+    j.o.learning_rate = 0.1;
+    time_workload(b, "w1", &j, b->quick ? 3 : 9);
+    soma_mlp_destroy(j.mlp);
+    dataset_free(&d);
+}
+
+static void w2(bench_ctx *b)
+{
+#if defined(BENCH_HAVE_DATA) && defined(BENCH_HAVE_PERCEPTRON)
+    dataset d = classification(200, 2, 2, 0, 2, 1, 42, false, false);
+    soma_perceptron_options o = soma_perceptron_defaults();
+    o.learning_rate = 0.1;
+    o.max_epochs = 100;
+    soma_perceptron *p;
+    bench_check(soma_perceptron_create(&p, &o, NULL), "perceptron_create");
+    const size_t runs = b->quick ? 3 : 21;
+    double t[32], acc = NAN;
+    soma_matrix pred;
+    bench_check(soma_matrix_init(&pred, d.X.rows, 1, NULL), "pred");
+    for (size_t r = 0; r <= runs; r++) {
+        soma_rng rng;
+        bench_check(soma_rng_seed(&rng, 42), "rng");
+        const double t0 = bench_now_ns();
+        bench_check(soma_perceptron_fit(p, &d.X, &d.Y, &rng), "perceptron_fit");
+        if (r > 0)
+            t[r - 1] = (bench_now_ns() - t0) * 1e-9;
+    }
+    bench_check(soma_perceptron_predict(p, &d.X, &pred), "perceptron_predict");
+    size_t correct = 0;
+    for (size_t i = 0; i < d.X.rows; i++)
+        correct += pred.data[i] == d.Y.data[i];
+    acc = (double)correct / (double)d.X.rows;
+    size_t epochs = 0;
+    bench_check(soma_perceptron_epochs(p, &epochs), "perceptron_epochs");
+    kv_set(b->kv, bench_median(t, runs), "w2.med_s");
+    kv_set(b->kv, t[0], "w2.best_s");
+    kv_set(b->kv, (double)runs, "w2.runs");
+    kv_set(b->kv, acc, "w2.acc");
+    kv_set(b->kv, (double)epochs, "w2.epochs");
+    soma_matrix_free(&pred);
+    soma_perceptron_destroy(p);
+    dataset_free(&d);
+#else
+    (void)b;
+#endif
+}
+
+static void w3(bench_ctx *b)
+{
+    const size_t rss0 = mem_rss_bytes();
+    dataset d = data_w3();
+    const size_t rss_data = mem_rss_bytes();
+    count_alloc ca;
+    soma_allocator alloc = count_alloc_make(&ca);
+    fit_job j = {make_mlp(W3_SIZES, SOMA_ACTIVATION_RELU, SOMA_ACTIVATION_SOFTMAX,
+                          SOMA_LOSS_CE, SOMA_INIT_HE_UNIFORM, 0, &alloc),
+                 SOMA_INIT_HE_UNIFORM, 0, d.X, d.Y, soma_fit_options_default()};
+    j.o.epochs = 1;
+    j.o.batch_size = W3_BATCH;
+    j.o.shuffle = true;
+    j.o.seed = 0;
+    j.o.optimizer = soma_optim_config_default(SOMA_OPTIMIZER_MOMENTUM);
+    j.o.optimizer.momentum = 0.9;
+    j.o.learning_rate = 0.01;
+    if (b->slow) {
+        /* The first NAIVE_W3_STEPS batches' rows only: the time per step is
+         * the same, the report extrapolates to the epoch. */
+        bench_check(soma_matrix_view_rows(&j.X, &d.X, 0, NAIVE_W3_STEPS * W3_BATCH), "view");
+        bench_check(soma_matrix_view_rows(&j.Y, &d.Y, 0, NAIVE_W3_STEPS * W3_BATCH), "view");
+    }
+    /* Memory: one extra untimed fit with the counters and the peak RSS reset. */
+    bench_check(soma_mlp_init_weights(j.mlp, j.init, 1.0, j.init_seed), "init");
+    const size_t live0 = ca.live;
+    count_alloc_reset(&ca);
+    const bool hwm = mem_hwm_reset();
+    const size_t rss_fit0 = mem_rss_bytes();
+    bench_check(soma_mlp_fit(j.mlp, &j.X, &j.Y, &j.o, NULL), "fit");
+    kv_set(b->kv, (double)(rss_data - rss0), "w3.mem.data_rss_bytes");
+    kv_set(b->kv, (double)(d.X.rows * d.X.cols + d.Y.rows * d.Y.cols) * 8.0,
+           "w3.mem.data_bytes");
+    kv_set(b->kv, hwm ? (double)mem_hwm_bytes() : NAN, "w3.mem.peak_rss_bytes");
+    kv_set(b->kv, (double)rss_fit0, "w3.mem.rss_before_fit_bytes");
+    kv_set(b->kv, (double)live0, "w3.mem.model_bytes");
+    kv_set(b->kv, (double)ca.bytes_total, "w3.mem.fit_alloc_bytes");
+    kv_set(b->kv, (double)(ca.peak - live0), "w3.mem.fit_peak_extra_bytes");
+    kv_set(b->kv, (double)ca.calls, "w3.mem.fit_alloc_calls");
+    kv_set(b->kv, (double)soma_mlp_n_params(j.mlp), "w3.mem.n_params");
+    time_workload(b, "w3", &j, b->quick ? 2 : 5);
+    soma_mlp_destroy(j.mlp);
+    dataset_free(&d);
+}
+
+static void w4(bench_ctx *b)
+{
+    dataset d = data_w4();
+    fit_job j = {make_mlp(W4_SIZES, SOMA_ACTIVATION_TANH, SOMA_ACTIVATION_SIGMOID,
+                          SOMA_LOSS_BCE, SOMA_INIT_XAVIER_UNIFORM, 1, NULL),
+                 SOMA_INIT_XAVIER_UNIFORM, 1, d.X, d.Y, soma_fit_options_default()};
+    j.o.epochs = 1;
+    j.o.batch_size = W4_BATCH;
+    j.o.shuffle = true;
+    j.o.seed = 1;
+    j.o.optimizer = soma_optim_config_default(SOMA_OPTIMIZER_ADAM);
+    j.o.learning_rate = 0.001;
+    time_workload(b, "w4", &j, b->quick ? 3 : 9);
+    soma_mlp_destroy(j.mlp);
+    dataset_free(&d);
+}
+
+const char *bench_data_note(void)
+{
+    return DATA_NOTE;
+}
+
+void section_workloads(bench_ctx *b)
+{
+    w1(b);
+    w2(b);
+    w4(b);
+    w3(b);
+}

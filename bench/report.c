@@ -1,0 +1,700 @@
+/* The report of soma-bench: tables on stdout, every figure in
+ * DIR/soma-bench.csv, plots in PNG files in DIR through gnuplot when on PATH, and
+ * the comparison with the previous run's CSV (the determinism target). */
+#define _GNU_SOURCE
+#include "report.h"
+#include "shapes.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#define SQ_MAX 2048
+
+void report_run_init(report_run *r, bool quick)
+{
+    memset(r, 0, sizeof *r);
+    r->quick = quick;
+    double l[3];
+    r->load_start = getloadavg(l, 3) == 3 ? l[0] : NAN;
+}
+
+/* ---- small formatting helpers ------------------------------------------------ */
+
+static const char *pass(bool ok)
+{
+    return ok ? "PASS" : "MISS";
+}
+
+/* "%8.2f" or dashes for NaN. */
+static void num(double v, int width, int prec)
+{
+    if (isnan(v))
+        printf(" %*s", width, "-");
+    else
+        printf(" %*.*f", width, prec, v);
+}
+
+static void rule(const char *title)
+{
+    printf("\n== %s ==\n", title);
+}
+
+/* Time of an n x n x n or a workload product, ns, in a store. */
+static double gemm_ns(const kv_store *k, const char *prefix, const char *which)
+{
+    return kv_get(k, "gemm.%s.%s_ns", prefix, which);
+}
+
+/* ---- the machine ----------------------------------------------------------------- */
+
+static void cpu_model(char *buf, size_t size)
+{
+    snprintf(buf, size, "unknown CPU");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (f == NULL)
+        return;
+    char line[512];
+    while (fgets(line, sizeof line, f) != NULL)
+        if (strncmp(line, "model name", 10) == 0) {
+            char *c = strchr(line, ':');
+            if (c != NULL) {
+                c += 2;
+                c[strcspn(c, "\n")] = '\0';
+                snprintf(buf, size, "%s", c);
+            }
+            break;
+        }
+    fclose(f);
+}
+
+static void header(const report_run *r)
+{
+    char cpu[256];
+    cpu_model(cpu, sizeof cpu);
+    int threads = 0;
+    if (soma_blas_threads_get(&threads) != SOMA_OK)
+        threads = -1;
+    printf("soma-bench: soma %s\n", soma_version_string());
+    printf("machine: %s, %ld online CPUs; load average (1 min) at start %.2f\n", cpu,
+           sysconf(_SC_NPROCESSORS_ONLN), r->load_start);
+    printf("BLAS build: %s, %d threads\n", soma_backend_config(), threads);
+    printf("naive build: textbook triple loop, 1 thread%s\n",
+           r->have_naive ? "" : " (NOT RUN: soma-bench-naive missing or failed)");
+    printf("clock: CLOCK_MONOTONIC; GFLOP/s = 2mnk / t; medians unless said otherwise%s\n",
+           r->quick ? "; QUICK MODE (fewer repetitions: figures not for quoting)" : "");
+}
+
+/* ---- 1. GEMM sweep ---------------------------------------------------------------- */
+
+typedef struct sweep_row {
+    char label[24], prefix[24];
+    size_t m, n, k;
+} sweep_row;
+
+/* Every row of the sweep: squares, then W1, W4, W3 products. */
+static size_t sweep_rows(sweep_row *rows, size_t max)
+{
+    size_t n = 0;
+    for (size_t s = 4; s <= SQ_MAX && n < max; s *= 2) {
+        sweep_row r = {"", "", s, s, s};
+        snprintf(r.label, sizeof r.label, "square %zu", s);
+        snprintf(r.prefix, sizeof r.prefix, "sq.%zu", s);
+        rows[n++] = r;
+    }
+    const char *names[3] = {"w1", "w4", "w3"};
+    const size_t *sizes[3] = {W1_SIZES, W4_SIZES, W3_SIZES};
+    const size_t batch[3] = {W1_ROWS, W4_BATCH, W3_BATCH};
+    for (int w = 0; w < 3; w++) {
+        product p[MAX_PRODUCTS];
+        size_t np = step_products(sizes[w], 3, batch[w], p);
+        for (size_t i = 0; i < np && n < max; i++) {
+            sweep_row r = {"", "", p[i].m, p[i].n, p[i].k};
+            snprintf(r.label, sizeof r.label, "%.3s %.4s %s", names[w], p[i].id,
+                     p[i].ta ? "(A^T B)" : p[i].tb ? "(A B^T)" : "(A B)");
+            snprintf(r.prefix, sizeof r.prefix, "%.3s.%.4s", names[w], p[i].id);
+            rows[n++] = r;
+        }
+    }
+    return n;
+}
+
+/* Worst (largest) blas/naive time ratio over the sweep. */
+static double sweep(const report_run *r, char *worst_label, size_t worst_size)
+{
+    rule("1. GEMM sweep: soma_gemm GFLOP/s, BLAS build beside naive build");
+    printf("best and median of 5-11 samples of >= 5 ms (or one call); C restored before each "
+           "sample (beta = 0)\n");
+    printf("%-20s %5s %5s %5s | %8s %8s | %8s | %8s %8s | %9s\n", "product", "m", "n", "k",
+           "blas", "blas", "cblas", "naive", "naive", "t_blas/");
+    printf("%-20s %5s %5s %5s | %8s %8s | %8s | %8s %8s | %9s\n", "", "", "", "", "best", "med",
+           "med", "best", "med", "t_naive");
+    sweep_row rows[64];
+    const size_t n = sweep_rows(rows, 64);
+    double worst = 0;
+    snprintf(worst_label, worst_size, "-");
+    for (size_t i = 0; i < n; i++) {
+        const sweep_row *s = &rows[i];
+        const double f = 2.0 * (double)s->m * (double)s->n * (double)s->k;
+        const double bb = gemm_ns(&r->blas, s->prefix, "best");
+        const double bm = gemm_ns(&r->blas, s->prefix, "med");
+        const double cm = kv_get(&r->blas, "cblas.%s.med_ns", s->prefix);
+        const double nb = gemm_ns(&r->naive, s->prefix, "best");
+        const double nm = gemm_ns(&r->naive, s->prefix, "med");
+        printf("%-20s %5zu %5zu %5zu |", s->label, s->m, s->n, s->k);
+        num(f / bb, 8, 2);
+        num(f / bm, 8, 2);
+        printf(" |");
+        num(f / cm, 8, 2);
+        printf(" |");
+        num(f / nb, 8, 2);
+        num(f / nm, 8, 2);
+        printf(" |");
+        num(bm / nm, 9, 3);
+        printf("\n");
+        if (!isnan(bm / nm) && bm / nm > worst) {
+            worst = bm / nm;
+            snprintf(worst_label, worst_size, "%.23s", s->label);
+        }
+    }
+    printf("(naive skips products above 3e8 flops: seconds per call)\n");
+    printf("roofline: cblas_dgemm peak (best sample, n >= 1024) = %.1f GFLOP/s\n",
+           kv_get(&r->blas, "roof.peak_gf"));
+    return worst;
+}
+
+/* The small-product threshold: the BLAS build's loop against cblas_dgemm. */
+static void threshold(const report_run *r)
+{
+    rule("Small-product threshold (SOMA_GEMM_LOOP_MAX_MNK in lib/gemm.c)");
+    if (!r->have_loop) {
+        printf("soma-bench-loop not run (a naive-only build has no BLAS to compare)\n");
+        return;
+    }
+    printf("median ns per call through soma_gemm with every product on the inlined loop "
+           "(loop build), beside cblas_dgemm called directly\n");
+    printf("%-20s %8s | %9s %9s %9s\n", "product", "m*n*k", "loop ns", "cblas ns",
+           "loop/cblas");
+    sweep_row rows[64];
+    const size_t n = sweep_rows(rows, 64);
+    double largest_win = 0, smallest_loss = INFINITY;
+    for (size_t i = 0; i < n; i++) {
+        const sweep_row *s = &rows[i];
+        const double lm = gemm_ns(&r->loop, s->prefix, "med");
+        const double cm = kv_get(&r->blas, "cblas.%s.med_ns", s->prefix);
+        if (isnan(lm))
+            continue;
+        const double mnk = (double)s->m * (double)s->n * (double)s->k;
+        printf("%-20s %8.0f |", s->label, mnk);
+        num(lm, 9, 0);
+        num(cm, 9, 0);
+        num(lm / cm, 9, 2);
+        printf("\n");
+        if (lm < cm && mnk > largest_win)
+            largest_win = mnk;
+        if (lm >= cm && mnk < smallest_loss)
+            smallest_loss = mnk;
+    }
+    printf("loop faster than cblas_dgemm up to m*n*k = %.0f; slower from m*n*k = %.0f; "
+           "compiled threshold: see docs/performance.md\n",
+           largest_win, smallest_loss);
+}
+
+/* ---- 2. Workloads ------------------------------------------------------------------- */
+
+typedef struct targets {
+    double w3_ratio, w4_outside, w3_speedup, worst_gemm, w1_ratio, w4_ratio;
+    char worst_label[32];
+} targets;
+
+static void workload_line(const char *id, const char *build, const kv_store *k,
+                          const char *name, double epoch_rows, const char *metric_note)
+{
+    const double med = kv_get(k, "%s.med_s", name), best = kv_get(k, "%s.best_s", name);
+    const double rows = kv_get(k, "%s.timed_rows", name);
+    const double scale = isnan(rows) || rows == 0 ? 1.0 : epoch_rows / rows;
+    printf("%-3s %-6s", id, build);
+    num(med * scale, 10, 4);
+    num(best * scale, 10, 4);
+    num(kv_get(k, "%s.runs", name), 5, 0);
+    num(kv_get(k, "%s.acc", name), 9, 4);
+    printf("  %s\n", scale != 1.0 ? "(time extrapolated, see below)" : metric_note);
+}
+
+static void workloads(const report_run *r, targets *t)
+{
+    rule("2. Workloads W1-W4 (WORKLOADS.md): training wall time, one process");
+    printf("data: %s\n", bench_data_note());
+    printf("%-3s %-6s %10s %10s %5s %9s\n", "id", "build", "median s", "best s", "runs",
+           "train acc");
+    workload_line("W1", "blas", &r->blas, "w1", W1_ROWS, "");
+    workload_line("W1", "naive", &r->naive, "w1", W1_ROWS, "");
+    if (isnan(kv_get(&r->blas, "w2.med_s"))) {
+        printf("W2  (perceptron and generators not merged yet: not run)\n");
+    } else {
+        for (int b = 0; b < 2; b++) {
+            const kv_store *k = b ? &r->naive : &r->blas;
+            printf("W2  %-6s", b ? "naive" : "blas");
+            num(kv_get(k, "w2.med_s"), 10, 6);
+            num(kv_get(k, "w2.best_s"), 10, 6);
+            num(kv_get(k, "w2.runs"), 5, 0);
+            num(kv_get(k, "w2.acc"), 9, 4);
+            printf("  epochs %.0f\n", kv_get(k, "w2.epochs"));
+        }
+    }
+    workload_line("W3", "blas", &r->blas, "w3", W3_ROWS, "");
+    workload_line("W3", "naive", &r->naive, "w3", W3_ROWS, "");
+    workload_line("W4", "blas", &r->blas, "w4", W4_ROWS, "");
+    workload_line("W4", "naive", &r->naive, "w4", W4_ROWS, "");
+
+    /* Per-row times and ratios. */
+    const double b1 = kv_get(&r->blas, "w1.med_s"), n1 = kv_get(&r->naive, "w1.med_s");
+    const double b4 = kv_get(&r->blas, "w4.med_s"), n4 = kv_get(&r->naive, "w4.med_s");
+    const double b3 = kv_get(&r->blas, "w3.med_s") / kv_get(&r->blas, "w3.timed_rows");
+    const double n3 = kv_get(&r->naive, "w3.med_s") / kv_get(&r->naive, "w3.timed_rows");
+    t->w1_ratio = b1 / n1;
+    t->w4_ratio = b4 / n4;
+    t->w3_speedup = n3 / b3;
+    printf("\nW3 naive: %.0f of the epoch's %d rows timed (%.0f steps of %d) and scaled to the "
+           "epoch; its accuracy is after those steps only\n",
+           kv_get(&r->naive, "w3.timed_rows"), W3_ROWS,
+           kv_get(&r->naive, "w3.timed_rows") / W3_BATCH, W3_BATCH);
+    printf("ratios t_naive / t_blas: W1 %.2fx, W3 %.1fx (per step), W4 %.2fx\n", 1 / t->w1_ratio,
+           t->w3_speedup, 1 / t->w4_ratio);
+
+    /* W3: achieved GFLOP/s against soma_gemm on the same shapes. */
+    const double step_f = step_flops(W3_SIZES, 3, W3_BATCH);
+    const double epoch_f = step_f / W3_BATCH * W3_ROWS;
+    const double gf_train = epoch_f / kv_get(&r->blas, "w3.med_s") * 1e-9;
+    const double replay = kv_get(&r->blas, "gemm.w3.step.med_ns");
+    const double gf_gemm = step_f / replay;
+    t->w3_ratio = gf_train / gf_gemm;
+    printf("\nW3 (BLAS): %.4g GFLOP per epoch (%.0f flops per row: products only), "
+           "%.1f GFLOP/s achieved;\n",
+           epoch_f * 1e-9, step_f / W3_BATCH, gf_train);
+    printf("  soma_gemm on W3's 8 product shapes, one step replayed in order: %.3f ms = "
+           "%.1f GFLOP/s;\n",
+           replay * 1e-6, gf_gemm);
+    printf("  roofline ratio %.3f (training GFLOP/s / soma_gemm GFLOP/s); step %.3f ms, of which "
+           "products %.3f ms\n",
+           t->w3_ratio, kv_get(&r->blas, "w3.med_s") / (W3_ROWS / (double)W3_BATCH) * 1e3,
+           replay * 1e-6);
+    printf("  against the cblas_dgemm peak %.1f GFLOP/s: %.2f\n", kv_get(&r->blas, "roof.peak_gf"),
+           gf_train / kv_get(&r->blas, "roof.peak_gf"));
+
+    /* W4: time per step and the share outside soma_gemm. */
+    const double steps4 = kv_get(&r->blas, "w4.steps");
+    const double us_step = b4 / steps4 * 1e6;
+    const double gemm_us = kv_get(&r->blas, "gemm.w4.step.med_ns") * 1e-3;
+    t->w4_outside = 1.0 - gemm_us / us_step;
+    printf("\nW4 (BLAS): %.2f us per step (%.0f steps); its 8 soma_gemm calls replayed in "
+           "order: %.2f us;\n  outside soma_gemm: %.2f us = %.0f%% of the step\n",
+           us_step, steps4, gemm_us, us_step - gemm_us, 100 * t->w4_outside);
+    const double n_us = n4 / steps4 * 1e6, n_gemm = kv_get(&r->naive, "gemm.w4.step.med_ns") * 1e-3;
+    printf("W4 (naive): %.2f us per step; products %.2f us (%.0f%%)\n", n_us, n_gemm,
+           100 * n_gemm / n_us);
+}
+
+/* ---- 3. Scaling ---------------------------------------------------------------------- */
+
+static void scaling(const report_run *r)
+{
+    rule("3. Scaling");
+    printf("rows: one epoch of [2, 64, 64, 1] (tanh, sigmoid + BCE, Adam, batch 32)\n");
+    printf("%9s | %10s %10s | %10s %10s\n", "rows n", "blas s", "us/row", "naive s", "us/row");
+    double first = NAN, last = NAN;
+    for (size_t n = 1000; n <= 1000000; n *= 10) {
+        const double b = kv_get(&r->blas, "scale.rows.%zu.s", n);
+        const double nv = kv_get(&r->naive, "scale.rows.%zu.s", n);
+        if (isnan(b) && isnan(nv))
+            continue;
+        printf("%9zu |", n);
+        num(b, 10, 4);
+        num(b / (double)n * 1e6, 10, 3);
+        printf(" |");
+        num(nv, 10, 4);
+        num(nv / (double)n * 1e6, 10, 3);
+        printf("\n");
+        if (!isnan(b)) {
+            first = isnan(first) ? b / (double)n : first;
+            last = b / (double)n;
+        }
+    }
+    printf("linearity (blas): time per row at the largest n / at n = 1000 = %.3f\n",
+           last / first);
+
+    printf("\nwidth: [w, w, w, 10] (relu, softmax + CE, momentum), batch 128\n");
+    printf("%6s | %10s %9s | %10s %9s | %9s\n", "w", "blas ms", "GFLOP/s", "naive ms", "GFLOP/s",
+           "naive/blas");
+    for (size_t w = 64; w <= 2048; w *= 2) {
+        const size_t s[4] = {w, w, w, 10};
+        const double f = step_flops(s, 3, 128);
+        const double b = kv_get(&r->blas, "scale.width.%zu.step_s", w);
+        const double nv = kv_get(&r->naive, "scale.width.%zu.step_s", w);
+        printf("%6zu |", w);
+        num(b * 1e3, 10, 3);
+        num(f / b * 1e-9, 9, 2);
+        printf(" |");
+        num(nv * 1e3, 10, 3);
+        num(f / nv * 1e-9, 9, 2);
+        printf(" |");
+        num(nv / b, 9, 1);
+        printf("\n");
+    }
+
+    printf("\nbatch: [512, 512, 512, 10] (relu, softmax + CE, momentum): GFLOP/s of training "
+           "against the batch size\n");
+    printf("%6s | %10s %9s %10s | %10s %9s\n", "batch", "blas ms", "GFLOP/s", "us/row",
+           "naive ms", "GFLOP/s");
+    const size_t s[4] = {512, 512, 512, 10};
+    for (size_t m = 1; m <= 1024; m *= 2) {
+        const double f = step_flops(s, 3, m);
+        const double b = kv_get(&r->blas, "scale.batch.%zu.step_s", m);
+        const double nv = kv_get(&r->naive, "scale.batch.%zu.step_s", m);
+        printf("%6zu |", m);
+        num(b * 1e3, 10, 3);
+        num(f / b * 1e-9, 9, 2);
+        num(b / (double)m * 1e6, 10, 2);
+        printf(" |");
+        num(nv * 1e3, 10, 3);
+        num(f / nv * 1e-9, 9, 2);
+        printf("\n");
+    }
+}
+
+/* ---- 4. Memory ---------------------------------------------------------------------------- */
+
+static void memory(const report_run *r)
+{
+    rule("4. Memory of W3 (BLAS build)");
+    const kv_store *k = &r->blas;
+    const double mb = 1.0 / (1024.0 * 1024.0);
+    const double params = kv_get(k, "w3.mem.n_params");
+    const double data = kv_get(k, "w3.mem.data_bytes");
+    const double fit = kv_get(k, "w3.mem.fit_peak_extra_bytes");
+    printf("dataset X and Y: %.1f MiB (resident growth when generated: %.1f MiB)\n", data * mb,
+           kv_get(k, "w3.mem.data_rss_bytes") * mb);
+    printf("model: %.0f parameters; params + grads held by the model: %.1f MiB\n", params,
+           kv_get(k, "w3.mem.model_bytes") * mb);
+    printf("allocated by fit (counting allocator): %.1f MiB in %.0f calls, all freed at its "
+           "end;\n",
+           kv_get(k, "w3.mem.fit_alloc_bytes") * mb, kv_get(k, "w3.mem.fit_alloc_calls"));
+    printf("  = %.2f x the parameter bytes (momentum velocity 1x, epoch snapshots for "
+           "divergence recovery 2x),\n    plus batch buffers and the row permutation;"
+           " %.1f%% of the dataset's size: fit %s\n",
+           fit / (params * 8.0), 100 * fit / data,
+           fit < 0.1 * data ? "does not copy the dataset" : "MAY COPY THE DATASET");
+    printf("peak resident memory of the process during fit: %.1f MiB (%.1f MiB before fit)\n",
+           kv_get(k, "w3.mem.peak_rss_bytes") * mb, kv_get(k, "w3.mem.rss_before_fit_bytes") * mb);
+}
+
+/* ---- 5. Activations ---------------------------------------------------------------------------- */
+
+static int activations(const report_run *r)
+{
+    rule("5. Activation throughput (elements per ns; inputs uniform in [-8, 8])");
+    if (isnan(kv_get(&r->blas, "act.sigmoid.4096.fwd"))) {
+        printf("not run\n");
+        return 0;
+    }
+    printf("%-10s %8s %8s %8s %8s %8s %9s %9s  %-24s %s\n", "activation", "n", "fwd", "bwd",
+           "libm", "memcpy", "fwd/libm", "t/t_mcpy", "target", "result");
+    int misses = 0;
+    const size_t sizes[2] = {4096, 4000000};
+    for (int s = 0; s < 2; s++) {
+        const act_case_info *c;
+        for (size_t i = 0; (c = activation_case(i)) != NULL; i++) {
+            const char *name = soma_activation_name(c->f);
+            const size_t n = sizes[s];
+            const double fwd = kv_get(&r->blas, "act.%s.%zu.fwd", name, n);
+            const double bwd = kv_get(&r->blas, "act.%s.%zu.bwd", name, n);
+            const double lib = kv_get(&r->blas, "act.%s.%zu.libm", name, n);
+            const double mc = kv_get(&r->blas, "act.%s.%zu.memcpy", name, n);
+            const char *target = "", *result = "";
+            if (c->target == 1 && s == 0) {
+                target = "fwd >= 4x libm";
+                result = pass(fwd / lib >= 4.0);
+            } else if (c->target == 2 && s == 1) {
+                target = "fwd time <= 2x memcpy";
+                result = pass(mc / fwd <= 2.0);
+            }
+            misses += strcmp(result, "MISS") == 0;
+            printf("%-10s %8zu %8.3f %8.3f %8.3f %8.3f %9.2f %9.2f  %-24s %s\n", name, n, fwd,
+                   bwd, lib, mc, fwd / lib, mc / fwd, target, result);
+        }
+    }
+    printf("%d activation target(s) missed (docs/performance.md explains each)\n", misses);
+    return misses;
+}
+
+/* ---- CSV, previous run, plots ------------------------------------------------------------- */
+
+static bool write_csv(const report_run *r, const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (f == NULL)
+        return false;
+    fprintf(f, "build,key,value\n");
+    const kv_store *k[3] = {&r->blas, &r->naive, &r->loop};
+    const char *name[3] = {"blas", "naive", "loop"};
+    for (int b = 0; b < 3; b++)
+        for (size_t i = 0; i < k[b]->n; i++)
+            fprintf(f, "%s,%s,%.9g\n", name[b], k[b]->items[i].key, k[b]->items[i].value);
+    return fclose(f) == 0;
+}
+
+/* Load a CSV written by write_csv into three stores. */
+static bool read_csv(const char *path, kv_store *k)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return false;
+    char line[256];
+    while (fgets(line, sizeof line, f) != NULL) {
+        char *b = strtok(line, ","), *key = strtok(NULL, ","), *v = strtok(NULL, ",\n");
+        if (b == NULL || key == NULL || v == NULL || strcmp(b, "build") == 0)
+            continue;
+        const int i = strcmp(b, "blas") == 0 ? 0 : strcmp(b, "naive") == 0 ? 1 : 2;
+        kv_set(&k[i], strtod(v, NULL), "%s", key);
+    }
+    fclose(f);
+    return true;
+}
+
+/* A time figure's value in seconds, or NaN when the key is not a time. */
+static double as_seconds(const char *key, double v)
+{
+    const size_t n = strlen(key);
+    if (n > 3 && strcmp(key + n - 3, "_ns") == 0)
+        return v * 1e-9;
+    if (n > 2 && strcmp(key + n - 2, "_s") == 0)
+        return v;
+    return NAN;
+}
+
+/* Medians above 1 ms compared with the previous run; returns the number
+ * beyond 10% (or -1 without a previous run). */
+static int determinism(const report_run *r, const char *prev_path)
+{
+    rule("Determinism: medians above 1 ms against the previous run in the same directory");
+    kv_store prev[3] = {{0}, {0}, {0}};
+    if (!read_csv(prev_path, prev)) {
+        printf("no previous run (%s): run the command again to compare\n", prev_path);
+        return -1;
+    }
+    const kv_store *cur[3] = {&r->blas, &r->naive, &r->loop};
+    const char *name[3] = {"blas", "naive", "loop"};
+    int compared = 0, beyond = 0;
+    double worst = 0;
+    for (int b = 0; b < 3; b++)
+        for (size_t i = 0; i < cur[b]->n; i++) {
+            const kv_item *it = &cur[b]->items[i];
+            if (strstr(it->key, "best") != NULL)
+                continue;
+            const double now = as_seconds(it->key, it->value);
+            const double was = as_seconds(it->key, kv_get(&prev[b], "%s", it->key));
+            if (isnan(now) || isnan(was) || (now < 1e-3 && was < 1e-3))
+                continue;
+            compared++;
+            const double d = fabs(now - was) / was;
+            worst = d > worst ? d : worst;
+            if (d > 0.10) {
+                beyond++;
+                printf("  %-6s %-34s %10.4g s -> %10.4g s (%+.1f%%)\n", name[b], it->key, was, now,
+                       100 * (now - was) / was);
+            }
+        }
+    printf("%d figures compared, %d beyond 10%%, largest change %.1f%%\n", compared, beyond,
+           100 * worst);
+    for (int b = 0; b < 3; b++)
+        kv_free(&prev[b]);
+    return beyond;
+}
+
+static bool on_path(const char *prog)
+{
+    const char *path = getenv("PATH");
+    if (path == NULL)
+        return false;
+    char *copy = strdup(path), *save = NULL;
+    bool found = false;
+    for (char *d = strtok_r(copy, ":", &save); d != NULL && !found;
+         d = strtok_r(NULL, ":", &save)) {
+        char full[4096];
+        snprintf(full, sizeof full, "%.3000s/%.100s", d, prog);
+        found = access(full, X_OK) == 0;
+    }
+    free(copy);
+    return found;
+}
+
+static FILE *open_in(const char *dir, const char *file)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%.3900s/%.100s", dir, file);
+    return fopen(path, "w");
+}
+
+static void datum(FILE *f, double v)
+{
+    if (isnan(v) || isinf(v))
+        fprintf(f, " NaN");
+    else
+        fprintf(f, " %.6g", v);
+}
+
+static bool write_plot_data(const report_run *r, const char *dir)
+{
+    FILE *g = open_in(dir, "gemm.dat"), *rows = open_in(dir, "rows.dat");
+    FILE *width = open_in(dir, "width.dat"), *batch = open_in(dir, "batch.dat");
+    bool ok = g && rows && width && batch;
+    if (ok) {
+        fprintf(g, "# n  blas  cblas  naive  loop  (median GFLOP/s)\n");
+        for (size_t n = 4; n <= SQ_MAX; n *= 2) {
+            const double f = 2.0 * (double)n * (double)n * (double)n;
+            char p[32];
+            snprintf(p, sizeof p, "sq.%zu", n);
+            fprintf(g, "%zu", n);
+            datum(g, f / gemm_ns(&r->blas, p, "med"));
+            datum(g, f / kv_get(&r->blas, "cblas.%s.med_ns", p));
+            datum(g, f / gemm_ns(&r->naive, p, "med"));
+            datum(g, f / gemm_ns(&r->loop, p, "med"));
+            fprintf(g, "\n");
+        }
+        fprintf(rows, "# n  blas_s  naive_s\n");
+        for (size_t n = 1000; n <= 1000000; n *= 10) {
+            fprintf(rows, "%zu", n);
+            datum(rows, kv_get(&r->blas, "scale.rows.%zu.s", n));
+            datum(rows, kv_get(&r->naive, "scale.rows.%zu.s", n));
+            fprintf(rows, "\n");
+        }
+        fprintf(width, "# w  blas_gflops  naive_gflops  blas_ms  naive_ms\n");
+        for (size_t w = 64; w <= 2048; w *= 2) {
+            const size_t s[4] = {w, w, w, 10};
+            const double f = step_flops(s, 3, 128);
+            const double b = kv_get(&r->blas, "scale.width.%zu.step_s", w);
+            const double nv = kv_get(&r->naive, "scale.width.%zu.step_s", w);
+            fprintf(width, "%zu", w);
+            datum(width, f / b * 1e-9);
+            datum(width, f / nv * 1e-9);
+            datum(width, b * 1e3);
+            datum(width, nv * 1e3);
+            fprintf(width, "\n");
+        }
+        fprintf(batch, "# batch  blas_gflops  naive_gflops\n");
+        const size_t s[4] = {512, 512, 512, 10};
+        for (size_t m = 1; m <= 1024; m *= 2) {
+            const double f = step_flops(s, 3, m);
+            fprintf(batch, "%zu", m);
+            datum(batch, f / kv_get(&r->blas, "scale.batch.%zu.step_s", m) * 1e-9);
+            datum(batch, f / kv_get(&r->naive, "scale.batch.%zu.step_s", m) * 1e-9);
+            fprintf(batch, "\n");
+        }
+    }
+    FILE *fs[4] = {g, rows, width, batch};
+    for (int i = 0; i < 4; i++)
+        if (fs[i] != NULL && fclose(fs[i]) != 0)
+            ok = false;
+    return ok;
+}
+
+static const char PLOT_SCRIPT[] =
+    "set terminal pngcairo size 800,500 font ',10'\n"
+    "set grid\nset key top left\nset logscale x 2\n"
+    "set output 'gemm.png'\n"
+    "set title 'soma\\_gemm, square n x n x n (median GFLOP/s)'\n"
+    "set xlabel 'n'\nset ylabel 'GFLOP/s'\nset logscale y\n"
+    "plot 'gemm.dat' u 1:2 w lp t 'soma\\_gemm, BLAS build', "
+    "'' u 1:3 w lp t 'cblas\\_dgemm direct', '' u 1:5 w lp t 'soma\\_gemm, loop build', "
+    "'' u 1:4 w lp t 'soma\\_gemm, naive build', %g w l dt 2 t 'cblas\\_dgemm peak'\n"
+    "set output 'scaling-rows.png'\nset logscale x 10\nset logscale y 10\n"
+    "set title 'one epoch of [2,64,64,1], batch 32, Adam'\n"
+    "set xlabel 'rows n'\nset ylabel 'seconds'\n"
+    "plot 'rows.dat' u 1:2 w lp t 'BLAS build', '' u 1:3 w lp t 'naive build'\n"
+    "set output 'scaling-width.png'\nset logscale x 2\nset logscale y 10\n"
+    "set title '[w,w,w,10], batch 128: training GFLOP/s'\n"
+    "set xlabel 'width w'\nset ylabel 'GFLOP/s'\n"
+    "plot 'width.dat' u 1:2 w lp t 'BLAS build', '' u 1:3 w lp t 'naive build', "
+    "%g w l dt 2 t 'cblas\\_dgemm peak'\n"
+    "set output 'scaling-batch.png'\nunset logscale y\nset yrange [0:*]\n"
+    "set title '[512,512,512,10]: training GFLOP/s against the batch size'\n"
+    "set xlabel 'batch size'\nset ylabel 'GFLOP/s'\n"
+    "plot 'batch.dat' u 1:2 w lp t 'BLAS build', '' u 1:3 w lp t 'naive build', "
+    "%g w l dt 2 t 'cblas\\_dgemm peak'\n";
+
+static void plots(const report_run *r, const char *dir)
+{
+    if (!write_plot_data(r, dir)) {
+        printf("plots: could not write the data files in %s\n", dir);
+        return;
+    }
+    FILE *f = open_in(dir, "plots.gp");
+    if (f == NULL)
+        return;
+    const double peak = kv_get(&r->blas, "roof.peak_gf");
+    fprintf(f, PLOT_SCRIPT, peak, peak, peak);
+    fclose(f);
+    if (!on_path("gnuplot")) {
+        printf("plots: gnuplot not on PATH; data and script left in %s\n", dir);
+        return;
+    }
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "cd '%.4000s' && gnuplot plots.gp", dir);
+    const int rc = system(cmd);
+    printf("plots: %s/{gemm,scaling-rows,scaling-width,scaling-batch}.png%s\n", dir,
+           rc == 0 ? "" : " (gnuplot failed)");
+}
+
+/* ---- the report ---------------------------------------------------------------------------- */
+
+bool report_write(report_run *r, const char *dir)
+{
+    targets t;
+    memset(&t, 0, sizeof t);
+    header(r);
+    t.worst_gemm = sweep(r, t.worst_label, sizeof t.worst_label);
+    threshold(r);
+    workloads(r, &t);
+    scaling(r);
+    memory(r);
+    activations(r);
+
+    char path[4096], prev[4096];
+    snprintf(path, sizeof path, "%.3900s/soma-bench.csv", dir);
+    snprintf(prev, sizeof prev, "%.3900s/soma-bench.prev.csv", dir);
+    rename(path, prev); /* the previous run, if any */
+    const int drift = determinism(r, prev);
+
+    rule("Targets");
+    printf("%-58s %-26s %s\n", "target", "measured", "result");
+    char m[64];
+    snprintf(m, sizeof m, "%.3f", t.w3_ratio);
+    printf("%-58s %-26s %s\n", "W3 training GFLOP/s >= 0.85 x soma_gemm on W3 shapes", m,
+           pass(t.w3_ratio >= 0.85));
+    snprintf(m, sizeof m, "%.0f%% outside", 100 * t.w4_outside);
+    printf("%-58s %-26s %s\n", "W4 time outside soma_gemm <= 50% of a step", m,
+           pass(t.w4_outside <= 0.5));
+    snprintf(m, sizeof m, "%.1fx", t.w3_speedup);
+    printf("%-58s %-26s %s\n", "BLAS vs naive >= 30x on W3's steps", m, pass(t.w3_speedup >= 30));
+    snprintf(m, sizeof m, "worst %.3f (%s)", t.worst_gemm, t.worst_label);
+    printf("%-58s %-26s %s\n", "GEMM sweep: t_blas <= 1.05 t_naive at every size", m,
+           pass(t.worst_gemm <= 1.05));
+    snprintf(m, sizeof m, "W1 %.3f, W4 %.3f", t.w1_ratio, t.w4_ratio);
+    printf("%-58s %-26s %s\n", "W1 and W4: t_blas <= 1.05 t_naive", m,
+           pass(t.w1_ratio <= 1.05 && t.w4_ratio <= 1.05));
+    if (drift < 0)
+        snprintf(m, sizeof m, "no previous run");
+    else
+        snprintf(m, sizeof m, "%d beyond 10%%", drift);
+    printf("%-58s %-26s %s\n", "two runs: medians > 1 ms within 10%", m,
+           drift < 0 ? "-" : pass(drift == 0));
+    double l[3];
+    printf("\nwhole run: %.0f s; load average (1 min) at the end %.2f\n", r->seconds,
+           getloadavg(l, 3) == 3 ? l[0] : NAN);
+
+    bool ok = write_csv(r, path);
+    printf("figures: %s%s\n", path, ok ? "" : " (WRITE FAILED)");
+    plots(r, dir);
+    return ok;
+}

@@ -1,0 +1,203 @@
+/* soma-bench: the benchmark suite (docs/performance.md).
+ *
+ * The same sources are compiled three times (bench/meson.build): against
+ * libsoma with its BLAS backend (this is `soma-bench`, the command users
+ * run), against the static naive build (`soma-bench-naive`, the textbook
+ * triple loop), and against a BLAS build whose soma_gemm sends every product
+ * to its inlined loop (`soma-bench-loop`, used only to measure the
+ * small-product threshold). soma-bench runs each section first in its twins
+ * (as child processes, one at a time, so that they never compete for the two
+ * cores) and then itself, reads their figures back and prints one report,
+ * writes every figure to a CSV file and renders PNG plots with gnuplot when
+ * it is on PATH.
+ *
+ * Usage: soma-bench [--out DIR] [--quick] [--only gemm,workloads,scaling,activation]
+ *        (twins: --child SECTION --kv FILE)
+ */
+#include "bench_common.h"
+#include "report.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef BENCH_VARIANT
+#error "BENCH_VARIANT must name the build: \"blas\", \"naive\" or \"loop\""
+#endif
+
+typedef void (*section_fn)(bench_ctx *b);
+
+typedef struct section {
+    const char *name;
+    section_fn fn;
+    bool naive, loop; /* which twins run it too */
+} section;
+
+static const section SECTIONS[] = {
+    {"gemm", section_gemm, true, true},
+    {"workloads", section_workloads, true, false},
+    {"scaling", section_scaling, true, false},
+    {"activation", section_activation, false, false},
+};
+#define N_SECTIONS (sizeof SECTIONS / sizeof SECTIONS[0])
+
+static const section *find_section(const char *name)
+{
+    for (size_t i = 0; i < N_SECTIONS; i++)
+        if (strcmp(SECTIONS[i].name, name) == 0)
+            return &SECTIONS[i];
+    return NULL;
+}
+
+static int usage(const char *argv0)
+{
+    fprintf(stderr,
+            "usage: %s [--out DIR] [--quick] [--only SECTION[,SECTION...]]\n"
+            "sections: gemm workloads scaling activation\n",
+            argv0);
+    return EXIT_FAILURE;
+}
+
+/* ---- child mode: run one section, write its figures ---------------------- */
+
+static int run_child(const char *name, const char *kv_path, bool quick)
+{
+    const section *s = find_section(name);
+    if (s == NULL)
+        return EXIT_FAILURE;
+    kv_store kv = {0};
+    bench_ctx b = {&kv, strcmp(BENCH_VARIANT, "blas") != 0, quick,
+                   strcmp(BENCH_VARIANT, "loop") == 0};
+    s->fn(&b);
+    FILE *f = fopen(kv_path, "w");
+    if (f == NULL || kv_write(&kv, f) != 0 || fclose(f) != 0) {
+        perror(kv_path);
+        return EXIT_FAILURE;
+    }
+    kv_free(&kv);
+    return EXIT_SUCCESS;
+}
+
+/* ---- parent: twins as subprocesses ------------------------------------------- */
+
+/* Directory of this executable (the twins are built beside it). */
+static void exe_dir(char *buf, size_t size)
+{
+    ssize_t n = readlink("/proc/self/exe", buf, size - 1);
+    if (n <= 0) {
+        snprintf(buf, size, ".");
+        return;
+    }
+    buf[n] = '\0';
+    char *slash = strrchr(buf, '/');
+    if (slash != NULL)
+        *slash = '\0';
+}
+
+/* Run `twin --child section --kv path` and merge its figures into kv.
+ * Returns false when the twin is missing or failed. */
+static bool run_twin(const char *twin, const char *section, const char *dir, bool quick,
+                     kv_store *kv)
+{
+    char exe[4200], kv_path[4200], self[4000];
+    exe_dir(self, sizeof self);
+    snprintf(exe, sizeof exe, "%.3999s/%.100s", self, twin);
+    snprintf(kv_path, sizeof kv_path, "%.3900s/.%.100s-%.100s.kv", dir, twin, section);
+    if (access(exe, X_OK) != 0)
+        return false;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0)
+        return false;
+    if (pid == 0) {
+        char *args[7] = {exe, "--child", (char *)section, "--kv", kv_path, NULL, NULL};
+        if (quick)
+            args[5] = "--quick";
+        execv(exe, args);
+        _exit(127);
+    }
+    int status;
+    if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "soma-bench: %s failed in section %s\n", twin, section);
+        return false;
+    }
+    FILE *f = fopen(kv_path, "r");
+    if (f == NULL)
+        return false;
+    bool ok = kv_read(kv, f) == 0;
+    fclose(f);
+    remove(kv_path);
+    return ok;
+}
+
+static bool wanted(const char *only, const char *name)
+{
+    if (only == NULL)
+        return true;
+    size_t len = strlen(name);
+    for (const char *p = only; (p = strstr(p, name)) != NULL; p += len)
+        if ((p == only || p[-1] == ',') && (p[len] == '\0' || p[len] == ','))
+            return true;
+    return false;
+}
+
+int main(int argc, char **argv)
+{
+    const char *out_dir = "bench-results", *only = NULL, *child = NULL, *kv_path = NULL;
+    bool quick = false;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
+            out_dir = argv[++i];
+        else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
+            only = argv[++i];
+        else if (strcmp(argv[i], "--quick") == 0)
+            quick = true;
+        else if (strcmp(argv[i], "--child") == 0 && i + 1 < argc)
+            child = argv[++i];
+        else if (strcmp(argv[i], "--kv") == 0 && i + 1 < argc)
+            kv_path = argv[++i];
+        else
+            return usage(argv[0]);
+    }
+    bench_check(soma_blas_threads_set(strcmp(BENCH_VARIANT, "naive") == 0 ? 1 : 2),
+                "blas threads");
+    if (child != NULL)
+        return kv_path != NULL ? run_child(child, kv_path, quick) : usage(argv[0]);
+    if (strcmp(BENCH_VARIANT, "blas") != 0) {
+        fprintf(stderr, "%s: run soma-bench; this twin only runs with --child\n", argv[0]);
+        return EXIT_FAILURE;
+    }
+    if (mkdir(out_dir, 0777) != 0 && errno != EEXIST) {
+        perror(out_dir);
+        return EXIT_FAILURE;
+    }
+
+    report_run run;
+    report_run_init(&run, quick);
+    const double t0 = bench_now_ns();
+    for (size_t i = 0; i < N_SECTIONS; i++) {
+        const section *s = &SECTIONS[i];
+        if (!wanted(only, s->name))
+            continue;
+        fprintf(stderr, "soma-bench: %-10s", s->name);
+        if (s->naive) {
+            fprintf(stderr, " naive...");
+            run.have_naive |= run_twin("soma-bench-naive", s->name, out_dir, quick, &run.naive);
+        }
+        if (s->loop) {
+            fprintf(stderr, " loop...");
+            run.have_loop |= run_twin("soma-bench-loop", s->name, out_dir, quick, &run.loop);
+        }
+        fprintf(stderr, " blas...");
+        bench_ctx b = {&run.blas, false, quick, false};
+        const double s0 = bench_now_ns();
+        s->fn(&b);
+        fprintf(stderr, " done (%.0f s so far)\n", (bench_now_ns() - t0) * 1e-9);
+        (void)s0;
+    }
+    run.seconds = (bench_now_ns() - t0) * 1e-9;
+    return report_write(&run, out_dir) ? EXIT_SUCCESS : EXIT_FAILURE;
+}
