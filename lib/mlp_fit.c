@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "mlp_internal.h"
+#include "vmath.h"
 
 /* ------------------------------------------------------------------------ */
 /* Workspace: one allocation, carved into every buffer a call needs.         */
@@ -298,14 +299,42 @@ static void evaluate_rows(const soma_mlp *mlp, workspace *w, const soma_matrix *
 /* ------------------------------------------------------------------------ */
 /* Gradient post-processing and the optimizer step.                          */
 
+/* The per-step passes over the flat gradient are multiversioned (SOMA_VEC,
+ * lib/vmath.h); the sum of squares keeps VM_LANES partial sums in a fixed
+ * order, so every clone gives the same bits. */
+SOMA_VEC static void fit_l2_axpy(size_t n, double l2, const double *restrict W,
+                                 double *restrict g)
+{
+    for (size_t i = 0; i < n; i++)
+        g[i] += l2 * W[i];
+}
+
+SOMA_VEC static double fit_sum_squares(size_t n, const double *x)
+{
+    double s[VM_LANES] = {0};
+    size_t i = 0;
+    for (; i + VM_LANES <= n; i += VM_LANES)
+        for (size_t k = 0; k < VM_LANES; k++)
+            s[k] += x[i + k] * x[i + k];
+    for (; i < n; i++)
+        s[0] += x[i] * x[i];
+    double r = 0.0;
+    for (size_t k = 0; k < VM_LANES; k++)
+        r += s[k];
+    return r;
+}
+
+SOMA_VEC static void fit_scale(size_t n, double f, double *x)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] *= f;
+}
+
 static void add_l2(soma_mlp *mlp, double l2)
 {
     for (size_t l = 0; l < mlp->n_layers; l++) {
         const size_t n = mlp->sizes[l] * mlp->sizes[l + 1];
-        const double *W = mlp->params + mlp->offset[l];
-        double *g = mlp->grads + mlp->offset[l];
-        for (size_t i = 0; i < n; i++)
-            g[i] += l2 * W[i];
+        fit_l2_axpy(n, l2, mlp->params + mlp->offset[l], mlp->grads + mlp->offset[l]);
     }
 }
 
@@ -323,15 +352,9 @@ static double sum_sq_weights(const soma_mlp *mlp)
 
 static void clip_gradient(soma_mlp *mlp, double max_norm)
 {
-    double ss = 0.0;
-    for (size_t i = 0; i < mlp->n_params; i++)
-        ss += mlp->grads[i] * mlp->grads[i];
-    const double norm = sqrt(ss);
-    if (norm > max_norm) { /* false for NaN: divergence is caught per epoch */
-        const double f = max_norm / norm;
-        for (size_t i = 0; i < mlp->n_params; i++)
-            mlp->grads[i] *= f;
-    }
+    const double norm = sqrt(fit_sum_squares(mlp->n_params, mlp->grads));
+    if (norm > max_norm) /* false for NaN: divergence is caught per epoch */
+        fit_scale(mlp->n_params, max_norm / norm, mlp->grads);
 }
 
 static bool params_finite(const soma_mlp *mlp)
