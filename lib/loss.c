@@ -297,12 +297,46 @@ static double ce_logits_row(size_t k, const double *z, const double *y, double *
     return loss;
 }
 
+/* True when every non-NULL matrix has one column and packed rows (ld 1 or
+ * a single row), so that the column is one contiguous array. */
+static bool packed_column(const soma_matrix *Z, const soma_matrix *Y, const soma_matrix *P,
+                          const soma_matrix *dZ)
+{
+    const soma_matrix *m[4] = {Z, Y, P, dZ};
+    for (int i = 0; i < 4; i++)
+        if (m[i] != NULL && m[i]->cols == 1 && m[i]->ld != 1 && m[i]->rows > 1)
+            return false;
+    return true;
+}
+
+/* Sigmoid + BCE for a batch of one-output rows stored contiguously: the
+ * per-row losses are the elements' (k = 1), computed in blocks as for a long
+ * row instead of one call per row (a binary classifier's output layer is
+ * m x 1, and per-row calls cost more than the arithmetic). Returns their sum. */
+static double bce_logits_column(size_t m, const double *z, const double *y, double *p,
+                                double *dz)
+{
+    double pb[BLOCK], gb[BLOCK], sum = 0.0;
+    for (size_t i0 = 0; i0 < m; i0 += BLOCK) {
+        const size_t n = m - i0 < BLOCK ? m - i0 : BLOCK;
+        sum += bce_logits_block(n, z + i0, y + i0, 1.0, pb, gb);
+        if (p != NULL)
+            memcpy(p + i0, pb, n * sizeof *pb);
+        if (dz != NULL)
+            memcpy(dz + i0, gb, n * sizeof *gb);
+    }
+    return sum;
+}
+
 double soma__loss_logits_sum(soma_loss loss, const soma_matrix *Z, const soma_matrix *Y,
                              soma_matrix *P, soma_matrix *dZ)
 {
     double total = 0.0;
     if (Z->cols == 0)
         return 0.0;
+    if (loss == SOMA_LOSS_BCE && Z->cols == 1 && packed_column(Z, Y, P, dZ))
+        return bce_logits_column(Z->rows, Z->data, Y->data, P != NULL ? P->data : NULL,
+                                 dZ != NULL ? dZ->data : NULL);
     for (size_t i = 0; i < Z->rows; i++) {
         const double *z = soma_matrix_at(Z, i, 0), *y = soma_matrix_at(Y, i, 0);
         double *p = P != NULL ? soma_matrix_at(P, i, 0) : NULL;
