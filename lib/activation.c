@@ -311,18 +311,21 @@ void soma__act_forward(soma_activation f, double alpha, size_t n, const double *
     }
 }
 
-SOMA_VEC static void add_bias(size_t n, double *z, const double *b)
+SOMA_VEC static void add_bias_rows(size_t rows, size_t cols, double *z, size_t ldz,
+                                   const double *b)
 {
-    for (size_t i = 0; i < n; i++)
-        z[i] += b[i];
+    for (size_t r = 0; r < rows; r++) {
+        double *zr = z + r * ldz;
+        for (size_t i = 0; i < cols; i++)
+            zr[i] += b[i];
+    }
 }
 
-void soma__act_forward_bias(soma_activation f, double alpha, size_t n, double *z,
-                            const double *b, double *a)
+void soma__add_bias_rows(size_t rows, size_t cols, double *z, size_t ldz, const double *b)
 {
-    add_bias(n, z, b);
-    soma__act_forward(f, alpha, n, z, a);
+    add_bias_rows(rows, cols, z, ldz, b);
 }
+
 
 void soma__act_backward(soma_activation f, double alpha, size_t n, const double *z,
                         const double *a, const double *da, double *dz)

@@ -12,11 +12,10 @@
 void soma__act_forward(soma_activation f, double alpha, size_t n, const double *z,
                        double *a);
 
-/* z[i] += b[i], then a[i] = f(z[i]): the dense layer's fused pass over one
- * row of Z (z keeps the pre-activation for backward). a may be z only for
- * f == identity. */
-void soma__act_forward_bias(soma_activation f, double alpha, size_t n, double *z,
-                            const double *b, double *a);
+/* z(r, i) += b[i] for r < rows, i < cols (rows ldz apart): the dense
+ * layer's bias, before soma__act_forward (z keeps the pre-activation for
+ * backward). */
+void soma__add_bias_rows(size_t rows, size_t cols, double *z, size_t ldz, const double *b);
 
 /* dz[i] = da[i] f'(z[i]) (softmax: row JVP using a); a = f(z). dz may be da. */
 void soma__act_backward(soma_activation f, double alpha, size_t n, const double *z,
