@@ -12,5 +12,6 @@
 #include "soma/gemm.h"
 #include "soma/activation.h"
 #include "soma/loss.h"
+#include "soma/data.h"
 
 #endif /* SOMA_H */
