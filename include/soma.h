@@ -13,5 +13,6 @@
 #include "soma/activation.h"
 #include "soma/loss.h"
 #include "soma/data.h"
+#include "soma/metrics.h"
 
 #endif /* SOMA_H */
