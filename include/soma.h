@@ -14,5 +14,6 @@
 #include "soma/loss.h"
 #include "soma/data.h"
 #include "soma/metrics.h"
+#include "soma/perceptron.h"
 
 #endif /* SOMA_H */
