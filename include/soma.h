@@ -15,5 +15,6 @@
 #include "soma/data.h"
 #include "soma/metrics.h"
 #include "soma/perceptron.h"
+#include "soma/io.h"
 
 #endif /* SOMA_H */
