@@ -61,6 +61,14 @@
  *
  * File errors (open, read, write) return SOMA_EIO with line 0.
  *
+ * ## Memory
+ * The reader's buffers (the current field, the first record, the growing
+ * table of values, the 64 KiB file block) and the returned X and y come
+ * from the caller's allocator; the table is copied once into X and y at the
+ * end, so peak memory is about twice the values' size. The C library's own
+ * allocations (FILE buffers, the "C" locale object) and the writer's
+ * temporary file name do not go through a soma_allocator.
+ *
  * ## Locale
  * Numbers are read and written with '.' whatever LC_NUMERIC says: where the
  * system has POSIX uselocale (glibc, musl, the BSDs, macOS), the calls
