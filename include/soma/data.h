@@ -189,7 +189,7 @@ SOMA_API soma_make_classification_options soma_make_classification_defaults(void
  *
  * Let d_i = n_informative, d_r = n_redundant, d_p = n_repeated, and
  * C = n_classes * n_clusters_per_class clusters; cluster c belongs to
- * class c % n_classes. The steps, in the order scikit-learn draws them:
+ * class c % n_classes. The steps, in scikit-learn's order:
  * 1. Samples per cluster: floor(n * w[c % n_classes] / n_clusters_per_class)
  *    (w = weights, balanced when NULL); the samples left over go one each to
  *    clusters 0, 1, 2, ... in turn.
@@ -207,7 +207,8 @@ SOMA_API soma_make_classification_options soma_make_classification_defaults(void
  *    the informative-and-redundant block, u uniform.
  * 6. The remaining n_features - d_i - d_r - d_p columns are N(0, 1) noise.
  * 7. Label noise: each label is, with probability flip_y, replaced by a
- *    class drawn uniformly from 0 .. n_classes-1 (so it may stay the same).
+ *    class drawn uniformly from 0 .. n_classes-1 (so it may stay the same);
+ *    nothing is drawn when flip_y == 0.
  * 8. X = (X + shift) * scale, columnwise.
  * 9. If shuffle: rows are permuted, then columns.
  * Without shuffle, the columns are [informative | redundant | repeated |
