@@ -2,21 +2,9 @@
 #include <math.h>
 #include <string.h>
 
-#include "internal.h"
+#include "perceptron_internal.h"
 #include "labels.h"
 
-struct soma_perceptron {
-    soma_allocator alloc;
-    soma_perceptron_options opt;
-    bool fitted;
-    size_t d;                    /* features of the fit */
-    double *w;                   /* d weights */
-    double b;                    /* bias */
-    soma_perceptron_epoch *hist; /* hist_cap entries, hist_len used */
-    size_t hist_len, hist_cap;
-    bool converged;
-    size_t converged_epoch;
-};
 
 soma_perceptron_options soma_perceptron_defaults(void)
 {
