@@ -43,6 +43,8 @@ SOMA_API SOMA_NODISCARD soma_status soma_accuracy(const soma_matrix *y_true,
  * @brief out(i, j) = number of samples with true class i predicted as j
  * (scikit-learn's convention: rows true, columns predicted).
  *
+ * @param y_true     n x 1 true labels (0 .. k-1)
+ * @param y_pred     n x 1 predicted labels
  * @param n_classes  k; 0 = 1 + the largest label in y_true or y_pred
  * @param out        receives a k x k matrix of counts (owned)
  * @param alloc      allocator, or NULL
@@ -102,8 +104,11 @@ soma_precision_recall_f1(const soma_matrix *y_true, const soma_matrix *y_pred,
  *   is -(1/n) sum_i [y_i log p_i + (1 - y_i) log(1 - p_i)].
  * Probabilities are clipped to [eps, 1 - eps] before the log.
  *
- * @param eps  clipping, 0 <= eps < 0.5; 0 means DBL_EPSILON (scikit-learn's
- *             "auto" for float64). scikit-learn before 1.2 used 1e-15.
+ * @param y_true  n x 1 true labels
+ * @param P       n x k (or n x 1) predicted probabilities
+ * @param eps     clipping, 0 <= eps < 0.5; 0 means DBL_EPSILON (scikit-learn's
+ *                "auto" for float64). scikit-learn before 1.2 used 1e-15.
+ * @param out     receives the loss
  * @return SOMA_OK; SOMA_EINVAL for NULL or invalid arguments, probabilities
  *         outside [0, 1], rows not summing to 1, bad labels or eps;
  *         SOMA_EDIM when the row counts differ; SOMA_ENONFINITE for NaN or

@@ -55,6 +55,9 @@ SOMA_API SOMA_NODISCARD soma_status soma_mlp_save(const soma_mlp *mlp, const cha
 
 /**
  * @brief Create a model from a serialized buffer.
+ * @param out    receives the model
+ * @param buf    the serialized bytes (as written by soma_mlp_save_buffer)
+ * @param size   number of bytes in buf
  * @param alloc  allocator for the new model, or NULL
  * @param err    receives the byte offset and a message on failure, or NULL
  * @return SOMA_OK; SOMA_EINVAL for NULL out/buf; SOMA_EFORMAT for a bad

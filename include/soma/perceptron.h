@@ -115,6 +115,7 @@ SOMA_API SOMA_NODISCARD soma_status soma_perceptron_fit(soma_perceptron *p,
 
 /**
  * @brief out(i, 0) = step(X(i, :) . w + b), i.e. 1.0 or 0.0.
+ * @param p    a fitted perceptron
  * @param X    m x d (d as in the fit), any m including 0
  * @param out  m x 1, caller-owned; may not overlap X
  * @return SOMA_OK; SOMA_EINVAL for NULL or invalid arguments; SOMA_ESTATE
