@@ -490,8 +490,12 @@ static soma_status run_epoch(fit_state *f, double lr, sums *s, sums *v)
  * configuration, else a fresh state. Nothing changes on error. */
 static soma_status prepare_optimizer(soma_mlp *mlp, const soma_fit_options *o)
 {
-    const soma_optim_config *c = &o->optimizer;
-    if (o->warm_start && mlp->opt_ready && memcmp(&mlp->opt.config, c, sizeof *c) == 0)
+    const soma_optim_config *c = &o->optimizer, *have = &mlp->opt.config;
+    /* Field by field: memcmp would also compare the struct's padding. */
+    const bool same = have->kind == c->kind && have->momentum == c->momentum &&
+                      have->beta1 == c->beta1 && have->beta2 == c->beta2 &&
+                      have->epsilon == c->epsilon;
+    if (o->warm_start && mlp->opt_ready && same)
         return SOMA_OK;
     soma_optim fresh;
     SOMA_TRY(soma_optim_init(&fresh, c, mlp->n_params, &mlp->alloc));
