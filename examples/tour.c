@@ -268,6 +268,13 @@ static const soma_epoch_stats *last(const soma_history *h)
     return &h->epochs[h->n_epochs - 1];
 }
 
+/* True when a binary cross-entropy is still at its starting value ln 2
+ * (the net outputs ~0.5 for every point). */
+static bool plateau(double loss)
+{
+    return fabs(loss - 0.6931471805599453) < 0.01;
+}
+
 /* One CSV per history: epoch, loss, accuracy, val_loss, val_accuracy. */
 static void write_history(tour *t, const char *name, const soma_history *h)
 {
@@ -307,9 +314,12 @@ static void experiment_perceptron(tour *t)
     CHECK(soma_matrix_view(&W, w, 1, 2, 2));
     CHECK(soma_perceptron_get_weights(p, &W, &b));
     size_t conv;
-    soma_status cs = soma_perceptron_converged(p, &conv);
-    if (cs == SOMA_OK)
-        printf("  converged at epoch %zu (an epoch with zero errors)\n", conv);
+    bool converged;
+    CHECK(soma_perceptron_converged(p, &converged, &conv));
+    if (converged)
+        printf("  converged at epoch %zu (an epoch with zero errors): these two\n"
+               "  clusters are linearly separable, so Rosenblatt's rule must stop\n",
+               conv);
     else
         printf("  did not converge in %zu epochs: the classes overlap, so no line "
                "separates them\n",
@@ -474,10 +484,10 @@ static run_result summarize(const char *name, const soma_history *h, soma_status
 
 static void print_results(const run_result *r, size_t n, const char *col)
 {
-    printf("\n  %-24s %10s %10s\n", col, "accuracy", "loss");
-    printf("  %-24s %10s %10s\n", "------------------------", "--------", "------");
+    printf("\n  %-26s %10s %10s\n", col, "accuracy", "loss");
+    printf("  %-26s %10s %10s\n", "--------------------------", "--------", "------");
     for (size_t i = 0; i < n; i++)
-        printf("  %-24s %10.4f %10.4f%s\n", r[i].name, r[i].accuracy, r[i].loss,
+        printf("  %-26s %10.4f %10.4f%s\n", r[i].name, r[i].accuracy, r[i].loss,
                r[i].diverged ? "   (diverged)" : "");
 }
 
@@ -486,10 +496,11 @@ static void experiment_activations(tour *t, const dataset *d)
     heading("3", "Activation functions");
     activation_curves(t);
     printf("\n  [2, 8, 1] on the circles, lr 0.01, 500 epochs, full batch, one hidden\n"
-           "  activation at a time. The walkthrough also puts that activation on the\n"
-           "  output (a relu output under cross-entropy, and it back-propagates a - y\n"
-           "  for every output as if it were a sigmoid). soma keeps a sigmoid output,\n"
-           "  the model the text describes, and shows the literal setting beside it.\n");
+           "  activation at a time. The walkthrough's code also puts that activation on\n"
+           "  the output (a tanh or relu output under cross-entropy, whose outputs are\n"
+           "  not probabilities) and back-propagates a - y as if every output were a\n"
+           "  sigmoid. soma keeps a sigmoid output, the model the text describes, and\n"
+           "  shows the code's architecture beside it, trained with exact gradients.\n");
     const soma_activation hidden[3] = {SOMA_ACTIVATION_SIGMOID, SOMA_ACTIVATION_TANH,
                                        SOMA_ACTIVATION_RELU};
     const char *names[3] = {"sigmoid", "tanh", "relu"};
@@ -522,6 +533,18 @@ static void experiment_activations(tour *t, const dataset *d)
     }
     print_results(res, 3, "hidden (sigmoid output)");
     print_results(literal, 3, "same activation on output");
+    if (literal[1].loss > 5.0 || literal[2].loss > 5.0)
+        printf("\n  A tanh or relu output puts predictions outside (0, 1), where\n"
+               "  cross-entropy clamps them at 1e-15 (-ln 1e-15 = 34.5 per clamped point):\n"
+               "  hence the huge losses, and no gradient through the clamped points.\n");
+    int top = 0;
+    for (int k = 1; k < 3; k++)
+        top = res[k].accuracy > res[top].accuracy ? k : top;
+    printf("\n  With a sigmoid output, %s learns fastest here (accuracy %.4f);%s\n", names[top],
+           res[top].accuracy,
+           res[top].accuracy < 0.99 ? " none of the\n  three separates the circles in "
+                                      "500 epochs at lr 0.01."
+                                    : "");
     FILE *f = out_file(t, "activation_comparison.csv", "activation,accuracy,loss");
     for (int k = 0; k < 3; k++)
         fprintf(f, "%s,%.6f,%.6f\n", names[k], res[k].accuracy, res[k].loss);
@@ -570,6 +593,17 @@ static void experiment_modern(tour *t, const dataset *d)
     printf("  %-34s %10.4f %10.4f\n", "modern (Adam, batch 32, val 0.2)", acc_m,
            last(&hm)->val_accuracy);
     printf("  (accuracy on all 300 points after training, as the walkthrough compares)\n");
+    size_t adam_99 = 0;
+    for (size_t e = 0; e < hm.n_epochs && adam_99 == 0; e++)
+        if (hm.epochs[e].val_accuracy >= 0.99)
+            adam_99 = e + 1;
+    if (plateau(last(&hp)->loss))
+        printf("\n  Plain gradient descent at lr 0.01 has not left the starting plateau\n"
+               "  (loss %.4f, ln 2 = 0.6931: the net still predicts ~0.5 everywhere).\n",
+               last(&hp)->loss);
+    if (adam_99 > 0)
+        printf("  Adam on minibatches reaches 99%% validation accuracy at epoch %zu.\n",
+               adam_99);
     write_history(t, "modern_scratch_history.csv", &hp);
     write_history(t, "modern_adam_history.csv", &hm);
     FILE *gp = begin_plot(t, "modern_history.png", 1300, 480);
@@ -626,6 +660,36 @@ static void experiment_init(tour *t, const dataset *d)
     }
     fclose(f);
     print_results(res, 5, "initialization");
+    double best_acc = 0;
+    for (int k = 0; k < 5; k++)
+        best_acc = fmax(best_acc, res[k].accuracy);
+    if (best_acc < 0.9)
+        printf("\n  At these settings no initialization learns the circles (best accuracy\n"
+               "  %.4f; losses near ln 2 = 0.693 mean outputs near 0.5 everywhere), so\n"
+               "  the differences above are noise around chance.",
+               best_acc);
+    printf("\n  The same five nets with Adam (lr 0.01, full batch, 200 epochs), a\n"
+           "  setting in which they do train:\n");
+    run_result adam[5];
+    for (int k = 0; k < 5; k++) {
+        mlp_setup su = {sizes_2881, 4, SOMA_ACTIVATION_SIGMOID, SOMA_ACTIVATION_SIGMOID,
+                        inits[k].init, inits[k].scale, SOMA_OPTIMIZER_ADAM, 0.01, 200, 0, 0.0,
+                        false};
+        soma_history h;
+        soma_status st;
+        soma_mlp *m = train(&su, d, t->seed + 5, &h, &st);
+        adam[k] = summarize(inits[k].name, &h, st);
+        soma_history_free(&h);
+        soma_mlp_destroy(m);
+    }
+    print_results(adam, 5, "initialization (Adam)");
+    int lo = 0, hi = 0;
+    for (int k = 1; k < 5; k++) {
+        lo = adam[k].loss < adam[lo].loss ? k : lo;
+        hi = adam[k].loss > adam[hi].loss ? k : hi;
+    }
+    printf("\n  Lowest loss:  %s (%.4f)\n  Highest loss: %s (%.4f)\n",
+           adam[lo].name, adam[lo].loss, adam[hi].name, adam[hi].loss);
     FILE *gp = begin_plot(t, "init_comparison.png", 1300, 520);
     fprintf(gp, "set multiplot layout 1,2\nset style fill solid 0.7\nset boxwidth 0.6\n"
                 "set key off\nset xtics rotate by -30\n"
@@ -663,6 +727,14 @@ static void experiment_lr(tour *t, const dataset *d)
         soma_mlp_destroy(m);
     }
     print_results(res, 5, "learning rate");
+    int best = 0;
+    for (int k = 1; k < 5; k++)
+        best = res[k].loss < res[best].loss ? k : best;
+    printf("\n  The lowest final loss is at lr %s (%.4f, accuracy %.4f). The\n"
+           "  walkthrough's 0.001-0.01 starting range suits adaptive optimizers such as\n"
+           "  Adam (section 4); plain full-batch descent on this small net needs larger\n"
+           "  steps or many more epochs.\n",
+           names[best], res[best].loss, res[best].accuracy);
     FILE *gp = begin_plot(t, "learning_rate.png", 1000, 650);
     fprintf(gp, "set title 'Learning rate impact on training'\nset xlabel 'epoch'\n"
                 "set ylabel 'loss (log scale)'\nset logscale y\nset key top right\nplot ");

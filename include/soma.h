@@ -16,5 +16,9 @@
 #include "soma/optim.h"
 #include "soma/mlp.h"
 #include "soma/model.h"
+#include "soma/data.h"
+#include "soma/metrics.h"
+#include "soma/perceptron.h"
+#include "soma/io.h"
 
 #endif /* SOMA_H */

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "internal.h"
@@ -101,9 +102,25 @@ static inline size_t soma__left(const soma__reader *r)
 /* CRC-32 (IEEE 802.3, reflected, poly 0xEDB88320) of data[0..n). */
 uint32_t soma__crc32(const void *data, size_t n);
 
-/* Write data[0..n) to path atomically: temporary file in the same folder,
- * fsync, rename, fsync of the folder. SOMA_EIO / SOMA_ENOMEM on failure,
- * with the destination untouched. */
+/* Atomic replacement of a file: soma__atomic_open creates a temporary file
+ * next to path and gives a stream to write; soma__atomic_commit(ok) flushes,
+ * fsyncs and renames it over path (then fsyncs the folder), or, when ok is
+ * false or any step fails, removes it. The destination is either the old
+ * file or the complete new one. Test builds with SOMA_FAULT_INJECTION fail
+ * the step named by SOMA_FAULT=write|fsync|rename. */
+typedef struct soma__atomic_file {
+    FILE *f;
+    const char *path;
+    char *tmp;
+    size_t bytes;
+    soma_allocator alloc;
+} soma__atomic_file;
+
+soma_status soma__atomic_open(soma__atomic_file *af, const char *path,
+                              const soma_allocator *alloc);
+soma_status soma__atomic_commit(soma__atomic_file *af, bool ok);
+
+/* Write data[0..n) to path atomically through the two functions above. */
 soma_status soma__write_atomic(const char *path, const void *data, size_t n,
                                const soma_allocator *alloc);
 

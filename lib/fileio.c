@@ -55,72 +55,80 @@ static bool fault(const char *step)
 #endif
 }
 
-static bool write_all(int fd, const unsigned char *p, size_t n)
+/* fsync the folder holding a path, so a rename in it is durable. Best
+ * effort: some file systems refuse fsync on folders. `path` is modified. */
+static void sync_folder(char *path)
 {
-    if (fault("write"))
-        return false;
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return false;
-        p += w;
-        n -= (size_t)w;
-    }
-    return true;
-}
-
-/* fsync the folder holding path, so the rename itself is durable. Best
- * effort: some file systems refuse fsync on folders. */
-static void sync_folder(const char *tmp_path, char *scratch)
-{
-    strcpy(scratch, tmp_path);
-    char *slash = strrchr(scratch, '/');
+    char *slash = strrchr(path, '/');
     if (slash == NULL)
-        strcpy(scratch, ".");
-    else if (slash == scratch)
-        scratch[1] = '\0';
+        strcpy(path, ".");
+    else if (slash == path)
+        path[1] = '\0';
     else
         *slash = '\0';
-    int dfd = open(scratch, O_RDONLY);
+    int dfd = open(path, O_RDONLY);
     if (dfd >= 0) {
         (void)fsync(dfd);
         close(dfd);
     }
 }
 
+soma_status soma__atomic_open(soma__atomic_file *af, const char *path,
+                              const soma_allocator *alloc)
+{
+    static const char suffix[] = ".tmp-XXXXXX";
+    const size_t plen = strlen(path);
+    memset(af, 0, sizeof *af);
+    af->alloc = soma__allocator_resolve(alloc);
+    af->bytes = plen + sizeof suffix;
+    af->tmp = soma__alloc(&af->alloc, af->bytes);
+    if (af->tmp == NULL)
+        return SOMA_ENOMEM;
+    memcpy(af->tmp, path, plen);
+    memcpy(af->tmp + plen, suffix, sizeof suffix);
+    af->path = path;
+    int fd = mkstemp(af->tmp);
+    if (fd < 0)
+        goto fail;
+    /* Keep the mode of the file being replaced; a new file gets 0644. */
+    struct stat old;
+    mode_t mode = stat(path, &old) == 0 ? (old.st_mode & 07777) : 0644;
+    if (fchmod(fd, mode) != 0 || (af->f = fdopen(fd, "wb")) == NULL) {
+        close(fd);
+        unlink(af->tmp);
+        goto fail;
+    }
+    return SOMA_OK;
+fail:
+    soma__free(&af->alloc, af->tmp, af->bytes);
+    af->tmp = NULL;
+    return SOMA_EIO;
+}
+
+soma_status soma__atomic_commit(soma__atomic_file *af, bool ok)
+{
+    /* Flush and fsync the data, then rename over the destination; any
+     * failure removes the temporary file and leaves the destination as it
+     * was. */
+    ok = ok && !fault("write") && fflush(af->f) == 0 && !ferror(af->f);
+    ok = ok && !fault("fsync") && fsync(fileno(af->f)) == 0;
+    ok = fclose(af->f) == 0 && ok;
+    ok = ok && !fault("rename") && rename(af->tmp, af->path) == 0;
+    if (ok)
+        sync_folder(af->tmp);
+    else
+        unlink(af->tmp);
+    soma__free(&af->alloc, af->tmp, af->bytes);
+    memset(af, 0, sizeof *af);
+    return ok ? SOMA_OK : SOMA_EIO;
+}
+
 soma_status soma__write_atomic(const char *path, const void *data, size_t n,
                                const soma_allocator *alloc)
 {
-    static const char suffix[] = ".tmp-XXXXXX";
-    const size_t plen = strlen(path), bytes = 2 * (plen + sizeof suffix);
-    char *tmp = soma__alloc(alloc, bytes);
-    if (tmp == NULL)
-        return SOMA_ENOMEM;
-    char *scratch = tmp + plen + sizeof suffix;
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, suffix, sizeof suffix);
-
-    soma_status st = SOMA_EIO;
-    int fd = mkstemp(tmp);
-    if (fd < 0)
-        goto done;
-    struct stat old;
-    mode_t mode = stat(path, &old) == 0 ? (old.st_mode & 07777) : 0644;
-    bool ok = fchmod(fd, mode) == 0 && write_all(fd, data, n);
-    ok = ok && !fault("fsync") && fsync(fd) == 0;
-    ok = close(fd) == 0 && ok;
-    ok = ok && !fault("rename") && rename(tmp, path) == 0;
-    if (!ok) {
-        unlink(tmp);
-        goto done;
-    }
-    sync_folder(tmp, scratch);
-    st = SOMA_OK;
-done:
-    soma__free(alloc, tmp, bytes);
-    return st;
+    soma__atomic_file af;
+    SOMA_TRY(soma__atomic_open(&af, path, alloc));
+    return soma__atomic_commit(&af, fwrite(data, 1, n, af.f) == n);
 }
 
 soma_status soma__read_file(const char *path, const soma_allocator *alloc, void **data,

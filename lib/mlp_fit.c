@@ -509,20 +509,16 @@ static soma_status run_epoch(fit_state *f, double lr, sums *s, sums *v)
     return SOMA_OK;
 }
 
-/* Field by field: memcmp would also compare the padding after `kind`,
- * which a struct returned by value or assigned leaves indeterminate. */
-static bool same_optim_config(const soma_optim_config *a, const soma_optim_config *b)
-{
-    return a->kind == b->kind && a->momentum == b->momentum && a->beta1 == b->beta1 &&
-           a->beta2 == b->beta2 && a->epsilon == b->epsilon;
-}
-
 /* Prepare the optimizer: keep the state for a warm start with the same
  * configuration, else a fresh state. Nothing changes on error. */
 static soma_status prepare_optimizer(soma_mlp *mlp, const soma_fit_options *o)
 {
-    const soma_optim_config *c = &o->optimizer;
-    if (o->warm_start && mlp->opt_ready && same_optim_config(&mlp->opt.config, c))
+    const soma_optim_config *c = &o->optimizer, *have = &mlp->opt.config;
+    /* Field by field: memcmp would also compare the struct's padding. */
+    const bool same = have->kind == c->kind && have->momentum == c->momentum &&
+                      have->beta1 == c->beta1 && have->beta2 == c->beta2 &&
+                      have->epsilon == c->epsilon;
+    if (o->warm_start && mlp->opt_ready && same)
         return SOMA_OK;
     soma_optim fresh;
     SOMA_TRY(soma_optim_init(&fresh, c, mlp->n_params, &mlp->alloc));

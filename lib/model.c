@@ -6,9 +6,11 @@
 
 #include "bytes.h"
 #include "mlp_internal.h"
+#include "perceptron_internal.h"
 
 #define HEADER_SIZE 32
 #define KIND_MLP 1u
+#define KIND_PERCEPTRON 2u
 static const unsigned char magic[8] = {'S', 'O', 'M', 'A', 'M', 'O', 'D', 'L'};
 
 /* Fill the 32-byte header in front of a payload already in buf[32..total). */
@@ -133,20 +135,40 @@ soma_status soma_mlp_save_buffer(const soma_mlp *mlp, bool with_optimizer, void 
     return SOMA_OK;
 }
 
+/* Serialize with save_buffer into a scratch buffer and write it atomically. */
+typedef soma_status (*to_buffer_fn)(const void *model, void *buf, size_t cap, size_t *size);
+
+static soma_status save_file(const void *model, to_buffer_fn fn, const char *path,
+                             const soma_allocator *alloc)
+{
+    size_t n;
+    SOMA_TRY(fn(model, NULL, 0, &n));
+    unsigned char *buf = soma__alloc(alloc, n);
+    if (buf == NULL)
+        return SOMA_ENOMEM;
+    soma_status st = fn(model, buf, n, &n);
+    if (st == SOMA_OK)
+        st = soma__write_atomic(path, buf, n, alloc);
+    soma__free(alloc, buf, n);
+    return st;
+}
+
+static soma_status mlp_to_buffer(const void *mlp, void *buf, size_t cap, size_t *size)
+{
+    return soma_mlp_save_buffer(mlp, false, buf, cap, size);
+}
+
+static soma_status mlp_opt_to_buffer(const void *mlp, void *buf, size_t cap, size_t *size)
+{
+    return soma_mlp_save_buffer(mlp, true, buf, cap, size);
+}
+
 soma_status soma_mlp_save(const soma_mlp *mlp, const char *path, bool with_optimizer)
 {
     if (mlp == NULL || path == NULL)
         return SOMA_EINVAL;
-    size_t n;
-    SOMA_TRY(soma_mlp_save_buffer(mlp, with_optimizer, NULL, 0, &n));
-    unsigned char *buf = soma__alloc(&mlp->alloc, n);
-    if (buf == NULL)
-        return SOMA_ENOMEM;
-    soma_status st = soma_mlp_save_buffer(mlp, with_optimizer, buf, n, &n);
-    if (st == SOMA_OK)
-        st = soma__write_atomic(path, buf, n, &mlp->alloc);
-    soma__free(&mlp->alloc, buf, n);
-    return st;
+    return save_file(mlp, with_optimizer ? mlp_opt_to_buffer : mlp_to_buffer, path,
+                     &mlp->alloc);
 }
 
 /* Fail with SOMA_EFORMAT, pointing at the payload offset. */
@@ -310,8 +332,12 @@ soma_status soma_mlp_load_buffer(soma_mlp **out, const void *buf, size_t size,
     return read_mlp(&payload, out, alloc, err);
 }
 
-soma_status soma_mlp_load(soma_mlp **out, const char *path, const soma_allocator *alloc,
-                          soma_error_info *err)
+/* Read a file and hand its bytes to a load_buffer function. */
+typedef soma_status (*from_buffer_fn)(void **out, const void *buf, size_t size,
+                                      const soma_allocator *alloc, soma_error_info *err);
+
+static soma_status load_file(void **out, from_buffer_fn fn, const char *path,
+                             const soma_allocator *alloc, soma_error_info *err)
 {
     if (out == NULL || path == NULL || !soma__allocator_valid(alloc))
         return SOMA_EINVAL;
@@ -323,7 +349,135 @@ soma_status soma_mlp_load(soma_mlp **out, const char *path, const soma_allocator
         soma__error_set(err, 0, 0, 0, "cannot read the file");
         return st;
     }
-    st = soma_mlp_load_buffer(out, data, n, alloc, err);
+    st = fn(out, data, n, alloc, err);
     soma__free(&a, data, n);
     return st;
+}
+
+static soma_status mlp_from_buffer(void **out, const void *buf, size_t size,
+                                   const soma_allocator *alloc, soma_error_info *err)
+{
+    return soma_mlp_load_buffer((soma_mlp **)out, buf, size, alloc, err);
+}
+
+soma_status soma_mlp_load(soma_mlp **out, const char *path, const soma_allocator *alloc,
+                          soma_error_info *err)
+{
+    return load_file((void **)out, mlp_from_buffer, path, alloc, err);
+}
+
+/* ---- perceptron payload ----------------------------------------------------
+ * f64 learning_rate, u64 max_epochs, f64 init_sd, u32 flags (bit 0 shuffle,
+ * bit 1 average), u32 converged (0/1), u64 converged_epoch, u64 d, f64 w[d],
+ * f64 b. */
+
+static void write_perceptron(soma__writer *w, const soma_perceptron *p)
+{
+    soma__put_f64(w, p->opt.learning_rate);
+    soma__put_u64(w, p->opt.max_epochs);
+    soma__put_f64(w, p->opt.init_sd);
+    soma__put_u32(w, (p->opt.shuffle ? 1u : 0u) | (p->opt.average ? 2u : 0u));
+    soma__put_u32(w, p->converged ? 1u : 0u);
+    soma__put_u64(w, p->converged_epoch);
+    soma__put_u64(w, p->d);
+    put_doubles(w, p->w, p->d);
+    soma__put_f64(w, p->b);
+}
+
+soma_status soma_perceptron_save_buffer(const soma_perceptron *p, void *buf,
+                                        size_t capacity, size_t *size)
+{
+    if (p == NULL || size == NULL || (buf == NULL && capacity > 0))
+        return SOMA_EINVAL;
+    if (!p->fitted)
+        return SOMA_ESTATE;
+    soma__writer count = {NULL, 0, HEADER_SIZE};
+    write_perceptron(&count, p);
+    *size = count.len;
+    if (buf == NULL || capacity < count.len)
+        return buf == NULL ? SOMA_OK : SOMA_EDIM;
+    soma__writer w = {buf, capacity, HEADER_SIZE};
+    write_perceptron(&w, p);
+    seal(buf, w.len, KIND_PERCEPTRON);
+    return SOMA_OK;
+}
+
+static soma_status perceptron_to_buffer(const void *p, void *buf, size_t cap, size_t *size)
+{
+    return soma_perceptron_save_buffer(p, buf, cap, size);
+}
+
+soma_status soma_perceptron_save(const soma_perceptron *p, const char *path)
+{
+    if (p == NULL || path == NULL)
+        return SOMA_EINVAL;
+    return save_file(p, perceptron_to_buffer, path, &p->alloc);
+}
+
+static soma_status read_perceptron(soma__reader *r, soma_perceptron **out,
+                                   const soma_allocator *alloc, soma_error_info *err)
+{
+    soma_perceptron_options o;
+    uint32_t flags, converged;
+    uint64_t max_epochs, conv_epoch, d;
+    if (!soma__get_f64(r, &o.learning_rate) || !soma__get_u64(r, &max_epochs) ||
+        !soma__get_f64(r, &o.init_sd) || !soma__get_u32(r, &flags) ||
+        !soma__get_u32(r, &converged) || !soma__get_u64(r, &conv_epoch) ||
+        !soma__get_u64(r, &d))
+        return bad(err, r, "truncated perceptron");
+    if (flags > 3 || converged > 1 || d == 0 || max_epochs == 0 || max_epochs > SIZE_MAX)
+        return bad(err, r, "perceptron description out of range");
+    /* The weights and the bias must be present before anything is allocated. */
+    if (d > soma__left(r) / 8 || soma__left(r) / 8 - d < 1)
+        return bad(err, r, "truncated weights");
+    o.max_epochs = (size_t)max_epochs;
+    o.shuffle = flags & 1;
+    o.average = (flags & 2) != 0;
+    soma_perceptron *p = NULL;
+    soma_status st = soma_perceptron_create(&p, &o, alloc);
+    if (st == SOMA_EINVAL)
+        return bad(err, r, "perceptron options out of range");
+    if (st != SOMA_OK)
+        return st;
+    p->w = soma__alloc(&p->alloc, (size_t)d * sizeof(double));
+    if (p->w == NULL) {
+        soma_perceptron_destroy(p);
+        return SOMA_ENOMEM;
+    }
+    p->d = (size_t)d;
+    if (!get_doubles(r, p->w, p->d) || !get_doubles(r, &p->b, 1)) {
+        soma_perceptron_destroy(p);
+        return bad(err, r, "non-finite weight");
+    }
+    if (soma__left(r) != 0) {
+        soma_perceptron_destroy(p);
+        return bad(err, r, "unexpected bytes after the perceptron");
+    }
+    p->fitted = true;
+    p->converged = converged == 1;
+    p->converged_epoch = (size_t)conv_epoch;
+    *out = p;
+    return SOMA_OK;
+}
+
+soma_status soma_perceptron_load_buffer(soma_perceptron **out, const void *buf, size_t size,
+                                        const soma_allocator *alloc, soma_error_info *err)
+{
+    if (out == NULL || (buf == NULL && size > 0) || !soma__allocator_valid(alloc))
+        return SOMA_EINVAL;
+    soma__reader payload;
+    SOMA_TRY(open_container(buf, size, KIND_PERCEPTRON, &payload, err));
+    return read_perceptron(&payload, out, alloc, err);
+}
+
+static soma_status perceptron_from_buffer(void **out, const void *buf, size_t size,
+                                          const soma_allocator *alloc, soma_error_info *err)
+{
+    return soma_perceptron_load_buffer((soma_perceptron **)out, buf, size, alloc, err);
+}
+
+soma_status soma_perceptron_load(soma_perceptron **out, const char *path,
+                                 const soma_allocator *alloc, soma_error_info *err)
+{
+    return load_file((void **)out, perceptron_from_buffer, path, alloc, err);
 }

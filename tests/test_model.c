@@ -308,6 +308,153 @@ START_TEST(committed_fixture_still_loads)
 }
 END_TEST
 
+/* ---- perceptron files ------------------------------------------------- */
+
+/* The committed perceptron fixture: d = 3, w = (0.5, -1.25, 2), b = -0.75,
+ * options lr 0.25, max_epochs 40, init_sd 0.01, average on; converged at 7. */
+static const double fixture_w[3] = {0.5, -1.25, 2.0};
+
+static soma_perceptron *fitted_perceptron(void)
+{
+    soma_perceptron_options o = soma_perceptron_defaults();
+    o.learning_rate = 0.1;
+    o.max_epochs = 50;
+    soma_perceptron *p;
+    ck_assert_int_eq(soma_perceptron_create(&p, &o, NULL), SOMA_OK);
+    soma_matrix X, y;
+    ck_assert_int_eq(soma_matrix_init(&X, 40, 3, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_init(&y, 40, 1, NULL), SOMA_OK);
+    test_fill_random(&X, 12);
+    for (size_t i = 0; i < 40; i++)
+        y.data[i] = X.data[3 * i] - X.data[3 * i + 2] > 0 ? 1.0 : 0.0;
+    soma_rng r;
+    ck_assert_int_eq(soma_rng_seed(&r, 5), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_fit(p, &X, &y, &r), SOMA_OK);
+    soma_matrix_free(&y);
+    soma_matrix_free(&X);
+    return p;
+}
+
+START_TEST(perceptron_round_trip_and_corruption)
+{
+    soma_perceptron *p = fitted_perceptron(), *q = NULL;
+    size_t n;
+    ck_assert_int_eq(soma_perceptron_save_buffer(p, NULL, 0, &n), SOMA_OK);
+    unsigned char *bytes = malloc(n);
+    ck_assert_int_eq(soma_perceptron_save_buffer(p, bytes, n, &n), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_load_buffer(&q, bytes, n, NULL, NULL), SOMA_OK);
+    double wp[3], wq[3], bp, bq;
+    soma_matrix Wp, Wq;
+    ck_assert_int_eq(soma_matrix_view(&Wp, wp, 1, 3, 3), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_view(&Wq, wq, 1, 3, 3), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_get_weights(p, &Wp, &bp), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_get_weights(q, &Wq, &bq), SOMA_OK);
+    ck_assert_mem_eq(wp, wq, sizeof wp);
+    ck_assert_mem_eq(&bp, &bq, sizeof bp);
+    bool cp, cq;
+    size_t ep, eq;
+    ck_assert_int_eq(soma_perceptron_converged(p, &cp, &ep), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_converged(q, &cq, &eq), SOMA_OK);
+    ck_assert(cp == cq);
+    ck_assert(!cp || ep == eq);
+    soma_matrix X, Pp, Pq;
+    ck_assert_int_eq(soma_matrix_init(&X, 100, 3, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_init(&Pp, 100, 1, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_init(&Pq, 100, 1, NULL), SOMA_OK);
+    test_fill_random(&X, 13);
+    ck_assert_int_eq(soma_perceptron_decision_function(p, &X, &Pp), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_decision_function(q, &X, &Pq), SOMA_OK);
+    ck_assert_mem_eq(Pp.data, Pq.data, 100 * sizeof(double));
+
+    /* Every truncation and every flipped byte fails. */
+    soma_perceptron *none = NULL;
+    for (size_t k = 0; k < n; k++)
+        ck_assert_int_ne(soma_perceptron_load_buffer(&none, bytes, k, NULL, NULL), SOMA_OK);
+    for (size_t k = 0; k < n; k++) {
+        bytes[k] ^= 0x10;
+        ck_assert_int_ne(soma_perceptron_load_buffer(&none, bytes, n, NULL, NULL), SOMA_OK);
+        bytes[k] ^= 0x10;
+    }
+    ck_assert_ptr_null(none);
+    /* An MLP file is not a perceptron file. */
+    soma_mlp *m = fixture_model();
+    size_t mn;
+    ck_assert_int_eq(soma_mlp_save_buffer(m, false, NULL, 0, &mn), SOMA_OK);
+    unsigned char *mb = malloc(mn);
+    ck_assert_int_eq(soma_mlp_save_buffer(m, false, mb, mn, &mn), SOMA_OK);
+    soma_error_info err;
+    ck_assert_int_eq(soma_perceptron_load_buffer(&none, mb, mn, NULL, &err), SOMA_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(err.message, "another kind"));
+    free(mb);
+    soma_mlp_destroy(m);
+
+    /* Unfitted perceptrons have nothing to save. */
+    soma_perceptron *fresh;
+    ck_assert_int_eq(soma_perceptron_create(&fresh, NULL, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_save_buffer(fresh, NULL, 0, &n), SOMA_ESTATE);
+    ck_assert_int_eq(soma_perceptron_save(fresh, "/tmp/never.soma"), SOMA_ESTATE);
+    soma_perceptron_destroy(fresh);
+    soma_matrix *all[] = {&X, &Pp, &Pq};
+    for (int i = 0; i < 3; i++)
+        soma_matrix_free(all[i]);
+    free(bytes);
+    soma_perceptron_destroy(q);
+    soma_perceptron_destroy(p);
+}
+END_TEST
+
+START_TEST(committed_perceptron_fixture_still_loads)
+{
+    soma_perceptron *p = NULL;
+    soma_error_info err;
+    soma_status st = soma_perceptron_load(&p, FIXTURE_DIR "/perceptron-v1.soma", NULL, &err);
+    ck_assert_msg(st == SOMA_OK, "%s: %s", soma_status_string(st), err.message);
+    size_t d;
+    ck_assert_int_eq(soma_perceptron_n_features(p, &d), SOMA_OK);
+    ck_assert_uint_eq(d, 3);
+    double w[3], b;
+    soma_matrix W;
+    ck_assert_int_eq(soma_matrix_view(&W, w, 1, 3, 3), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_get_weights(p, &W, &b), SOMA_OK);
+    for (int i = 0; i < 3; i++)
+        ck_assert_double_eq(w[i], fixture_w[i]);
+    ck_assert_double_eq(b, -0.75);
+    bool converged;
+    size_t epoch;
+    ck_assert_int_eq(soma_perceptron_converged(p, &converged, &epoch), SOMA_OK);
+    ck_assert(converged);
+    ck_assert_uint_eq(epoch, 7);
+    soma_perceptron_destroy(p);
+}
+END_TEST
+
+/* Writes tests/data/perceptron-v1.soma byte by byte from docs/format.md
+ * (an encoding independent of the library's writer). */
+static int write_perceptron_fixture(const char *path)
+{
+    unsigned char b[32 + 80] = {'S', 'O', 'M', 'A', 'M', 'O', 'D', 'L'};
+    unsigned char *q = b + 32;
+    double lr = 0.25, sd = 0.01, bias = -0.75;
+    le(b + 8, 1, 4);  /* version */
+    le(b + 12, 2, 4); /* kind: perceptron */
+    le(b + 16, 80, 8);
+    memcpy(q, &lr, 8);
+    le(q + 8, 40, 8);   /* max_epochs */
+    memcpy(q + 16, &sd, 8);
+    le(q + 24, 2, 4);   /* flags: average */
+    le(q + 28, 1, 4);   /* converged */
+    le(q + 32, 7, 8);   /* at epoch 7 */
+    le(q + 40, 3, 8);   /* d */
+    memcpy(q + 48, fixture_w, 24);
+    memcpy(q + 72, &bias, 8);
+    le(b + 24, crc32_ref(q, 80), 4);
+    FILE *f = fopen(path, "wb");
+    if (f == NULL)
+        return 1;
+    int bad = fwrite(b, 1, sizeof b, f) != sizeof b;
+    return fclose(f) != 0 || bad;
+}
+
 START_TEST(bad_arguments)
 {
     soma_mlp *m = fixture_model(), *l = (soma_mlp *)&m;
@@ -329,6 +476,8 @@ END_TEST
 
 int main(int argc, char **argv)
 {
+    if (argc == 3 && strcmp(argv[1], "--write-perceptron-fixture") == 0)
+        return write_perceptron_fixture(argv[2]);
     if (argc == 3 && strcmp(argv[1], "--write-fixture") == 0) {
         soma_mlp *m = NULL;
         soma_mlp_spec spec = soma_mlp_spec_default();
@@ -356,6 +505,8 @@ int main(int argc, char **argv)
     tcase_add_test(tc, future_version_is_refused_clearly);
     tcase_add_test(tc, files_round_trip_and_failed_saves_keep_the_old_file);
     tcase_add_test(tc, committed_fixture_still_loads);
+    tcase_add_test(tc, perceptron_round_trip_and_corruption);
+    tcase_add_test(tc, committed_perceptron_fixture_still_loads);
     tcase_add_test(tc, bad_arguments);
     suite_add_tcase(s, tc);
     return test_run(s);

@@ -44,6 +44,8 @@ typedef struct soma_matrix {
  *
  * @param m      receives the matrix; must not already own memory (it is
  *               overwritten, not freed)
+ * @param rows   number of rows (0 allowed)
+ * @param cols   number of columns (0 allowed)
  * @param alloc  allocator, or NULL for aligned_alloc
  * @return SOMA_OK; SOMA_EINVAL if m is NULL or alloc has NULL functions;
  *         SOMA_EOVERFLOW if rows*cols*8 does not fit in size_t;

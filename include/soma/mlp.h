@@ -88,7 +88,8 @@ SOMA_API soma_mlp_spec soma_mlp_spec_default(void);
  * of R's diagonal so that Q is Haar-distributed; W = scale * Q (or Q^T).
  *
  * @param out     receives the model (untouched on error)
- * @param sizes   n_sizes >= 2 layer widths, each >= 1
+ * @param sizes   layer widths, each >= 1
+ * @param n_sizes number of widths, >= 2 (one dense layer)
  * @param spec    NULL for soma_mlp_spec_default()
  * @param alloc   allocator for everything the model ever allocates, or NULL
  * @return SOMA_OK; SOMA_EINVAL for NULL out/sizes, n_sizes < 2, a zero
@@ -271,6 +272,10 @@ SOMA_API soma_fit_options soma_fit_options_default(void);
  * metrics hook, so that every process of a data-parallel run takes the
  * same decision at the same step.
  *
+ * @param mlp      the model to train (its parameters are the starting point)
+ * @param X        n x sizes[0] inputs, n >= 1, finite
+ * @param Y        n x sizes[L] targets in the loss's domain, finite
+ * @param options  training settings (see soma_fit_options)
  * @param history  receives the history (overwritten, not freed), or NULL
  * @return SOMA_OK (also when early stopping or the callback ended training);
  *   SOMA_EINVAL for NULL arguments, options out of range (epochs 0, learning

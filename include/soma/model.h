@@ -1,6 +1,7 @@
 /**
  * @file model.h
- * @brief Model files: save and load a soma_mlp in soma's binary format.
+ * @brief Model files: save and load a soma_mlp or a soma_perceptron in
+ * soma's binary format.
  *
  * The format (docs/format.md) is little-endian whatever the host, starts
  * with a magic and a format version, and carries a CRC-32 of its payload.
@@ -21,6 +22,7 @@
 
 #include "common.h"
 #include "mlp.h"
+#include "perceptron.h"
 #include "status.h"
 
 #ifdef __cplusplus
@@ -53,6 +55,9 @@ SOMA_API SOMA_NODISCARD soma_status soma_mlp_save(const soma_mlp *mlp, const cha
 
 /**
  * @brief Create a model from a serialized buffer.
+ * @param out    receives the model
+ * @param buf    the serialized bytes (as written by soma_mlp_save_buffer)
+ * @param size   number of bytes in buf
  * @param alloc  allocator for the new model, or NULL
  * @param err    receives the byte offset and a message on failure, or NULL
  * @return SOMA_OK; SOMA_EINVAL for NULL out/buf; SOMA_EFORMAT for a bad
@@ -71,6 +76,36 @@ SOMA_API SOMA_NODISCARD soma_status soma_mlp_load_buffer(soma_mlp **out, const v
 SOMA_API SOMA_NODISCARD soma_status soma_mlp_load(soma_mlp **out, const char *path,
                                                   const soma_allocator *alloc,
                                                   soma_error_info *err);
+
+/**
+ * @brief Serialize a fitted perceptron (weights, bias, options, convergence;
+ * not the per-epoch history) into buf[0..capacity); *size = bytes needed.
+ * @return as soma_mlp_save_buffer, and SOMA_ESTATE before a fit.
+ */
+SOMA_API SOMA_NODISCARD soma_status soma_perceptron_save_buffer(const soma_perceptron *p,
+                                                                void *buf, size_t capacity,
+                                                                size_t *size);
+
+/** @brief Write a fitted perceptron to path atomically; errors as
+ *  soma_mlp_save, and SOMA_ESTATE before a fit. */
+SOMA_API SOMA_NODISCARD soma_status soma_perceptron_save(const soma_perceptron *p,
+                                                         const char *path);
+
+/**
+ * @brief Create a fitted perceptron from a serialized buffer (its history is
+ * empty). Errors as soma_mlp_load_buffer; *out untouched on error.
+ */
+SOMA_API SOMA_NODISCARD soma_status soma_perceptron_load_buffer(soma_perceptron **out,
+                                                                const void *buf,
+                                                                size_t size,
+                                                                const soma_allocator *alloc,
+                                                                soma_error_info *err);
+
+/** @brief soma_perceptron_load_buffer on the contents of a file. */
+SOMA_API SOMA_NODISCARD soma_status soma_perceptron_load(soma_perceptron **out,
+                                                         const char *path,
+                                                         const soma_allocator *alloc,
+                                                         soma_error_info *err);
 
 #ifdef __cplusplus
 }
