@@ -81,6 +81,28 @@ void kv_free(kv_store *s)
     memset(s, 0, sizeof *s);
 }
 
+bool bench_run_times(const kv_store *k, const char *name, double *median, double *best,
+                     size_t *count)
+{
+    char prefix[KV_KEY];
+    snprintf(prefix, sizeof prefix, "%.60s.t.", name);
+    const size_t len = strlen(prefix);
+    double *t = malloc((k->n + 1) * sizeof *t);
+    size_t n = 0;
+    if (t == NULL)
+        return false;
+    for (size_t i = 0; i < k->n; i++)
+        if (strncmp(k->items[i].key, prefix, len) == 0)
+            t[n++] = k->items[i].value;
+    if (n > 0) {
+        *median = bench_median(t, n);
+        *best = t[0];
+    }
+    *count = n;
+    free(t);
+    return n > 0;
+}
+
 /* ---- timing ------------------------------------------------------------------ */
 
 bench_stats bench_measure(bench_fn fn, bench_fn restore, void *ctx, double target_ns,

@@ -43,6 +43,7 @@ typedef struct bench_ctx {
     bool slow;     /* the naive or loop build: caps on the largest sizes */
     bool quick;    /* fewer repetitions, smaller sweeps (development only) */
     bool loop;     /* the loop build: only products near the threshold */
+    int round;     /* sections run in alternating rounds: which one this is */
 } bench_ctx;
 
 /* ---- timing ------------------------------------------------------------------ */
@@ -90,7 +91,10 @@ soma_matrix bench_random_matrix(soma_rng *rng, size_t rows, size_t cols);
 /* ---- sections (one file each) --------------------------------------------------- */
 
 void section_gemm(bench_ctx *b);
-void section_workloads(bench_ctx *b);
+void section_w1(bench_ctx *b);
+void section_w2(bench_ctx *b);
+void section_w3(bench_ctx *b);
+void section_w4(bench_ctx *b);
 void section_scaling(bench_ctx *b);
 void section_memory(bench_ctx *b);
 void section_activation(bench_ctx *b);
@@ -104,7 +108,9 @@ typedef struct act_case_info {
 } act_case_info;
 const act_case_info *activation_case(size_t i);
 
-/* Where the workloads' data came from (bench_workloads.c). */
-const char *bench_data_note(void);
+/* Median, best and count of the run times recorded as <name>.t.<round>.<i>
+ * (seconds); false when there are none. */
+bool bench_run_times(const kv_store *k, const char *name, double *median, double *best,
+                     size_t *count);
 
 #endif /* SOMA_BENCH_COMMON_H */

@@ -3,22 +3,17 @@
  * reached, and for W3 the memory figures (peak resident memory, bytes the
  * library allocated during fit through a counting allocator).
  *
- * Keys: w<i>.{med,best}_s, w<i>.runs, w<i>.acc, w<i>.acc_spread (max - min
- * accuracy over the runs: 0 when training is deterministic), w<i>.steps,
- * w<i>.timed_rows (rows actually timed: fewer than the workload's for the
- * naive W3, whose time is then extrapolated), w2.epochs, w3.mem.*.
+ * Keys: w<i>.t.<round>.<run> (seconds of each timed fit), w<i>.acc,
+ * w<i>.acc_spread.<round> (max - min accuracy over the runs: 0 when
+ * training is deterministic), w<i>.steps, w<i>.timed_rows (rows actually
+ * timed: fewer than the workload's for the naive W3, whose time is then
+ * extrapolated), w2.epochs, w2.converged_epoch, w3.mem.*.
  */
 #include "bench_common.h"
 #include "shapes.h"
 
 #include <math.h>
 
-#if defined(BENCH_HAVE_DATA)
-#include <soma/data.h>
-#endif
-#if defined(BENCH_HAVE_PERCEPTRON)
-#include <soma/perceptron.h>
-#endif
 
 /* Steps of W3 the naive build times (its full epoch would take minutes). */
 #define NAIVE_W3_STEPS 3
@@ -33,7 +28,6 @@ static void dataset_free(dataset *d)
     soma_matrix_free(&d->Y);
 }
 
-#if defined(BENCH_HAVE_DATA)
 static void standardize(soma_matrix *X)
 {
     soma_scaler s = {0};
@@ -93,49 +87,6 @@ static dataset data_w4(void)
 {
     return circles(W4_ROWS, 1);
 }
-#define DATA_NOTE "the library's generators, as WORKLOADS.md says"
-#else
-/* Placeholder until soma's generators land: Gaussian inputs with labels
- * from a fixed rule (a disc for 2 features, the argmax of the first 10
- * features for W3). Same shapes, so the same work per step. */
-static dataset synthetic(size_t n, size_t d_in, size_t k, uint64_t seed)
-{
-    dataset d;
-    soma_rng rng;
-    bench_check(soma_rng_seed(&rng, seed), "rng");
-    bench_check(soma_matrix_init(&d.X, n, d_in, NULL), "X");
-    bench_check(soma_matrix_init(&d.Y, n, k, NULL), "Y");
-    bench_check(soma_rng_normal(&rng, n * d_in, 0.0, 1.0, d.X.data), "rng");
-    for (size_t i = 0; i < n; i++) {
-        const double *x = d.X.data + i * d_in;
-        if (k == 1) {
-            d.Y.data[i] = x[0] * x[0] + x[1] * x[1] > 1.0 ? 1.0 : 0.0;
-        } else {
-            size_t best = 0;
-            for (size_t j = 1; j < k; j++)
-                best = x[j] > x[best] ? j : best;
-            d.Y.data[i * k + best] = 1.0;
-        }
-    }
-    return d;
-}
-
-static dataset data_w1(void)
-{
-    return synthetic(W1_ROWS, 2, 1, 42);
-}
-
-static dataset data_w3(void)
-{
-    return synthetic(W3_ROWS, 784, 10, 0);
-}
-
-static dataset data_w4(void)
-{
-    return synthetic(W4_ROWS, 2, 1, 1);
-}
-#define DATA_NOTE "synthetic placeholder data (generators not merged yet)"
-#endif
 
 /* ---- timing fits ---------------------------------------------------------------- */
 
@@ -160,22 +111,20 @@ static double timed_fit(fit_job *j, double *acc)
     return t;
 }
 
-/* One warm-up fit, then `runs` timed fits; records <name>.* keys. */
+/* One warm-up fit, then `runs` timed fits, recorded as <name>.t.<round>.<i>
+ * (the report takes the median over every round of both processes'
+ * alternation); the other <name>.* keys describe the run. */
 static void time_workload(bench_ctx *b, const char *name, fit_job *j, size_t runs)
 {
-    double t[32], acc_min = INFINITY, acc_max = -INFINITY, acc = NAN;
+    double acc_min = INFINITY, acc_max = -INFINITY, acc = NAN;
     timed_fit(j, NULL);
     for (size_t r = 0; r < runs; r++) {
-        t[r] = timed_fit(j, &acc);
+        kv_set(b->kv, timed_fit(j, &acc), "%s.t.%d.%zu", name, b->round, r);
         acc_min = acc < acc_min ? acc : acc_min;
         acc_max = acc > acc_max ? acc : acc_max;
     }
-    const double med = bench_median(t, runs);
-    kv_set(b->kv, med, "%s.med_s", name);
-    kv_set(b->kv, t[0], "%s.best_s", name);
-    kv_set(b->kv, (double)runs, "%s.runs", name);
     kv_set(b->kv, acc, "%s.acc", name);
-    kv_set(b->kv, acc_max - acc_min, "%s.acc_spread", name);
+    kv_set(b->kv, acc_max - acc_min, "%s.acc_spread.%d", name, b->round);
     const size_t batch = j->o.batch_size ? j->o.batch_size : j->X.rows;
     kv_set(b->kv, (double)((j->X.rows + batch - 1) / batch), "%s.steps", name);
     kv_set(b->kv, (double)j->X.rows, "%s.timed_rows", name);
@@ -198,7 +147,7 @@ static soma_mlp *make_mlp(const size_t *sizes, soma_activation hidden, soma_acti
 
 /* ---- the workloads ---------------------------------------------------------------- */
 
-static void w1(bench_ctx *b)
+void section_w1(bench_ctx *b)
 {
     dataset d = data_w1();
     fit_job j = {make_mlp(W1_SIZES, SOMA_ACTIVATION_SIGMOID, SOMA_ACTIVATION_SIGMOID,
@@ -207,14 +156,13 @@ static void w1(bench_ctx *b)
     j.o.epochs = 1000;
     j.o.batch_size = 0;
     j.o.learning_rate = 0.1;
-    time_workload(b, "w1", &j, b->quick ? 3 : 9);
+    time_workload(b, "w1", &j, b->quick ? 2 : 3);
     soma_mlp_destroy(j.mlp);
     dataset_free(&d);
 }
 
-static void w2(bench_ctx *b)
+void section_w2(bench_ctx *b)
 {
-#if defined(BENCH_HAVE_DATA) && defined(BENCH_HAVE_PERCEPTRON)
     dataset d = classification(200, 2, 2, 0, 2, 1, 42, false, false);
     soma_perceptron_options o = soma_perceptron_defaults();
     o.learning_rate = 0.1;
@@ -222,7 +170,7 @@ static void w2(bench_ctx *b)
     soma_perceptron *p;
     bench_check(soma_perceptron_create(&p, &o, NULL), "perceptron_create");
     const size_t runs = b->quick ? 3 : 21;
-    double t[32], acc = NAN;
+    double acc = NAN;
     soma_matrix pred;
     bench_check(soma_matrix_init(&pred, d.X.rows, 1, NULL), "pred");
     for (size_t r = 0; r <= runs; r++) {
@@ -231,29 +179,27 @@ static void w2(bench_ctx *b)
         const double t0 = bench_now_ns();
         bench_check(soma_perceptron_fit(p, &d.X, &d.Y, &rng), "perceptron_fit");
         if (r > 0)
-            t[r - 1] = (bench_now_ns() - t0) * 1e-9;
+            kv_set(b->kv, (bench_now_ns() - t0) * 1e-9, "w2.t.%d.%zu", b->round, r - 1);
     }
     bench_check(soma_perceptron_predict(p, &d.X, &pred), "perceptron_predict");
     size_t correct = 0;
     for (size_t i = 0; i < d.X.rows; i++)
         correct += pred.data[i] == d.Y.data[i];
     acc = (double)correct / (double)d.X.rows;
-    size_t epochs = 0;
-    bench_check(soma_perceptron_epochs(p, &epochs), "perceptron_epochs");
-    kv_set(b->kv, bench_median(t, runs), "w2.med_s");
-    kv_set(b->kv, t[0], "w2.best_s");
-    kv_set(b->kv, (double)runs, "w2.runs");
+    const soma_perceptron_epoch *hist;
+    size_t epochs = 0, at = 0;
+    bool converged = false;
+    bench_check(soma_perceptron_history(p, &hist, &epochs), "perceptron_history");
+    bench_check(soma_perceptron_converged(p, &converged, &at), "perceptron_converged");
+    kv_set(b->kv, converged ? (double)at : -1.0, "w2.converged_epoch");
     kv_set(b->kv, acc, "w2.acc");
     kv_set(b->kv, (double)epochs, "w2.epochs");
     soma_matrix_free(&pred);
     soma_perceptron_destroy(p);
     dataset_free(&d);
-#else
-    (void)b;
-#endif
 }
 
-static void w3(bench_ctx *b)
+void section_w3(bench_ctx *b)
 {
     const size_t rss0 = mem_rss_bytes();
     dataset d = data_w3();
@@ -298,7 +244,7 @@ static void w3(bench_ctx *b)
     dataset_free(&d);
 }
 
-static void w4(bench_ctx *b)
+void section_w4(bench_ctx *b)
 {
     dataset d = data_w4();
     fit_job j = {make_mlp(W4_SIZES, SOMA_ACTIVATION_TANH, SOMA_ACTIVATION_SIGMOID,
@@ -310,20 +256,7 @@ static void w4(bench_ctx *b)
     j.o.seed = 1;
     j.o.optimizer = soma_optim_config_default(SOMA_OPTIMIZER_ADAM);
     j.o.learning_rate = 0.001;
-    time_workload(b, "w4", &j, b->quick ? 3 : 9);
+    time_workload(b, "w4", &j, b->quick ? 2 : 3);
     soma_mlp_destroy(j.mlp);
     dataset_free(&d);
-}
-
-const char *bench_data_note(void)
-{
-    return DATA_NOTE;
-}
-
-void section_workloads(bench_ctx *b)
-{
-    w1(b);
-    w2(b);
-    w4(b);
-    w3(b);
 }

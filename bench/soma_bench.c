@@ -12,7 +12,7 @@
  * it is on PATH.
  *
  * Usage: soma-bench [--out DIR] [--quick] [--only gemm,workloads,scaling,activation]
- *        (twins: --child SECTION --kv FILE)
+ *        (twins: --child SECTION --round N --kv FILE)
  */
 #include "bench_common.h"
 #include "report.h"
@@ -31,16 +31,21 @@
 typedef void (*section_fn)(bench_ctx *b);
 
 typedef struct section {
-    const char *name;
+    const char *name, *group;
     section_fn fn;
     bool naive, loop; /* which twins run it too */
+    int rounds;       /* naive, then blas, this many times: short workloads
+                         alternate so that both builds see the same load */
 } section;
 
 static const section SECTIONS[] = {
-    {"gemm", section_gemm, true, true},
-    {"workloads", section_workloads, true, false},
-    {"scaling", section_scaling, true, false},
-    {"activation", section_activation, false, false},
+    {"gemm", "gemm", section_gemm, true, true, 1},
+    {"w1", "workloads", section_w1, true, false, 3},
+    {"w2", "workloads", section_w2, true, false, 3},
+    {"w4", "workloads", section_w4, true, false, 3},
+    {"w3", "workloads", section_w3, true, false, 1},
+    {"scaling", "scaling", section_scaling, true, false, 1},
+    {"activation", "activation", section_activation, false, false, 1},
 };
 #define N_SECTIONS (sizeof SECTIONS / sizeof SECTIONS[0])
 
@@ -56,21 +61,21 @@ static int usage(const char *argv0)
 {
     fprintf(stderr,
             "usage: %s [--out DIR] [--quick] [--only SECTION[,SECTION...]]\n"
-            "sections: gemm workloads scaling activation\n",
+            "sections: gemm workloads (= w1,w2,w3,w4) scaling activation\n",
             argv0);
     return EXIT_FAILURE;
 }
 
 /* ---- child mode: run one section, write its figures ---------------------- */
 
-static int run_child(const char *name, const char *kv_path, bool quick)
+static int run_child(const char *name, const char *kv_path, bool quick, int round)
 {
     const section *s = find_section(name);
     if (s == NULL)
         return EXIT_FAILURE;
     kv_store kv = {0};
     bench_ctx b = {&kv, strcmp(BENCH_VARIANT, "blas") != 0, quick,
-                   strcmp(BENCH_VARIANT, "loop") == 0};
+                   strcmp(BENCH_VARIANT, "loop") == 0, round};
     s->fn(&b);
     FILE *f = fopen(kv_path, "w");
     if (f == NULL || kv_write(&kv, f) != 0 || fclose(f) != 0) {
@@ -99,8 +104,8 @@ static void exe_dir(char *buf, size_t size)
 
 /* Run `twin --child section --kv path` and merge its figures into kv.
  * Returns false when the twin is missing or failed. */
-static bool run_twin(const char *twin, const char *section, const char *dir, bool quick,
-                     kv_store *kv)
+static bool run_twin(const char *twin, const char *section, int round, const char *dir,
+                     bool quick, kv_store *kv)
 {
     char exe[4200], kv_path[4200], self[4000];
     exe_dir(self, sizeof self);
@@ -113,9 +118,12 @@ static bool run_twin(const char *twin, const char *section, const char *dir, boo
     if (pid < 0)
         return false;
     if (pid == 0) {
-        char *args[7] = {exe, "--child", (char *)section, "--kv", kv_path, NULL, NULL};
+        char r[16];
+        snprintf(r, sizeof r, "%d", round);
+        char *args[9] = {exe, "--child", (char *)section, "--round", r, "--kv", kv_path,
+                         NULL, NULL};
         if (quick)
-            args[5] = "--quick";
+            args[7] = "--quick";
         execv(exe, args);
         _exit(127);
     }
@@ -148,6 +156,7 @@ int main(int argc, char **argv)
 {
     const char *out_dir = "bench-results", *only = NULL, *child = NULL, *kv_path = NULL;
     bool quick = false;
+    int round = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
             out_dir = argv[++i];
@@ -157,6 +166,8 @@ int main(int argc, char **argv)
             quick = true;
         else if (strcmp(argv[i], "--child") == 0 && i + 1 < argc)
             child = argv[++i];
+        else if (strcmp(argv[i], "--round") == 0 && i + 1 < argc)
+            round = atoi(argv[++i]);
         else if (strcmp(argv[i], "--kv") == 0 && i + 1 < argc)
             kv_path = argv[++i];
         else
@@ -165,7 +176,7 @@ int main(int argc, char **argv)
     bench_check(soma_blas_threads_set(strcmp(BENCH_VARIANT, "naive") == 0 ? 1 : 2),
                 "blas threads");
     if (child != NULL)
-        return kv_path != NULL ? run_child(child, kv_path, quick) : usage(argv[0]);
+        return kv_path != NULL ? run_child(child, kv_path, quick, round) : usage(argv[0]);
     if (strcmp(BENCH_VARIANT, "blas") != 0) {
         fprintf(stderr, "%s: run soma-bench; this twin only runs with --child\n", argv[0]);
         return EXIT_FAILURE;
@@ -180,23 +191,25 @@ int main(int argc, char **argv)
     const double t0 = bench_now_ns();
     for (size_t i = 0; i < N_SECTIONS; i++) {
         const section *s = &SECTIONS[i];
-        if (!wanted(only, s->name))
+        if (!wanted(only, s->name) && !wanted(only, s->group))
             continue;
         fprintf(stderr, "soma-bench: %-10s", s->name);
-        if (s->naive) {
-            fprintf(stderr, " naive...");
-            run.have_naive |= run_twin("soma-bench-naive", s->name, out_dir, quick, &run.naive);
+        for (int r = 0; r < s->rounds; r++) {
+            if (s->naive) {
+                fprintf(stderr, " naive...");
+                run.have_naive |= run_twin("soma-bench-naive", s->name, r, out_dir, quick,
+                                           &run.naive);
+            }
+            if (s->loop) {
+                fprintf(stderr, " loop...");
+                run.have_loop |=
+                    run_twin("soma-bench-loop", s->name, r, out_dir, quick, &run.loop);
+            }
+            fprintf(stderr, " blas...");
+            bench_ctx b = {&run.blas, false, quick, false, r};
+            s->fn(&b);
         }
-        if (s->loop) {
-            fprintf(stderr, " loop...");
-            run.have_loop |= run_twin("soma-bench-loop", s->name, out_dir, quick, &run.loop);
-        }
-        fprintf(stderr, " blas...");
-        bench_ctx b = {&run.blas, false, quick, false};
-        const double s0 = bench_now_ns();
-        s->fn(&b);
         fprintf(stderr, " done (%.0f s so far)\n", (bench_now_ns() - t0) * 1e-9);
-        (void)s0;
     }
     run.seconds = (bench_now_ns() - t0) * 1e-9;
     return report_write(&run, out_dir) ? EXIT_SUCCESS : EXIT_FAILURE;
