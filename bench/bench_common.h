@@ -88,6 +88,17 @@ double *bench_alloc_doubles(size_t n);
 /* Random matrix rows x cols in [-1, 1) (owned; free with soma_matrix_free). */
 soma_matrix bench_random_matrix(soma_rng *rng, size_t rows, size_t cols);
 
+/* ---- replay of one training step's soma_gemm calls (bench_gemm.c) ---- */
+
+/* Every product of one step of a net with sizes[0..L] at `batch` rows, in
+ * the order fit issues them, each on its own random operands. */
+typedef struct step_work step_work;
+step_work *step_replay_create(const size_t *sizes, size_t L, size_t batch, uint64_t seed);
+/* Median over 3 samples of about target_ns of the time of one step's
+ * products, nanoseconds (one untimed warm-up step first). */
+double step_replay_ns(step_work *s, double target_ns);
+void step_replay_free(step_work *s);
+
 /* ---- sections (one file each) --------------------------------------------------- */
 
 void section_gemm(bench_ctx *b);

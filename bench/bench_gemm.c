@@ -108,10 +108,10 @@ static void measure(bench_ctx *b, const product *p, const char *prefix, soma_rng
 
 /* ---- one step's products in order ------------------------------------------ */
 
-typedef struct step_work {
+struct step_work {
     gemm_work g[MAX_PRODUCTS];
     size_t n;
-} step_work;
+};
 
 static void run_step(void *ctx)
 {
@@ -127,6 +127,33 @@ static void restore_step(void *ctx)
         restore_c(&s->g[i]);
 }
 
+step_work *step_replay_create(const size_t *sizes, size_t L, size_t batch, uint64_t seed)
+{
+    soma_rng rng;
+    bench_check(soma_rng_seed(&rng, seed), "rng");
+    product p[MAX_PRODUCTS];
+    step_work *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        exit(EXIT_FAILURE);
+    s->n = step_products(sizes, L, batch, p);
+    for (size_t i = 0; i < s->n; i++)
+        gemm_work_init(&s->g[i], &p[i], &rng);
+    return s;
+}
+
+double step_replay_ns(step_work *s, double target_ns)
+{
+    bench_stats st = bench_measure(run_step, restore_step, s, target_ns, 100000, 3);
+    return st.median;
+}
+
+void step_replay_free(step_work *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        gemm_work_free(&s->g[i]);
+    free(s);
+}
+
 static void workload_shapes(bench_ctx *b, const char *name, const size_t *sizes, size_t L,
                             size_t batch, soma_rng *rng)
 {
@@ -140,19 +167,12 @@ static void workload_shapes(bench_ctx *b, const char *name, const size_t *sizes,
     if ((b->slow && step_flops(sizes, L, batch) > SLOW_MAX_FLOPS * 4) ||
         (b->loop && step_flops(sizes, L, batch) > 2.0 * LOOP_MAX_MNK * 8))
         return;
-    step_work *s = calloc(1, sizeof *s);
-    if (s == NULL)
-        exit(EXIT_FAILURE);
-    s->n = n;
-    for (size_t i = 0; i < n; i++)
-        gemm_work_init(&s->g[i], &p[i], rng);
+    step_work *s = step_replay_create(sizes, L, batch, 99);
     bench_stats st =
         bench_measure(run_step, restore_step, s, 2e7, 100000, b->quick ? 3 : 11);
     kv_set(b->kv, st.best, "gemm.%s.step.best_ns", name);
     kv_set(b->kv, st.median, "gemm.%s.step.med_ns", name);
-    for (size_t i = 0; i < n; i++)
-        gemm_work_free(&s->g[i]);
-    free(s);
+    step_replay_free(s);
 }
 
 void section_gemm(bench_ctx *b)

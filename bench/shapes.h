@@ -15,7 +15,7 @@
 #define MAX_PRODUCTS 32
 
 typedef struct product {
-    char id[16]; /* "f0", "dW1", "dX2", ... */
+    char id[24]; /* "f0", "dW1", "dX2", ... */
     bool ta, tb;
     size_t m, n, k;
 } product;
