@@ -222,7 +222,7 @@ static double wl_time(const kv_store *k, const char *name, bool best)
  * the fit that the products alone take, pair by pair) and the median
  * replay time in ns. False when there is no pair. */
 static bool paired_share(const kv_store *k, const char *name, double steps, double *share,
-                         double *replay_med)
+                         double *replay_med, double *lo, double *hi)
 {
     double *q = malloc((k->n + 1) * sizeof *q), *rp = malloc((k->n + 1) * sizeof *rp);
     size_t n = 0;
@@ -239,7 +239,9 @@ static bool paired_share(const kv_store *k, const char *name, double steps, doub
         q[n++] = rep * 1e-9 * steps / k->items[i].value;
     }
     if (n > 0) {
-        *share = bench_median(q, n);
+        *share = bench_median(q, n); /* sorts q */
+        *lo = q[0];
+        *hi = q[n - 1];
         *replay_med = bench_median(rp, n);
     }
     free(q);
@@ -317,9 +319,9 @@ static void workloads(const report_run *r, targets *t)
     const double steps3 = (double)W3_ROWS / W3_BATCH;
     const double epoch_f = step_f * steps3;
     const double gf_train = epoch_f / t3 * 1e-9;
-    double replay = NAN;
+    double replay = NAN, lo3 = NAN, hi3 = NAN;
     t->w3_ratio = NAN;
-    paired_share(&r->blas, "w3", steps3, &t->w3_ratio, &replay);
+    paired_share(&r->blas, "w3", steps3, &t->w3_ratio, &replay, &lo3, &hi3);
     const double gf_gemm = step_f / replay;
     printf("\nW3 (BLAS): %.4g GFLOP per epoch (%.0f flops per row: products only), "
            "%.1f GFLOP/s achieved (median fit);\n",
@@ -329,9 +331,9 @@ static void workloads(const report_run *r, targets *t)
            "%.3f ms);\n",
            replay * 1e-6, gf_gemm, kv_get(&r->blas, "gemm.w3.step.med_ns") * 1e-6);
     printf("  roofline ratio (training GFLOP/s / soma_gemm GFLOP/s, median over the %.0f "
-           "pairs) %.3f;\n  step %.3f ms (median fit / %.2f steps), of which products "
-           "%.3f ms\n",
-           kv_get(&r->blas, "w3.runs"), t->w3_ratio, t3 / steps3 * 1e3, steps3,
+           "pairs) %.3f (pairs %.3f ... %.3f);\n  step %.3f ms (median fit / %.2f steps), "
+           "of which products %.3f ms\n",
+           kv_get(&r->blas, "w3.runs"), t->w3_ratio, lo3, hi3, t3 / steps3 * 1e3, steps3,
            replay * 1e-6);
     printf("  training GFLOP/s against the cblas_dgemm peak %.1f GFLOP/s: %.2f\n",
            kv_get(&r->blas, "roof.peak_gf"), gf_train / kv_get(&r->blas, "roof.peak_gf"));
@@ -339,15 +341,16 @@ static void workloads(const report_run *r, targets *t)
     /* W4: time per step and the share outside soma_gemm. */
     const double steps4 = kv_get(&r->blas, "w4.steps");
     const double us_step = b4 / steps4 * 1e6;
-    double in4 = NAN, rep4 = NAN;
-    paired_share(&r->blas, "w4", steps4, &in4, &rep4);
+    double in4 = NAN, rep4 = NAN, lo4 = NAN, hi4 = NAN;
+    paired_share(&r->blas, "w4", steps4, &in4, &rep4, &lo4, &hi4);
     t->w4_outside = 1.0 - in4;
     printf("\nW4 (BLAS): %.2f us per step (median fit / %.0f steps); its 8 soma_gemm calls "
            "replayed in order\n  just before each fit: %.2f us (median); outside soma_gemm "
-           "(median over the pairs): %.0f%% of the step\n",
-           us_step, steps4, rep4 * 1e-3, 100 * t->w4_outside);
-    double n_in = NAN, n_rep = NAN;
-    paired_share(&r->naive, "w4", steps4, &n_in, &n_rep);
+           "(median over the pairs): %.0f%% of the step (pairs %.0f%% ... %.0f%%)\n",
+           us_step, steps4, rep4 * 1e-3, 100 * t->w4_outside, 100 * (1 - hi4),
+           100 * (1 - lo4));
+    double n_in = NAN, n_rep = NAN, n_lo, n_hi;
+    paired_share(&r->naive, "w4", steps4, &n_in, &n_rep, &n_lo, &n_hi);
     printf("W4 (naive): %.2f us per step; products %.2f us; outside soma_gemm %.0f%%\n",
            n4 / steps4 * 1e6, n_rep * 1e-3, 100 * (1 - n_in));
 }
