@@ -672,6 +672,7 @@ static const char PLOT_SCRIPT[] =
     "set xlabel 'rows n'\nset ylabel 'seconds'\n"
     "plot 'rows.dat' u 1:2 w lp t 'BLAS build', '' u 1:3 w lp t 'naive build'\n"
     "set output 'scaling-width.png'\nset logscale x 2\nset logscale y 10\n"
+    "set key bottom right\n"
     "set title '[w,w,w,10], batch 128: training GFLOP/s'\n"
     "set xlabel 'width w'\nset ylabel 'GFLOP/s'\n"
     "plot 'width.dat' u 1:2 w lp t 'BLAS build', '' u 1:3 w lp t 'naive build', "
