@@ -58,14 +58,19 @@ typedef void (*scalar_fn)(size_t n, const double *z, double *a);
 typedef struct act_case {
     soma_activation f;
     scalar_fn scalar;
-    int target; /* 0 none, 1: fwd >= 4x scalar at N_CACHE, 2: fwd within 2x memcpy at N_MEMORY */
+    int target; /* 0 none, 1: fwd >= 4x scalar at N_CACHE, 2: fwd within 2x memcpy at
+                   N_MEMORY */
 } act_case;
 
 static const act_case cases[] = {
-    {SOMA_ACTIVATION_SIGMOID, scalar_sigmoid, 1}, {SOMA_ACTIVATION_TANH, scalar_tanh, 1},
-    {SOMA_ACTIVATION_RELU, scalar_relu, 2},       {SOMA_ACTIVATION_LEAKY_RELU, scalar_leaky, 2},
-    {SOMA_ACTIVATION_ELU, scalar_elu, 1},         {SOMA_ACTIVATION_SWISH, scalar_swish, 1},
-    {SOMA_ACTIVATION_IDENTITY, NULL, 0},          {SOMA_ACTIVATION_SOFTMAX, NULL, 0},
+    {SOMA_ACTIVATION_SIGMOID, scalar_sigmoid, 1},
+    {SOMA_ACTIVATION_TANH, scalar_tanh, 1},
+    {SOMA_ACTIVATION_RELU, scalar_relu, 2},
+    {SOMA_ACTIVATION_LEAKY_RELU, scalar_leaky, 2},
+    {SOMA_ACTIVATION_ELU, scalar_elu, 1},
+    {SOMA_ACTIVATION_SWISH, scalar_swish, 1},
+    {SOMA_ACTIVATION_IDENTITY, NULL, 0},
+    {SOMA_ACTIVATION_SOFTMAX, NULL, 0},
 };
 #define N_ACT_CASES (sizeof cases / sizeof cases[0])
 
@@ -80,16 +85,16 @@ typedef struct work {
 static void run_forward(void *p)
 {
     work *w = p;
-    soma_status st = soma_activation_forward(w->c->f, soma_activation_default_alpha(w->c->f),
-                                             w->n, w->z, w->a);
+    soma_status st = soma_activation_forward(
+        w->c->f, soma_activation_default_alpha(w->c->f), w->n, w->z, w->a);
     bench_sink = st == SOMA_OK ? w->a[w->n / 2] : NAN;
 }
 
 static void run_backward(void *p)
 {
     work *w = p;
-    soma_status st = soma_activation_backward(w->c->f, soma_activation_default_alpha(w->c->f),
-                                              w->n, w->z, w->a, w->da, w->dz);
+    soma_status st = soma_activation_backward(
+        w->c->f, soma_activation_default_alpha(w->c->f), w->n, w->z, w->a, w->da, w->dz);
     bench_sink = st == SOMA_OK ? w->dz[w->n / 2] : NAN;
 }
 
@@ -118,8 +123,12 @@ static double el_per_ns(bench_fn fn, work *w)
 
 void section_activation(bench_ctx *b)
 {
-    work w = {NULL, N_MEMORY, bench_alloc_doubles(N_MEMORY), bench_alloc_doubles(N_MEMORY),
-              bench_alloc_doubles(N_MEMORY), bench_alloc_doubles(N_MEMORY)};
+    work w = {NULL,
+              N_MEMORY,
+              bench_alloc_doubles(N_MEMORY),
+              bench_alloc_doubles(N_MEMORY),
+              bench_alloc_doubles(N_MEMORY),
+              bench_alloc_doubles(N_MEMORY)};
     soma_rng rng;
     bench_check(soma_rng_seed(&rng, 42), "rng");
     bench_check(soma_rng_uniform_range(&rng, N_MEMORY, -8.0, 8.0, w.z), "rng");

@@ -30,7 +30,8 @@ typedef struct kv_store {
 void kv_set(kv_store *s, double value, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* The value of key, or NaN when absent. */
-double kv_get(const kv_store *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+double kv_get(const kv_store *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* "key value" lines. */
 int kv_write(const kv_store *s, FILE *f);
 int kv_read(kv_store *s, FILE *f);
@@ -40,10 +41,10 @@ void kv_free(kv_store *s);
 
 typedef struct bench_ctx {
     kv_store *kv;
-    bool slow;     /* the naive or loop build: caps on the largest sizes */
-    bool quick;    /* fewer repetitions, smaller sweeps (development only) */
-    bool loop;     /* the loop build: only products near the threshold */
-    int round;     /* sections run in alternating rounds: which one this is */
+    bool slow;  /* the naive or loop build: caps on the largest sizes */
+    bool quick; /* fewer repetitions, smaller sweeps (development only) */
+    bool loop;  /* the loop build: only products near the threshold */
+    int round;  /* sections run in alternating rounds: which one this is */
 } bench_ctx;
 
 /* ---- timing ------------------------------------------------------------------ */

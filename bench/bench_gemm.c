@@ -30,7 +30,7 @@
 typedef struct gemm_work {
     product p;
     soma_matrix A, B, C;
-    double *c0; /* C's initial contents, restored before every sample */
+    double *c0;  /* C's initial contents, restored before every sample */
     bool direct; /* call cblas_dgemm instead of soma_gemm */
 } gemm_work;
 
@@ -38,8 +38,10 @@ static void gemm_work_init(gemm_work *w, const product *p, soma_rng *rng)
 {
     memset(w, 0, sizeof *w);
     w->p = *p;
-    w->A = p->ta ? bench_random_matrix(rng, p->k, p->m) : bench_random_matrix(rng, p->m, p->k);
-    w->B = p->tb ? bench_random_matrix(rng, p->n, p->k) : bench_random_matrix(rng, p->k, p->n);
+    w->A = p->ta ? bench_random_matrix(rng, p->k, p->m)
+                 : bench_random_matrix(rng, p->m, p->k);
+    w->B = p->tb ? bench_random_matrix(rng, p->n, p->k)
+                 : bench_random_matrix(rng, p->k, p->n);
     w->C = bench_random_matrix(rng, p->m, p->n);
     w->c0 = bench_alloc_doubles(p->m * p->n);
     memcpy(w->c0, w->C.data, p->m * p->n * sizeof(double));
@@ -60,15 +62,15 @@ static void run_gemm(void *ctx)
     if (w->direct) {
         cblas_dgemm(CblasRowMajor, w->p.ta ? CblasTrans : CblasNoTrans,
                     w->p.tb ? CblasTrans : CblasNoTrans, (int)w->p.m, (int)w->p.n,
-                    (int)w->p.k, 1.0, w->A.data, (int)w->A.ld, w->B.data, (int)w->B.ld, 0.0,
-                    w->C.data, (int)w->C.ld);
+                    (int)w->p.k, 1.0, w->A.data, (int)w->A.ld, w->B.data, (int)w->B.ld,
+                    0.0, w->C.data, (int)w->C.ld);
         bench_sink = w->C.data[0];
         return;
     }
 #endif
     soma_status st = soma_gemm(w->p.ta ? SOMA_TRANS_YES : SOMA_TRANS_NO,
-                               w->p.tb ? SOMA_TRANS_YES : SOMA_TRANS_NO, 1.0, &w->A, &w->B,
-                               0.0, &w->C);
+                               w->p.tb ? SOMA_TRANS_YES : SOMA_TRANS_NO, 1.0, &w->A,
+                               &w->B, 0.0, &w->C);
     bench_sink = st == SOMA_OK ? w->C.data[0] : NAN;
 }
 

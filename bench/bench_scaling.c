@@ -80,7 +80,7 @@ static double epoch_time(const net *nt, const soma_matrix *X, const soma_matrix 
 static void scale_rows(bench_ctx *b, soma_rng *rng)
 {
     const net nt = {{2, 64, 64, 1}, SOMA_ACTIVATION_TANH, SOMA_ACTIVATION_SIGMOID,
-                    SOMA_LOSS_BCE, SOMA_OPTIMIZER_ADAM, 0.001};
+                    SOMA_LOSS_BCE,  SOMA_OPTIMIZER_ADAM,  0.001};
     /* The naive build stops at 10^5 rows (10^6 takes ~7 s per epoch there). */
     const size_t max_n = b->quick || b->slow ? 100000 : 1000000;
     soma_matrix X, Y;
@@ -90,8 +90,8 @@ static void scale_rows(bench_ctx *b, soma_rng *rng)
         bench_check(soma_matrix_view_rows(&Xn, &X, 0, n), "view");
         bench_check(soma_matrix_view_rows(&Yn, &Y, 0, n), "view");
         const size_t runs = n >= 1000000 ? 3 : n >= 100000 ? 5 : 9;
-        kv_set(b->kv, epoch_time(&nt, &Xn, &Yn, 32, b->quick ? 2 : runs), "scale.rows.%zu.s",
-               n);
+        kv_set(b->kv, epoch_time(&nt, &Xn, &Yn, 32, b->quick ? 2 : runs),
+               "scale.rows.%zu.s", n);
     }
     soma_matrix_free(&X);
     soma_matrix_free(&Y);
@@ -118,8 +118,8 @@ static void time_steps(bench_ctx *b, const net *nt, size_t batch, size_t steps,
 static void scale_width(bench_ctx *b)
 {
     for (size_t w = 64; w <= 2048; w *= 2) {
-        const net nt = {{w, w, w, 10}, SOMA_ACTIVATION_RELU, SOMA_ACTIVATION_SOFTMAX,
-                        SOMA_LOSS_CE, SOMA_OPTIMIZER_MOMENTUM, 0.01};
+        const net nt = {{w, w, w, 10}, SOMA_ACTIVATION_RELU,    SOMA_ACTIVATION_SOFTMAX,
+                        SOMA_LOSS_CE,  SOMA_OPTIMIZER_MOMENTUM, 0.01};
         char key[64];
         snprintf(key, sizeof key, "scale.width.%zu.step_s", w);
         time_steps(b, &nt, 128, w >= 1024 ? 8 : 16, key);
@@ -128,8 +128,8 @@ static void scale_width(bench_ctx *b)
 
 static void scale_batch(bench_ctx *b)
 {
-    const net nt = {{512, 512, 512, 10}, SOMA_ACTIVATION_RELU, SOMA_ACTIVATION_SOFTMAX,
-                    SOMA_LOSS_CE, SOMA_OPTIMIZER_MOMENTUM, 0.01};
+    const net nt = {{512, 512, 512, 10}, SOMA_ACTIVATION_RELU,    SOMA_ACTIVATION_SOFTMAX,
+                    SOMA_LOSS_CE,        SOMA_OPTIMIZER_MOMENTUM, 0.01};
     for (size_t m = 1; m <= 1024; m *= 2) {
         char key[64];
         snprintf(key, sizeof key, "scale.batch.%zu.step_s", m);

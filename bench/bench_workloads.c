@@ -60,7 +60,8 @@ static dataset classification(size_t n, size_t features, size_t informative,
     o.n_classes = classes;
     o.n_clusters_per_class = clusters;
     soma_matrix labels;
-    bench_check(soma_make_classification(&rng, &o, &d.X, &labels, NULL), "classification");
+    bench_check(soma_make_classification(&rng, &o, &d.X, &labels, NULL),
+                "classification");
     if (one_hot) {
         bench_check(soma_one_hot(&labels, classes, &d.Y, NULL), "one_hot");
         soma_matrix_free(&labels);
@@ -140,9 +141,9 @@ static void time_workload(bench_ctx *b, const char *name, fit_job *j, size_t run
     kv_set(b->kv, (double)j->X.rows, "%s.timed_rows", name);
 }
 
-static soma_mlp *make_mlp(const size_t *sizes, soma_activation hidden, soma_activation out,
-                          soma_loss loss, soma_init init, uint64_t seed,
-                          const soma_allocator *alloc)
+static soma_mlp *make_mlp(const size_t *sizes, soma_activation hidden,
+                          soma_activation out, soma_loss loss, soma_init init,
+                          uint64_t seed, const soma_allocator *alloc)
 {
     soma_mlp_spec spec = soma_mlp_spec_default();
     spec.hidden = hidden;
@@ -162,7 +163,11 @@ void section_w1(bench_ctx *b)
     dataset d = data_w1();
     fit_job j = {make_mlp(W1_SIZES, SOMA_ACTIVATION_SIGMOID, SOMA_ACTIVATION_SIGMOID,
                           SOMA_LOSS_BCE, SOMA_INIT_XAVIER_UNIFORM, 42, NULL),
-                 SOMA_INIT_XAVIER_UNIFORM, 42, d.X, d.Y, soma_fit_options_default()};
+                 SOMA_INIT_XAVIER_UNIFORM,
+                 42,
+                 d.X,
+                 d.Y,
+                 soma_fit_options_default()};
     j.o.epochs = 1000;
     j.o.batch_size = 0;
     j.o.learning_rate = 0.1;
@@ -218,7 +223,11 @@ void section_w3(bench_ctx *b)
     soma_allocator alloc = count_alloc_make(&ca);
     fit_job j = {make_mlp(W3_SIZES, SOMA_ACTIVATION_RELU, SOMA_ACTIVATION_SOFTMAX,
                           SOMA_LOSS_CE, SOMA_INIT_HE_UNIFORM, 0, &alloc),
-                 SOMA_INIT_HE_UNIFORM, 0, d.X, d.Y, soma_fit_options_default()};
+                 SOMA_INIT_HE_UNIFORM,
+                 0,
+                 d.X,
+                 d.Y,
+                 soma_fit_options_default()};
     j.o.epochs = 1;
     j.o.batch_size = W3_BATCH;
     j.o.shuffle = true;
@@ -229,8 +238,10 @@ void section_w3(bench_ctx *b)
     if (b->slow) {
         /* The first NAIVE_W3_STEPS batches' rows only: the time per step is
          * the same, the report extrapolates to the epoch. */
-        bench_check(soma_matrix_view_rows(&j.X, &d.X, 0, NAIVE_W3_STEPS * W3_BATCH), "view");
-        bench_check(soma_matrix_view_rows(&j.Y, &d.Y, 0, NAIVE_W3_STEPS * W3_BATCH), "view");
+        bench_check(soma_matrix_view_rows(&j.X, &d.X, 0, NAIVE_W3_STEPS * W3_BATCH),
+                    "view");
+        bench_check(soma_matrix_view_rows(&j.Y, &d.Y, 0, NAIVE_W3_STEPS * W3_BATCH),
+                    "view");
     }
     /* Memory: one extra untimed fit with the counters and the peak RSS reset. */
     bench_check(soma_mlp_init_weights(j.mlp, j.init, 1.0, j.init_seed), "init");
@@ -263,7 +274,11 @@ void section_w4(bench_ctx *b)
     dataset d = data_w4();
     fit_job j = {make_mlp(W4_SIZES, SOMA_ACTIVATION_TANH, SOMA_ACTIVATION_SIGMOID,
                           SOMA_LOSS_BCE, SOMA_INIT_XAVIER_UNIFORM, 1, NULL),
-                 SOMA_INIT_XAVIER_UNIFORM, 1, d.X, d.Y, soma_fit_options_default()};
+                 SOMA_INIT_XAVIER_UNIFORM,
+                 1,
+                 d.X,
+                 d.Y,
+                 soma_fit_options_default()};
     j.o.epochs = 1;
     j.o.batch_size = W4_BATCH;
     j.o.shuffle = true;

@@ -9,7 +9,7 @@ typedef struct report_run {
     kv_store blas, naive, loop; /* the figures of each build */
     bool have_naive, have_loop;
     bool quick;
-    double seconds; /* wall time of the whole run */
+    double seconds;    /* wall time of the whole run */
     double load_start; /* 1-minute load average at the start */
 } report_run;
 

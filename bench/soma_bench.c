@@ -120,7 +120,7 @@ static bool run_twin(const char *twin, const char *section, int round, const cha
     if (pid == 0) {
         char r[16];
         snprintf(r, sizeof r, "%d", round);
-        char *args[9] = {exe, "--child", (char *)section, "--round", r, "--kv", kv_path,
+        char *args[9] = {exe,  "--child", (char *)section, "--round", r, "--kv", kv_path,
                          NULL, NULL};
         if (quick)
             args[7] = "--quick";
@@ -178,7 +178,8 @@ int main(int argc, char **argv)
     if (child != NULL)
         return kv_path != NULL ? run_child(child, kv_path, quick, round) : usage(argv[0]);
     if (strcmp(BENCH_VARIANT, "blas") != 0) {
-        fprintf(stderr, "%s: run soma-bench; this twin only runs with --child\n", argv[0]);
+        fprintf(stderr, "%s: run soma-bench; this twin only runs with --child\n",
+                argv[0]);
         return EXIT_FAILURE;
     }
     if (mkdir(out_dir, 0777) != 0 && errno != EEXIST) {
@@ -197,8 +198,8 @@ int main(int argc, char **argv)
         for (int r = 0; r < s->rounds; r++) {
             if (s->naive) {
                 fprintf(stderr, " naive...");
-                run.have_naive |= run_twin("soma-bench-naive", s->name, r, out_dir, quick,
-                                           &run.naive);
+                run.have_naive |=
+                    run_twin("soma-bench-naive", s->name, r, out_dir, quick, &run.naive);
             }
             if (s->loop) {
                 fprintf(stderr, " loop...");

@@ -326,7 +326,6 @@ void soma__add_bias_rows(size_t rows, size_t cols, double *z, size_t ldz, const 
     add_bias_rows(rows, cols, z, ldz, b);
 }
 
-
 void soma__act_backward(soma_activation f, double alpha, size_t n, const double *z,
                         const double *a, const double *da, double *dz)
 {

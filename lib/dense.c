@@ -21,8 +21,8 @@ void soma__dense_forward(const soma_dense *layer, const soma_matrix *X, soma_mat
         const size_t g = m - i0 < group ? m - i0 : group;
         soma__add_bias_rows(g, n, soma_matrix_at(Z, i0, 0), Z->ld, b);
         if (packed) {
-            soma__act_forward(layer->activation, layer->alpha, g * n, soma_matrix_at(Z, i0, 0),
-                              soma_matrix_at(A, i0, 0));
+            soma__act_forward(layer->activation, layer->alpha, g * n,
+                              soma_matrix_at(Z, i0, 0), soma_matrix_at(A, i0, 0));
             continue;
         }
         for (size_t i = i0; i < i0 + g; i++)

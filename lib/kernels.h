@@ -15,7 +15,8 @@ void soma__act_forward(soma_activation f, double alpha, size_t n, const double *
 /* z(r, i) += b[i] for r < rows, i < cols (rows ldz apart): the dense
  * layer's bias, before soma__act_forward (z keeps the pre-activation for
  * backward). */
-void soma__add_bias_rows(size_t rows, size_t cols, double *z, size_t ldz, const double *b);
+void soma__add_bias_rows(size_t rows, size_t cols, double *z, size_t ldz,
+                         const double *b);
 
 /* dz[i] = da[i] f'(z[i]) (softmax: row JVP using a); a = f(z). dz may be da. */
 void soma__act_backward(soma_activation f, double alpha, size_t n, const double *z,

@@ -299,8 +299,8 @@ static double ce_logits_row(size_t k, const double *z, const double *y, double *
 
 /* True when every non-NULL matrix has one column and packed rows (ld 1 or
  * a single row), so that the column is one contiguous array. */
-static bool packed_column(const soma_matrix *Z, const soma_matrix *Y, const soma_matrix *P,
-                          const soma_matrix *dZ)
+static bool packed_column(const soma_matrix *Z, const soma_matrix *Y,
+                          const soma_matrix *P, const soma_matrix *dZ)
 {
     const soma_matrix *m[4] = {Z, Y, P, dZ};
     for (int i = 0; i < 4; i++)

@@ -88,14 +88,16 @@ soma_status soma_optim_reset(soma_optim *opt)
  * flat arrays, so the AVX-512 clone does eight parameters per operation.
  * Every operation is an IEEE +, -, *, / or sqrt, so each clone gives the
  * same bits. */
-SOMA_VEC static void step_sgd(size_t n, double lr, double *restrict p, const double *restrict g)
+SOMA_VEC static void step_sgd(size_t n, double lr, double *restrict p,
+                              const double *restrict g)
 {
     for (size_t i = 0; i < n; i++)
         p[i] -= lr * g[i];
 }
 
-SOMA_VEC static void step_momentum(size_t n, double lr, double mu, bool nesterov, double *restrict p,
-                          const double *restrict g, double *restrict v)
+SOMA_VEC static void step_momentum(size_t n, double lr, double mu, bool nesterov,
+                                   double *restrict p, const double *restrict g,
+                                   double *restrict v)
 {
     if (nesterov) {
         for (size_t i = 0; i < n; i++) {
@@ -112,9 +114,9 @@ SOMA_VEC static void step_momentum(size_t n, double lr, double mu, bool nesterov
     }
 }
 
-SOMA_VEC static void step_adam(size_t n, double lr, const soma_optim_config *c, uint64_t t,
-                      double *restrict p, const double *restrict g, double *restrict m,
-                      double *restrict s)
+SOMA_VEC static void step_adam(size_t n, double lr, const soma_optim_config *c,
+                               uint64_t t, double *restrict p, const double *restrict g,
+                               double *restrict m, double *restrict s)
 {
     const double b1 = c->beta1, b2 = c->beta2, eps = c->epsilon;
     /* Bias corrections folded into two scalars: lr/(1-b1^t) and 1/(1-b2^t). */
