@@ -39,8 +39,8 @@ static soma_status make_blobs(soma_matrix *X, soma_matrix *Y, size_t n, uint64_t
 static int print_epoch(void *user, const soma_epoch_stats *s)
 {
     (void)user;
-    printf("epoch %2zu  loss %.4f  acc %.3f  val loss %.4f  val acc %.3f\n", s->epoch, s->loss,
-           s->accuracy, s->val_loss, s->val_accuracy);
+    printf("epoch %2zu  loss %.4f  acc %.3f  val loss %.4f  val acc %.3f\n", s->epoch,
+           s->loss, s->accuracy, s->val_loss, s->val_accuracy);
     return 0;
 }
 
@@ -114,11 +114,12 @@ static int train(int rank, int size)
             double seconds = 0.0;
             for (size_t e = 0; e < h.n_epochs; e++)
                 seconds += h.epochs[e].seconds;
-            printf("%d ranks, %zu rows each: %zu epochs (%s), validation accuracy %.3f\n", size,
-                   X_local.rows, h.n_epochs,
+            printf("%d ranks, %zu rows each: %zu epochs (%s), validation accuracy %.3f\n",
+                   size, X_local.rows, h.n_epochs,
                    h.stop == SOMA_STOP_EARLY ? "early stop" : "all epochs", acc);
-            printf("%zu gradient allreduces took %.3f s of %.3f s of training on rank 0\n",
-                   stats.grad_calls, stats.grad_seconds, seconds);
+            printf(
+                "%zu gradient allreduces took %.3f s of %.3f s of training on rank 0\n",
+                stats.grad_calls, stats.grad_seconds, seconds);
         }
     }
     soma_history_free(&h);

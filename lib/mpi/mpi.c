@@ -23,16 +23,16 @@ enum { REC_STATUS, REC_SHAPE, REC_OPTIONS, REC_STEPS, REC_WORDS };
 #define N_METRICS 6
 
 struct soma_mpi_context {
-    MPI_Comm comm;        /* duplicate of the caller's, MPI_ERRORS_RETURN */
+    MPI_Comm comm; /* duplicate of the caller's, MPI_ERRORS_RETURN */
     int rank, size;
     soma_allocator alloc;
-    uint64_t *records;    /* size x REC_WORDS: the agreement allgather */
-    double *metrics;      /* size x N_METRICS: the metrics allgather */
-    size_t bytes;         /* of the block holding records and metrics */
-    soma_mlp *mlp;        /* model of the hooks (soma_mpi_hook) */
-    uint64_t options_fp;  /* set by soma_mpi_fit for the agreement, else 0 */
-    uint64_t steps;       /* likewise: steps per epoch */
-    bool started;         /* the last start hook agreed */
+    uint64_t *records;                 /* size x REC_WORDS: the agreement allgather */
+    double *metrics;                   /* size x N_METRICS: the metrics allgather */
+    size_t bytes;                      /* of the block holding records and metrics */
+    soma_mlp *mlp;                     /* model of the hooks (soma_mpi_hook) */
+    uint64_t options_fp;               /* set by soma_mpi_fit for the agreement, else 0 */
+    uint64_t steps;                    /* likewise: steps per epoch */
+    bool started;                      /* the last start hook agreed */
     soma_epoch_callback user_callback; /* the caller's, wrapped by soma_mpi_fit */
     void *user_callback_data;
     soma_status deferred; /* an MPI error met where no status can be returned */
@@ -160,7 +160,8 @@ static uint64_t steps_per_epoch(size_t n, const soma_fit_options *o)
     if (n_split >= n)
         return 0;
     const size_t n_train = n - n_split;
-    const size_t batch = o->batch_size == 0 || o->batch_size > n_train ? n_train : o->batch_size;
+    const size_t batch =
+        o->batch_size == 0 || o->batch_size > n_train ? n_train : o->batch_size;
     return n_train / batch + (n_train % batch != 0);
 }
 
@@ -172,9 +173,10 @@ static uint64_t steps_per_epoch(size_t n, const soma_fit_options *o)
 static soma_status allreduce_sum(soma_mpi_context *ctx, double *buf, size_t n)
 {
     for (size_t off = 0; off < n;) {
-        const size_t c = n - off < (size_t)SOMA_MPI_MAX_COUNT ? n - off : SOMA_MPI_MAX_COUNT;
-        SOMA_TRY(soma_mpi_status_from(
-            MPI_Allreduce(MPI_IN_PLACE, buf + off, (int)c, MPI_DOUBLE, MPI_SUM, ctx->comm)));
+        const size_t c =
+            n - off < (size_t)SOMA_MPI_MAX_COUNT ? n - off : SOMA_MPI_MAX_COUNT;
+        SOMA_TRY(soma_mpi_status_from(MPI_Allreduce(MPI_IN_PLACE, buf + off, (int)c,
+                                                    MPI_DOUBLE, MPI_SUM, ctx->comm)));
         off += c;
     }
     return SOMA_OK;
@@ -183,7 +185,8 @@ static soma_status allreduce_sum(soma_mpi_context *ctx, double *buf, size_t n)
 static soma_status broadcast(soma_mpi_context *ctx, double *buf, size_t n)
 {
     for (size_t off = 0; off < n;) {
-        const size_t c = n - off < (size_t)SOMA_MPI_MAX_COUNT ? n - off : SOMA_MPI_MAX_COUNT;
+        const size_t c =
+            n - off < (size_t)SOMA_MPI_MAX_COUNT ? n - off : SOMA_MPI_MAX_COUNT;
         SOMA_TRY(
             soma_mpi_status_from(MPI_Bcast(buf + off, (int)c, MPI_DOUBLE, 0, ctx->comm)));
         off += c;
@@ -195,8 +198,8 @@ static soma_status broadcast(soma_mpi_context *ctx, double *buf, size_t n)
  * order, if any. */
 static soma_status gather(soma_mpi_context *ctx, const uint64_t rec[REC_WORDS])
 {
-    SOMA_TRY(soma_mpi_status_from(MPI_Allgather(rec, REC_WORDS, MPI_UINT64_T, ctx->records,
-                                                REC_WORDS, MPI_UINT64_T, ctx->comm)));
+    SOMA_TRY(soma_mpi_status_from(MPI_Allgather(
+        rec, REC_WORDS, MPI_UINT64_T, ctx->records, REC_WORDS, MPI_UINT64_T, ctx->comm)));
     for (size_t r = 0; r < (size_t)ctx->size; r++) {
         const uint64_t s = ctx->records[r * REC_WORDS + REC_STATUS];
         if (s != SOMA_OK)
@@ -310,7 +313,8 @@ static int callback_hook(void *user, const soma_epoch_stats *stats)
 /* Public functions                                                          */
 
 soma_status soma_mpi_shard(size_t n, int rank, int size, soma_mpi_layout layout,
-                           bool drop_remainder, size_t *first, size_t *count, size_t *stride)
+                           bool drop_remainder, size_t *first, size_t *count,
+                           size_t *stride)
 {
     if (size < 1 || rank < 0 || rank >= size || (unsigned)layout >= SOMA_MPI_LAYOUT_COUNT)
         return SOMA_EINVAL;
@@ -338,8 +342,8 @@ soma_status soma_mpi_shard(size_t n, int rank, int size, soma_mpi_layout layout,
     return SOMA_OK;
 }
 
-soma_status soma_mpi_shard_rows(soma_matrix *view, const soma_matrix *src, int rank, int size,
-                                soma_mpi_layout layout, bool drop_remainder)
+soma_status soma_mpi_shard_rows(soma_matrix *view, const soma_matrix *src, int rank,
+                                int size, soma_mpi_layout layout, bool drop_remainder)
 {
     if (view == NULL || src == NULL)
         return SOMA_EINVAL;

@@ -25,37 +25,37 @@
 static int g_rank, g_size;
 static int g_checks, g_failures;
 
-#define CHECK(cond)                                                                    \
-    do {                                                                               \
-        g_checks++;                                                                    \
-        if (!(cond)) {                                                                 \
-            g_failures++;                                                              \
-            fprintf(stderr, "rank %d/%d: %s:%d: CHECK(%s) failed\n", g_rank, g_size,   \
-                    __FILE__, __LINE__, #cond);                                        \
-        }                                                                              \
+#define CHECK(cond)                                                                      \
+    do {                                                                                 \
+        g_checks++;                                                                      \
+        if (!(cond)) {                                                                   \
+            g_failures++;                                                                \
+            fprintf(stderr, "rank %d/%d: %s:%d: CHECK(%s) failed\n", g_rank, g_size,     \
+                    __FILE__, __LINE__, #cond);                                          \
+        }                                                                                \
     } while (0)
 
-#define CHECK_ST(expr, want)                                                           \
-    do {                                                                               \
-        soma_status st_ = (expr);                                                      \
-        g_checks++;                                                                    \
-        if (st_ != (want)) {                                                           \
-            g_failures++;                                                              \
-            fprintf(stderr, "rank %d/%d: %s:%d: %s returned %s, expected %s\n", g_rank, \
-                    g_size, __FILE__, __LINE__, #expr, soma_status_string(st_),        \
-                    soma_status_string(want));                                         \
-        }                                                                              \
+#define CHECK_ST(expr, want)                                                             \
+    do {                                                                                 \
+        soma_status st_ = (expr);                                                        \
+        g_checks++;                                                                      \
+        if (st_ != (want)) {                                                             \
+            g_failures++;                                                                \
+            fprintf(stderr, "rank %d/%d: %s:%d: %s returned %s, expected %s\n", g_rank,  \
+                    g_size, __FILE__, __LINE__, #expr, soma_status_string(st_),          \
+                    soma_status_string(want));                                           \
+        }                                                                                \
     } while (0)
 
 /* Abort the whole job on a setup failure that makes the rest meaningless. */
-#define REQUIRE_OK(expr)                                                               \
-    do {                                                                               \
-        soma_status st_ = (expr);                                                      \
-        if (st_ != SOMA_OK) {                                                          \
-            fprintf(stderr, "rank %d: %s:%d: %s: %s\n", g_rank, __FILE__, __LINE__,    \
-                    #expr, soma_status_string(st_));                                   \
-            MPI_Abort(MPI_COMM_WORLD, 2);                                              \
-        }                                                                              \
+#define REQUIRE_OK(expr)                                                                 \
+    do {                                                                                 \
+        soma_status st_ = (expr);                                                        \
+        if (st_ != SOMA_OK) {                                                            \
+            fprintf(stderr, "rank %d: %s:%d: %s: %s\n", g_rank, __FILE__, __LINE__,      \
+                    #expr, soma_status_string(st_));                                     \
+            MPI_Abort(MPI_COMM_WORLD, 2);                                                \
+        }                                                                                \
     } while (0)
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -128,7 +128,8 @@ static void make_data(soma_matrix *X, soma_matrix *Y, size_t n, size_t d, size_t
 }
 
 /* dst = the rows idx[0..n) of src. */
-static void gather_rows(const soma_matrix *src, const size_t *idx, size_t n, soma_matrix *dst)
+static void gather_rows(const soma_matrix *src, const size_t *idx, size_t n,
+                        soma_matrix *dst)
 {
     REQUIRE_OK(soma_matrix_init(dst, n, src->cols, NULL));
     for (size_t i = 0; i < n; i++)
@@ -145,7 +146,8 @@ static size_t reference_order(size_t n, soma_mpi_layout layout, size_t b, size_t
     for (size_t k = 0; out < n; k++) {
         for (int r = 0; r < g_size; r++) {
             size_t first, count, stride;
-            REQUIRE_OK(soma_mpi_shard(n, r, g_size, layout, false, &first, &count, &stride));
+            REQUIRE_OK(
+                soma_mpi_shard(n, r, g_size, layout, false, &first, &count, &stride));
             for (size_t j = k * b; j < count && j < (k + 1) * b; j++)
                 idx[out++] = first + j * stride;
         }
@@ -239,8 +241,8 @@ static void equivalence(soma_mpi_context *ctx, const equiv_case *c)
     const double rel = rel_diff(pd.data, pr.data, pd.cols);
     g_worst_rel = fmax(g_worst_rel, rel);
     if (!(rel <= 1e-12))
-        fprintf(stderr, "rank %d: %s: relative parameter difference %.3g\n", g_rank, c->name,
-                rel);
+        fprintf(stderr, "rank %d: %s: relative parameter difference %.3g\n", g_rank,
+                c->name, rel);
     CHECK(rel <= 1e-12);
     CHECK(same_on_all(params_hash(dist)));
     /* The history is the global one. */
@@ -268,11 +270,12 @@ static void equivalence(soma_mpi_context *ctx, const equiv_case *c)
 static void test_equivalence(soma_mpi_context *ctx)
 {
     static const equiv_case cases[] = {
-        {"strided sgd", SOMA_MPI_STRIDED, SOMA_OPTIMIZER_SGD, 0.3, 0.0, 0.0, false, false},
-        {"contiguous momentum l2 validation", SOMA_MPI_CONTIGUOUS, SOMA_OPTIMIZER_MOMENTUM,
-         0.1, 1e-3, 0.0, true, false},
-        {"strided adam clip", SOMA_MPI_STRIDED, SOMA_OPTIMIZER_ADAM, 0.01, 0.0, 0.5, false,
+        {"strided sgd", SOMA_MPI_STRIDED, SOMA_OPTIMIZER_SGD, 0.3, 0.0, 0.0, false,
          false},
+        {"contiguous momentum l2 validation", SOMA_MPI_CONTIGUOUS,
+         SOMA_OPTIMIZER_MOMENTUM, 0.1, 1e-3, 0.0, true, false},
+        {"strided adam clip", SOMA_MPI_STRIDED, SOMA_OPTIMIZER_ADAM, 0.01, 0.0, 0.5,
+         false, false},
         {"contiguous nesterov early stopping", SOMA_MPI_CONTIGUOUS,
          SOMA_OPTIMIZER_NESTEROV, 0.2, 0.0, 0.0, true, true},
     };
@@ -297,7 +300,7 @@ static void test_stats(soma_mpi_context *ctx)
     REQUIRE_OK(soma_mpi_context_stats(ctx, &before));
     soma_fit_options o = soma_fit_options_default();
     o.epochs = 4;
-    o.batch_size = 5; /* 12 local rows: 3 steps */
+    o.batch_size = 5;          /* 12 local rows: 3 steps */
     o.seed = (uint64_t)g_rank; /* seeds may differ */
     CHECK_ST(soma_mpi_fit(ctx, m, &Xl, &Yl, &o, NULL), SOMA_OK);
     REQUIRE_OK(soma_mpi_context_stats(ctx, &after));
@@ -467,8 +470,8 @@ static void test_shard(void)
                     size_t total = 0, lo = SIZE_MAX, hi = 0;
                     for (int r = 0; r < R; r++) {
                         size_t f, c, s;
-                        CHECK_ST(soma_mpi_shard(n, r, R, (soma_mpi_layout)layout, drop, &f,
-                                                &c, &s),
+                        CHECK_ST(soma_mpi_shard(n, r, R, (soma_mpi_layout)layout, drop,
+                                                &f, &c, &s),
                                  SOMA_OK);
                         lo = c < lo ? c : lo;
                         hi = c > hi ? c : hi;
@@ -493,9 +496,12 @@ static void test_shard(void)
         }
     }
     size_t f = 77;
-    CHECK_ST(soma_mpi_shard(10, 0, 0, SOMA_MPI_STRIDED, false, &f, NULL, NULL), SOMA_EINVAL);
-    CHECK_ST(soma_mpi_shard(10, 3, 3, SOMA_MPI_STRIDED, false, &f, NULL, NULL), SOMA_EINVAL);
-    CHECK_ST(soma_mpi_shard(10, -1, 3, SOMA_MPI_STRIDED, false, &f, NULL, NULL), SOMA_EINVAL);
+    CHECK_ST(soma_mpi_shard(10, 0, 0, SOMA_MPI_STRIDED, false, &f, NULL, NULL),
+             SOMA_EINVAL);
+    CHECK_ST(soma_mpi_shard(10, 3, 3, SOMA_MPI_STRIDED, false, &f, NULL, NULL),
+             SOMA_EINVAL);
+    CHECK_ST(soma_mpi_shard(10, -1, 3, SOMA_MPI_STRIDED, false, &f, NULL, NULL),
+             SOMA_EINVAL);
     CHECK_ST(soma_mpi_shard(10, 0, 3, SOMA_MPI_LAYOUT_COUNT, false, &f, NULL, NULL),
              SOMA_EINVAL);
     CHECK(f == 77);
@@ -506,14 +512,15 @@ static void test_shard(void)
     for (int layout = 0; layout < SOMA_MPI_LAYOUT_COUNT; layout++) {
         for (int r = 0; r < 3; r++) {
             size_t first, count, stride;
-            CHECK_ST(soma_mpi_shard(11, r, 3, (soma_mpi_layout)layout, false, &first, &count,
-                                    &stride),
+            CHECK_ST(soma_mpi_shard(11, r, 3, (soma_mpi_layout)layout, false, &first,
+                                    &count, &stride),
                      SOMA_OK);
             CHECK_ST(soma_mpi_shard_rows(&v, &X, r, 3, (soma_mpi_layout)layout, false),
                      SOMA_OK);
             CHECK(v.rows == count && v.cols == 3 && !v.owner);
             for (size_t i = 0; i < v.rows; i++)
-                CHECK(soma_matrix_at(&v, i, 0) == soma_matrix_at(&X, first + i * stride, 0));
+                CHECK(soma_matrix_at(&v, i, 0) ==
+                      soma_matrix_at(&X, first + i * stride, 0));
         }
     }
     soma_matrix small;
@@ -531,7 +538,8 @@ static void test_shard(void)
     soma_matrix huge = X;
     huge.rows = 1;
     huge.ld = SIZE_MAX / 2;
-    CHECK_ST(soma_mpi_shard_rows(&v, &huge, 0, 3, SOMA_MPI_STRIDED, false), SOMA_EOVERFLOW);
+    CHECK_ST(soma_mpi_shard_rows(&v, &huge, 0, 3, SOMA_MPI_STRIDED, false),
+             SOMA_EOVERFLOW);
     CHECK(memcmp(&v, &canary, sizeof v) == 0);
     soma_matrix_free(&small);
     soma_matrix_free(&X);
@@ -549,7 +557,8 @@ static void test_status_from(void)
     CHECK(soma_mpi_status_from(MPI_ERR_TRUNCATE) == SOMA_EMPI);
     CHECK(soma_mpi_status_from(MPI_ERR_INTERN) == SOMA_EMPI);
     int cls = 0, code = 0;
-    if (MPI_Add_error_class(&cls) == MPI_SUCCESS && MPI_Add_error_code(cls, &code) == MPI_SUCCESS)
+    if (MPI_Add_error_class(&cls) == MPI_SUCCESS &&
+        MPI_Add_error_code(cls, &code) == MPI_SUCCESS)
         CHECK(soma_mpi_status_from(code) == SOMA_EMPI);
 }
 
