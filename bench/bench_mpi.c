@@ -9,7 +9,8 @@
  *   A. 1 process x R BLAS threads (rank 0 alone, global batch 128);
  *   B. R processes x 1 BLAS thread (local batch 128 / R), soma_mlp_fit
  *      with libsoma-mpi's hooks, the hook timed;
- *   C. a bare MPI_Allreduce of the gradient's size (no compute around it);
+ *   C. a bare MPI_Allreduce of the gradient's size (no compute around it),
+ *      and one pass g *= w over it (what the hook adds to the allreduce);
  *   D. the overlap experiment: a hand-written training step (the same
  *      dense-layer calls as fit) that reduces the gradient once at the end
  *      of the backward pass; or layer by layer with MPI_Iallreduce started
@@ -237,19 +238,32 @@ static split run_fit(MPI_Comm comm, const soma_matrix *X, const soma_matrix *Y,
 
 /* ---- C: bare allreduce ---------------------------------------------------- */
 
-static double bare_allreduce(size_t n, int reps, double *cpu_share)
+/* Median time of an allreduce of n doubles with nothing around it, and
+ * (*pass) of the hook's pre-scaling pass over the same buffer. */
+static double bare_allreduce(size_t n, int reps, double *pass, double *cpu_share)
 {
     const double w0 = now(), c0 = cpu_now();
-    double *buf = calloc(n, sizeof(double)), *t = malloc((size_t)reps * sizeof(double));
+    double *buf = malloc(n * sizeof(double)), *t = malloc((size_t)reps * sizeof(double));
     if (!buf || !t)
         die("malloc", SOMA_ENOMEM);
+    for (size_t i = 0; i < n; i++)
+        buf[i] = 1.0;
     for (int i = 0; i < reps; i++) {
         MPI_Barrier(MPI_COMM_WORLD);
         const double t0 = now();
         MPI_Allreduce(MPI_IN_PLACE, buf, (int)n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
         t[i] = now() - t0;
+        for (size_t k = 0; k < n; k++) /* keep the values bounded */
+            buf[k] = 1.0;
     }
     const double m = median(t, (size_t)reps);
+    for (int i = 0; i < reps; i++) {
+        const double w = i % 2 ? 2.0 : 0.5, t0 = now();
+        for (size_t k = 0; k < n; k++)
+            buf[k] *= w;
+        t[i] = now() - t0;
+    }
+    *pass = median(t, (size_t)reps);
     *cpu_share = (cpu_now() - c0) / (now() - w0);
     free(buf);
     free(t);
@@ -548,8 +562,8 @@ int main(int argc, char **argv)
     gather(b.cpu_share, bu);
 
     /* C and D. */
-    double bare_cpu;
-    const double bare = bare_allreduce(n_params, 30, &bare_cpu);
+    double bare_cpu, pass;
+    const double bare = bare_allreduce(n_params, 30, &pass, &bare_cpu);
     const overlap ov = run_overlap(&X, &Y, steps / 2, rounds);
     double *bare_cpus = bu + g_size, *ov_cpus = bare_cpus + g_size;
     gather(bare_cpu, bare_cpus);
@@ -581,6 +595,7 @@ int main(int argc, char **argv)
             "%.2f GB/s, ring bus bandwidth %.2f GB/s), cpu %.2f\n",
             mb, g_size, 1e3 * bare, mb / 1e3 / bare,
             2.0 * (g_size - 1) / g_size * mb / 1e3 / bare, min_of(bare_cpus, g_size));
+        printf("the hook's pre-scaling pass over the gradient: %.3f ms\n", 1e3 * pass);
         printf(
             "\noverlap experiment (hand-written step, %d ranks x 1 thread, %zu rounds of "
             "%zu steps each), cpu %.2f:\n",
