@@ -14,24 +14,14 @@
 #include <soma.h>
 #include <soma/mpi.h>
 
-/* Two Gaussian blobs in the plane, label 1 around (1, 1), 0 around (-1, -1);
- * a stand-in for a CSV file or soma's data generators. */
-static soma_status make_blobs(soma_matrix *X, soma_matrix *Y, size_t n, uint64_t seed)
+/* make_moons(n, noise 0.2) from a seed: the same rows on every rank, as if
+ * each had read the same CSV file. */
+static soma_status moons(soma_matrix *X, soma_matrix *Y, size_t n, uint64_t seed)
 {
     soma_rng rng;
     soma_status st = soma_rng_seed(&rng, seed);
     if (st == SOMA_OK)
-        st = soma_matrix_init(X, n, 2, NULL);
-    if (st == SOMA_OK)
-        st = soma_matrix_init(Y, n, 1, NULL);
-    if (st == SOMA_OK)
-        st = soma_rng_normal(&rng, 2 * n, 0.0, 0.9, X->data);
-    for (size_t i = 0; st == SOMA_OK && i < n; i++) {
-        const double label = (double)(i % 2), shift = label > 0.5 ? 1.0 : -1.0;
-        X->data[2 * i] += shift;
-        X->data[2 * i + 1] += shift;
-        Y->data[i] = label;
-    }
+        st = soma_make_moons(&rng, n, 0.2, true, X, Y, NULL);
     return st;
 }
 
@@ -59,9 +49,9 @@ static int train(int rank, int size)
         return fail(rank, "soma_blas_threads_set", st);
 
     soma_matrix X, Y, Xv, Yv, X_local, Y_local, Xv_local, Yv_local;
-    st = make_blobs(&X, &Y, 4000, 1);
+    st = moons(&X, &Y, 4000, 1);
     if (st == SOMA_OK)
-        st = make_blobs(&Xv, &Yv, 1000, 2);
+        st = moons(&Xv, &Yv, 1000, 2);
     /* This rank's rows: views, no copies. drop_remainder gives every rank
      * the same row count, so every rank runs the same number of steps. */
     if (st == SOMA_OK)
