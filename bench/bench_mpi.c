@@ -23,9 +23,7 @@
  * numbers should be discarded (the bench's own ranks busy-poll in MPI, so
  * a rank with a core to itself shows ~1.0).
  * Model: 784-512-512-10, relu, softmax + cross-entropy, SGD momentum 0.9,
- * lr 0.01. Data: 784 standard-normal features, 10 classes from a random
- * linear rule over the first 64 (a stand-in until soma_make_classification
- * lands). Times: monotonic clock, medians over steps; the first step of
+ * lr 0.01. Data: W3's make_classification rows (standardized). Times: monotonic clock, medians over steps; the first step of
  * every epoch is left out (it follows the epoch's bookkeeping).
  *
  * --bind-to none matters: Open MPI binds each rank to one core when there
@@ -94,31 +92,26 @@ static double median(double *v, size_t n)
 
 /* ---- data and model ----------------------------------------------------- */
 
-/* n x 784 N(0, 1) features; the class is the argmax of a random linear map
- * of the first 64 features. The same on every rank (same seed). */
+/* W3's data (WORKLOADS.md), n rows: make_classification(784 features, 64
+ * informative, 10 classes, seed 0), standardized, labels one-hot. The same
+ * on every rank (same seed). */
 static void make_data(soma_matrix *X, soma_matrix *Y, size_t n)
 {
     soma_rng r;
-    TRY(soma_rng_seed(&r, 3));
-    TRY(soma_matrix_init(X, n, N_FEATURES, NULL));
-    TRY(soma_matrix_init(Y, n, N_CLASSES, NULL));
-    TRY(soma_rng_normal(&r, n * N_FEATURES, 0.0, 1.0, X->data));
-    static double w[N_INFORMATIVE * N_CLASSES];
-    TRY(soma_rng_normal(&r, N_INFORMATIVE * N_CLASSES, 0.0, 1.0, w));
-    for (size_t i = 0; i < n; i++) {
-        size_t best = 0;
-        double bv = -INFINITY;
-        for (size_t c = 0; c < N_CLASSES; c++) {
-            double s = 0.0;
-            for (size_t j = 0; j < N_INFORMATIVE; j++)
-                s += X->data[i * N_FEATURES + j] * w[j * N_CLASSES + c];
-            if (s > bv) {
-                bv = s;
-                best = c;
-            }
-        }
-        Y->data[i * N_CLASSES + best] = 1.0;
-    }
+    soma_matrix labels = {0};
+    soma_scaler sc = {0};
+    TRY(soma_rng_seed(&r, 0));
+    soma_make_classification_options o = soma_make_classification_defaults();
+    o.n_samples = n;
+    o.n_features = N_FEATURES;
+    o.n_informative = N_INFORMATIVE;
+    o.n_classes = N_CLASSES;
+    TRY(soma_make_classification(&r, &o, X, &labels, NULL));
+    TRY(soma_scaler_fit(&sc, X, NULL));
+    TRY(soma_scaler_transform(&sc, X, X));
+    TRY(soma_one_hot(&labels, N_CLASSES, Y, NULL));
+    soma_scaler_free(&sc);
+    soma_matrix_free(&labels);
 }
 
 static const size_t w3_sizes[4] = {N_FEATURES, 512, 512, N_CLASSES};
