@@ -321,8 +321,8 @@ static void experiment_perceptron(tour *t)
                "  clusters are linearly separable, so Rosenblatt's rule must stop\n",
                conv);
     else
-        printf("  did not converge in %zu epochs: the classes overlap, so no line "
-               "separates them\n",
+        printf("  no error-free epoch in %zu epochs: Rosenblatt's rule stops only on\n"
+               "  linearly separable data, and keeps updating when the classes overlap\n",
                n);
     size_t best = 0;
     for (size_t e = 0; e < n; e++)

@@ -475,6 +475,8 @@ typedef struct fit_state {
     size_t n_train, n_val, batch;
     soma_rng rng;
     bool has_val, dropout;
+    soma_optim opt;  /* fresh optimizer state, until fit_commit */
+    bool fresh_opt;  /* opt holds state not yet installed */
 } fit_state;
 
 /* One epoch of training; fills s (training sums) and v (validation sums). */
@@ -509,25 +511,29 @@ static soma_status run_epoch(fit_state *f, double lr, sums *s, sums *v)
     return SOMA_OK;
 }
 
-/* Prepare the optimizer: keep the state for a warm start with the same
- * configuration, else a fresh state. Nothing changes on error. */
-static soma_status prepare_optimizer(soma_mlp *mlp, const soma_fit_options *o)
+/* True when fit continues the optimizer state of the last fit: a warm
+ * start with the same configuration. */
+static bool keep_optimizer(const soma_mlp *mlp, const soma_fit_options *o)
 {
     const soma_optim_config *c = &o->optimizer, *have = &mlp->opt.config;
     /* Field by field: memcmp would also compare the struct's padding. */
     const bool same = have->kind == c->kind && have->momentum == c->momentum &&
                       have->beta1 == c->beta1 && have->beta2 == c->beta2 &&
                       have->epsilon == c->epsilon;
-    if (o->warm_start && mlp->opt_ready && same)
-        return SOMA_OK;
-    soma_optim fresh;
-    SOMA_TRY(soma_optim_init(&fresh, c, mlp->n_params, &mlp->alloc));
-    soma_optim_free(&mlp->opt);
-    mlp->opt = fresh;
-    mlp->opt_ready = true;
-    return SOMA_OK;
+    return o->warm_start && mlp->opt_ready && same;
 }
 
+/* Release what fit_setup allocated (fresh optimizer state included). */
+static void fit_release(fit_state *f, soma_history *h)
+{
+    if (f->fresh_opt)
+        soma_optim_free(&f->opt);
+    soma_history_free(h);
+    ws_free(f->mlp, &f->w);
+}
+
+/* Checks and allocations of fit; changes nothing in the model (a fresh
+ * optimizer state waits in f->opt until fit_commit). */
 static soma_status fit_setup(fit_state *f, soma_history *h)
 {
     const soma_fit_options *o = f->o;
@@ -559,24 +565,22 @@ static soma_status fit_setup(fit_state *f, soma_history *h)
     ws_plan p = {cap,          true,      f->dropout, indexed, indexed ? n : 0,
                  n_split > 0 ? n : 0, true, o->early_stopping && o->restore_best};
     SOMA_TRY(ws_create(mlp, &p, &f->w));
+    soma_status st = SOMA_OK;
     if (h != NULL) {
         h->alloc = mlp->alloc;
         h->capacity = o->epochs;
         size_t bytes;
-        if (!soma__mul(o->epochs, sizeof(soma_epoch_stats), &bytes)) {
-            ws_free(mlp, &f->w);
-            return SOMA_EOVERFLOW;
-        }
-        h->epochs = soma__alloc(&h->alloc, bytes);
-        if (h->epochs == NULL) {
-            ws_free(mlp, &f->w);
-            return SOMA_ENOMEM;
-        }
+        if (!soma__mul(o->epochs, sizeof(soma_epoch_stats), &bytes))
+            st = SOMA_EOVERFLOW;
+        else if ((h->epochs = soma__alloc(&h->alloc, bytes)) == NULL)
+            st = SOMA_ENOMEM;
     }
-    soma_status st = prepare_optimizer(mlp, o);
+    if (st == SOMA_OK && !keep_optimizer(mlp, o)) {
+        st = soma_optim_init(&f->opt, &o->optimizer, mlp->n_params, &mlp->alloc);
+        f->fresh_opt = st == SOMA_OK;
+    }
     if (st != SOMA_OK) {
-        soma_history_free(h);
-        ws_free(mlp, &f->w);
+        fit_release(f, h);
         return st;
     }
     soma__ignore(soma_rng_seed(&f->rng, o->seed));
@@ -592,14 +596,45 @@ static soma_status fit_setup(fit_state *f, soma_history *h)
     return SOMA_OK;
 }
 
+/* The point of no return: install the fresh optimizer state, if any. */
+static void fit_commit(fit_state *f)
+{
+    soma_mlp *mlp = f->mlp;
+    if (!f->fresh_opt)
+        return;
+    soma_optim_free(&mlp->opt);
+    mlp->opt = f->opt;
+    mlp->opt_ready = true;
+    f->fresh_opt = false;
+}
+
+/* Checks and setup, then the start hook's agreement; on SOMA_OK fit may
+ * proceed and the fresh optimizer state is installed. */
+static soma_status fit_begin(fit_state *f, soma_history *h)
+{
+    const soma_reduce_hook *r = &f->o->reduce;
+    soma_status st = check_data(f->mlp, f->X, f->Y, 1);
+    if (st == SOMA_OK)
+        st = check_options(f->o);
+    if (st == SOMA_OK)
+        st = fit_setup(f, h);
+    if (r->start != NULL) {
+        const soma_status agreed = r->start(r->user, st);
+        if (st == SOMA_OK && agreed != SOMA_OK)
+            fit_release(f, h);
+        if (agreed != SOMA_OK)
+            return agreed;
+    }
+    if (st == SOMA_OK)
+        fit_commit(f);
+    return st;
+}
+
 soma_status soma_mlp_fit(soma_mlp *mlp, const soma_matrix *X, const soma_matrix *Y,
                          const soma_fit_options *options, soma_history *history)
 {
     if (mlp == NULL || options == NULL)
         return SOMA_EINVAL;
-    SOMA_TRY(check_data(mlp, X, Y, 1));
-    SOMA_TRY(check_options(options));
-
     fit_state f;
     memset(&f, 0, sizeof f);
     f.mlp = mlp;
@@ -608,7 +643,7 @@ soma_status soma_mlp_fit(soma_mlp *mlp, const soma_matrix *X, const soma_matrix 
     f.o = options;
     soma_history h;
     memset(&h, 0, sizeof h);
-    SOMA_TRY(fit_setup(&f, history != NULL ? &h : NULL));
+    SOMA_TRY(fit_begin(&f, history != NULL ? &h : NULL));
 
     const size_t base = options->warm_start ? mlp->epochs_done : 0;
     const size_t P = mlp->n_params;

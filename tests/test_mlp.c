@@ -569,6 +569,90 @@ START_TEST(reduce_hooks_join_every_step)
 }
 END_TEST
 
+typedef struct start_log {
+    size_t calls;
+    soma_status seen, answer;
+} start_log;
+
+static soma_status start_answer(void *user, soma_status local)
+{
+    start_log *log = user;
+    log->calls++;
+    log->seen = local;
+    return log->answer;
+}
+
+START_TEST(start_hook_agrees_before_anything_changes)
+{
+    /* Three models from the same seed: `a` trains 2 epochs with momentum,
+     * then 2 more with a warm start; `b` does the same but between the two
+     * fits sees a fit (Adam, which would replace the optimizer state) vetoed
+     * by the start hook; `b` must end bit-identical to `a`. */
+    soma_matrix X, Y, Xbad, p, q;
+    test_alloc counter;
+    soma_allocator al = test_allocator(&counter);
+    soma_mlp *a = circle_task(&X, &Y, 31);
+    soma_mlp_spec spec;
+    ck_assert_int_eq(soma_mlp_get_spec(a, &spec), SOMA_OK);
+    const size_t sizes[4] = {2, 8, 8, 1};
+    soma_mlp *b = NULL;
+    ck_assert_int_eq(soma_mlp_create(&b, sizes, 4, &spec, &al), SOMA_OK);
+    soma_fit_options o = soma_fit_options_default();
+    o.epochs = 2;
+    o.batch_size = 60;
+    o.optimizer = soma_optim_config_default(SOMA_OPTIMIZER_MOMENTUM);
+    o.learning_rate = 0.05;
+    start_log log = {0, SOMA_EINVAL, SOMA_OK};
+    o.reduce.start = start_answer;
+    o.reduce.user = &log;
+    ck_assert_int_eq(soma_mlp_fit(a, &X, &Y, &o, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_fit(b, &X, &Y, &o, NULL), SOMA_OK);
+    ck_assert_uint_eq(log.calls, 2);
+    ck_assert_int_eq(log.seen, SOMA_OK);
+
+    /* Veto: nothing changes, nothing leaks, the history stays as it was. */
+    const size_t live = counter.live_bytes;
+    soma_fit_options adam = o;
+    adam.optimizer = soma_optim_config_default(SOMA_OPTIMIZER_ADAM);
+    adam.warm_start = true;
+    adam.validation_fraction = 0.25;
+    log.answer = SOMA_EMPI;
+    soma_history h;
+    memset(&h, 0x5a, sizeof h);
+    ck_assert_int_eq(soma_mlp_fit(b, &X, &Y, &adam, &h), SOMA_EMPI);
+    ck_assert_int_eq(log.seen, SOMA_OK);
+    ck_assert_uint_eq(h.n_epochs, (size_t)0x5a5a5a5a5a5a5a5aULL);
+    ck_assert_uint_eq(counter.live_bytes, live);
+
+    /* A local error reaches the hook; the hook's error wins, and an OK
+     * answer cannot hide the local error. */
+    ck_assert_int_eq(soma_matrix_init(&Xbad, 240, 3, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_fit(b, &Xbad, &Y, &o, NULL), SOMA_EMPI);
+    ck_assert_int_eq(log.seen, SOMA_EDIM);
+    log.answer = SOMA_OK;
+    ck_assert_int_eq(soma_mlp_fit(b, &Xbad, &Y, &o, NULL), SOMA_EDIM);
+    o.epochs = 0;
+    ck_assert_int_eq(soma_mlp_fit(b, &X, &Y, &o, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(log.seen, SOMA_EINVAL);
+    ck_assert_uint_eq(log.calls, 6);
+
+    /* The warm start continues the momentum state of the first fit. */
+    o.epochs = 2;
+    o.warm_start = true;
+    ck_assert_int_eq(soma_mlp_fit(a, &X, &Y, &o, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_fit(b, &X, &Y, &o, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_params(a, &p), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_params(b, &q), SOMA_OK);
+    ck_assert_mem_eq(p.data, q.data, p.cols * sizeof(double));
+    soma_mlp_destroy(b);
+    ck_assert_uint_eq(counter.allocs, counter.frees);
+    soma_mlp_destroy(a);
+    soma_matrix_free(&Xbad);
+    soma_matrix_free(&Y);
+    soma_matrix_free(&X);
+}
+END_TEST
+
 /* ---- divergence, allocation, bad input ------------------------------------ */
 
 START_TEST(divergence_keeps_last_finite_parameters)
@@ -935,6 +1019,7 @@ int main(void)
     tcase_add_test(learn, same_seed_same_history);
     tcase_add_test(learn, explicit_validation_matches_evaluate);
     tcase_add_test(learn, reduce_hooks_join_every_step);
+    tcase_add_test(learn, start_hook_agrees_before_anything_changes);
     suite_add_tcase(s, learn);
     TCase *robust = tcase_create("robustness");
     tcase_set_timeout(robust, 120);

@@ -200,11 +200,22 @@ typedef int (*soma_epoch_callback)(void *user, const soma_epoch_stats *stats);
  * statistics are made of (values[0..6): training loss sum, correct count,
  * row count, then the same three for validation) and must replace them with
  * their sums over processes. A non-OK status from a hook stops fit with it.
+ *
+ * `start`, when set, is called once per fit (given a non-NULL model and
+ * options) after fit's argument checks and allocations and before anything
+ * changes, with their outcome `local`: SOMA_OK, or the error fit is about to
+ * return. It returns the status every process agrees on, so that an error
+ * on one process (a bad target, a failed allocation) stops all of them
+ * instead of leaving the others waiting in `grads`. When it returns a
+ * non-OK status fit returns that status with the model and history
+ * unchanged; when `local` was an error and it returns SOMA_OK, fit still
+ * returns `local`.
  */
 typedef struct soma_reduce_hook {
     soma_status (*grads)(void *user, double *grads, size_t n, size_t rows);
     soma_status (*metrics)(void *user, double *values, size_t n);
     void *user;
+    soma_status (*start)(void *user, soma_status local);
 } soma_reduce_hook;
 
 /** @brief Everything soma_mlp_fit can be told. Start from soma_fit_options_default(). */
@@ -289,7 +300,8 @@ SOMA_API soma_fit_options soma_fit_options_default(void);
  *   loss was finite (the best ones under restore_best) and the history ends
  *   at that epoch with stop = SOMA_STOP_DIVERGED; SOMA_ENOMEM; a hook's
  *   status (training stops there: the model keeps the parameters of its last
- *   step and the history covers the finished epochs). On any other error the
+ *   step and the history covers the finished epochs; a `start` hook's error
+ *   changes nothing). On any other error the
  *   model and *history are unchanged. After divergence the optimizer state
  *   is reset.
  */
