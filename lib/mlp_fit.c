@@ -486,12 +486,27 @@ static soma_status run_epoch(fit_state *f, double lr, sums *s, sums *v)
     return SOMA_OK;
 }
 
+/* Same double, bit for bit (so NaN equals the same NaN). */
+static bool same_bits(double a, double b)
+{
+    return memcmp(&a, &b, sizeof a) == 0;
+}
+
+/* Field by field: a memcmp of the structs would also compare the padding
+ * after `kind`, whose bytes are unspecified. */
+static bool same_config(const soma_optim_config *a, const soma_optim_config *b)
+{
+    return a->kind == b->kind && same_bits(a->momentum, b->momentum) &&
+           same_bits(a->beta1, b->beta1) && same_bits(a->beta2, b->beta2) &&
+           same_bits(a->epsilon, b->epsilon);
+}
+
 /* Prepare the optimizer: keep the state for a warm start with the same
  * configuration, else a fresh state. Nothing changes on error. */
 static soma_status prepare_optimizer(soma_mlp *mlp, const soma_fit_options *o)
 {
     const soma_optim_config *c = &o->optimizer;
-    if (o->warm_start && mlp->opt_ready && memcmp(&mlp->opt.config, c, sizeof *c) == 0)
+    if (o->warm_start && mlp->opt_ready && same_config(&mlp->opt.config, c))
         return SOMA_OK;
     soma_optim fresh;
     SOMA_TRY(soma_optim_init(&fresh, c, mlp->n_params, &mlp->alloc));

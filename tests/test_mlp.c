@@ -435,6 +435,27 @@ START_TEST(warm_start_continues_exactly)
     ck_assert_int_eq(soma_mlp_params(a, &p), SOMA_OK);
     ck_assert_int_eq(soma_mlp_params(b, &q), SOMA_OK);
     ck_assert_mem_eq(p.data, q.data, p.cols * sizeof(double));
+    /* The configuration is compared by value: padding bytes that differ
+     * (here 0xA5 in every byte the fields do not cover) do not restart the
+     * optimizer. */
+    soma_mlp *c = circle_model(23);
+    soma_matrix r;
+    o.warm_start = false;
+    ck_assert_int_eq(soma_mlp_fit(c, &X, &Y, &o, NULL), SOMA_OK);
+    soma_optim_config padded;
+    memset(&padded, 0xA5, sizeof padded);
+    padded.kind = o.optimizer.kind;
+    padded.momentum = o.optimizer.momentum;
+    padded.beta1 = o.optimizer.beta1;
+    padded.beta2 = o.optimizer.beta2;
+    padded.epsilon = o.optimizer.epsilon;
+    soma_fit_options warm = o;
+    warm.optimizer = padded;
+    warm.warm_start = true;
+    ck_assert_int_eq(soma_mlp_fit(c, &X, &Y, &warm, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_params(c, &r), SOMA_OK);
+    ck_assert_mem_eq(p.data, r.data, p.cols * sizeof(double));
+    soma_mlp_destroy(c);
     /* Without warm start the Adam state restarts: different parameters. */
     o.warm_start = false;
     ck_assert_int_eq(soma_mlp_fit(b, &X, &Y, &o, NULL), SOMA_OK);
