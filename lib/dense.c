@@ -154,7 +154,10 @@ soma_status soma_dense_backward(const soma_dense *layer, const soma_matrix *X,
                                 soma_matrix *db, soma_matrix *dX)
 {
     SOMA_TRY(check_layer(layer));
-    if (X == NULL || Z == NULL)
+    /* X gives m, the row count every other shape is checked against: an
+     * invalid X is SOMA_EINVAL, not a mismatch of the others. */
+    SOMA_TRY(soma__matrix_check(X));
+    if (Z == NULL)
         return SOMA_EINVAL;
     const size_t m = X->rows, out = layer->W.cols;
     SOMA_TRY(check_shape(Z, m, out));
