@@ -639,7 +639,14 @@ soma_status soma_mlp_fit(soma_mlp *mlp, const soma_matrix *X, const soma_matrix 
             const double *good = f.w.snapshot[e % 2];
             if (!isfinite(st.loss) && e > 0)
                 good = f.w.snapshot[(e - 1) % 2];
-            if (f.w.best != NULL && isfinite(best)) {
+            /* The best parameters are saved at the end of their epoch.
+             * Without validation data their loss is measured by the next
+             * epoch's training loss: when that is this epoch and it is not
+             * finite, they are the parameters that diverged, and the start
+             * of the best epoch (chosen above) is kept instead. */
+            const bool best_diverged = !f.has_val && best_index + 2 == run &&
+                                       !isfinite(st.loss);
+            if (f.w.best != NULL && isfinite(best) && !best_diverged) {
                 good = f.w.best;
                 h.restored = true;
             }
