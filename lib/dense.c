@@ -7,6 +7,8 @@ void soma__dense_forward(const soma_dense *layer, const soma_matrix *X, soma_mat
                          soma_matrix *A)
 {
     soma__gemm(false, false, 1.0, X, &layer->W, 0.0, Z);
+    if (soma__matrix_empty(Z))
+        return;
     /* Bias and activation in one pass per row, while the row is in cache. */
     const double *b = layer->b.data;
     for (size_t i = 0; i < Z->rows; i++)
@@ -20,6 +22,8 @@ static void col_sums(const soma_matrix *dZ, double scale, bool accumulate, doubl
     if (!accumulate)
         for (size_t j = 0; j < n; j++)
             db[j] = 0.0;
+    if (soma__matrix_empty(dZ))
+        return;
     for (size_t i = 0; i < dZ->rows; i++) {
         const double *r = soma_matrix_at(dZ, i, 0);
         for (size_t j = 0; j < n; j++)
@@ -41,6 +45,8 @@ void soma__activation_backward_rows(soma_activation f, double alpha, const soma_
                                     const soma_matrix *A, const soma_matrix *dA,
                                     soma_matrix *dZ)
 {
+    if (soma__matrix_empty(Z))
+        return;
     const bool packed = f != SOMA_ACTIVATION_SOFTMAX && soma__matrix_contiguous(Z) &&
                         soma__matrix_contiguous(A) && soma__matrix_contiguous(dA) &&
                         soma__matrix_contiguous(dZ);

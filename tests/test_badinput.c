@@ -101,11 +101,22 @@ static soma_matrix mat(size_t rows, size_t cols)
     return m;
 }
 
+/* A matrix struct with every byte defined, padding included (a struct
+ * assignment leaves the padding unspecified, and the watches compare it). */
+static void set_matrix(soma_matrix *m, size_t rows, size_t cols, size_t ld, double *data)
+{
+    memset(m, 0, sizeof *m);
+    m->rows = rows;
+    m->cols = cols;
+    m->ld = ld;
+    m->data = data;
+}
+
 /* An output matrix: filled with 777 and watched (struct and data). */
 static soma_matrix *out_mat(size_t rows, size_t cols)
 {
     soma_matrix *m = arena_alloc(sizeof *m);
-    *m = mat(rows, cols);
+    set_matrix(m, rows, cols, cols, mat(rows, cols).data);
     for (size_t i = 0; i < rows * cols; i++)
         m->data[i] = 777.0;
     watch_mem(m, sizeof *m);
@@ -197,8 +208,8 @@ static void setup(const char *name)
     current = name;
     A = test_allocator(&T);
     no_free = (soma_allocator){test_alloc_fn, NULL, &T};
-    bad_ld = (soma_matrix){2, 3, 2, bad_buf, false, {0}};
-    bad_data = (soma_matrix){2, 3, 3, NULL, false, {0}};
+    set_matrix(&bad_ld, 2, 3, 2, bad_buf);
+    set_matrix(&bad_data, 2, 3, 3, NULL);
     /* The library must not write into the invalid matrices either. */
     watch_mem(&bad_ld, sizeof bad_ld);
     watch_mem(&bad_data, sizeof bad_data);
@@ -1024,7 +1035,10 @@ static void case_soma_optim_step(void)
     soma_optim_config c = soma_optim_config_default(SOMA_OPTIMIZER_MOMENTUM);
     ck_assert_int_eq(soma_optim_init(&o, &c, 3, &A), SOMA_OK);
     double p[3] = {1, 2, 3}, g[3] = {0.5, 0.5, 0.5};
-    watch_mem(&o, sizeof o);
+    /* The state, field by field (the struct's padding is unspecified). */
+    watch_mem(&o.t, sizeof o.t);
+    watch_mem(&o.n, sizeof o.n);
+    watch_mem(&o.v, sizeof o.v);
     watch_mem(o.v, 3 * sizeof(double));
     watch_mem(p, sizeof p);
     watch_mem(g, sizeof g);
@@ -2567,6 +2581,81 @@ START_TEST(bad_input)
 }
 END_TEST
 
+/* Empty matrices are legal everywhere and their data may be NULL (matrix.h):
+ * with rows > 0 and cols == 0 (or the reverse) and ld > cols, no function
+ * may form an address from the NULL pointer (UndefinedBehaviorSanitizer
+ * reports "applying offset to null pointer"; found by fuzzing the CSV
+ * reader, whose X is n x 0 for a one-column file). */
+START_TEST(empty_matrices_with_null_data)
+{
+    current = "empty matrices";
+    soma_matrix e30, e03, e13, row0, e31;
+    ck_assert_int_eq(soma_matrix_view(&e30, NULL, 3, 0, 4), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_view(&e03, NULL, 0, 3, 5), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_view(&row0, NULL, 1, 0, 2), SOMA_OK);
+    double ones[3] = {1, 1, 1}, col[3] = {0, 1, 0};
+    ck_assert_int_eq(soma_matrix_view(&e13, ones, 1, 3, 3), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_view(&e31, col, 3, 1, 1), SOMA_OK);
+    soma_matrix e30b = e30, t;
+    ck_assert_int_eq(soma_matrix_fill(&e30, 1.0), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_scale(&e30, 2.0), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_check_finite(&e30), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_axpy(1.0, &e30, &e30b), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_copy(&e30, &e30b), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_add_row(&e30, &row0), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_col_sums(&e30, 1.0, &row0), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_col_sums(&e03, 1.0, &e13), SOMA_OK);
+    ck_assert(ones[0] == 0.0 && ones[2] == 0.0); /* sums over no rows */
+    soma_matrix e03t;
+    ck_assert_int_eq(soma_matrix_view(&e03t, NULL, 3, 0, 1), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_transpose(&e03, &e03t), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_dup(&e30, &t, NULL), SOMA_OK);
+    soma_matrix_free(&t);
+    ck_assert_int_eq(soma_gemm(SOMA_TRANS_NO, SOMA_TRANS_NO, 1.0, &e31, &row0, 0.0, &e30),
+                     SOMA_OK);
+    ck_assert_int_eq(soma_activation_forward_matrix(SOMA_ACTIVATION_TANH, 0, &e30, &e30b),
+                     SOMA_OK);
+    ck_assert_int_eq(soma_activation_backward_matrix(SOMA_ACTIVATION_SOFTMAX, 0, &e30, &e30,
+                                                     &e30, &e30b),
+                     SOMA_OK);
+    double v = -1.0;
+    for (int l = 0; l < SOMA_LOSS_COUNT; l++) {
+        ck_assert_int_eq(soma_loss_value((soma_loss)l, &e30, &e30b, &v), SOMA_OK);
+        ck_assert_double_eq(v, 0.0);
+        ck_assert_int_eq(soma_loss_grad((soma_loss)l, &e30, &e30, &e30b), SOMA_OK);
+    }
+    ck_assert_int_eq(soma_loss_from_logits(SOMA_LOSS_CE, &e30, &e30, &v, &e30b, NULL),
+                     SOMA_OK);
+    /* A layer with no outputs: W 3 x 0, b 1 x 0, on a 3 x 3 batch. */
+    double x[9] = {0};
+    soma_matrix X, W, dW, dX;
+    ck_assert_int_eq(soma_matrix_view(&X, x, 3, 3, 3), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_view(&W, NULL, 3, 0, 1), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_view(&dW, NULL, 3, 0, 2), SOMA_OK);
+    double dx[9];
+    ck_assert_int_eq(soma_matrix_view(&dX, dx, 3, 3, 3), SOMA_OK);
+    soma_dense layer = {W, row0, SOMA_ACTIVATION_RELU, 0.0};
+    ck_assert_int_eq(soma_dense_forward(&layer, &X, &e30, &e30b), SOMA_OK);
+    ck_assert_int_eq(soma_dense_backward(&layer, &X, &e30, &e30b, &e30, &e30, &dW, &row0, &dX),
+                     SOMA_OK);
+    ck_assert_int_eq(soma_dense_backward_dz(&layer, &X, &e30, &dW, &row0, &dX), SOMA_OK);
+    for (int i = 0; i < 9; i++)
+        ck_assert_double_eq(dx[i], 0.0); /* dX = dZ W^T with no columns */
+    /* A table of labels only: X n x 0. */
+    tmp_path("labels.csv");
+    char path[128];
+    snprintf(path, sizeof path, "%s/labels.csv", tmp_dir);
+    ck_assert_int_eq(soma_csv_write(path, &e30, &e31, NULL), SOMA_OK);
+    soma_matrix rx, ry;
+    ck_assert_int_eq(soma_csv_read_file(path, NULL, &rx, &ry, NULL, NULL, NULL), SOMA_OK);
+    ck_assert(rx.rows == 3 && rx.cols == 0 && ry.data[1] == 1.0);
+    ck_assert_int_eq(soma_matrix_check_finite(&rx), SOMA_OK);
+    soma_matrix_free(&rx);
+    soma_matrix_free(&ry);
+    remove_tmp_dir();
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
     /* --list prints the names in the table (used when debugging the
@@ -2580,6 +2669,7 @@ int main(int argc, char **argv)
     TCase *tc = tcase_create("every public function");
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, bad_input, 0, (int)N_CASES);
+    tcase_add_test(tc, empty_matrices_with_null_data);
     suite_add_tcase(s, tc);
     return test_run(s);
 }
