@@ -40,16 +40,16 @@ static size_t fail_each(const path *p)
         const bool reached = T.allocs >= T.fail_at;
         T.fail_at = 0;
         if (st == SOMA_OK) {
-            ck_assert_msg(!reached, "%s: succeeded although allocation %zu failed", p->name,
-                          k);
+            ck_assert_msg(!reached, "%s: succeeded although allocation %zu failed",
+                          p->name, k);
             if (p->done != NULL)
                 p->done();
-            ck_assert_msg(T.live_bytes == live, "%s: %zu bytes kept after release", p->name,
-                          T.live_bytes - live);
+            ck_assert_msg(T.live_bytes == live, "%s: %zu bytes kept after release",
+                          p->name, T.live_bytes - live);
             return k - 1;
         }
-        ck_assert_msg(st == SOMA_ENOMEM, "%s: allocation %zu failed, status %s", p->name, k,
-                      soma_status_string(st));
+        ck_assert_msg(st == SOMA_ENOMEM, "%s: allocation %zu failed, status %s", p->name,
+                      k, soma_status_string(st));
         ck_assert_msg(T.live_bytes == live, "%s: allocation %zu failed, %zu bytes leaked",
                       p->name, k, T.live_bytes - live);
         if (p->untouched != NULL)
@@ -345,8 +345,8 @@ START_TEST(fit)
         memset(&g_hist, 0x5A, sizeof g_hist);
         snap(&s_hist, &g_hist, sizeof g_hist);
         check_path(&(path){"soma_mlp_fit", op_fit, fit_untouched, fit_done});
-        check_path(&(path){"soma_mlp_fit (no history)", op_fit_no_history, model_untouched,
-                           fit_no_history_done});
+        check_path(&(path){"soma_mlp_fit (no history)", op_fit_no_history,
+                           model_untouched, fit_no_history_done});
         soma_mlp_destroy(g_mlp);
     }
     free(g_state);
@@ -410,7 +410,8 @@ START_TEST(predict_and_evaluate)
     g_loss = 123.0;
     snap(&s_out2, &g_loss, sizeof g_loss);
     snap(&s_grads, g.data, g.cols * sizeof(double));
-    check_path(&(path){"soma_mlp_gradient", op_gradient, gradient_untouched, gradient_done});
+    check_path(
+        &(path){"soma_mlp_gradient", op_gradient, gradient_untouched, gradient_done});
 
     ck_assert_int_eq(soma_matrix_init(&g_P, 60, 2, NULL), SOMA_OK);
     ck_assert_int_eq(soma_matrix_fill(&g_P, 7.0), SOMA_OK);
@@ -418,7 +419,8 @@ START_TEST(predict_and_evaluate)
     snap(&s_P_data, g_P.data, 60 * 2 * sizeof(double));
     g_loss = 123.0;
     snap(&s_out2, &g_loss, sizeof g_loss);
-    check_path(&(path){"soma_mlp_predict_proba", op_predict_proba, outputs_untouched, NULL});
+    check_path(
+        &(path){"soma_mlp_predict_proba", op_predict_proba, outputs_untouched, NULL});
     ck_assert_int_eq(soma_matrix_fill(&g_P, 7.0), SOMA_OK);
 
     ck_assert_int_eq(soma_matrix_init(&g_labels, 60, 1, NULL), SOMA_OK);
@@ -457,8 +459,8 @@ static char g_csv_path[64];
 
 static soma_status op_csv_buffer(void)
 {
-    return soma_csv_read_buffer(csv_text, sizeof csv_text - 1, NULL, &g_cx, &g_cy, &g_info,
-                                &A, NULL);
+    return soma_csv_read_buffer(csv_text, sizeof csv_text - 1, NULL, &g_cx, &g_cy,
+                                &g_info, &A, NULL);
 }
 
 static soma_status op_csv_file(void)
@@ -497,7 +499,8 @@ START_TEST(csv)
     strcpy(g_csv_path, "/tmp/soma-allocfail-XXXXXX");
     int fd = mkstemp(g_csv_path);
     ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(write(fd, csv_text, sizeof csv_text - 1), (int)(sizeof csv_text - 1));
+    ck_assert_int_eq(write(fd, csv_text, sizeof csv_text - 1),
+                     (int)(sizeof csv_text - 1));
     close(fd);
     check_path(&(path){"soma_csv_read_file", op_csv_file, csv_untouched, csv_done});
     unlink(g_csv_path);
@@ -664,8 +667,8 @@ START_TEST(model_files)
     check_path(&(path){"soma_perceptron_load", op_perceptron_load_file, ploaded_null,
                        ploaded_done});
     save_done(); /* the older MLP file again: a perceptron save must keep it */
-    check_path(&(path){"soma_perceptron_save", op_perceptron_save, file_untouched,
-                       save_done});
+    check_path(
+        &(path){"soma_perceptron_save", op_perceptron_save, file_untouched, save_done});
 
     soma_perceptron_destroy(g_perc);
     soma_mlp_destroy(g_mlp);
@@ -773,8 +776,8 @@ static soma_status op_confusion(void)
 
 static soma_status op_prf(void)
 {
-    return soma_precision_recall_f1(&g_labels, &g_labels, SOMA_AVERAGE_MACRO, 0, &g_prf[0],
-                                    &g_prf[1], &g_prf[2], &A);
+    return soma_precision_recall_f1(&g_labels, &g_labels, SOMA_AVERAGE_MACRO, 0,
+                                    &g_prf[0], &g_prf[1], &g_prf[2], &A);
 }
 
 static soma_status op_optim(void)

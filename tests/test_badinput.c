@@ -64,8 +64,8 @@ static void watched_unchanged(const char *call, int line)
 {
     for (size_t i = 0; i < n_watches; i++)
         ck_assert_msg(memcmp(watches[i].p, watches[i].copy, watches[i].n) == 0,
-                      "%s, line %d: %s wrote into watched output %zu", current, line, call,
-                      i);
+                      "%s, line %d: %s wrote into watched output %zu", current, line,
+                      call, i);
 }
 
 /* Fill a struct the function must not write with a recognisable pattern
@@ -150,17 +150,17 @@ static soma_matrix *bad_matrix(int i)
 
 /* for (each bad matrix var) ...; EACH_INVALID skips the NULL one (for
  * arguments where NULL means "not wanted"). */
-#define EACH_BAD(var)                                                          \
-    for (int bi_ = 0, on_ = 1; bi_ < N_BAD; bi_++, on_ = 1)                    \
+#define EACH_BAD(var)                                                                    \
+    for (int bi_ = 0, on_ = 1; bi_ < N_BAD; bi_++, on_ = 1)                              \
         for (soma_matrix *var = bad_matrix(bi_); on_; on_ = 0)
-#define EACH_INVALID(var)                                                      \
-    for (int bi_ = 1, on_ = 1; bi_ < N_BAD; bi_++, on_ = 1)                    \
+#define EACH_INVALID(var)                                                                \
+    for (int bi_ = 1, on_ = 1; bi_ < N_BAD; bi_++, on_ = 1)                              \
         for (soma_matrix *var = bad_matrix(bi_); on_; on_ = 0)
 
 static void expect_(soma_status want, soma_status got, const char *call, int line)
 {
-    ck_assert_msg(got == want, "%s, line %d: %s returned %s, documented %s", current, line,
-                  call, soma_status_string(got), soma_status_string(want));
+    ck_assert_msg(got == want, "%s, line %d: %s returned %s, documented %s", current,
+                  line, call, soma_status_string(got), soma_status_string(want));
     watched_unchanged(call, line);
 }
 
@@ -223,8 +223,8 @@ static void teardown(void)
         free(arena[i]);
     n_arena = 0;
     remove_tmp_dir();
-    ck_assert_msg(T.live_bytes == 0, "%s: %zu bytes leaked through the allocator", current,
-                  T.live_bytes);
+    ck_assert_msg(T.live_bytes == 0, "%s: %zu bytes leaked through the allocator",
+                  current, T.live_bytes);
 }
 
 /* A model shaped [2, 3, 1] (sigmoid, BCE) through the counting allocator,
@@ -346,10 +346,11 @@ static void case_soma_rng_uniform_range(void)
     poison(out, sizeof out);
     EXPECT(SOMA_EINVAL, soma_rng_uniform_range(NULL, 3, 0, 1, out));
     EXPECT(SOMA_EINVAL, soma_rng_uniform_range(r, 3, 0, 1, NULL));
-    const double bounds[][2] = {{NAN, 1},       {0, NAN},     {-INFINITY, 0}, {0, INFINITY},
-                                {1, 1},         {2, 1},       {-DBL_MAX, DBL_MAX}};
+    const double bounds[][2] = {{NAN, 1}, {0, NAN}, {-INFINITY, 0},     {0, INFINITY},
+                                {1, 1},   {2, 1},   {-DBL_MAX, DBL_MAX}};
     for (size_t i = 0; i < sizeof bounds / sizeof bounds[0]; i++)
-        EXPECT(SOMA_EINVAL, soma_rng_uniform_range(r, 3, bounds[i][0], bounds[i][1], out));
+        EXPECT(SOMA_EINVAL,
+               soma_rng_uniform_range(r, 3, bounds[i][0], bounds[i][1], out));
     EXPECT(SOMA_OK, soma_rng_uniform_range(r, 0, 0, 1, NULL));
 }
 
@@ -427,8 +428,8 @@ static void case_soma_matrix_view(void)
     soma_matrix m;
     poison(&m, sizeof m);
     EXPECT(SOMA_EINVAL, soma_matrix_view(NULL, buf, 2, 3, 3));
-    EXPECT(SOMA_EINVAL, soma_matrix_view(&m, buf, 2, 3, 2));   /* ld < cols */
-    EXPECT(SOMA_EINVAL, soma_matrix_view(&m, NULL, 2, 3, 3));  /* NULL data */
+    EXPECT(SOMA_EINVAL, soma_matrix_view(&m, buf, 2, 3, 2));  /* ld < cols */
+    EXPECT(SOMA_EINVAL, soma_matrix_view(&m, NULL, 2, 3, 3)); /* NULL data */
     EXPECT(SOMA_EOVERFLOW, soma_matrix_view(&m, buf, SIZE_MAX / 2, 1, 4));
     EXPECT(SOMA_EOVERFLOW, soma_matrix_view(&m, buf, 2, 1, SIZE_MAX / 8)); /* bytes */
     unwatch_all();
@@ -443,7 +444,8 @@ static void case_soma_matrix_view_rows(void)
     EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_matrix_view_rows(&v, b, 0, 1));
     EXPECT(SOMA_EDIM, soma_matrix_view_rows(&v, &src, 2, 2));
     EXPECT(SOMA_EDIM, soma_matrix_view_rows(&v, &src, 4, 0));
-    EXPECT(SOMA_EDIM, soma_matrix_view_rows(&v, &src, 1, SIZE_MAX)); /* row0 + n overflows */
+    EXPECT(SOMA_EDIM,
+           soma_matrix_view_rows(&v, &src, 1, SIZE_MAX)); /* row0 + n overflows */
 }
 
 static void case_soma_matrix_dup(void)
@@ -583,10 +585,14 @@ static void case_soma_gemm(void)
     soma_matrix *C = out_mat(2, 4), *Cwide = out_mat(2, 5), *Ctall = out_mat(3, 4);
     EXPECT(SOMA_EINVAL, soma_gemm((soma_trans)2, SOMA_TRANS_NO, 1, &Am, &Bm, 0, C));
     EXPECT(SOMA_EINVAL, soma_gemm(SOMA_TRANS_NO, (soma_trans)-1, 1, &Am, &Bm, 0, C));
-    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_gemm(SOMA_TRANS_NO, SOMA_TRANS_NO, 1, b, &Bm, 0, C));
-    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_gemm(SOMA_TRANS_NO, SOMA_TRANS_NO, 1, &Am, b, 0, C));
-    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_gemm(SOMA_TRANS_NO, SOMA_TRANS_NO, 1, &Am, &Bm, 0, b));
-    EXPECT(SOMA_EDIM, soma_gemm(SOMA_TRANS_YES, SOMA_TRANS_NO, 1, &Am, &Bm, 0, C)); /* k */
+    EACH_BAD(b)
+    EXPECT(SOMA_EINVAL, soma_gemm(SOMA_TRANS_NO, SOMA_TRANS_NO, 1, b, &Bm, 0, C));
+    EACH_BAD(b)
+    EXPECT(SOMA_EINVAL, soma_gemm(SOMA_TRANS_NO, SOMA_TRANS_NO, 1, &Am, b, 0, C));
+    EACH_BAD(b)
+    EXPECT(SOMA_EINVAL, soma_gemm(SOMA_TRANS_NO, SOMA_TRANS_NO, 1, &Am, &Bm, 0, b));
+    EXPECT(SOMA_EDIM,
+           soma_gemm(SOMA_TRANS_YES, SOMA_TRANS_NO, 1, &Am, &Bm, 0, C)); /* k */
     EXPECT(SOMA_EDIM, soma_gemm(SOMA_TRANS_NO, SOMA_TRANS_NO, 1, &Am, &Bm, 0, Cwide));
     EXPECT(SOMA_EDIM, soma_gemm(SOMA_TRANS_NO, SOMA_TRANS_NO, 1, &Am, &Bm, 0, Ctall));
     /* C overlapping A, then B. */
@@ -613,7 +619,8 @@ static void case_soma_gemm(void)
         ck_assert_int_eq(soma_matrix_view(&wb, bad_buf, k, 1, 1), SOMA_OK);
         ck_assert_int_eq(soma_matrix_view(&c11, &c_one, 1, 1, 1), SOMA_OK);
         watch_mem(&c_one, sizeof c_one);
-        EXPECT(SOMA_EOVERFLOW, soma_gemm(SOMA_TRANS_NO, SOMA_TRANS_NO, 1, &wa, &wb, 0, &c11));
+        EXPECT(SOMA_EOVERFLOW,
+               soma_gemm(SOMA_TRANS_NO, SOMA_TRANS_NO, 1, &wa, &wb, 0, &c11));
     }
 }
 
@@ -674,11 +681,13 @@ static void case_soma_activation_forward(void)
     watch_mem(z, sizeof z);
     for (int i = 0; i < 3; i++)
         EXPECT(SOMA_EINVAL, soma_activation_forward(bad_acts[i], 0, 4, z, a));
-    EXPECT(SOMA_EINVAL, soma_activation_forward(SOMA_ACTIVATION_LEAKY_RELU, NAN, 4, z, a));
+    EXPECT(SOMA_EINVAL,
+           soma_activation_forward(SOMA_ACTIVATION_LEAKY_RELU, NAN, 4, z, a));
     EXPECT(SOMA_EINVAL, soma_activation_forward(SOMA_ACTIVATION_ELU, INFINITY, 4, z, a));
     EXPECT(SOMA_EINVAL, soma_activation_forward(SOMA_ACTIVATION_TANH, 0, 4, NULL, a));
     EXPECT(SOMA_EINVAL, soma_activation_forward(SOMA_ACTIVATION_TANH, 0, 4, z, NULL));
-    EXPECT(SOMA_EINVAL, soma_activation_forward(SOMA_ACTIVATION_TANH, 0, SIZE_MAX / 4, z, a));
+    EXPECT(SOMA_EINVAL,
+           soma_activation_forward(SOMA_ACTIVATION_TANH, 0, SIZE_MAX / 4, z, a));
     EXPECT(SOMA_EALIAS, soma_activation_forward(SOMA_ACTIVATION_TANH, 0, 3, z, z + 1));
     EXPECT(SOMA_OK, soma_activation_forward(SOMA_ACTIVATION_TANH, 0, 0, NULL, NULL));
 }
@@ -732,10 +741,14 @@ static void case_soma_activation_backward_matrix(void)
     for (int i = 0; i < 3; i++)
         EXPECT(SOMA_EINVAL,
                soma_activation_backward_matrix(bad_acts[i], 0, &Z, &Am, &dA, dZ));
-    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_activation_backward_matrix(f, 0, b, &Am, &dA, dZ));
-    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_activation_backward_matrix(f, 0, &Z, b, &dA, dZ));
-    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_activation_backward_matrix(f, 0, &Z, &Am, b, dZ));
-    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_activation_backward_matrix(f, 0, &Z, &Am, &dA, b));
+    EACH_BAD(b)
+    EXPECT(SOMA_EINVAL, soma_activation_backward_matrix(f, 0, b, &Am, &dA, dZ));
+    EACH_BAD(b)
+    EXPECT(SOMA_EINVAL, soma_activation_backward_matrix(f, 0, &Z, b, &dA, dZ));
+    EACH_BAD(b)
+    EXPECT(SOMA_EINVAL, soma_activation_backward_matrix(f, 0, &Z, &Am, b, dZ));
+    EACH_BAD(b)
+    EXPECT(SOMA_EINVAL, soma_activation_backward_matrix(f, 0, &Z, &Am, &dA, b));
     EXPECT(SOMA_EDIM, soma_activation_backward_matrix(f, 0, &Z, &Am, &dA, wrong));
     soma_matrix wrongA = mat(3, 2);
     EXPECT(SOMA_EDIM, soma_activation_backward_matrix(f, 0, &Z, &wrongA, &dA, dZ));
@@ -875,12 +888,24 @@ static bool broken_layer(int i, soma_dense *d)
 {
     *d = layer32();
     switch (i) {
-    case 0: d->activation = SOMA_ACTIVATION_COUNT; return true;
-    case 1: d->activation = SOMA_ACTIVATION_ELU; d->alpha = NAN; return true;
-    case 2: d->W = bad_ld; return true;
-    case 3: d->W = bad_data; return true;
-    case 4: d->b = bad_ld; return true;
-    default: return false;
+    case 0:
+        d->activation = SOMA_ACTIVATION_COUNT;
+        return true;
+    case 1:
+        d->activation = SOMA_ACTIVATION_ELU;
+        d->alpha = NAN;
+        return true;
+    case 2:
+        d->W = bad_ld;
+        return true;
+    case 3:
+        d->W = bad_data;
+        return true;
+    case 4:
+        d->b = bad_ld;
+        return true;
+    default:
+        return false;
     }
 }
 
@@ -888,7 +913,8 @@ static void case_soma_dense_forward(void)
 {
     soma_dense L = layer32(), broken;
     soma_matrix X = mat(4, 3), Xw = mat(4, 2);
-    soma_matrix *Z = out_mat(4, 2), *Ao = out_mat(4, 2), *Zw = out_mat(4, 3), *Ar = out_mat(3, 2);
+    soma_matrix *Z = out_mat(4, 2), *Ao = out_mat(4, 2), *Zw = out_mat(4, 3),
+                *Ar = out_mat(3, 2);
     EXPECT(SOMA_EINVAL, soma_dense_forward(NULL, &X, Z, Ao));
     for (int i = 0; broken_layer(i, &broken); i++)
         EXPECT(SOMA_EINVAL, soma_dense_forward(&broken, &X, Z, Ao));
@@ -941,16 +967,24 @@ static void case_soma_dense_backward(void)
     soma_matrix *dX = out_mat(4, 3), *wrong = out_mat(3, 2);
     EXPECT(SOMA_EINVAL, soma_dense_backward(NULL, &X, &Z, &Am, &dA, dZ, dW, db, dX));
     for (int i = 0; broken_layer(i, &broken); i++)
-        EXPECT(SOMA_EINVAL, soma_dense_backward(&broken, &X, &Z, &Am, &dA, dZ, dW, db, dX));
-    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_dense_backward(&L, b, &Z, &Am, &dA, dZ, dW, db, dX));
-    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_dense_backward(&L, &X, b, &Am, &dA, dZ, dW, db, dX));
-    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_dense_backward(&L, &X, &Z, b, &dA, dZ, dW, db, dX));
-    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_dense_backward(&L, &X, &Z, &Am, b, dZ, dW, db, dX));
-    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_dense_backward(&L, &X, &Z, &Am, &dA, b, dW, db, dX));
-    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_dense_backward(&L, &X, &Z, &Am, &dA, dZ, b, db, dX));
-    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_dense_backward(&L, &X, &Z, &Am, &dA, dZ, dW, b, dX));
+        EXPECT(SOMA_EINVAL,
+               soma_dense_backward(&broken, &X, &Z, &Am, &dA, dZ, dW, db, dX));
+    EACH_BAD(b)
+    EXPECT(SOMA_EINVAL, soma_dense_backward(&L, b, &Z, &Am, &dA, dZ, dW, db, dX));
+    EACH_BAD(b)
+    EXPECT(SOMA_EINVAL, soma_dense_backward(&L, &X, b, &Am, &dA, dZ, dW, db, dX));
+    EACH_BAD(b)
+    EXPECT(SOMA_EINVAL, soma_dense_backward(&L, &X, &Z, b, &dA, dZ, dW, db, dX));
+    EACH_BAD(b)
+    EXPECT(SOMA_EINVAL, soma_dense_backward(&L, &X, &Z, &Am, b, dZ, dW, db, dX));
+    EACH_BAD(b)
+    EXPECT(SOMA_EINVAL, soma_dense_backward(&L, &X, &Z, &Am, &dA, b, dW, db, dX));
+    EACH_BAD(b)
+    EXPECT(SOMA_EINVAL, soma_dense_backward(&L, &X, &Z, &Am, &dA, dZ, b, db, dX));
+    EACH_BAD(b)
+    EXPECT(SOMA_EINVAL, soma_dense_backward(&L, &X, &Z, &Am, &dA, dZ, dW, b, dX));
     EACH_INVALID(b)
-        EXPECT(SOMA_EINVAL, soma_dense_backward(&L, &X, &Z, &Am, &dA, dZ, dW, db, b));
+    EXPECT(SOMA_EINVAL, soma_dense_backward(&L, &X, &Z, &Am, &dA, dZ, dW, db, b));
     EXPECT(SOMA_EDIM, soma_dense_backward(&L, &X, &Z, &Am, &dA, wrong, dW, db, dX));
     EXPECT(SOMA_EDIM, soma_dense_backward(&L, &X, &Z, &Am, &dA, dZ, dW, db, wrong));
     soma_matrix Zw = mat(3, 2);
@@ -1269,26 +1303,26 @@ static mlp_data data_for_small(void)
 
 /* Run `call` (using X and Y) with NaN, infinity and out-of-range targets
  * spliced in; each must give its status. */
-#define EACH_NONFINITE_XY(d, st_x, st_y, call)                                 \
-    do {                                                                       \
-        const double sp_[3] = {NAN, INFINITY, -INFINITY};                      \
-        for (int s_ = 0; s_ < 3; s_++) {                                       \
-            double keep_ = (d).X.data[3];                                      \
-            (d).X.data[3] = sp_[s_];                                           \
-            EXPECT(st_x, call);                                                \
-            (d).X.data[3] = keep_;                                             \
-            keep_ = (d).Y.data[2];                                             \
-            (d).Y.data[2] = sp_[s_];                                           \
-            EXPECT(st_y, call);                                                \
-            (d).Y.data[2] = keep_;                                             \
-        }                                                                      \
-        const double bce_[3] = {1.5, -0.5, 2.0};                               \
-        for (int s_ = 0; s_ < 3; s_++) {                                       \
-            double keep_ = (d).Y.data[1];                                      \
-            (d).Y.data[1] = bce_[s_];                                          \
-            EXPECT(SOMA_EINVAL, call);                                         \
-            (d).Y.data[1] = keep_;                                             \
-        }                                                                      \
+#define EACH_NONFINITE_XY(d, st_x, st_y, call)                                           \
+    do {                                                                                 \
+        const double sp_[3] = {NAN, INFINITY, -INFINITY};                                \
+        for (int s_ = 0; s_ < 3; s_++) {                                                 \
+            double keep_ = (d).X.data[3];                                                \
+            (d).X.data[3] = sp_[s_];                                                     \
+            EXPECT(st_x, call);                                                          \
+            (d).X.data[3] = keep_;                                                       \
+            keep_ = (d).Y.data[2];                                                       \
+            (d).Y.data[2] = sp_[s_];                                                     \
+            EXPECT(st_y, call);                                                          \
+            (d).Y.data[2] = keep_;                                                       \
+        }                                                                                \
+        const double bce_[3] = {1.5, -0.5, 2.0};                                         \
+        for (int s_ = 0; s_ < 3; s_++) {                                                 \
+            double keep_ = (d).Y.data[1];                                                \
+            (d).Y.data[1] = bce_[s_];                                                    \
+            EXPECT(SOMA_EINVAL, call);                                                   \
+            (d).Y.data[1] = keep_;                                                       \
+        }                                                                                \
     } while (0)
 
 static void case_soma_mlp_gradient(void)
@@ -1538,23 +1572,23 @@ typedef struct bad_file {
     soma_status status;
 } bad_file;
 
-static size_t bad_files(const unsigned char *good, size_t n, const unsigned char *other_kind,
-                        size_t n_other, bad_file *out)
+static size_t bad_files(const unsigned char *good, size_t n,
+                        const unsigned char *other_kind, size_t n_other, bad_file *out)
 {
     size_t k = 0;
-    out[k++] = (bad_file){good, 0, SOMA_EFORMAT};              /* empty */
-    out[k++] = (bad_file){good, 7, SOMA_EFORMAT};              /* inside the magic */
-    out[k++] = (bad_file){good, 31, SOMA_EFORMAT};             /* inside the header */
-    out[k++] = (bad_file){good, n - 1, SOMA_EFORMAT};          /* truncated */
+    out[k++] = (bad_file){good, 0, SOMA_EFORMAT};     /* empty */
+    out[k++] = (bad_file){good, 7, SOMA_EFORMAT};     /* inside the magic */
+    out[k++] = (bad_file){good, 31, SOMA_EFORMAT};    /* inside the header */
+    out[k++] = (bad_file){good, n - 1, SOMA_EFORMAT}; /* truncated */
     out[k++] = (bad_file){other_version(good, n), n, SOMA_EVERSION};
-    out[k++] = (bad_file){other_kind, n_other, SOMA_EFORMAT};  /* the other kind */
+    out[k++] = (bad_file){other_kind, n_other, SOMA_EFORMAT}; /* the other kind */
     unsigned char *crc = arena_alloc(n);
     memcpy(crc, good, n);
     crc[n - 1] ^= 0x40; /* a payload bit: the checksum no longer matches */
     out[k++] = (bad_file){crc, n, SOMA_ECHECKSUM};
     unsigned char *longer = arena_alloc(n + 1);
     memcpy(longer, good, n);
-    out[k++] = (bad_file){longer, n + 1, SOMA_EFORMAT};      /* trailing byte */
+    out[k++] = (bad_file){longer, n + 1, SOMA_EFORMAT}; /* trailing byte */
     return k;
 }
 
@@ -1571,8 +1605,10 @@ static void case_soma_mlp_load_buffer(void)
     bad_file bad[8];
     size_t nb = bad_files(good, n, perc, np, bad);
     for (size_t i = 0; i < nb; i++) {
-        EXPECT(bad[i].status, soma_mlp_load_buffer(&out, bad[i].bytes, bad[i].len, &A, &err));
-        EXPECT(bad[i].status, soma_mlp_load_buffer(&out, bad[i].bytes, bad[i].len, &A, NULL));
+        EXPECT(bad[i].status,
+               soma_mlp_load_buffer(&out, bad[i].bytes, bad[i].len, &A, &err));
+        EXPECT(bad[i].status,
+               soma_mlp_load_buffer(&out, bad[i].bytes, bad[i].len, &A, NULL));
     }
 }
 
@@ -1879,7 +1915,8 @@ static void case_soma_make_circles(void)
     for (int i = 0; i < 4; i++)
         EXPECT(SOMA_EINVAL, soma_make_circles(r, 10, 0.1, factor[i], true, &X, &y, &A));
     EXPECT(SOMA_EOVERFLOW, soma_make_circles(r, SIZE_MAX, 0.1, 0.5, true, &X, &y, &A));
-    EXPECT(SOMA_EOVERFLOW, soma_make_circles(r, SIZE_MAX / 8, 0.1, 0.5, true, &X, &y, &A));
+    EXPECT(SOMA_EOVERFLOW,
+           soma_make_circles(r, SIZE_MAX / 8, 0.1, 0.5, true, &X, &y, &A));
     ck_assert_uint_eq(T.allocs, 0);
 }
 
@@ -1938,14 +1975,16 @@ static void case_soma_make_blobs(void)
         b.cluster_stds = per;
         EXPECT(SOMA_EINVAL, soma_make_blobs(r, &b, &X, &y, &C, &A));
     }
-    const double boxes[][2] = {{1, 1}, {2, -2}, {NAN, 1}, {0, INFINITY}, {-DBL_MAX, DBL_MAX}};
+    const double boxes[][2] = {
+        {1, 1}, {2, -2}, {NAN, 1}, {0, INFINITY}, {-DBL_MAX, DBL_MAX}};
     for (size_t i = 0; i < sizeof boxes / sizeof boxes[0]; i++) {
         b = o;
         b.center_box_lo = boxes[i][0];
         b.center_box_hi = boxes[i][1];
         EXPECT(SOMA_EINVAL, soma_make_blobs(r, &b, &X, &y, &C, &A));
     }
-    EACH_INVALID(c) {
+    EACH_INVALID(c)
+    {
         b = o;
         b.centers = c;
         EXPECT(SOMA_EINVAL, soma_make_blobs(r, &b, &X, &y, &C, &A));
@@ -2131,21 +2170,25 @@ static void case_soma_train_test_split(void)
     poison(&ytr, sizeof ytr);
     poison(&yte, sizeof yte);
     soma_split_options o = soma_split_defaults(), b;
-    EACH_BAD(m) EXPECT(SOMA_EINVAL, soma_train_test_split(m, &y, &o, r, &Xtr, &Xte, &ytr, &yte, &A));
+    EACH_BAD(m)
+    EXPECT(SOMA_EINVAL, soma_train_test_split(m, &y, &o, r, &Xtr, &Xte, &ytr, &yte, &A));
     EACH_INVALID(m)
-        EXPECT(SOMA_EINVAL, soma_train_test_split(&X, m, &o, r, &Xtr, &Xte, &ytr, &yte, &A));
-    EXPECT(SOMA_EINVAL, soma_train_test_split(&X, &y, &o, NULL, &Xtr, &Xte, &ytr, &yte, &A));
+    EXPECT(SOMA_EINVAL, soma_train_test_split(&X, m, &o, r, &Xtr, &Xte, &ytr, &yte, &A));
+    EXPECT(SOMA_EINVAL,
+           soma_train_test_split(&X, &y, &o, NULL, &Xtr, &Xte, &ytr, &yte, &A));
     EXPECT(SOMA_EINVAL, soma_train_test_split(&X, &y, &o, r, NULL, &Xte, &ytr, &yte, &A));
     EXPECT(SOMA_EINVAL, soma_train_test_split(&X, &y, &o, r, &Xtr, NULL, &ytr, &yte, &A));
     EXPECT(SOMA_EINVAL, soma_train_test_split(&X, &y, &o, r, &Xtr, &Xte, NULL, &yte, &A));
     EXPECT(SOMA_EINVAL, soma_train_test_split(&X, &y, &o, r, &Xtr, &Xte, &ytr, NULL, &A));
-    EXPECT(SOMA_EINVAL, soma_train_test_split(&X, &y, &o, r, &Xtr, &Xte, &ytr, &yte, &no_fns));
+    EXPECT(SOMA_EINVAL,
+           soma_train_test_split(&X, &y, &o, r, &Xtr, &Xte, &ytr, &yte, &no_fns));
     EXPECT(SOMA_EDIM, soma_train_test_split(&X, &yr, &o, r, &Xtr, &Xte, &ytr, &yte, &A));
     const double fracs[4] = {0.0, 1.0, -0.25, NAN};
     for (int i = 0; i < 4; i++) {
         b = o;
         b.test_fraction = fracs[i];
-        EXPECT(SOMA_EINVAL, soma_train_test_split(&X, &y, &b, r, &Xtr, &Xte, &ytr, &yte, &A));
+        EXPECT(SOMA_EINVAL,
+               soma_train_test_split(&X, &y, &b, r, &Xtr, &Xte, &ytr, &yte, &A));
     }
     b = o;
     b.test_fraction = 0.99; /* leaves no training row */
@@ -2158,12 +2201,16 @@ static void case_soma_train_test_split(void)
     b.shuffle = false;
     EXPECT(SOMA_EINVAL, soma_train_test_split(&X, &y, &b, r, &Xtr, &Xte, &ytr, &yte, &A));
     b.shuffle = true;
-    EXPECT(SOMA_EINVAL, soma_train_test_split(&X, NULL, &b, r, &Xtr, &Xte, NULL, NULL, &A));
-    EXPECT(SOMA_EINVAL, soma_train_test_split(&X, &y2, &b, r, &Xtr, &Xte, &ytr, &yte, &A));
+    EXPECT(SOMA_EINVAL,
+           soma_train_test_split(&X, NULL, &b, r, &Xtr, &Xte, NULL, NULL, &A));
+    EXPECT(SOMA_EINVAL,
+           soma_train_test_split(&X, &y2, &b, r, &Xtr, &Xte, &ytr, &yte, &A));
     y.data[3] = NAN;
-    EXPECT(SOMA_ENONFINITE, soma_train_test_split(&X, &y, &b, r, &Xtr, &Xte, &ytr, &yte, &A));
+    EXPECT(SOMA_ENONFINITE,
+           soma_train_test_split(&X, &y, &b, r, &Xtr, &Xte, &ytr, &yte, &A));
     soma_matrix X1 = mat(1, 2);
-    EXPECT(SOMA_EINVAL, soma_train_test_split(&X1, NULL, &o, r, &Xtr, &Xte, NULL, NULL, &A));
+    EXPECT(SOMA_EINVAL,
+           soma_train_test_split(&X1, NULL, &o, r, &Xtr, &Xte, NULL, NULL, &A));
 }
 
 static void case_soma_one_hot(void)
@@ -2196,7 +2243,8 @@ static void case_soma_one_hot(void)
 /* ---- metrics.h -------------------------------------------------------------- */
 
 /* y_true / y_pred pairs that every label metric refuses, with the status. */
-static void label_pair_cases(soma_status (*call)(const soma_matrix *, const soma_matrix *))
+static void label_pair_cases(soma_status (*call)(const soma_matrix *,
+                                                 const soma_matrix *))
 {
     soma_matrix t = labels01(4), p = labels01(4), r = labels01(3), w = mat(4, 2);
     soma_matrix e = mat(0, 1);
@@ -2279,7 +2327,8 @@ static void case_soma_precision_recall_f1(void)
     soma_matrix t = labels01(4), p = labels01(4);
     const soma_average bin = SOMA_AVERAGE_BINARY;
     EXPECT(SOMA_EINVAL, soma_precision_recall_f1(&t, &p, bin, 1, NULL, NULL, NULL, &A));
-    EXPECT(SOMA_EINVAL, soma_precision_recall_f1(&t, &p, SOMA_AVERAGE_COUNT, 1, &pr, &rc, &f1, &A));
+    EXPECT(SOMA_EINVAL,
+           soma_precision_recall_f1(&t, &p, SOMA_AVERAGE_COUNT, 1, &pr, &rc, &f1, &A));
     EXPECT(SOMA_EINVAL, soma_precision_recall_f1(&t, &p, bin, 2, &pr, &rc, &f1, &A));
     EXPECT(SOMA_EINVAL, soma_precision_recall_f1(&t, &p, bin, 1, &pr, &rc, &f1, &no_fns));
     label_pair_cases(prf_call);
@@ -2372,19 +2421,25 @@ static void case_soma_csv_read_buffer(void)
     EXPECT(SOMA_EINVAL, soma_csv_read_buffer(text, len, &d, NULL, &y, &info, &A, &err));
     EXPECT(SOMA_EINVAL, soma_csv_read_buffer(text, len, &d, &X, NULL, &info, &A, &err));
     EXPECT(SOMA_EINVAL, soma_csv_read_buffer(NULL, len, &d, &X, &y, &info, &A, &err));
-    EXPECT(SOMA_EINVAL, soma_csv_read_buffer(text, len, &d, &X, &y, &info, &no_fns, &err));
+    EXPECT(SOMA_EINVAL,
+           soma_csv_read_buffer(text, len, &d, &X, &y, &info, &no_fns, &err));
     soma_csv_options bad[16];
     size_t nb = bad_csv_options(bad);
     for (size_t i = 0; i < nb; i++)
-        EXPECT(SOMA_EINVAL, soma_csv_read_buffer(text, len, &bad[i], &X, &y, &info, &A, &err));
+        EXPECT(SOMA_EINVAL,
+               soma_csv_read_buffer(text, len, &bad[i], &X, &y, &info, &A, &err));
     /* Zero length and bad content. */
     EXPECT(SOMA_EFORMAT, soma_csv_read_buffer(NULL, 0, &d, &X, &y, &info, &A, &err));
     EXPECT(SOMA_EFORMAT, soma_csv_read_buffer("a,b\n", 4, &d, &X, &y, &info, &A, &err));
-    EXPECT(SOMA_EFORMAT, soma_csv_read_buffer("1,2\n3\n", 6, &d, &X, &y, &info, &A, &err));
+    EXPECT(SOMA_EFORMAT,
+           soma_csv_read_buffer("1,2\n3\n", 6, &d, &X, &y, &info, &A, &err));
     EXPECT(SOMA_EFORMAT, soma_csv_read_buffer("1,\"2\n", 5, &d, &X, &y, &info, &A, &err));
-    EXPECT(SOMA_EFORMAT, soma_csv_read_buffer("1,1e999\n", 8, &d, &X, &y, &info, &A, &err));
-    EXPECT(SOMA_ENONFINITE, soma_csv_read_buffer("1,nan\n", 6, &d, &X, &y, &info, &A, &err));
-    EXPECT(SOMA_ENONFINITE, soma_csv_read_buffer("inf,1\n", 6, &d, &X, &y, &info, &A, &err));
+    EXPECT(SOMA_EFORMAT,
+           soma_csv_read_buffer("1,1e999\n", 8, &d, &X, &y, &info, &A, &err));
+    EXPECT(SOMA_ENONFINITE,
+           soma_csv_read_buffer("1,nan\n", 6, &d, &X, &y, &info, &A, &err));
+    EXPECT(SOMA_ENONFINITE,
+           soma_csv_read_buffer("inf,1\n", 6, &d, &X, &y, &info, &A, &err));
     soma_csv_options idx = d;
     idx.label = SOMA_CSV_LABEL_INDEX;
     idx.label_index = 3; /* >= fields */
@@ -2392,7 +2447,8 @@ static void case_soma_csv_read_buffer(void)
     /* With no label column, y may be NULL and is not written. */
     soma_csv_options none = d;
     none.label = SOMA_CSV_LABEL_NONE;
-    EXPECT(SOMA_EFORMAT, soma_csv_read_buffer("1,2\n3,x\n", 8, &none, &X, NULL, &info, &A, &err));
+    EXPECT(SOMA_EFORMAT,
+           soma_csv_read_buffer("1,2\n3,x\n", 8, &none, &X, NULL, &info, &A, &err));
 }
 
 static void case_soma_csv_read_file(void)
@@ -2414,9 +2470,10 @@ static void case_soma_csv_read_file(void)
     size_t nb = bad_csv_options(bad);
     for (size_t i = 0; i < nb; i++)
         EXPECT(SOMA_EINVAL, soma_csv_read_file(path, &bad[i], &X, &y, &info, &A, &err));
-    EXPECT(SOMA_EIO, soma_csv_read_file("/nonexistent-soma-dir/x.csv", &d, &X, &y, &info, &A,
-                                        &err));
-    EXPECT(SOMA_EIO, soma_csv_read_file(tmp_dir, &d, &X, &y, &info, &A, &err)); /* a folder */
+    EXPECT(SOMA_EIO, soma_csv_read_file("/nonexistent-soma-dir/x.csv", &d, &X, &y, &info,
+                                        &A, &err));
+    EXPECT(SOMA_EIO,
+           soma_csv_read_file(tmp_dir, &d, &X, &y, &info, &A, &err)); /* a folder */
     write_file(path, "", 0);
     EXPECT(SOMA_EFORMAT, soma_csv_read_file(path, &d, &X, &y, &info, &A, &err));
     write_file(path, "1,2\n3,NaN\n", 10);
@@ -2456,7 +2513,10 @@ typedef struct api_case {
     void (*run)(void);
 } api_case;
 
-#define API_CASE(fn) {#fn, case_##fn}
+#define API_CASE(fn)                                                                     \
+    {                                                                                    \
+#fn, case_##fn                                                                   \
+    }
 
 /* One entry per public function (checked by tests/check-api-coverage.sh). */
 static const api_case cases[] = {
@@ -2615,8 +2675,8 @@ START_TEST(empty_matrices_with_null_data)
                      SOMA_OK);
     ck_assert_int_eq(soma_activation_forward_matrix(SOMA_ACTIVATION_TANH, 0, &e30, &e30b),
                      SOMA_OK);
-    ck_assert_int_eq(soma_activation_backward_matrix(SOMA_ACTIVATION_SOFTMAX, 0, &e30, &e30,
-                                                     &e30, &e30b),
+    ck_assert_int_eq(soma_activation_backward_matrix(SOMA_ACTIVATION_SOFTMAX, 0, &e30,
+                                                     &e30, &e30, &e30b),
                      SOMA_OK);
     double v = -1.0;
     for (int l = 0; l < SOMA_LOSS_COUNT; l++) {
@@ -2636,8 +2696,9 @@ START_TEST(empty_matrices_with_null_data)
     ck_assert_int_eq(soma_matrix_view(&dX, dx, 3, 3, 3), SOMA_OK);
     soma_dense layer = {W, row0, SOMA_ACTIVATION_RELU, 0.0};
     ck_assert_int_eq(soma_dense_forward(&layer, &X, &e30, &e30b), SOMA_OK);
-    ck_assert_int_eq(soma_dense_backward(&layer, &X, &e30, &e30b, &e30, &e30, &dW, &row0, &dX),
-                     SOMA_OK);
+    ck_assert_int_eq(
+        soma_dense_backward(&layer, &X, &e30, &e30b, &e30, &e30, &dW, &row0, &dX),
+        SOMA_OK);
     ck_assert_int_eq(soma_dense_backward_dz(&layer, &X, &e30, &dW, &row0, &dX), SOMA_OK);
     for (int i = 0; i < 9; i++)
         ck_assert_double_eq(dx[i], 0.0); /* dX = dZ W^T with no columns */

@@ -415,7 +415,8 @@ START_TEST(divergence_keeps_the_last_finite_parameters)
             /* Full batch: the epoch's loss was measured exactly there. */
             double loss;
             ck_assert_int_eq(soma_mlp_evaluate(rec.mlp, &X, &Y, &loss, NULL), SOMA_OK);
-            ck_assert_double_eq_tol(loss, h.epochs[want].loss, 1e-12 * h.epochs[want].loss);
+            ck_assert_double_eq_tol(loss, h.epochs[want].loss,
+                                    1e-12 * h.epochs[want].loss);
         }
     }
     /* The kept model is a model: finite predictions; it saves and loads. */

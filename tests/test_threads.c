@@ -35,13 +35,13 @@ typedef struct result {
 
 static soma_mlp *shared_model; /* predicted with by every thread at once */
 
-#define TRY(expr)                                                              \
-    do {                                                                       \
-        soma_status st_ = (expr);                                              \
-        if (st_ != SOMA_OK) {                                                  \
-            r->status = st_;                                                   \
-            goto done;                                                         \
-        }                                                                      \
+#define TRY(expr)                                                                        \
+    do {                                                                                 \
+        soma_status st_ = (expr);                                                        \
+        if (st_ != SOMA_OK) {                                                            \
+            r->status = st_;                                                             \
+            goto done;                                                                   \
+        }                                                                                \
     } while (0)
 
 /* Job `id`: its own data, model, options and CSV text. Writes only into
@@ -167,10 +167,11 @@ static result alone[N_THREADS], together[N_THREADS];
 
 static void assert_same(const result *a, const result *b, int id)
 {
-    ck_assert_msg(b->status == SOMA_OK, "thread %d: %s", id, soma_status_string(b->status));
+    ck_assert_msg(b->status == SOMA_OK, "thread %d: %s", id,
+                  soma_status_string(b->status));
     ck_assert_uint_eq(a->n_params, b->n_params);
-#define SAME(field)                                                            \
-    ck_assert_msg(memcmp(&a->field, &b->field, sizeof a->field) == 0,          \
+#define SAME(field)                                                                      \
+    ck_assert_msg(memcmp(&a->field, &b->field, sizeof a->field) == 0,                    \
                   "thread %d: " #field " differs from the single-threaded run", id)
     SAME(params);
     SAME(proba);

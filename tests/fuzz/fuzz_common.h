@@ -17,13 +17,12 @@
 /* The libFuzzer entry point every target defines. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define FUZZ_CHECK(cond)                                                       \
-    do {                                                                       \
-        if (!(cond)) {                                                         \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__,  \
-                    #cond);                                                    \
-            abort();                                                           \
-        }                                                                      \
+#define FUZZ_CHECK(cond)                                                                 \
+    do {                                                                                 \
+        if (!(cond)) {                                                                   \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);     \
+            abort();                                                                     \
+        }                                                                                \
     } while (0)
 
 /* Counting allocator; fails allocation number fail_at (1-based) if > 0. */

@@ -67,7 +67,8 @@ static void check_mlp(soma_mlp *m)
 {
     /* Predict two rows: the parameters are finite (the loader checks), the
      * outputs may overflow but the call must succeed. */
-    const size_t n_in = soma_mlp_size(m, 0), n_out = soma_mlp_size(m, soma_mlp_n_layers(m));
+    const size_t n_in = soma_mlp_size(m, 0),
+                 n_out = soma_mlp_size(m, soma_mlp_n_layers(m));
     FUZZ_CHECK(n_in >= 1 && n_out >= 1);
     soma_matrix X, P;
     FUZZ_CHECK(soma_matrix_init(&X, 2, n_in, NULL) == SOMA_OK);

@@ -53,15 +53,17 @@ typedef struct api {
     soma_status (*mlp_params)(soma_mlp *, soma_matrix *);
     soma_status (*mlp_fit)(soma_mlp *, const soma_matrix *, const soma_matrix *,
                            const soma_fit_options *, soma_history *);
-    soma_status (*mlp_predict_proba)(const soma_mlp *, const soma_matrix *, soma_matrix *);
+    soma_status (*mlp_predict_proba)(const soma_mlp *, const soma_matrix *,
+                                     soma_matrix *);
     void (*history_free)(soma_history *);
     const char *(*backend_name)(void);
 } api;
 
-static const api linked = {soma_gemm,        soma_activation_forward, soma_activation_backward,
-                           soma_mlp_create,  soma_mlp_destroy,        soma_mlp_params,
-                           soma_mlp_fit,     soma_mlp_predict_proba,  soma_history_free,
-                           soma_backend_name};
+static const api linked = {
+    soma_gemm,        soma_activation_forward, soma_activation_backward,
+    soma_mlp_create,  soma_mlp_destroy,        soma_mlp_params,
+    soma_mlp_fit,     soma_mlp_predict_proba,  soma_history_free,
+    soma_backend_name};
 
 static void *symbol(void *h, const char *name)
 {
@@ -184,7 +186,8 @@ static void fuzz_gemm(fuzz_input *in)
         beta = (sc & 0x40) ? 0.0 : value(in, SCALED);
     }
     const size_t ar = ta ? k : m, ac = ta ? m : k, br = tb ? n : k, bc = tb ? k : n;
-    const size_t lda = ac + (pads & 3), ldb = bc + ((pads >> 2) & 3), ldc = n + ((pads >> 4) & 3);
+    const size_t lda = ac + (pads & 3), ldb = bc + ((pads >> 2) & 3),
+                 ldc = n + ((pads >> 4) & 3);
     double *a = calloc(ar * lda + 1, sizeof(double));
     double *b = calloc(br * ldb + 1, sizeof(double));
     double *c0 = calloc(m * ldc + 1, sizeof(double));
@@ -316,7 +319,9 @@ static void fuzz_activation(fuzz_input *in)
             break;
         case SOMA_ACTIVATION_LEAKY_RELU:
             /* alpha x, except the limit 0 (not 0 * -inf = NaN) for alpha 0. */
-            FUZZ_CHECK(same_value(y, x > 0.0 ? x : alpha == 0.0 && isinf(x) ? 0.0 : alpha * x));
+            FUZZ_CHECK(same_value(y, x > 0.0                    ? x
+                                     : alpha == 0.0 && isinf(x) ? 0.0
+                                                                : alpha * x));
             break;
         case SOMA_ACTIVATION_SIGMOID:
             FUZZ_CHECK(isnan(y) || (y >= 0.0 && y <= 1.0));
@@ -357,7 +362,8 @@ static void fuzz_fit(fuzz_input *in)
     static const double lrs[3] = {1e-3, 1e-2, 0.1};
     o.epochs = 1;
     o.learning_rate = lrs[fuzz_byte(in) % 3];
-    o.optimizer = soma_optim_config_default((soma_optimizer)(flags % SOMA_OPTIMIZER_COUNT));
+    o.optimizer =
+        soma_optim_config_default((soma_optimizer)(flags % SOMA_OPTIMIZER_COUNT));
     o.batch_size = (flags & 4) ? 1 + fuzz_byte(in) % rows : 0;
     o.shuffle = flags & 8;
     o.dropout = (flags & 16) ? 0.3 : 0.0;
@@ -428,9 +434,9 @@ static void fuzz_fit(fuzz_input *in)
                     "fit: sizes %zu %zu %zu rows %zu hidden %d output %d loss %d init %d "
                     "opt %d lr %g batch %zu shuffle %d dropout %g l2 %g clip %g val %g "
                     "status %d epochs %zu\n",
-                    sizes[0], sizes[1], sizes[2], rows, spec.hidden, spec.output, spec.loss,
-                    spec.init, o.optimizer.kind, o.learning_rate, o.batch_size, o.shuffle,
-                    o.dropout, o.l2, o.clip_norm, o.validation_fraction, st[0],
+                    sizes[0], sizes[1], sizes[2], rows, spec.hidden, spec.output,
+                    spec.loss, spec.init, o.optimizer.kind, o.learning_rate, o.batch_size,
+                    o.shuffle, o.dropout, o.l2, o.clip_norm, o.validation_fraction, st[0],
                     h[0].n_epochs);
             for (size_t i = 0; i < p[0].cols; i++)
                 fprintf(stderr, "  p[%zu] %.17g %.17g\n", i, p[0].data[i], p[1].data[i]);

@@ -23,15 +23,16 @@ static void put(const char *folder, const char *name, const void *prefix, size_t
     char path[512];
     snprintf(path, sizeof path, "%s/%s/%s", root, folder, name);
     FILE *f = fopen(path, "wb");
-    if (f == NULL || fwrite(prefix, 1, np, f) != np || (n > 0 && fwrite(data, 1, n, f) != n) ||
-        fclose(f) != 0) {
+    if (f == NULL || fwrite(prefix, 1, np, f) != np ||
+        (n > 0 && fwrite(data, 1, n, f) != n) || fclose(f) != 0) {
         fprintf(stderr, "cannot write %s\n", path);
         exit(1);
     }
 }
 
 /* CSV: option byte, label index, allocation to fail, text. */
-static void csv(const char *name, uint8_t opt, uint8_t label, uint8_t fail, const char *text)
+static void csv(const char *name, uint8_t opt, uint8_t label, uint8_t fail,
+                const char *text)
 {
     const uint8_t prefix[3] = {opt, label, fail};
     put("csv", name, prefix, 3, text, strlen(text));
@@ -44,7 +45,8 @@ static void csv_seeds(void)
     csv("valid-header-last", 0x00, 0, 0, "x1,x2,label\n1,2,0\n3.5,-4e2,1\n");
     csv("valid-no-header", 0x08, 0, 0, "1,2,0\n3,4,1\n5,6,2\n");
     csv("valid-bom-crlf-quotes", 0x00, 0, 0,
-        "\xEF\xBB\xBF\"a, \"\"quoted\"\"\",b ,label\r\n\r\n \"1.5\" ,.5,0\r\n2.,3e-3,1\r\n");
+        "\xEF\xBB\xBF\"a, \"\"quoted\"\"\",b ,label\r\n\r\n \"1.5\" "
+        ",.5,0\r\n2.,3e-3,1\r\n");
     csv("valid-semicolon-index", 0x11, 1, 0, "a;y;b\n1;0;2\n3;1;4\n");
     csv("valid-tab-name", 0x22, 0, 0, "f1\tlabel\tf2\n1\t1\t2\n3\t0\t4\n");
     csv("valid-space-none", 0x33, 0, 0, "1 2 3\n4 5 6\n");
@@ -57,7 +59,9 @@ static void csv_seeds(void)
     csv("alloc-fail-6", 0x00, 0, 6, "x,y\n1,2\n3,4\n5,6\n");
     csv("broken-empty", 0x00, 0, 0, "");
     csv("broken-only-bom", 0x00, 0, 0, "\xEF\xBB\xBF");
-    csv("broken-bom-prefix", 0x00, 0, 0, "\xEF\xBB" "1,2\n");
+    csv("broken-bom-prefix", 0x00, 0, 0,
+        "\xEF\xBB"
+        "1,2\n");
     csv("broken-header-only", 0x00, 0, 0, "a,b,c\n");
     csv("broken-unterminated-quote", 0x00, 0, 0, "1,\"2\n3,4\n");
     csv("broken-text-after-quote", 0x00, 0, 0, "\"1\"x,2\n");
@@ -95,7 +99,8 @@ static unsigned char *mlp_bytes(soma_optimizer opt, bool with_opt, size_t *n)
     soma_mlp *m;
     soma_matrix X, Y;
     if (soma_mlp_create(&m, sizes, 4, &s, NULL) != SOMA_OK ||
-        soma_matrix_init(&X, 8, 3, NULL) != SOMA_OK || soma_matrix_init(&Y, 8, 2, NULL) != SOMA_OK)
+        soma_matrix_init(&X, 8, 3, NULL) != SOMA_OK ||
+        soma_matrix_init(&Y, 8, 2, NULL) != SOMA_OK)
         exit(1);
     for (size_t i = 0; i < 8; i++) {
         for (size_t j = 0; j < 3; j++)
@@ -124,7 +129,8 @@ static unsigned char *perceptron_bytes(size_t *n)
     soma_perceptron *p;
     soma_matrix X, y;
     if (soma_perceptron_create(&p, &o, NULL) != SOMA_OK ||
-        soma_matrix_init(&X, 6, 2, NULL) != SOMA_OK || soma_matrix_init(&y, 6, 1, NULL) != SOMA_OK)
+        soma_matrix_init(&X, 6, 2, NULL) != SOMA_OK ||
+        soma_matrix_init(&y, 6, 1, NULL) != SOMA_OK)
         exit(1);
     for (size_t i = 0; i < 6; i++) {
         X.data[2 * i] = (double)i - 2.5;
@@ -132,7 +138,8 @@ static unsigned char *perceptron_bytes(size_t *n)
         y.data[i] = i >= 3 ? 1.0 : 0.0;
     }
     soma_rng r;
-    if (soma_rng_seed(&r, 1) != SOMA_OK || soma_perceptron_fit(p, &X, &y, &r) != SOMA_OK ||
+    if (soma_rng_seed(&r, 1) != SOMA_OK ||
+        soma_perceptron_fit(p, &X, &y, &r) != SOMA_OK ||
         soma_perceptron_save_buffer(p, NULL, 0, n) != SOMA_OK)
         exit(1);
     unsigned char *b = malloc(*n);
@@ -232,7 +239,8 @@ static void train_seeds(void)
 int main(int argc, char **argv)
 {
     if (argc != 2) {
-        fprintf(stderr, "usage: %s CORPUS_DIR (with csv/, model/, train/ in it)\n", argv[0]);
+        fprintf(stderr, "usage: %s CORPUS_DIR (with csv/, model/, train/ in it)\n",
+                argv[0]);
         return 2;
     }
     root = argv[1];
