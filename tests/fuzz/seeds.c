@@ -5,8 +5,13 @@
  *   build/tests/fuzz/fuzz-seeds tests/fuzz/corpus
  *
  * writes corpus/csv, corpus/model and corpus/train (the folders must
- * exist). The committed corpus was made this way; rerun it after changing
- * an input format, and commit what the fuzzers add to it if you like. */
+ * exist). The committed corpus was made this way, plus the two committed
+ * model fixtures with the model target's two option bytes (zero) in front:
+ *
+ *   (printf '\000\000'; cat tests/data/mlp-v1.soma) > tests/fuzz/corpus/model/fixture-mlp-v1
+ *
+ * (and the same for perceptron-v1.soma). Rerun it after changing an input
+ * format. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdint.h>
 #include <stdio.h>
