@@ -818,7 +818,8 @@ static int write_table(FILE *f, const soma_matrix *X, const soma_matrix *y,
             return -1;
     }
     for (size_t i = 0; i < X->rows; i++) {
-        const double *r = soma_matrix_at(X, i, 0);
+        /* X may have no columns (only labels): then its data may be NULL. */
+        const double *r = d > 0 ? soma_matrix_at(X, i, 0) : NULL;
         for (size_t j = 0; j < d; j++)
             if (fprintf(f, j > 0 ? ",%.17g" : "%.17g", r[j]) < 0)
                 return -1;

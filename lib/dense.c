@@ -7,6 +7,8 @@ void soma__dense_forward(const soma_dense *layer, const soma_matrix *X, soma_mat
                          soma_matrix *A)
 {
     soma__gemm(false, false, 1.0, X, &layer->W, 0.0, Z);
+    if (soma__matrix_empty(Z))
+        return;
     /* Bias and activation over groups of rows of about DENSE_GROUP elements,
      * so that the group is still in cache for the second pass, with one
      * call per group rather than per row when Z and A are packed (narrow
@@ -37,6 +39,8 @@ static void col_sums(const soma_matrix *dZ, double scale, bool accumulate, doubl
     if (!accumulate)
         for (size_t j = 0; j < n; j++)
             db[j] = 0.0;
+    if (soma__matrix_empty(dZ))
+        return;
     for (size_t i = 0; i < dZ->rows; i++) {
         const double *r = soma_matrix_at(dZ, i, 0);
         for (size_t j = 0; j < n; j++)
@@ -58,6 +62,8 @@ void soma__activation_backward_rows(soma_activation f, double alpha, const soma_
                                     const soma_matrix *A, const soma_matrix *dA,
                                     soma_matrix *dZ)
 {
+    if (soma__matrix_empty(Z))
+        return;
     const bool packed = f != SOMA_ACTIVATION_SOFTMAX && soma__matrix_contiguous(Z) &&
                         soma__matrix_contiguous(A) && soma__matrix_contiguous(dA) &&
                         soma__matrix_contiguous(dZ);
@@ -171,7 +177,10 @@ soma_status soma_dense_backward(const soma_dense *layer, const soma_matrix *X,
                                 soma_matrix *db, soma_matrix *dX)
 {
     SOMA_TRY(check_layer(layer));
-    if (X == NULL || Z == NULL)
+    /* X gives m, the row count every other shape is checked against: an
+     * invalid X is SOMA_EINVAL, not a mismatch of the others. */
+    SOMA_TRY(soma__matrix_check(X));
+    if (Z == NULL)
         return SOMA_EINVAL;
     const size_t m = X->rows, out = layer->W.cols;
     SOMA_TRY(check_shape(Z, m, out));

@@ -51,6 +51,14 @@ size_t soma__matrix_extent(const soma_matrix *m);
 /* True when the storage of a and b overlaps. */
 bool soma__matrix_overlap(const soma_matrix *a, const soma_matrix *b);
 
+/* True when m has no element. Its data may then be NULL, and no address may
+ * be formed from it (NULL + 0 is undefined behaviour): loops over rows must
+ * not start. */
+static inline bool soma__matrix_empty(const soma_matrix *m)
+{
+    return m->rows == 0 || m->cols == 0;
+}
+
 /* True when m's rows are packed (ld == cols, or a single row). */
 static inline bool soma__matrix_contiguous(const soma_matrix *m)
 {

@@ -67,6 +67,8 @@ soma_status soma_loss_from_name(const char *name, soma_loss *out)
 
 soma_status soma__loss_check_targets(soma_loss loss, const soma_matrix *Y)
 {
+    if (soma__matrix_empty(Y))
+        return SOMA_OK;
     for (size_t i = 0; i < Y->rows; i++) {
         const double *y = soma_matrix_at(Y, i, 0);
         int bad = 0;

@@ -145,6 +145,8 @@ soma_status soma_matrix_copy(const soma_matrix *src, soma_matrix *dst)
 soma_status soma_matrix_fill(soma_matrix *m, double value)
 {
     SOMA_TRY(soma__matrix_check(m));
+    if (soma__matrix_empty(m))
+        return SOMA_OK;
     for (size_t i = 0; i < m->rows; i++) {
         double *r = soma_matrix_at(m, i, 0);
         for (size_t j = 0; j < m->cols; j++)
@@ -161,6 +163,8 @@ soma_status soma_matrix_transpose(const soma_matrix *src, soma_matrix *dst)
         return SOMA_EDIM;
     if (soma__matrix_overlap(src, dst))
         return SOMA_EALIAS;
+    if (soma__matrix_empty(src))
+        return SOMA_OK;
     for (size_t i = 0; i < src->rows; i++) {
         const double *r = soma_matrix_at(src, i, 0);
         for (size_t j = 0; j < src->cols; j++)
@@ -193,7 +197,9 @@ soma_status soma_matrix_add_row(soma_matrix *m, const soma_matrix *row)
     SOMA_TRY(soma__matrix_check(row));
     if (row->rows != 1 || row->cols != m->cols)
         return SOMA_EDIM;
-    if (m->rows > 0 && soma__matrix_overlap(m, row))
+    if (soma__matrix_empty(m))
+        return SOMA_OK;
+    if (soma__matrix_overlap(m, row))
         return SOMA_EALIAS;
     const double *b = row->data;
     for (size_t i = 0; i < m->rows; i++) {
@@ -215,7 +221,7 @@ soma_status soma_matrix_col_sums(const soma_matrix *src, double alpha, soma_matr
     double *s = dst->data;
     for (size_t j = 0; j < src->cols; j++)
         s[j] = 0.0;
-    for (size_t i = 0; i < src->rows; i++) {
+    for (size_t i = 0; i < src->rows && src->cols > 0; i++) {
         const double *r = soma_matrix_at(src, i, 0);
         for (size_t j = 0; j < src->cols; j++)
             s[j] += r[j];
@@ -228,6 +234,8 @@ soma_status soma_matrix_col_sums(const soma_matrix *src, double alpha, soma_matr
 soma_status soma_matrix_scale(soma_matrix *m, double alpha)
 {
     SOMA_TRY(soma__matrix_check(m));
+    if (soma__matrix_empty(m))
+        return SOMA_OK;
     for (size_t i = 0; i < m->rows; i++) {
         double *r = soma_matrix_at(m, i, 0);
         for (size_t j = 0; j < m->cols; j++)
@@ -242,6 +250,8 @@ soma_status soma_matrix_axpy(double alpha, const soma_matrix *x, soma_matrix *y)
     SOMA_TRY(soma__matrix_check(y));
     if (x->rows != y->rows || x->cols != y->cols)
         return SOMA_EDIM;
+    if (soma__matrix_empty(y))
+        return SOMA_OK;
     bool same = x->data == y->data && x->ld == y->ld;
     if (!same && soma__matrix_overlap(x, y))
         return SOMA_EALIAS;
@@ -257,6 +267,8 @@ soma_status soma_matrix_axpy(double alpha, const soma_matrix *x, soma_matrix *y)
 soma_status soma_matrix_check_finite(const soma_matrix *m)
 {
     SOMA_TRY(soma__matrix_check(m));
+    if (soma__matrix_empty(m))
+        return SOMA_OK;
     for (size_t i = 0; i < m->rows; i++) {
         const double *r = soma_matrix_at(m, i, 0);
         /* Integer OR of a comparison: no early exit, so the loop vectorizes. */

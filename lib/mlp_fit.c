@@ -511,16 +511,26 @@ static soma_status run_epoch(fit_state *f, double lr, sums *s, sums *v)
     return SOMA_OK;
 }
 
+/* Same double, bit for bit (so NaN equals the same NaN). */
+static bool same_bits(double a, double b)
+{
+    return memcmp(&a, &b, sizeof a) == 0;
+}
+
+/* Field by field: a memcmp of the structs would also compare the padding
+ * after `kind`, whose bytes are unspecified. */
+static bool same_config(const soma_optim_config *a, const soma_optim_config *b)
+{
+    return a->kind == b->kind && same_bits(a->momentum, b->momentum) &&
+           same_bits(a->beta1, b->beta1) && same_bits(a->beta2, b->beta2) &&
+           same_bits(a->epsilon, b->epsilon);
+}
+
 /* True when fit continues the optimizer state of the last fit: a warm
  * start with the same configuration. */
 static bool keep_optimizer(const soma_mlp *mlp, const soma_fit_options *o)
 {
-    const soma_optim_config *c = &o->optimizer, *have = &mlp->opt.config;
-    /* Field by field: memcmp would also compare the struct's padding. */
-    const bool same = have->kind == c->kind && have->momentum == c->momentum &&
-                      have->beta1 == c->beta1 && have->beta2 == c->beta2 &&
-                      have->epsilon == c->epsilon;
-    return o->warm_start && mlp->opt_ready && same;
+    return o->warm_start && mlp->opt_ready && same_config(&mlp->opt.config, &o->optimizer);
 }
 
 /* Release what fit_setup allocated (fresh optimizer state included). */
@@ -686,7 +696,14 @@ soma_status soma_mlp_fit(soma_mlp *mlp, const soma_matrix *X, const soma_matrix 
             const double *good = f.w.snapshot[e % 2];
             if (!isfinite(st.loss) && e > 0)
                 good = f.w.snapshot[(e - 1) % 2];
-            if (f.w.best != NULL && isfinite(best)) {
+            /* The best parameters are saved at the end of their epoch.
+             * Without validation data their loss is measured by the next
+             * epoch's training loss: when that is this epoch and it is not
+             * finite, they are the parameters that diverged, and the start
+             * of the best epoch (chosen above) is kept instead. */
+            const bool best_diverged = !f.has_val && best_index + 2 == run &&
+                                       !isfinite(st.loss);
+            if (f.w.best != NULL && isfinite(best) && !best_diverged) {
                 good = f.w.best;
                 h.restored = true;
             }

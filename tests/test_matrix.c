@@ -137,7 +137,9 @@ START_TEST(view_rows_aliases_source)
     ck_assert_int_eq(soma_matrix_view_rows(&v, &m, SIZE_MAX, 2), SOMA_EDIM);
     ck_assert_int_eq(soma_matrix_view_rows(&v, NULL, 0, 1), SOMA_EINVAL);
     ck_assert_int_eq(soma_matrix_view_rows(NULL, &m, 0, 1), SOMA_EINVAL);
-    ck_assert_mem_eq(&v, &before, sizeof v);
+    /* Field by field: the padding bytes of a view are unspecified. */
+    ck_assert(v.rows == before.rows && v.cols == before.cols && v.ld == before.ld &&
+              v.data == before.data && v.owner == before.owner);
     assert_padding_intact();
 }
 END_TEST

@@ -327,6 +327,14 @@ END_TEST
 
 /* ---- early stopping, callback, warm start, determinism ------------------ */
 
+/* The model of circle_task alone (a twin trained on the same data). */
+static soma_mlp *circle_model(uint64_t seed)
+{
+    const size_t sizes[4] = {2, 8, 8, 1};
+    return make(sizes, 4, SOMA_ACTIVATION_TANH, SOMA_ACTIVATION_SIGMOID, SOMA_LOSS_BCE,
+                seed);
+}
+
 static soma_mlp *circle_task(soma_matrix *X, soma_matrix *Y, uint64_t seed)
 {
     /* Points in [-1, 1]^2 labelled by x^2 + y^2 < 0.5. */
@@ -337,15 +345,13 @@ static soma_mlp *circle_task(soma_matrix *X, soma_matrix *Y, uint64_t seed)
         double a = X->data[2 * i], b = X->data[2 * i + 1];
         Y->data[i] = a * a + b * b < 0.5 ? 1.0 : 0.0;
     }
-    const size_t sizes[4] = {2, 8, 8, 1};
-    return make(sizes, 4, SOMA_ACTIVATION_TANH, SOMA_ACTIVATION_SIGMOID, SOMA_LOSS_BCE,
-                seed);
+    return circle_model(seed);
 }
 
 START_TEST(early_stopping_restores_the_best_epoch)
 {
     soma_matrix X, Y, p;
-    soma_mlp *m = circle_task(&X, &Y, 21), *twin = circle_task(&X, &Y, 21);
+    soma_mlp *m = circle_task(&X, &Y, 21), *twin = circle_model(21);
     soma_fit_options o = soma_fit_options_default();
     o.epochs = 50;
     o.learning_rate = 0.1;
@@ -410,7 +416,7 @@ START_TEST(warm_start_continues_exactly)
      * schedule give the same bits as 20 epochs in one call: optimizer
      * state, epoch count and schedule all continue. */
     soma_matrix X, Y, p, q;
-    soma_mlp *a = circle_task(&X, &Y, 23), *b = circle_task(&X, &Y, 23);
+    soma_mlp *a = circle_task(&X, &Y, 23), *b = circle_model(23);
     soma_fit_options o = soma_fit_options_default();
     o.optimizer = soma_optim_config_default(SOMA_OPTIMIZER_ADAM);
     o.learning_rate = 0.01;
@@ -429,6 +435,27 @@ START_TEST(warm_start_continues_exactly)
     ck_assert_int_eq(soma_mlp_params(a, &p), SOMA_OK);
     ck_assert_int_eq(soma_mlp_params(b, &q), SOMA_OK);
     ck_assert_mem_eq(p.data, q.data, p.cols * sizeof(double));
+    /* The configuration is compared by value: padding bytes that differ
+     * (here 0xA5 in every byte the fields do not cover) do not restart the
+     * optimizer. */
+    soma_mlp *c = circle_model(23);
+    soma_matrix r;
+    o.warm_start = false;
+    ck_assert_int_eq(soma_mlp_fit(c, &X, &Y, &o, NULL), SOMA_OK);
+    soma_optim_config padded;
+    memset(&padded, 0xA5, sizeof padded);
+    padded.kind = o.optimizer.kind;
+    padded.momentum = o.optimizer.momentum;
+    padded.beta1 = o.optimizer.beta1;
+    padded.beta2 = o.optimizer.beta2;
+    padded.epsilon = o.optimizer.epsilon;
+    soma_fit_options warm = o;
+    warm.optimizer = padded;
+    warm.warm_start = true;
+    ck_assert_int_eq(soma_mlp_fit(c, &X, &Y, &warm, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_params(c, &r), SOMA_OK);
+    ck_assert_mem_eq(p.data, r.data, p.cols * sizeof(double));
+    soma_mlp_destroy(c);
     /* Without warm start the Adam state restarts: different parameters. */
     o.warm_start = false;
     ck_assert_int_eq(soma_mlp_fit(b, &X, &Y, &o, NULL), SOMA_OK);
@@ -536,7 +563,7 @@ START_TEST(reduce_hooks_join_every_step)
     /* Doubling the gradient with lr 0.05 is exactly lr 0.1 without a hook
      * (0.05 * 2g and 0.1 g round alike: 0.1 = 2 x 0.05 in binary). */
     soma_matrix X, Y, p, q;
-    soma_mlp *a = circle_task(&X, &Y, 28), *b = circle_task(&X, &Y, 28);
+    soma_mlp *a = circle_task(&X, &Y, 28), *b = circle_model(28);
     soma_fit_options o = soma_fit_options_default();
     o.epochs = 3;
     o.batch_size = 50; /* 240 rows: batches of 50, 50, 50, 50, 40 */
@@ -829,7 +856,7 @@ START_TEST(bad_input_leaves_model_unchanged)
     ck_assert_mem_eq(&h, &h_before, sizeof h);
 
     /* Batch larger than n is clamped: the same as full batch. */
-    soma_mlp *twin = circle_task(&X, &Y, 27);
+    soma_mlp *twin = circle_model(27);
     soma_matrix q;
     ck_assert_int_eq(soma_mlp_params(twin, &q), SOMA_OK);
     bad = o;

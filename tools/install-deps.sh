@@ -7,6 +7,13 @@ check gnuplot-nox"
 if [ "${SOMA_WITH_MPI:-1}" = 1 ]; then
     pkgs="$pkgs openmpi-bin libopenmpi-dev"
 fi
+# The robustness checks of .ci/run (docs/robustness.md): clang with its
+# sanitizer and libFuzzer runtimes (libclang-rt-14-dev, not pulled in by
+# clang without recommends) for the ASan/UBSan, TSan and fuzzing builds, and
+# valgrind for the memcheck run. SOMA_WITH_ROBUSTNESS=0 leaves them out.
+if [ "${SOMA_WITH_ROBUSTNESS:-1}" = 1 ]; then
+    pkgs="$pkgs clang libclang-rt-14-dev valgrind"
+fi
 if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -q

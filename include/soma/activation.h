@@ -72,8 +72,9 @@ SOMA_API double soma_activation_default_alpha(soma_activation f);
 
 /**
  * @brief a[i] = f(z[i]) for i < n. Softmax treats the array as one row.
- * @return SOMA_OK; SOMA_EINVAL for an invalid f, NULL arrays with n > 0, or
- *         a non-finite alpha (leaky relu, elu); SOMA_EALIAS if z and a
+ * @return SOMA_OK; SOMA_EINVAL for an invalid f, NULL arrays with n > 0, an
+ *         n whose byte count (n * sizeof(double)) overflows size_t, or a
+ *         non-finite alpha (leaky relu, elu); SOMA_EALIAS if z and a
  *         overlap without being the same array.
  */
 SOMA_API SOMA_NODISCARD soma_status soma_activation_forward(soma_activation f,

@@ -298,12 +298,12 @@ SOMA_API soma_fit_options soma_fit_options_default(void);
  *   model; SOMA_ENONFINITE for NaN or infinity in the data, or when training
  *   diverges: then the model holds the parameters of the last epoch whose
  *   loss was finite (the best ones under restore_best) and the history ends
- *   at that epoch with stop = SOMA_STOP_DIVERGED; SOMA_ENOMEM; a hook's
- *   status (training stops there: the model keeps the parameters of its last
- *   step and the history covers the finished epochs; a `start` hook's error
- *   changes nothing). On any other error the
- *   model and *history are unchanged. After divergence the optimizer state
- *   is reset.
+ *   at that epoch with stop = SOMA_STOP_DIVERGED; SOMA_EOVERFLOW when the
+ *   history of `epochs` entries would not fit in size_t bytes; SOMA_ENOMEM;
+ *   a hook's status (training stops there: the model keeps the parameters
+ *   of its last step and the history covers the finished epochs; a `start`
+ *   hook's error changes nothing). On any other error the model and
+ *   *history are unchanged. After divergence the optimizer state is reset.
  */
 SOMA_API SOMA_NODISCARD soma_status soma_mlp_fit(soma_mlp *mlp, const soma_matrix *X,
                                                  const soma_matrix *Y,

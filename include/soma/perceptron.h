@@ -104,7 +104,8 @@ SOMA_API void soma_perceptron_destroy(soma_perceptron *p);
  * as described in the file comment.
  * @return SOMA_OK; SOMA_EINVAL for NULL or invalid arguments, n == 0,
  *         d == 0, y not n x 1, or a label other than 0 and 1; SOMA_EDIM when
- *         X and y differ in rows; SOMA_ENONFINITE for NaN or infinity in X;
+ *         X and y differ in rows; SOMA_ENONFINITE for NaN or infinity in X
+ *         or y;
  *         SOMA_EOVERFLOW, SOMA_ENOMEM. On error the perceptron keeps its
  *         previous state (the rng may have advanced).
  */

@@ -1,0 +1,256 @@
+/* Writes the seed corpus of the fuzz targets: valid inputs and the
+ * interesting broken ones, each with the option bytes its target reads
+ * first (see fuzz_csv.c, fuzz_model.c, fuzz_train.c).
+ *
+ *   build/tests/fuzz/fuzz-seeds tests/fuzz/corpus
+ *
+ * writes corpus/csv, corpus/model and corpus/train (the folders must
+ * exist). The committed corpus was made this way, plus the two committed
+ * model fixtures with the model target's two option bytes (zero) in front:
+ *
+ *   (printf '\000\000'; cat tests/data/mlp-v1.soma) > tests/fuzz/corpus/model/fixture-mlp-v1
+ *
+ * (and the same for perceptron-v1.soma). Rerun it after changing an input
+ * format. */
+#define _POSIX_C_SOURCE 200809L
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <soma.h>
+
+static const char *root;
+
+static void put(const char *folder, const char *name, const void *prefix, size_t np,
+                const void *data, size_t n)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s/%s", root, folder, name);
+    FILE *f = fopen(path, "wb");
+    if (f == NULL || fwrite(prefix, 1, np, f) != np ||
+        (n > 0 && fwrite(data, 1, n, f) != n) || fclose(f) != 0) {
+        fprintf(stderr, "cannot write %s\n", path);
+        exit(1);
+    }
+}
+
+/* CSV: option byte, label index, allocation to fail, text. */
+static void csv(const char *name, uint8_t opt, uint8_t label, uint8_t fail,
+                const char *text)
+{
+    const uint8_t prefix[3] = {opt, label, fail};
+    put("csv", name, prefix, 3, text, strlen(text));
+}
+
+static void csv_seeds(void)
+{
+    /* opt bits: 0-1 delimiter , ; \t space; 2-3 header auto yes no;
+     * 4-5 label last index name none; 6 allow_nonfinite. */
+    csv("valid-header-last", 0x00, 0, 0, "x1,x2,label\n1,2,0\n3.5,-4e2,1\n");
+    csv("valid-no-header", 0x08, 0, 0, "1,2,0\n3,4,1\n5,6,2\n");
+    csv("valid-bom-crlf-quotes", 0x00, 0, 0,
+        "\xEF\xBB\xBF\"a, \"\"quoted\"\"\",b ,label\r\n\r\n \"1.5\" "
+        ",.5,0\r\n2.,3e-3,1\r\n");
+    csv("valid-semicolon-index", 0x11, 1, 0, "a;y;b\n1;0;2\n3;1;4\n");
+    csv("valid-tab-name", 0x22, 0, 0, "f1\tlabel\tf2\n1\t1\t2\n3\t0\t4\n");
+    csv("valid-space-none", 0x33, 0, 0, "1 2 3\n4 5 6\n");
+    csv("valid-nonfinite", 0x40, 0, 0, "nan,INF,-Infinity,1\n-nan,+inf,2,0\n");
+    csv("valid-blank-lines", 0x00, 0, 0, "\n\na,b\n\n1,2\n\n3,4\n");
+    csv("valid-no-final-newline", 0x00, 0, 0, "1,2\n3,4");
+    csv("valid-subnormal", 0x08, 0, 0, "1e-320,2\n4.9e-324,1\n");
+    csv("alloc-fail-1", 0x00, 0, 1, "x,y\n1,2\n3,4\n");
+    csv("alloc-fail-3", 0x00, 0, 3, "x,y\n1,2\n3,4\n");
+    csv("alloc-fail-6", 0x00, 0, 6, "x,y\n1,2\n3,4\n5,6\n");
+    csv("broken-empty", 0x00, 0, 0, "");
+    csv("broken-only-bom", 0x00, 0, 0, "\xEF\xBB\xBF");
+    csv("broken-bom-prefix", 0x00, 0, 0,
+        "\xEF\xBB"
+        "1,2\n");
+    csv("broken-header-only", 0x00, 0, 0, "a,b,c\n");
+    csv("broken-unterminated-quote", 0x00, 0, 0, "1,\"2\n3,4\n");
+    csv("broken-text-after-quote", 0x00, 0, 0, "\"1\"x,2\n");
+    csv("broken-stray-cr", 0x00, 0, 0, "1,2\r3,4\n");
+    csv("broken-too-many-fields", 0x00, 0, 0, "1,2\n3,4,5\n");
+    csv("broken-too-few-fields", 0x00, 0, 0, "1,2,3\n4,5\n");
+    csv("broken-empty-field", 0x00, 0, 0, "1,,3\n");
+    csv("broken-overflow", 0x00, 0, 0, "1,1e999\n");
+    csv("broken-not-a-number", 0x00, 0, 0, "1,--2\n3,0x10\n");
+    csv("broken-nonfinite-refused", 0x00, 0, 0, "1,nan\n");
+    csv("broken-label-index", 0x10, 5, 0, "1,2\n3,4\n");
+    csv("broken-label-name-missing", 0x20, 0, 0, "a,b\n1,2\n");
+    csv("broken-label-name-twice", 0x20, 0, 0, "label,label\n1,2\n");
+    csv("broken-name-without-header", 0x28, 0, 0, "label,b\n1,2\n");
+    const char nul[] = {'1', ',', '\0', '\n'};
+    const uint8_t prefix[3] = {0, 0, 0};
+    put("csv", "broken-nul-byte", prefix, 3, nul, sizeof nul);
+}
+
+/* Model files: mode byte (bit 0 rewrite header, bit 1 perceptron kind),
+ * allocation to fail, bytes. */
+static void model(const char *name, uint8_t mode, uint8_t fail, const void *b, size_t n)
+{
+    const uint8_t prefix[2] = {mode, fail};
+    put("model", name, prefix, 2, b, n);
+}
+
+static unsigned char *mlp_bytes(soma_optimizer opt, bool with_opt, size_t *n)
+{
+    const size_t sizes[4] = {3, 4, 3, 2};
+    soma_mlp_spec s = soma_mlp_spec_default();
+    s.hidden = SOMA_ACTIVATION_LEAKY_RELU;
+    s.output = SOMA_ACTIVATION_SOFTMAX;
+    s.loss = SOMA_LOSS_CE;
+    soma_mlp *m;
+    soma_matrix X, Y;
+    if (soma_mlp_create(&m, sizes, 4, &s, NULL) != SOMA_OK ||
+        soma_matrix_init(&X, 8, 3, NULL) != SOMA_OK ||
+        soma_matrix_init(&Y, 8, 2, NULL) != SOMA_OK)
+        exit(1);
+    for (size_t i = 0; i < 8; i++) {
+        for (size_t j = 0; j < 3; j++)
+            X.data[3 * i + j] = (double)((i * 7 + j * 3) % 5) - 2.0;
+        Y.data[2 * i + i % 2] = 1.0;
+    }
+    soma_fit_options o = soma_fit_options_default();
+    o.epochs = 2;
+    o.optimizer = soma_optim_config_default(opt);
+    if (soma_mlp_fit(m, &X, &Y, &o, NULL) != SOMA_OK ||
+        soma_mlp_save_buffer(m, with_opt, NULL, 0, n) != SOMA_OK)
+        exit(1);
+    unsigned char *b = malloc(*n);
+    if (b == NULL || soma_mlp_save_buffer(m, with_opt, b, *n, n) != SOMA_OK)
+        exit(1);
+    soma_mlp_destroy(m);
+    soma_matrix_free(&X);
+    soma_matrix_free(&Y);
+    return b;
+}
+
+static unsigned char *perceptron_bytes(size_t *n)
+{
+    soma_perceptron_options o = soma_perceptron_defaults();
+    o.average = true;
+    soma_perceptron *p;
+    soma_matrix X, y;
+    if (soma_perceptron_create(&p, &o, NULL) != SOMA_OK ||
+        soma_matrix_init(&X, 6, 2, NULL) != SOMA_OK ||
+        soma_matrix_init(&y, 6, 1, NULL) != SOMA_OK)
+        exit(1);
+    for (size_t i = 0; i < 6; i++) {
+        X.data[2 * i] = (double)i - 2.5;
+        X.data[2 * i + 1] = (double)(i % 3);
+        y.data[i] = i >= 3 ? 1.0 : 0.0;
+    }
+    soma_rng r;
+    if (soma_rng_seed(&r, 1) != SOMA_OK ||
+        soma_perceptron_fit(p, &X, &y, &r) != SOMA_OK ||
+        soma_perceptron_save_buffer(p, NULL, 0, n) != SOMA_OK)
+        exit(1);
+    unsigned char *b = malloc(*n);
+    if (b == NULL || soma_perceptron_save_buffer(p, b, *n, n) != SOMA_OK)
+        exit(1);
+    soma_perceptron_destroy(p);
+    soma_matrix_free(&X);
+    soma_matrix_free(&y);
+    return b;
+}
+
+static void model_seeds(void)
+{
+    static const struct {
+        const char *name;
+        soma_optimizer opt;
+        bool with_opt;
+    } mlps[] = {{"mlp-plain", SOMA_OPTIMIZER_SGD, false},
+                {"mlp-sgd-state", SOMA_OPTIMIZER_SGD, true},
+                {"mlp-momentum-state", SOMA_OPTIMIZER_MOMENTUM, true},
+                {"mlp-adam-state", SOMA_OPTIMIZER_ADAM, true}};
+    char name[64];
+    for (size_t i = 0; i < sizeof mlps / sizeof mlps[0]; i++) {
+        size_t n;
+        unsigned char *b = mlp_bytes(mlps[i].opt, mlps[i].with_opt, &n);
+        snprintf(name, sizeof name, "valid-%s", mlps[i].name);
+        model(name, 0, 0, b, n);
+        snprintf(name, sizeof name, "payload-%s", mlps[i].name);
+        model(name, 1, 0, b, n);
+        if (i == 3) {
+            model("alloc-fail-1-mlp", 0, 1, b, n);
+            model("alloc-fail-4-mlp", 0, 4, b, n);
+            model("alloc-fail-7-mlp", 0, 7, b, n);
+            model("broken-truncated-mlp", 0, 0, b, n - 9);
+            model("broken-truncated-header", 0, 0, b, 20);
+            unsigned char *c = malloc(n + 1);
+            memcpy(c, b, n);
+            c[8] = 2; /* version 2 */
+            model("broken-version-2", 0, 0, c, n);
+            c[8] = 1;
+            c[n - 3] ^= 0x10; /* checksum no longer matches */
+            model("broken-checksum", 0, 0, c, n);
+            c[n - 3] ^= 0x10;
+            c[12] = 2; /* claims to be a perceptron */
+            model("broken-kind", 0, 0, c, n);
+            c[12] = 1;
+            c[n] = 0;
+            model("broken-trailing-byte", 0, 0, c, n + 1);
+            c[28] = 1; /* reserved */
+            model("broken-reserved", 0, 0, c, n);
+            free(c);
+            model("payload-truncated-mlp", 1, 0, b, n - 9);
+        }
+        free(b);
+    }
+    size_t n;
+    unsigned char *p = perceptron_bytes(&n);
+    model("valid-perceptron", 0, 0, p, n);
+    model("payload-perceptron", 3, 0, p, n);
+    model("alloc-fail-2-perceptron", 0, 2, p, n);
+    model("payload-truncated-perceptron", 3, 0, p, n - 8);
+    free(p);
+    model("broken-empty", 0, 0, "", 0);
+    model("broken-magic", 0, 0, "SOMAMODX", 8);
+}
+
+/* The training target reads bytes as shapes, codes and values: random
+ * bytes of several lengths cover it; a few fixed ones pin the edge cases. */
+static void train_seeds(void)
+{
+    uint64_t x = 0x9E3779B97F4A7C15u;
+    unsigned char b[600];
+    char name[32];
+    for (int i = 0; i < 16; i++) {
+        size_t n = 40 + (size_t)i * 35;
+        for (size_t j = 0; j < n; j++) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            b[j] = (unsigned char)(x >> 24);
+        }
+        snprintf(name, sizeof name, "random-%02d", i);
+        put("train", name, "", 0, b, n);
+    }
+    memset(b, 0, sizeof b);
+    put("train", "zeros", "", 0, b, 200); /* m = n = k = 0, identity, ... */
+    /* gemm 8 x 8 x 8, special values, padding everywhere. */
+    memset(b, 0x88, sizeof b);
+    b[3] = 0x04;
+    b[5] = 0xFF;
+    put("train", "special-8x8x8", "", 0, b, sizeof b);
+    memset(b, 0x07, sizeof b);
+    b[3] = 0x08; /* scaled values */
+    put("train", "scaled-7x7x7", "", 0, b, sizeof b);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s CORPUS_DIR (with csv/, model/, train/ in it)\n",
+                argv[0]);
+        return 2;
+    }
+    root = argv[1];
+    csv_seeds();
+    model_seeds();
+    train_seeds();
+    return 0;
+}
