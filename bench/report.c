@@ -695,7 +695,7 @@ static const char PLOT_SCRIPT[] =
     "set xlabel 'n'\nset ylabel 'GFLOP/s'\nset logscale y\n"
     "plot 'gemm.dat' u 1:2 w lp t 'soma\\_gemm, BLAS build', "
     "'' u 1:3 w lp t 'cblas\\_dgemm direct', '' u 1:5 w lp t 'soma\\_gemm, loop build', "
-    "'' u 1:4 w lp t 'soma\\_gemm, naive build', %g w l dt 2 t 'cblas\\_dgemm peak'\n"
+    "'' u 1:4 w lp t 'soma\\_gemm, naive build', %s w l dt 2 t 'cblas\\_dgemm peak'\n"
     "set output 'scaling-rows.png'\nset logscale x 10\nset logscale y 10\n"
     "set title 'one epoch of [2,64,64,1], batch 32, Adam'\n"
     "set xlabel 'rows n'\nset ylabel 'seconds'\n"
@@ -705,15 +705,21 @@ static const char PLOT_SCRIPT[] =
     "set title '[w,w,w,10], batch 128: training GFLOP/s'\n"
     "set xlabel 'width w'\nset ylabel 'GFLOP/s'\n"
     "plot 'width.dat' u 1:2 w lp t 'BLAS build', '' u 1:3 w lp t 'naive build', "
-    "%g w l dt 2 t 'cblas\\_dgemm peak'\n"
+    "%s w l dt 2 t 'cblas\\_dgemm peak'\n"
     "set output 'scaling-batch.png'\nunset logscale y\nset yrange [0:*]\n"
     "set title '[512,512,512,10]: training GFLOP/s against the batch size'\n"
     "set xlabel 'batch size'\nset ylabel 'GFLOP/s'\n"
     "plot 'batch.dat' u 1:2 w lp t 'BLAS build', '' u 1:3 w lp t 'naive build', "
-    "%g w l dt 2 t 'cblas\\_dgemm peak'\n";
+    "%s w l dt 2 t 'cblas\\_dgemm peak'\n";
 
 static void plots(const report_run *r, const char *dir)
 {
+    /* The plots need the GEMM sweep and the scaling curves. */
+    if (isnan(kv_get(&r->blas, "roof.peak_gf")) ||
+        isnan(kv_get(&r->blas, "scale.rows.%zu.s", (size_t)1000))) {
+        printf("plots: need the gemm and scaling sections (not drawn)\n");
+        return;
+    }
     if (!write_plot_data(r, dir)) {
         printf("plots: could not write the data files in %s\n", dir);
         return;
@@ -721,8 +727,12 @@ static void plots(const report_run *r, const char *dir)
     FILE *f = open_in(dir, "plots.gp");
     if (f == NULL)
         return;
+    /* A partial run has no peak: gnuplot spells "not a number" NaN. */
     const double peak = kv_get(&r->blas, "roof.peak_gf");
-    fprintf(f, PLOT_SCRIPT, peak, peak, peak);
+    char p[32] = "NaN";
+    if (!isnan(peak))
+        snprintf(p, sizeof p, "%g", peak);
+    fprintf(f, PLOT_SCRIPT, p, p, p);
     fclose(f);
     if (!on_path("gnuplot")) {
         printf("plots: gnuplot not on PATH; data and script left in %s\n", dir);
