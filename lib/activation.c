@@ -24,31 +24,17 @@ const char *soma_activation_name(soma_activation f)
     return act_valid(f) ? act_names[f] : NULL;
 }
 
-/* ASCII case-insensitive equality (the C locale's tolower is not needed). */
-static bool name_eq(const char *a, const char *b)
-{
-    for (;; a++, b++) {
-        unsigned char ca = (unsigned char)*a, cb = (unsigned char)*b;
-        if (ca >= 'A' && ca <= 'Z')
-            ca = (unsigned char)(ca - 'A' + 'a');
-        if (ca != cb)
-            return false;
-        if (ca == '\0')
-            return true;
-    }
-}
-
 soma_status soma_activation_from_name(const char *name, soma_activation *out)
 {
     if (name == NULL || out == NULL)
         return SOMA_EINVAL;
     for (unsigned f = 0; f < SOMA_ACTIVATION_COUNT; f++) {
-        if (name_eq(name, act_names[f])) {
+        if (soma__name_eq(name, act_names[f])) {
             *out = (soma_activation)f;
             return SOMA_OK;
         }
     }
-    if (name_eq(name, "leaky-relu") || name_eq(name, "leakyrelu")) {
+    if (soma__name_eq(name, "leaky-relu") || soma__name_eq(name, "leakyrelu")) {
         *out = SOMA_ACTIVATION_LEAKY_RELU;
         return SOMA_OK;
     }

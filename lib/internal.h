@@ -79,6 +79,10 @@ static inline void soma__ignore(soma_status s)
     (void)s;
 }
 
+/* ASCII case-insensitive equality of a with b, where b is lower case (the
+ * names of activations, losses, ...): no locale involved. */
+bool soma__name_eq(const char *a, const char *b);
+
 /* Return early with the status when it is not SOMA_OK. */
 #define SOMA_TRY(expr)                                                         \
     do {                                                                       \

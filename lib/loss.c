@@ -23,20 +23,6 @@ const char *soma_loss_name(soma_loss loss)
     return loss_valid(loss) ? loss_names[loss] : NULL;
 }
 
-/* ASCII case-insensitive equality. */
-static bool name_eq(const char *a, const char *b)
-{
-    for (;; a++, b++) {
-        unsigned char ca = (unsigned char)*a, cb = (unsigned char)*b;
-        if (ca >= 'A' && ca <= 'Z')
-            ca = (unsigned char)(ca - 'A' + 'a');
-        if (ca != cb)
-            return false;
-        if (ca == '\0')
-            return true;
-    }
-}
-
 soma_status soma_loss_from_name(const char *name, soma_loss *out)
 {
     static const struct {
@@ -52,7 +38,7 @@ soma_status soma_loss_from_name(const char *name, soma_loss *out)
     if (name == NULL || out == NULL)
         return SOMA_EINVAL;
     for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++) {
-        if (name_eq(name, aliases[i].name)) {
+        if (soma__name_eq(name, aliases[i].name)) {
             *out = aliases[i].loss;
             return SOMA_OK;
         }

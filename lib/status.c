@@ -29,3 +29,16 @@ const char *soma_version_string(void)
 {
     return SOMA_VERSION_STRING;
 }
+
+bool soma__name_eq(const char *a, const char *b)
+{
+    for (;; a++, b++) {
+        unsigned char ca = (unsigned char)*a, cb = (unsigned char)*b;
+        if (ca >= 'A' && ca <= 'Z')
+            ca = (unsigned char)(ca - 'A' + 'a');
+        if (ca != cb)
+            return false;
+        if (ca == '\0')
+            return true;
+    }
+}
