@@ -8,10 +8,14 @@
 /* ---- names ---------------------------------------------------------------- */
 
 static const char *const act_names[SOMA_ACTIVATION_COUNT] = {
-    [SOMA_ACTIVATION_IDENTITY] = "identity", [SOMA_ACTIVATION_SIGMOID] = "sigmoid",
-    [SOMA_ACTIVATION_TANH] = "tanh",         [SOMA_ACTIVATION_RELU] = "relu",
-    [SOMA_ACTIVATION_LEAKY_RELU] = "leaky_relu", [SOMA_ACTIVATION_ELU] = "elu",
-    [SOMA_ACTIVATION_SWISH] = "swish",       [SOMA_ACTIVATION_SOFTMAX] = "softmax",
+    [SOMA_ACTIVATION_IDENTITY] = "identity",
+    [SOMA_ACTIVATION_SIGMOID] = "sigmoid",
+    [SOMA_ACTIVATION_TANH] = "tanh",
+    [SOMA_ACTIVATION_RELU] = "relu",
+    [SOMA_ACTIVATION_LEAKY_RELU] = "leaky_relu",
+    [SOMA_ACTIVATION_ELU] = "elu",
+    [SOMA_ACTIVATION_SWISH] = "swish",
+    [SOMA_ACTIVATION_SOFTMAX] = "softmax",
 };
 
 static bool act_valid(soma_activation f)
@@ -131,7 +135,7 @@ static inline double d_swish(double z, double a)
  * Plain counted loops over arrays that are either disjoint or identical (in
  * place): GCC's runtime alias check lets the vector path run in both cases. */
 
-#define MAP_FORWARD(name, expr)                                                           \
+#define MAP_FORWARD(name, expr)                                                          \
     SOMA_VEC static void name(size_t n, double alpha, const double *z, double *a)        \
     {                                                                                    \
         (void)alpha;                                                                     \
@@ -149,7 +153,7 @@ MAP_FORWARD(fwd_elu, f_elu(x, alpha))
 MAP_FORWARD(fwd_swish, f_swish(x))
 
 /* dz[i] = da[i] * (derivative expression in zi, ai, alpha). */
-#define MAP_BACKWARD(name, expr)                                                          \
+#define MAP_BACKWARD(name, expr)                                                         \
     SOMA_VEC static void name(size_t n, double alpha, const double *z, const double *a,  \
                               const double *da, double *dz)                              \
     {                                                                                    \
@@ -403,18 +407,6 @@ soma_status soma_activation_backward(soma_activation f, double alpha, size_t n,
     return SOMA_OK;
 }
 
-static bool same_shape(const soma_matrix *x, const soma_matrix *y)
-{
-    return x->rows == y->rows && x->cols == y->cols;
-}
-
-/* An output may be an input (same data and ld) but not overlap it otherwise. */
-static bool bad_alias(const soma_matrix *out, const soma_matrix *in)
-{
-    bool same = out->data == in->data && out->ld == in->ld;
-    return !same && soma__matrix_overlap(out, in);
-}
-
 /* Apply the kernel row by row, or once over the whole block when every
  * matrix is packed and the activation is elementwise. */
 static bool flat(soma_activation f, const soma_matrix *x, const soma_matrix *y)
@@ -429,11 +421,11 @@ soma_status soma_activation_forward_matrix(soma_activation f, double alpha,
     SOMA_TRY(check_f(f, alpha));
     SOMA_TRY(soma__matrix_check(Z));
     SOMA_TRY(soma__matrix_check(A));
-    if (!same_shape(Z, A))
+    if (!soma__matrix_same_shape(Z, A))
         return SOMA_EDIM;
     if (soma__matrix_extent(Z) == 0)
         return SOMA_OK;
-    if (bad_alias(A, Z))
+    if (soma__matrix_bad_alias(A, Z))
         return SOMA_EALIAS;
     if (flat(f, Z, A) && Z->rows > 1) {
         soma__act_forward(f, alpha, Z->rows * Z->cols, Z->data, A->data);
@@ -454,11 +446,13 @@ soma_status soma_activation_backward_matrix(soma_activation f, double alpha,
     SOMA_TRY(soma__matrix_check(A));
     SOMA_TRY(soma__matrix_check(dA));
     SOMA_TRY(soma__matrix_check(dZ));
-    if (!same_shape(Z, A) || !same_shape(Z, dA) || !same_shape(Z, dZ))
+    if (!soma__matrix_same_shape(Z, A) || !soma__matrix_same_shape(Z, dA) ||
+        !soma__matrix_same_shape(Z, dZ))
         return SOMA_EDIM;
     if (soma__matrix_extent(Z) == 0)
         return SOMA_OK;
-    if (bad_alias(dZ, Z) || bad_alias(dZ, A) || bad_alias(dZ, dA))
+    if (soma__matrix_bad_alias(dZ, Z) || soma__matrix_bad_alias(dZ, A) ||
+        soma__matrix_bad_alias(dZ, dA))
         return SOMA_EALIAS;
     if (flat(f, Z, A) && flat(f, dA, dZ) && Z->ld == dZ->ld && Z->rows > 1) {
         soma__act_backward(f, alpha, Z->rows * Z->cols, Z->data, A->data, dA->data,

@@ -59,6 +59,16 @@ static inline bool soma__matrix_empty(const soma_matrix *m)
     return m->rows == 0 || m->cols == 0;
 }
 
+/* True when out's storage overlaps in's without being the same storage
+ * (same data and ld): outputs may be their inputs, never a shifted copy. */
+bool soma__matrix_bad_alias(const soma_matrix *out, const soma_matrix *in);
+
+/* True when a and b have the same number of rows and columns. */
+static inline bool soma__matrix_same_shape(const soma_matrix *a, const soma_matrix *b)
+{
+    return a->rows == b->rows && a->cols == b->cols;
+}
+
 /* True when m's rows are packed (ld == cols, or a single row). */
 static inline bool soma__matrix_contiguous(const soma_matrix *m)
 {

@@ -29,10 +29,8 @@ soma_status soma_loss_from_name(const char *name, soma_loss *out)
         const char *name;
         soma_loss loss;
     } aliases[] = {
-        {"mse", SOMA_LOSS_MSE},
-        {"bce", SOMA_LOSS_BCE},
-        {"ce", SOMA_LOSS_CE},
-        {"binary_crossentropy", SOMA_LOSS_BCE},
+        {"mse", SOMA_LOSS_MSE},         {"bce", SOMA_LOSS_BCE},
+        {"ce", SOMA_LOSS_CE},           {"binary_crossentropy", SOMA_LOSS_BCE},
         {"crossentropy", SOMA_LOSS_CE},
     };
     if (name == NULL || out == NULL)
@@ -337,18 +335,6 @@ double soma__loss_logits_sum(soma_loss loss, const soma_matrix *Z, const soma_ma
 
 /* ---- public functions ------------------------------------------------------ */
 
-static bool same_shape(const soma_matrix *x, const soma_matrix *y)
-{
-    return x->rows == y->rows && x->cols == y->cols;
-}
-
-/* An output may be an input (same data and ld) but not overlap it otherwise. */
-static bool bad_alias(const soma_matrix *out, const soma_matrix *in)
-{
-    bool same = out->data == in->data && out->ld == in->ld;
-    return !same && soma__matrix_overlap(out, in);
-}
-
 /* Checks shared by every entry point: P (or Z) and Y valid, same shape. */
 static soma_status check_pair(soma_loss loss, const soma_matrix *P, const soma_matrix *Y)
 {
@@ -356,7 +342,7 @@ static soma_status check_pair(soma_loss loss, const soma_matrix *P, const soma_m
         return SOMA_EINVAL;
     SOMA_TRY(soma__matrix_check(P));
     SOMA_TRY(soma__matrix_check(Y));
-    if (!same_shape(P, Y))
+    if (!soma__matrix_same_shape(P, Y))
         return SOMA_EDIM;
     return SOMA_OK;
 }
@@ -383,10 +369,10 @@ soma_status soma_loss_grad(soma_loss loss, const soma_matrix *P, const soma_matr
 {
     SOMA_TRY(check_pair(loss, P, Y));
     SOMA_TRY(soma__matrix_check(dP));
-    if (!same_shape(P, dP))
+    if (!soma__matrix_same_shape(P, dP))
         return SOMA_EDIM;
     SOMA_TRY(soma__loss_check_targets(loss, Y));
-    if (bad_alias(dP, P) || soma__matrix_overlap(dP, Y))
+    if (soma__matrix_bad_alias(dP, P) || soma__matrix_overlap(dP, Y))
         return SOMA_EALIAS;
     (void)soma__loss_sum(loss, P, Y, dP);
     return SOMA_OK;
@@ -399,12 +385,12 @@ soma_status soma_loss_from_logits(soma_loss loss, const soma_matrix *Z,
     SOMA_TRY(check_pair(loss, Z, Y));
     if (P != NULL) {
         SOMA_TRY(soma__matrix_check(P));
-        if (!same_shape(Z, P))
+        if (!soma__matrix_same_shape(Z, P))
             return SOMA_EDIM;
     }
     if (dZ != NULL) {
         SOMA_TRY(soma__matrix_check(dZ));
-        if (!same_shape(Z, dZ))
+        if (!soma__matrix_same_shape(Z, dZ))
             return SOMA_EDIM;
     }
     if (loss == SOMA_LOSS_MSE)
@@ -412,7 +398,7 @@ soma_status soma_loss_from_logits(soma_loss loss, const soma_matrix *Z,
     SOMA_TRY(soma__loss_check_targets(loss, Y));
     if (P != NULL && (soma__matrix_overlap(P, Z) || soma__matrix_overlap(P, Y)))
         return SOMA_EALIAS;
-    if (dZ != NULL && (bad_alias(dZ, Z) || soma__matrix_overlap(dZ, Y)))
+    if (dZ != NULL && (soma__matrix_bad_alias(dZ, Z) || soma__matrix_overlap(dZ, Y)))
         return SOMA_EALIAS;
     if (P != NULL && dZ != NULL && soma__matrix_overlap(P, dZ))
         return SOMA_EALIAS;

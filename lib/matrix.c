@@ -31,6 +31,12 @@ bool soma__matrix_overlap(const soma_matrix *a, const soma_matrix *b)
     return a0 < b1 && b0 < a1;
 }
 
+bool soma__matrix_bad_alias(const soma_matrix *out, const soma_matrix *in)
+{
+    const bool same = out->data == in->data && out->ld == in->ld;
+    return !same && soma__matrix_overlap(out, in);
+}
+
 /* Extent (rows-1)*ld + cols without overflow; false if it does not fit. */
 static bool extent_fits(size_t rows, size_t cols, size_t ld)
 {
@@ -135,8 +141,7 @@ soma_status soma_matrix_copy(const soma_matrix *src, soma_matrix *dst)
         return SOMA_EDIM;
     if (soma__matrix_extent(src) == 0)
         return SOMA_OK;
-    bool same = src->data == dst->data && src->ld == dst->ld;
-    if (!same && soma__matrix_overlap(src, dst))
+    if (soma__matrix_bad_alias(dst, src))
         return SOMA_EALIAS;
     copy_rows(src, dst);
     return SOMA_OK;
@@ -252,8 +257,7 @@ soma_status soma_matrix_axpy(double alpha, const soma_matrix *x, soma_matrix *y)
         return SOMA_EDIM;
     if (soma__matrix_empty(y))
         return SOMA_OK;
-    bool same = x->data == y->data && x->ld == y->ld;
-    if (!same && soma__matrix_overlap(x, y))
+    if (soma__matrix_bad_alias(y, x))
         return SOMA_EALIAS;
     for (size_t i = 0; i < y->rows; i++) {
         const double *xr = soma_matrix_at(x, i, 0);

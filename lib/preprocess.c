@@ -112,8 +112,7 @@ static soma_status scaler_args(const soma_scaler *s, const soma_matrix *X,
     SOMA_TRY(soma__matrix_check(&s->scale));
     if (X->cols != s->mean.cols || out->rows != X->rows || out->cols != X->cols)
         return SOMA_EDIM;
-    bool same = X->data == out->data && X->ld == out->ld;
-    if (!same && soma__matrix_overlap(X, out))
+    if (soma__matrix_bad_alias(out, X))
         return SOMA_EALIAS;
     return SOMA_OK;
 }
