@@ -251,8 +251,9 @@ typedef struct soma_fit_options {
 
 /**
  * @brief The walkthrough's training: 1000 epochs, full batch, plain gradient
- * descent with learning rate 0.01, no shuffling (shuffle is only used with
- * minibatches), constant schedule, no regularisation, no validation, seed 0;
+ * descent with learning rate 0.01, constant schedule, no regularisation, no
+ * validation, seed 0; shuffle on (it only acts when batch_size makes
+ * minibatches: a full batch is the same set of rows in any order);
  * patience 10 and restore_best true for when early stopping is switched on.
  */
 SOMA_API soma_fit_options soma_fit_options_default(void);
