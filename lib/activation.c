@@ -3,7 +3,6 @@
 #include <string.h>
 
 #include "kernels.h"
-#include "vmath.h"
 
 /* ---- names ---------------------------------------------------------------- */
 
@@ -57,298 +56,6 @@ double soma_activation_default_alpha(soma_activation f)
     }
 }
 
-/* ---- one element ------------------------------------------------------------
- * Forward values f(x) and derivatives f'(z) (from z, or from a = f(z) where
- * that is cheaper). Each is branch-free: `?:` on doubles becomes a vector
- * select. A NaN argument gives NaN. */
-
-static inline double f_relu(double x)
-{
-    return x <= 0.0 ? 0.0 : x; /* NaN fails the test and passes through */
-}
-
-static inline double f_leaky(double x, double alpha)
-{
-    return x > 0.0 ? x : alpha * x;
-}
-
-static inline double f_elu(double x, double alpha)
-{
-    double em1 = vm_expm1_neg(x > 0.0 ? 0.0 : x);
-    return x > 0.0 ? x : alpha * em1;
-}
-
-static inline double f_swish(double x)
-{
-    /* x sigmoid(x); at -inf the product is -inf * 0, the limit is 0. */
-    double y = x * vm_sigmoid(x);
-    return x == -INFINITY ? 0.0 : y;
-}
-
-/* NaN for NaN z, else v: the derivative of a piecewise function at NaN. */
-static inline double nan_or(double z, double v)
-{
-    return z != z ? z : v;
-}
-
-static inline double d_relu(double z)
-{
-    return z > 0.0 ? 1.0 : nan_or(z, 0.0); /* f'(0) = 0 */
-}
-
-static inline double d_leaky(double z, double alpha)
-{
-    return z > 0.0 ? 1.0 : nan_or(z, alpha); /* f'(0) = alpha */
-}
-
-static inline double d_elu(double z, double alpha)
-{
-    /* alpha e^z for z <= 0 (f'(0) = alpha); NaN gives NaN through exp. */
-    double e = vm_exp(z > 0.0 ? 0.0 : z);
-    return z > 0.0 ? 1.0 : alpha * nan_or(z, e);
-}
-
-static inline double d_sigmoid(double a)
-{
-    return a * (1.0 - a);
-}
-
-static inline double d_tanh(double a)
-{
-    /* 1 - a^2 factored: 1 - a is exact for a in [1/2, 1], so no cancellation
-     * beyond the rounding already in a. */
-    return (1.0 - a) * (1.0 + a);
-}
-
-static inline double d_swish(double z, double a)
-{
-    /* f' = s + z s (1 - s) = s + a (1 - s) with s = sigmoid(z) = a / z.
-     * For |z| < 2^-600, s = 1/2 to double precision (and a / z would lose
-     * bits to subnormal rounding); the infinities take their limits. */
-    double s = fabs(z) < 0x1p-600 ? 0.5 : a / z;
-    double d = s + a * (1.0 - s);
-    d = z == INFINITY ? 1.0 : d;
-    return z == -INFINITY ? 0.0 : d;
-}
-
-/* ---- vectorized loops -------------------------------------------------------
- * Plain counted loops over arrays that are either disjoint or identical (in
- * place): GCC's runtime alias check lets the vector path run in both cases. */
-
-#define MAP_FORWARD(name, expr)                                                          \
-    SOMA_VEC static void name(size_t n, double alpha, const double *z, double *a)        \
-    {                                                                                    \
-        (void)alpha;                                                                     \
-        for (size_t i = 0; i < n; i++) {                                                 \
-            const double x = z[i];                                                       \
-            a[i] = (expr);                                                               \
-        }                                                                                \
-    }
-
-MAP_FORWARD(fwd_sigmoid, vm_sigmoid(x))
-MAP_FORWARD(fwd_tanh, vm_tanh(x))
-MAP_FORWARD(fwd_relu, f_relu(x))
-MAP_FORWARD(fwd_leaky, f_leaky(x, alpha))
-MAP_FORWARD(fwd_elu, f_elu(x, alpha))
-MAP_FORWARD(fwd_swish, f_swish(x))
-
-/* dz[i] = da[i] * (derivative expression in zi, ai, alpha). */
-#define MAP_BACKWARD(name, expr)                                                         \
-    SOMA_VEC static void name(size_t n, double alpha, const double *z, const double *a,  \
-                              const double *da, double *dz)                              \
-    {                                                                                    \
-        (void)alpha;                                                                     \
-        (void)z;                                                                         \
-        (void)a;                                                                         \
-        for (size_t i = 0; i < n; i++) {                                                 \
-            const double zi = z[i], ai = a[i];                                           \
-            (void)zi;                                                                    \
-            (void)ai;                                                                    \
-            dz[i] = da[i] * (expr);                                                      \
-        }                                                                                \
-    }
-
-MAP_BACKWARD(bwd_sigmoid, d_sigmoid(ai))
-MAP_BACKWARD(bwd_tanh, d_tanh(ai))
-MAP_BACKWARD(bwd_relu, d_relu(zi))
-MAP_BACKWARD(bwd_leaky, d_leaky(zi, alpha))
-MAP_BACKWARD(bwd_elu, d_elu(zi, alpha))
-MAP_BACKWARD(bwd_swish, d_swish(zi, ai))
-
-static void fwd_identity(size_t n, const double *z, double *a)
-{
-    if (a != z)
-        memcpy(a, z, n * sizeof *a);
-}
-
-SOMA_VEC static void bwd_identity(size_t n, const double *z, const double *da, double *dz)
-{
-    /* f'(z) = 1; a NaN z still makes the derivative NaN, as for the others. */
-    for (size_t i = 0; i < n; i++)
-        dz[i] = nan_or(z[i], da[i]);
-}
-
-/* ---- softmax ---------------------------------------------------------------- */
-
-SOMA_VEC static double row_max(size_t n, const double *x)
-{
-    return vm_max(n, x);
-}
-
-SOMA_VEC static double row_sum_compensated(size_t n, const double *x)
-{
-    return vm_sum_compensated(n, x);
-}
-
-SOMA_VEC static double row_dot(size_t n, const double *a, const double *b)
-{
-    return vm_dot(n, a, b);
-}
-
-SOMA_VEC static void exp_shifted(size_t n, const double *z, double shift, double *e)
-{
-    for (size_t i = 0; i < n; i++)
-        e[i] = vm_exp_diff(z[i], shift);
-}
-
-SOMA_VEC static void div_by(size_t n, double *a, double d)
-{
-    for (size_t i = 0; i < n; i++)
-        a[i] /= d;
-}
-
-/* A row whose maximum is +inf: the limit (1 at the infinity, 0 elsewhere)
- * when exactly one entry is +inf and nothing is NaN; NaN otherwise. */
-static void softmax_inf_row(size_t n, const double *z, double *a)
-{
-    size_t infs = 0;
-    bool nan = false;
-    for (size_t i = 0; i < n; i++) {
-        infs += z[i] == INFINITY;
-        nan |= z[i] != z[i];
-    }
-    const bool limit = infs == 1 && !nan;
-    for (size_t i = 0; i < n; i++)
-        a[i] = !limit ? NAN : (z[i] == INFINITY ? 1.0 : 0.0);
-}
-
-static void softmax_row(size_t n, const double *z, double *a)
-{
-    if (n == 0)
-        return;
-    const double m = row_max(n, z);
-    if (m == INFINITY) {
-        softmax_inf_row(n, z, a);
-        return;
-    }
-    /* e^(z - max) <= 1 never overflows and the largest term is 1, so the sum
-     * is in [1, n]; a NaN anywhere makes the sum and so every output NaN. */
-    exp_shifted(n, z, m, a);
-    div_by(n, a, row_sum_compensated(n, a));
-}
-
-SOMA_VEC static void softmax_jvp_tail(size_t n, const double *a, const double *da,
-                                      double dot, double *dz)
-{
-    for (size_t i = 0; i < n; i++)
-        dz[i] = a[i] * (da[i] - dot);
-}
-
-static void softmax_row_backward(size_t n, const double *a, const double *da, double *dz)
-{
-    /* dz_i = a_i (da_i - sum_j a_j da_j): the dot product is taken before any
-     * element of dz is written, so dz may be da. */
-    const double dot = row_dot(n, a, da);
-    softmax_jvp_tail(n, a, da, dot, dz);
-}
-
-/* ---- kernels of lib/kernels.h ---------------------------------------------- */
-
-void soma__act_forward(soma_activation f, double alpha, size_t n, const double *z,
-                       double *a)
-{
-    switch (f) {
-    case SOMA_ACTIVATION_IDENTITY:
-        fwd_identity(n, z, a);
-        break;
-    case SOMA_ACTIVATION_SIGMOID:
-        fwd_sigmoid(n, alpha, z, a);
-        break;
-    case SOMA_ACTIVATION_TANH:
-        fwd_tanh(n, alpha, z, a);
-        break;
-    case SOMA_ACTIVATION_RELU:
-        fwd_relu(n, alpha, z, a);
-        break;
-    case SOMA_ACTIVATION_LEAKY_RELU:
-        /* alpha = 0 is relu, whose limit at -inf is 0 (0 * -inf is NaN). */
-        if (alpha == 0.0)
-            fwd_relu(n, alpha, z, a);
-        else
-            fwd_leaky(n, alpha, z, a);
-        break;
-    case SOMA_ACTIVATION_ELU:
-        fwd_elu(n, alpha, z, a);
-        break;
-    case SOMA_ACTIVATION_SWISH:
-        fwd_swish(n, alpha, z, a);
-        break;
-    case SOMA_ACTIVATION_SOFTMAX:
-        softmax_row(n, z, a);
-        break;
-    default:
-        break;
-    }
-}
-
-SOMA_VEC static void add_bias_rows(size_t rows, size_t cols, double *z, size_t ldz,
-                                   const double *b)
-{
-    for (size_t r = 0; r < rows; r++) {
-        double *zr = z + r * ldz;
-        for (size_t i = 0; i < cols; i++)
-            zr[i] += b[i];
-    }
-}
-
-void soma__add_bias_rows(size_t rows, size_t cols, double *z, size_t ldz, const double *b)
-{
-    add_bias_rows(rows, cols, z, ldz, b);
-}
-
-void soma__act_backward(soma_activation f, double alpha, size_t n, const double *z,
-                        const double *a, const double *da, double *dz)
-{
-    switch (f) {
-    case SOMA_ACTIVATION_IDENTITY:
-        bwd_identity(n, z, da, dz);
-        break;
-    case SOMA_ACTIVATION_SIGMOID:
-        bwd_sigmoid(n, alpha, z, a, da, dz);
-        break;
-    case SOMA_ACTIVATION_TANH:
-        bwd_tanh(n, alpha, z, a, da, dz);
-        break;
-    case SOMA_ACTIVATION_RELU:
-        bwd_relu(n, alpha, z, a, da, dz);
-        break;
-    case SOMA_ACTIVATION_LEAKY_RELU:
-        bwd_leaky(n, alpha, z, a, da, dz);
-        break;
-    case SOMA_ACTIVATION_ELU:
-        bwd_elu(n, alpha, z, a, da, dz);
-        break;
-    case SOMA_ACTIVATION_SWISH:
-        bwd_swish(n, alpha, z, a, da, dz);
-        break;
-    case SOMA_ACTIVATION_SOFTMAX:
-        softmax_row_backward(n, a, da, dz);
-        break;
-    default:
-        break;
-    }
-}
-
 /* ---- public functions ------------------------------------------------------ */
 
 static bool needs_alpha(soma_activation f)
@@ -385,7 +92,7 @@ soma_status soma_activation_forward(soma_activation f, double alpha, size_t n,
         return SOMA_EINVAL;
     if (partial_overlap(z, a, n))
         return SOMA_EALIAS;
-    soma__act_forward(f, alpha, n, z, a);
+    soma__act_forward_f64(f, alpha, n, z, a);
     return SOMA_OK;
 }
 
@@ -403,7 +110,7 @@ soma_status soma_activation_backward(soma_activation f, double alpha, size_t n,
     if (partial_overlap(dz, z, n) || partial_overlap(dz, a, n) ||
         partial_overlap(dz, da, n))
         return SOMA_EALIAS;
-    soma__act_backward(f, alpha, n, z, a, da, dz);
+    soma__act_backward_f64(f, alpha, n, z, a, da, dz);
     return SOMA_OK;
 }
 
@@ -428,12 +135,12 @@ soma_status soma_activation_forward_matrix(soma_activation f, double alpha,
     if (soma__matrix_bad_alias(A, Z))
         return SOMA_EALIAS;
     if (flat(f, Z, A) && Z->rows > 1) {
-        soma__act_forward(f, alpha, Z->rows * Z->cols, Z->data, A->data);
+        soma__act_forward_f64(f, alpha, Z->rows * Z->cols, Z->data, A->data);
         return SOMA_OK;
     }
     for (size_t i = 0; i < Z->rows; i++)
-        soma__act_forward(f, alpha, Z->cols, soma_matrix_at(Z, i, 0),
-                          soma_matrix_at(A, i, 0));
+        soma__act_forward_f64(f, alpha, Z->cols, soma_matrix_at(Z, i, 0),
+                              soma_matrix_at(A, i, 0));
     return SOMA_OK;
 }
 
@@ -455,13 +162,13 @@ soma_status soma_activation_backward_matrix(soma_activation f, double alpha,
         soma__matrix_bad_alias(dZ, dA))
         return SOMA_EALIAS;
     if (flat(f, Z, A) && flat(f, dA, dZ) && Z->ld == dZ->ld && Z->rows > 1) {
-        soma__act_backward(f, alpha, Z->rows * Z->cols, Z->data, A->data, dA->data,
-                           dZ->data);
+        soma__act_backward_f64(f, alpha, Z->rows * Z->cols, Z->data, A->data, dA->data,
+                               dZ->data);
         return SOMA_OK;
     }
     for (size_t i = 0; i < Z->rows; i++)
-        soma__act_backward(f, alpha, Z->cols, soma_matrix_at(Z, i, 0),
-                           soma_matrix_at(A, i, 0), soma_matrix_at(dA, i, 0),
-                           soma_matrix_at(dZ, i, 0));
+        soma__act_backward_f64(f, alpha, Z->cols, soma_matrix_at(Z, i, 0),
+                               soma_matrix_at(A, i, 0), soma_matrix_at(dA, i, 0),
+                               soma_matrix_at(dZ, i, 0));
     return SOMA_OK;
 }

@@ -1,82 +1,7 @@
 #include <limits.h>
 #include <math.h>
 
-#include "nn.h"
-
-void soma__dense_forward(const soma_dense *layer, const soma_matrix *X, soma_matrix *Z,
-                         soma_matrix *A)
-{
-    soma__gemm(false, false, 1.0, X, &layer->W, 0.0, Z);
-    if (soma__matrix_empty(Z))
-        return;
-    /* Bias and activation over groups of rows of about DENSE_GROUP elements,
-     * so that the group is still in cache for the second pass, with one
-     * call per group rather than per row when Z and A are packed (narrow
-     * layers: per-row calls of 64 elements cost as much as the arithmetic). */
-    enum { DENSE_GROUP = 4096 };
-    const double *b = layer->b.data;
-    const size_t m = Z->rows, n = Z->cols;
-    const bool packed = layer->activation != SOMA_ACTIVATION_SOFTMAX &&
-                        soma__matrix_contiguous(Z) && soma__matrix_contiguous(A);
-    const size_t group = packed && n < DENSE_GROUP ? DENSE_GROUP / n : 1;
-    for (size_t i0 = 0; i0 < m; i0 += group) {
-        const size_t g = m - i0 < group ? m - i0 : group;
-        soma__add_bias_rows(g, n, soma_matrix_at(Z, i0, 0), Z->ld, b);
-        if (packed) {
-            soma__act_forward(layer->activation, layer->alpha, g * n,
-                              soma_matrix_at(Z, i0, 0), soma_matrix_at(A, i0, 0));
-            continue;
-        }
-        for (size_t i = i0; i < i0 + g; i++)
-            soma__act_forward(layer->activation, layer->alpha, n, soma_matrix_at(Z, i, 0),
-                              soma_matrix_at(A, i, 0));
-    }
-}
-
-static void col_sums(const soma_matrix *dZ, double scale, bool accumulate, double *db)
-{
-    const size_t n = dZ->cols;
-    if (!accumulate)
-        for (size_t j = 0; j < n; j++)
-            db[j] = 0.0;
-    if (soma__matrix_empty(dZ))
-        return;
-    for (size_t i = 0; i < dZ->rows; i++) {
-        const double *r = soma_matrix_at(dZ, i, 0);
-        for (size_t j = 0; j < n; j++)
-            db[j] += scale * r[j];
-    }
-}
-
-void soma__dense_grads(const soma_dense *layer, const soma_matrix *X, const soma_matrix *dZ,
-                       double scale, bool accumulate, soma_matrix *dW, soma_matrix *db,
-                       soma_matrix *dX)
-{
-    soma__gemm(true, false, scale, X, dZ, accumulate ? 1.0 : 0.0, dW);
-    col_sums(dZ, scale, accumulate, db->data);
-    if (dX != NULL)
-        soma__gemm(false, true, 1.0, dZ, &layer->W, 0.0, dX);
-}
-
-void soma__activation_backward_rows(soma_activation f, double alpha, const soma_matrix *Z,
-                                    const soma_matrix *A, const soma_matrix *dA,
-                                    soma_matrix *dZ)
-{
-    if (soma__matrix_empty(Z))
-        return;
-    const bool packed = f != SOMA_ACTIVATION_SOFTMAX && soma__matrix_contiguous(Z) &&
-                        soma__matrix_contiguous(A) && soma__matrix_contiguous(dA) &&
-                        soma__matrix_contiguous(dZ);
-    if (packed) {
-        soma__act_backward(f, alpha, Z->rows * Z->cols, Z->data, A->data, dA->data,
-                           dZ->data);
-        return;
-    }
-    for (size_t i = 0; i < Z->rows; i++)
-        soma__act_backward(f, alpha, Z->cols, soma_matrix_at(Z, i, 0),
-                           soma_matrix_at(A, i, 0), soma_matrix_at(dA, i, 0),
-                           soma_matrix_at(dZ, i, 0));
-}
+#include "kernels.h"
 
 /* ---- public, checked ---- */
 
@@ -107,7 +32,8 @@ static soma_status check_shape(const soma_matrix *M, size_t rows, size_t cols)
 
 static bool same_matrix(const soma_matrix *a, const soma_matrix *b)
 {
-    return a->data == b->data && a->ld == b->ld && a->rows == b->rows && a->cols == b->cols;
+    return a->data == b->data && a->ld == b->ld && a->rows == b->rows &&
+           a->cols == b->cols;
 }
 
 soma_status soma_dense_forward(const soma_dense *layer, const soma_matrix *X,
@@ -122,13 +48,15 @@ soma_status soma_dense_forward(const soma_dense *layer, const soma_matrix *X,
     SOMA_TRY(check_shape(A, m, out));
     const soma_matrix *outs[2] = {Z, A};
     for (int o = 0; o < 2; o++)
-        if (soma__matrix_overlap(outs[o], X) || soma__matrix_overlap(outs[o], &layer->W) ||
+        if (soma__matrix_overlap(outs[o], X) ||
+            soma__matrix_overlap(outs[o], &layer->W) ||
             soma__matrix_overlap(outs[o], &layer->b))
             return SOMA_EALIAS;
     if (soma__matrix_overlap(Z, A) &&
         !(layer->activation == SOMA_ACTIVATION_IDENTITY && same_matrix(Z, A)))
         return SOMA_EALIAS;
-    soma__dense_forward(layer, X, Z, A);
+    soma__dense_forward_f64(&layer->W, &layer->b, layer->activation, layer->alpha, X, Z,
+                            A);
     return SOMA_OK;
 }
 
@@ -162,12 +90,12 @@ static soma_status check_grads_args(const soma_dense *layer, const soma_matrix *
 }
 
 soma_status soma_dense_backward_dz(const soma_dense *layer, const soma_matrix *X,
-                                   const soma_matrix *dZ, soma_matrix *dW, soma_matrix *db,
-                                   soma_matrix *dX)
+                                   const soma_matrix *dZ, soma_matrix *dW,
+                                   soma_matrix *db, soma_matrix *dX)
 {
     SOMA_TRY(check_grads_args(layer, X, dZ, dW, db, dX));
     const double scale = X->rows > 0 ? 1.0 / (double)X->rows : 0.0;
-    soma__dense_grads(layer, X, dZ, scale, false, dW, db, dX);
+    soma__dense_grads_f64(&layer->W, X, dZ, scale, false, dW, db, dX);
     return SOMA_OK;
 }
 
@@ -200,8 +128,8 @@ soma_status soma_dense_backward(const soma_dense *layer, const soma_matrix *X,
         for (int i = 0; i < 3; i++)
             if (outs[o] != NULL && soma__matrix_overlap(outs[o], ins[i]))
                 return SOMA_EALIAS;
-    soma__activation_backward_rows(layer->activation, layer->alpha, Z, A, dA, dZ);
+    soma__activation_backward_rows_f64(layer->activation, layer->alpha, Z, A, dA, dZ);
     const double scale = m > 0 ? 1.0 / (double)m : 0.0;
-    soma__dense_grads(layer, X, dZ, scale, false, dW, db, dX);
+    soma__dense_grads_f64(&layer->W, X, dZ, scale, false, dW, db, dX);
     return SOMA_OK;
 }

@@ -94,11 +94,11 @@ static inline void soma__ignore(soma_status s)
 bool soma__name_eq(const char *a, const char *b);
 
 /* Return early with the status when it is not SOMA_OK. */
-#define SOMA_TRY(expr)                                                         \
-    do {                                                                       \
-        soma_status soma__st = (expr);                                         \
-        if (soma__st != SOMA_OK)                                               \
-            return soma__st;                                                   \
+#define SOMA_TRY(expr)                                                                   \
+    do {                                                                                 \
+        soma_status soma__st = (expr);                                                   \
+        if (soma__st != SOMA_OK)                                                         \
+            return soma__st;                                                             \
     } while (0)
 
 /* ---- random numbers (the public API in rng.h wraps these) ---- */
@@ -137,16 +137,5 @@ double soma__rng_normal(soma_rng *r);
 
 /* Fisher-Yates shuffle of idx[0..n). */
 void soma__rng_shuffle(soma_rng *r, size_t *idx, size_t n);
-
-/* ---- gemm backends (lib/gemm.c) ---- */
-
-/* soma_gemm after its checks: shapes agree, no aliasing, dims <= INT_MAX. */
-void soma__gemm(bool ta, bool tb, double alpha, const soma_matrix *A, const soma_matrix *B,
-                double beta, soma_matrix *C);
-
-/* C = alpha op(A) op(B) + beta C with shapes already checked, sizes > 0. */
-void soma__gemm_loop(bool ta, bool tb, size_t m, size_t n, size_t k, double alpha,
-                     const double *a, size_t lda, const double *b, size_t ldb,
-                     double beta, double *c, size_t ldc);
 
 #endif /* SOMA_INTERNAL_H */

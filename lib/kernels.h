@@ -1,6 +1,14 @@
-/* Unchecked numeric kernels shared by activation.c, loss.c and the layers.
- * Callers have validated every argument; nothing here fails. Never
- * installed. */
+/* Unchecked numeric kernels, in double (suffix _f64) and float (_f32).
+ *
+ * Both precisions come from one source: lib/kernels_t.c, compiled twice
+ * (lib/kernels_f64.c and lib/kernels_f32.c define the type SOMA_T and the
+ * name suffix SOMA_SFX, then include it); the prototypes below come from
+ * lib/kernels_decl.h, included once per type. Callers have validated every
+ * argument; nothing here fails. Never installed.
+ *
+ * Element-wise kernels take contiguous ranges (a count n from a pointer),
+ * so that a caller may split [0, n) into blocks.
+ */
 #ifndef SOMA_KERNELS_H
 #define SOMA_KERNELS_H
 
@@ -8,32 +16,33 @@
 
 #include "internal.h"
 
-/* a[i] = f(z[i]), i < n (softmax: the n values are one row). a may be z. */
-void soma__act_forward(soma_activation f, double alpha, size_t n, const double *z,
-                       double *a);
+/* A rows x cols block of one precision, row-major with leading dimension
+ * ld: the double one is soma_matrix itself (so that the public API's
+ * matrices are kernel arguments as they are), the float one a plain view. */
+typedef soma_matrix soma__mat_f64;
+typedef struct soma__mat_f32 {
+    size_t rows, cols, ld;
+    float *data;
+} soma__mat_f32;
 
-/* z(r, i) += b[i] for r < rows, i < cols (rows ldz apart): the dense
- * layer's bias, before soma__act_forward (z keeps the pre-activation for
- * backward). */
-void soma__add_bias_rows(size_t rows, size_t cols, double *z, size_t ldz,
-                         const double *b);
+/* Field-based helpers that serve both matrix types. */
+#define SOMA__AT(m, i, j) ((m)->data + (i) * (m)->ld + (j))
+#define SOMA__EMPTY(m) ((m)->rows == 0 || (m)->cols == 0)
+#define SOMA__PACKED(m) ((m)->ld == (m)->cols || (m)->rows <= 1)
 
-/* dz[i] = da[i] f'(z[i]) (softmax: row JVP using a); a = f(z). dz may be da. */
-void soma__act_backward(soma_activation f, double alpha, size_t n, const double *z,
-                        const double *a, const double *da, double *dz);
+#define SOMA_T double
+#define SOMA_SFX(name) name##_f64
+#include "kernels_decl.h"
+#undef SOMA_T
+#undef SOMA_SFX
+
+#define SOMA_T float
+#define SOMA_SFX(name) name##_f32
+#include "kernels_decl.h"
+#undef SOMA_T
+#undef SOMA_SFX
 
 /* SOMA_OK when Y lies in the loss's target domain (see loss.h). */
 soma_status soma__loss_check_targets(soma_loss loss, const soma_matrix *Y);
-
-/* Sum over rows of the per-row loss of P against Y; when dP is not NULL it
- * receives d(per-row loss)/dP (dP may be P). Shapes already checked. */
-double soma__loss_sum(soma_loss loss, const soma_matrix *P, const soma_matrix *Y,
-                      soma_matrix *dP);
-
-/* Fused sigmoid+BCE / softmax+CE from logits: P = out(Z) and dZ = d(per-row
- * loss)/dZ when not NULL (dZ may be Z, P must not be); returns the sum over
- * rows of the per-row loss. */
-double soma__loss_logits_sum(soma_loss loss, const soma_matrix *Z, const soma_matrix *Y,
-                             soma_matrix *P, soma_matrix *dZ);
 
 #endif /* SOMA_KERNELS_H */

@@ -6,32 +6,31 @@
 #include <time.h>
 
 #include "mlp_internal.h"
-#include "vmath.h"
 
 /* ------------------------------------------------------------------------ */
 /* Workspace: one allocation, carved into every buffer a call needs.         */
 
 typedef struct workspace {
-    size_t cap;           /* rows per chunk */
-    soma_matrix *Z, *A;   /* per layer: cap x n(l+1) */
-    soma_matrix *M, *D;   /* per hidden layer: dropout scale and masked output */
-    soma_matrix dz[2];    /* cap x widest layer: dZ / dX ping-pong */
-    soma_matrix xg, yg;   /* gathered rows of X and Y */
-    size_t *idx;          /* n row indices: validation rows, then training rows */
-    unsigned char *mark;  /* n flags for the validation split */
-    double *snapshot[2];  /* parameters at the start of even / odd epochs */
-    double *best;         /* parameters of the best epoch */
+    size_t cap;          /* rows per chunk */
+    soma_matrix *Z, *A;  /* per layer: cap x n(l+1) */
+    soma_matrix *M, *D;  /* per hidden layer: dropout scale and masked output */
+    soma_matrix dz[2];   /* cap x widest layer: dZ / dX ping-pong */
+    soma_matrix xg, yg;  /* gathered rows of X and Y */
+    size_t *idx;         /* n row indices: validation rows, then training rows */
+    unsigned char *mark; /* n flags for the validation split */
+    double *snapshot[2]; /* parameters at the start of even / odd epochs */
+    double *best;        /* parameters of the best epoch */
     void *block;
     size_t bytes;
 } workspace;
 
 typedef struct ws_plan {
     size_t cap;
-    bool train;      /* dZ buffers */
-    bool dropout;    /* M, D */
-    bool gather;     /* xg, yg */
-    size_t n_idx;    /* idx entries */
-    size_t n_mark;   /* mark entries */
+    bool train;    /* dZ buffers */
+    bool dropout;  /* M, D */
+    bool gather;   /* xg, yg */
+    size_t n_idx;  /* idx entries */
+    size_t n_mark; /* mark entries */
     bool snapshot;
     bool best;
 } ws_plan;
@@ -153,7 +152,8 @@ static void forward(const soma_mlp *mlp, workspace *w, const soma_matrix *X, dou
     for (size_t l = 0; l < L; l++) {
         const size_t width = mlp->sizes[l + 1];
         soma_matrix Z = head(&w->Z[l], m, width), A = head(&w->A[l], m, width);
-        soma__dense_forward(&mlp->layers[l], &in, &Z, &A);
+        const soma_dense *d = &mlp->layers[l];
+        soma__dense_forward_f64(&d->W, &d->b, d->activation, d->alpha, &in, &Z, &A);
         in = A;
         if (rng != NULL && l + 1 < L) {
             soma_matrix Mk = head(&w->M[l], m, width), D = head(&w->D[l], m, width);
@@ -197,11 +197,11 @@ static double output_loss(const soma_mlp *mlp, workspace *w, const soma_matrix *
     const size_t L = mlp->n_layers, m = Y->rows, k = mlp->sizes[L];
     soma_matrix Z = head(&w->Z[L - 1], m, k), A = head(&w->A[L - 1], m, k);
     if (soma__mlp_fused(mlp))
-        return soma__loss_logits_sum(mlp->spec.loss, &Z, Y, NULL, dz);
-    double sum = soma__loss_sum(mlp->spec.loss, &A, Y, dz);
+        return soma__loss_logits_sum_f64(mlp->spec.loss, &Z, Y, NULL, dz);
+    double sum = soma__loss_sum_f64(mlp->spec.loss, &A, Y, dz);
     if (dz != NULL)
-        soma__activation_backward_rows(mlp->spec.output, mlp->spec.output_alpha, &Z, &A, dz,
-                                       dz);
+        soma__activation_backward_rows_f64(mlp->spec.output, mlp->spec.output_alpha, &Z,
+                                           &A, dz, dz);
     return sum;
 }
 
@@ -215,22 +215,25 @@ static void backward(soma_mlp *mlp, workspace *w, const soma_matrix *X, double s
     for (size_t l = mlp->n_layers; l-- > 0;) {
         const size_t in_w = mlp->sizes[l], out_w = mlp->sizes[l + 1];
         soma_matrix dZ = head(&w->dz[cur], m, out_w);
-        soma_matrix in = l == 0 ? *X : head(dropout ? &w->D[l - 1] : &w->A[l - 1], m, in_w);
+        soma_matrix in =
+            l == 0 ? *X : head(dropout ? &w->D[l - 1] : &w->A[l - 1], m, in_w);
         soma_matrix dW = soma__mlp_dW(mlp, l), db = soma__mlp_db(mlp, l);
         if (l == 0) {
-            soma__dense_grads(&mlp->layers[l], &in, &dZ, scale, accumulate, &dW, &db, NULL);
+            soma__dense_grads_f64(&mlp->layers[l].W, &in, &dZ, scale, accumulate, &dW,
+                                  &db, NULL);
             break;
         }
         soma_matrix dX = head(&w->dz[1 - cur], m, in_w);
-        soma__dense_grads(&mlp->layers[l], &in, &dZ, scale, accumulate, &dW, &db, &dX);
+        soma__dense_grads_f64(&mlp->layers[l].W, &in, &dZ, scale, accumulate, &dW, &db,
+                              &dX);
         if (dropout) {
             const double *mk = w->M[l - 1].data;
             for (size_t i = 0; i < m * in_w; i++)
                 dX.data[i] *= mk[i];
         }
         soma_matrix Z = head(&w->Z[l - 1], m, in_w), A = head(&w->A[l - 1], m, in_w);
-        soma__activation_backward_rows(mlp->spec.hidden, mlp->spec.hidden_alpha, &Z, &A,
-                                       &dX, &dX);
+        soma__activation_backward_rows_f64(mlp->spec.hidden, mlp->spec.hidden_alpha, &Z,
+                                           &A, &dX, &dX);
         cur = 1 - cur;
     }
 }
@@ -262,8 +265,8 @@ typedef struct sums {
 
 /* Gradient of the mean loss over a batch into mlp->grads, chunk by chunk. */
 static void batch_gradient(soma_mlp *mlp, workspace *w, const soma_matrix *X,
-                           const soma_matrix *Y, const size_t *idx, size_t start, size_t m,
-                           double keep, soma_rng *rng, sums *s)
+                           const soma_matrix *Y, const size_t *idx, size_t start,
+                           size_t m, double keep, soma_rng *rng, sums *s)
 {
     const double scale = 1.0 / (double)m;
     for (size_t c0 = 0; c0 < m; c0 += w->cap) {
@@ -299,42 +302,11 @@ static void evaluate_rows(const soma_mlp *mlp, workspace *w, const soma_matrix *
 /* ------------------------------------------------------------------------ */
 /* Gradient post-processing and the optimizer step.                          */
 
-/* The per-step passes over the flat gradient are multiversioned (SOMA_VEC,
- * lib/vmath.h); the sum of squares keeps VM_LANES partial sums in a fixed
- * order, so every clone gives the same bits. */
-SOMA_VEC static void fit_l2_axpy(size_t n, double l2, const double *restrict W,
-                                 double *restrict g)
-{
-    for (size_t i = 0; i < n; i++)
-        g[i] += l2 * W[i];
-}
-
-SOMA_VEC static double fit_sum_squares(size_t n, const double *x)
-{
-    double s[VM_LANES] = {0};
-    size_t i = 0;
-    for (; i + VM_LANES <= n; i += VM_LANES)
-        for (size_t k = 0; k < VM_LANES; k++)
-            s[k] += x[i + k] * x[i + k];
-    for (; i < n; i++)
-        s[0] += x[i] * x[i];
-    double r = 0.0;
-    for (size_t k = 0; k < VM_LANES; k++)
-        r += s[k];
-    return r;
-}
-
-SOMA_VEC static void fit_scale(size_t n, double f, double *x)
-{
-    for (size_t i = 0; i < n; i++)
-        x[i] *= f;
-}
-
 static void add_l2(soma_mlp *mlp, double l2)
 {
     for (size_t l = 0; l < mlp->n_layers; l++) {
         const size_t n = mlp->sizes[l] * mlp->sizes[l + 1];
-        fit_l2_axpy(n, l2, mlp->params + mlp->offset[l], mlp->grads + mlp->offset[l]);
+        soma__axpy_f64(n, l2, mlp->params + mlp->offset[l], mlp->grads + mlp->offset[l]);
     }
 }
 
@@ -352,9 +324,9 @@ static double sum_sq_weights(const soma_mlp *mlp)
 
 static void clip_gradient(soma_mlp *mlp, double max_norm)
 {
-    const double norm = sqrt(fit_sum_squares(mlp->n_params, mlp->grads));
+    const double norm = sqrt(soma__sum_squares_f64(mlp->n_params, mlp->grads));
     if (norm > max_norm) /* false for NaN: divergence is caught per epoch */
-        fit_scale(mlp->n_params, max_norm / norm, mlp->grads);
+        soma__scale_f64(mlp->n_params, max_norm / norm, mlp->grads);
 }
 
 static bool params_finite(const soma_mlp *mlp)
@@ -429,7 +401,8 @@ void soma_history_free(soma_history *history)
 {
     if (history == NULL)
         return;
-    soma__free(&history->alloc, history->epochs, history->capacity * sizeof(soma_epoch_stats));
+    soma__free(&history->alloc, history->epochs,
+               history->capacity * sizeof(soma_epoch_stats));
     memset(history, 0, sizeof *history);
 }
 
@@ -475,8 +448,8 @@ typedef struct fit_state {
     size_t n_train, n_val, batch;
     soma_rng rng;
     bool has_val, dropout;
-    soma_optim opt;  /* fresh optimizer state, until fit_commit */
-    bool fresh_opt;  /* opt holds state not yet installed */
+    soma_optim opt; /* fresh optimizer state, until fit_commit */
+    bool fresh_opt; /* opt holds state not yet installed */
 } fit_state;
 
 /* One epoch of training; fills s (training sums) and v (validation sums). */
@@ -530,7 +503,8 @@ static bool same_config(const soma_optim_config *a, const soma_optim_config *b)
  * start with the same configuration. */
 static bool keep_optimizer(const soma_mlp *mlp, const soma_fit_options *o)
 {
-    return o->warm_start && mlp->opt_ready && same_config(&mlp->opt.config, &o->optimizer);
+    return o->warm_start && mlp->opt_ready &&
+           same_config(&mlp->opt.config, &o->optimizer);
 }
 
 /* Release what fit_setup allocated (fresh optimizer state included). */
@@ -565,15 +539,22 @@ static soma_status fit_setup(fit_state *f, soma_history *h)
     }
     f->has_val = f->n_val > 0;
     f->n_train = n - n_split;
-    f->batch = o->batch_size == 0 || o->batch_size > f->n_train ? f->n_train : o->batch_size;
+    f->batch =
+        o->batch_size == 0 || o->batch_size > f->n_train ? f->n_train : o->batch_size;
     f->dropout = o->dropout > 0.0 && mlp->n_layers > 1;
     const bool shuffled = o->shuffle && f->batch < f->n_train;
     const bool indexed = n_split > 0 || shuffled;
     size_t cap = f->batch < SOMA_MLP_CHUNK ? f->batch : SOMA_MLP_CHUNK;
     if (f->has_val && f->n_val > cap)
         cap = f->n_val < SOMA_MLP_CHUNK ? f->n_val : SOMA_MLP_CHUNK;
-    ws_plan p = {cap,          true,      f->dropout, indexed, indexed ? n : 0,
-                 n_split > 0 ? n : 0, true, o->early_stopping && o->restore_best};
+    ws_plan p = {cap,
+                 true,
+                 f->dropout,
+                 indexed,
+                 indexed ? n : 0,
+                 n_split > 0 ? n : 0,
+                 true,
+                 o->early_stopping && o->restore_best};
     SOMA_TRY(ws_create(mlp, &p, &f->w));
     soma_status st = SOMA_OK;
     if (h != NULL) {
@@ -684,7 +665,8 @@ soma_status soma_mlp_fit(soma_mlp *mlp, const soma_matrix *X, const soma_matrix 
             .learning_rate = lr,
         };
         const double monitored = f.has_val ? st.val_loss : st.loss;
-        const bool diverged = !isfinite(monitored) || !isfinite(st.loss) || !params_finite(mlp);
+        const bool diverged =
+            !isfinite(monitored) || !isfinite(st.loss) || !params_finite(mlp);
         st.seconds = seconds_since(&t0);
         if (history != NULL)
             h.epochs[run] = st;
@@ -701,8 +683,8 @@ soma_status soma_mlp_fit(soma_mlp *mlp, const soma_matrix *X, const soma_matrix 
              * epoch's training loss: when that is this epoch and it is not
              * finite, they are the parameters that diverged, and the start
              * of the best epoch (chosen above) is kept instead. */
-            const bool best_diverged = !f.has_val && best_index + 2 == run &&
-                                       !isfinite(st.loss);
+            const bool best_diverged =
+                !f.has_val && best_index + 2 == run && !isfinite(st.loss);
             if (f.w.best != NULL && isfinite(best) && !best_diverged) {
                 good = f.w.best;
                 h.restored = true;
@@ -723,7 +705,8 @@ soma_status soma_mlp_fit(soma_mlp *mlp, const soma_matrix *X, const soma_matrix 
             stop = SOMA_STOP_EARLY;
         }
         if (options->callback != NULL &&
-            options->callback(options->callback_user, &st) != 0 && stop == SOMA_STOP_EPOCHS)
+            options->callback(options->callback_user, &st) != 0 &&
+            stop == SOMA_STOP_EPOCHS)
             stop = SOMA_STOP_CALLBACK;
         if (stop != SOMA_STOP_EPOCHS)
             break;
@@ -755,8 +738,8 @@ soma_status soma_mlp_gradient(soma_mlp *mlp, const soma_matrix *X, const soma_ma
         return SOMA_EINVAL;
     SOMA_TRY(check_data(mlp, X, Y, 1));
     const size_t n = X->rows;
-    ws_plan p = {n < SOMA_MLP_CHUNK ? n : SOMA_MLP_CHUNK, true, false, false, 0, 0, false,
-                 false};
+    ws_plan p = {
+        n < SOMA_MLP_CHUNK ? n : SOMA_MLP_CHUNK, true, false, false, 0, 0, false, false};
     workspace w;
     SOMA_TRY(ws_create(mlp, &p, &w));
     sums s = {0, 0, 0};
@@ -781,8 +764,8 @@ static soma_status infer(const soma_mlp *mlp, const soma_matrix *X, soma_matrix 
     const size_t n = X->rows, k = mlp->sizes[mlp->n_layers];
     if (n == 0)
         return SOMA_OK;
-    ws_plan p = {n < SOMA_MLP_CHUNK ? n : SOMA_MLP_CHUNK, false, false, false, 0, 0, false,
-                 false};
+    ws_plan p = {
+        n < SOMA_MLP_CHUNK ? n : SOMA_MLP_CHUNK, false, false, false, 0, 0, false, false};
     workspace w;
     SOMA_TRY(ws_create(mlp, &p, &w));
     for (size_t c0 = 0; c0 < n; c0 += w.cap) {
@@ -830,7 +813,8 @@ soma_status soma_mlp_predict_proba(const soma_mlp *mlp, const soma_matrix *X,
     return infer(mlp, X, P, SINK_PROBA);
 }
 
-soma_status soma_mlp_predict(const soma_mlp *mlp, const soma_matrix *X, soma_matrix *labels)
+soma_status soma_mlp_predict(const soma_mlp *mlp, const soma_matrix *X,
+                             soma_matrix *labels)
 {
     SOMA_TRY(check_predict(mlp, X, labels, 1));
     if (mlp->spec.loss == SOMA_LOSS_MSE)
@@ -838,15 +822,15 @@ soma_status soma_mlp_predict(const soma_mlp *mlp, const soma_matrix *X, soma_mat
     return infer(mlp, X, labels, SINK_LABELS);
 }
 
-soma_status soma_mlp_evaluate(const soma_mlp *mlp, const soma_matrix *X, const soma_matrix *Y,
-                              double *loss, double *accuracy)
+soma_status soma_mlp_evaluate(const soma_mlp *mlp, const soma_matrix *X,
+                              const soma_matrix *Y, double *loss, double *accuracy)
 {
     if (mlp == NULL)
         return SOMA_EINVAL;
     SOMA_TRY(check_data(mlp, X, Y, 1));
     const size_t n = X->rows;
-    ws_plan p = {n < SOMA_MLP_CHUNK ? n : SOMA_MLP_CHUNK, false, false, false, 0, 0, false,
-                 false};
+    ws_plan p = {
+        n < SOMA_MLP_CHUNK ? n : SOMA_MLP_CHUNK, false, false, false, 0, 0, false, false};
     workspace w;
     SOMA_TRY(ws_create(mlp, &p, &w));
     sums s = {0, 0, 0};

@@ -3,7 +3,7 @@
 #ifndef SOMA_MLP_INTERNAL_H
 #define SOMA_MLP_INTERNAL_H
 
-#include "nn.h"
+#include "kernels.h"
 
 /* Rows processed at once by fit, predict and evaluate; larger batches are
  * processed in chunks of this many rows whose gradients are summed. */

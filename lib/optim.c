@@ -1,8 +1,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "internal.h"
-#include "vmath.h"
+#include "kernels.h"
 
 soma_optim_config soma_optim_config_default(soma_optimizer kind)
 {
@@ -35,8 +34,8 @@ static bool config_valid(const soma_optim_config *c)
     case SOMA_OPTIMIZER_NESTEROV:
         return unit_interval(c->momentum);
     case SOMA_OPTIMIZER_ADAM:
-        return unit_interval(c->beta1) && unit_interval(c->beta2) &&
-               c->epsilon > 0.0 && isfinite(c->epsilon);
+        return unit_interval(c->beta1) && unit_interval(c->beta2) && c->epsilon > 0.0 &&
+               isfinite(c->epsilon);
     default:
         return true;
     }
@@ -84,76 +83,18 @@ soma_status soma_optim_reset(soma_optim *opt)
     return SOMA_OK;
 }
 
-/* The update loops are multiversioned (SOMA_VEC, lib/vmath.h): one pass over
- * flat arrays, so the AVX-512 clone does eight parameters per operation.
- * Every operation is an IEEE +, -, *, / or sqrt, so each clone gives the
- * same bits. */
-SOMA_VEC static void step_sgd(size_t n, double lr, double *restrict p,
-                              const double *restrict g)
-{
-    for (size_t i = 0; i < n; i++)
-        p[i] -= lr * g[i];
-}
-
-SOMA_VEC static void step_momentum(size_t n, double lr, double mu, bool nesterov,
-                                   double *restrict p, const double *restrict g,
-                                   double *restrict v)
-{
-    if (nesterov) {
-        for (size_t i = 0; i < n; i++) {
-            double vi = mu * v[i] - lr * g[i];
-            v[i] = vi;
-            p[i] += mu * vi - lr * g[i];
-        }
-    } else {
-        for (size_t i = 0; i < n; i++) {
-            double vi = mu * v[i] - lr * g[i];
-            v[i] = vi;
-            p[i] += vi;
-        }
-    }
-}
-
-SOMA_VEC static void step_adam(size_t n, double lr, const soma_optim_config *c,
-                               uint64_t t, double *restrict p, const double *restrict g,
-                               double *restrict m, double *restrict s)
-{
-    const double b1 = c->beta1, b2 = c->beta2, eps = c->epsilon;
-    /* Bias corrections folded into two scalars: lr/(1-b1^t) and 1/(1-b2^t). */
-    const double c1 = lr / (1.0 - pow(b1, (double)t));
-    const double c2 = 1.0 / (1.0 - pow(b2, (double)t));
-    for (size_t i = 0; i < n; i++) {
-        double gi = g[i];
-        double mi = b1 * m[i] + (1.0 - b1) * gi;
-        double si = b2 * s[i] + (1.0 - b2) * gi * gi;
-        m[i] = mi;
-        s[i] = si;
-        p[i] -= c1 * mi / (sqrt(si * c2) + eps);
-    }
-}
-
-soma_status soma_optim_step(soma_optim *opt, double lr, double *params, const double *grads)
+soma_status soma_optim_step(soma_optim *opt, double lr, double *params,
+                            const double *grads)
 {
     if (opt == NULL || !(lr >= 0.0) || !isfinite(lr))
         return SOMA_EINVAL;
     if (opt->n > 0 && (params == NULL || grads == NULL))
         return SOMA_EINVAL;
-    opt->t++;
-    switch (opt->config.kind) {
-    case SOMA_OPTIMIZER_SGD:
-        step_sgd(opt->n, lr, params, grads);
-        break;
-    case SOMA_OPTIMIZER_MOMENTUM:
-    case SOMA_OPTIMIZER_NESTEROV:
-        step_momentum(opt->n, lr, opt->config.momentum,
-                      opt->config.kind == SOMA_OPTIMIZER_NESTEROV, params, grads, opt->v);
-        break;
-    case SOMA_OPTIMIZER_ADAM:
-        step_adam(opt->n, lr, &opt->config, opt->t, params, grads, opt->v, opt->s);
-        break;
-    default:
+    if ((unsigned)opt->config.kind >= SOMA_OPTIMIZER_COUNT)
         return SOMA_EINVAL;
-    }
+    opt->t++;
+    soma__optim_update_f64(&opt->config, opt->t, lr, opt->n, params, grads, opt->v,
+                           opt->s);
     return SOMA_OK;
 }
 
@@ -181,7 +122,8 @@ soma_status soma_lr_schedule_value(const soma_lr_schedule *s, double lr0, size_t
         if (s->period == 0 || !(s->lr_min >= 0.0 && s->lr_min <= lr0))
             return SOMA_EINVAL;
         double T = (double)s->period, x = e < T ? e : T;
-        v = s->lr_min + (lr0 - s->lr_min) * 0.5 * (1.0 + cos(3.14159265358979323846 * x / T));
+        v = s->lr_min +
+            (lr0 - s->lr_min) * 0.5 * (1.0 + cos(3.14159265358979323846 * x / T));
         break;
     }
     default:

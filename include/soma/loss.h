@@ -60,6 +60,10 @@ typedef enum soma_loss {
 /** Clamp applied to probabilities by BCE and CE (not by the fused forms). */
 #define SOMA_LOSS_EPS 1e-15
 
+/** The same clamp in float32 models (see soma_precision in mlp.h), where
+ *  1 - 1e-15 would round to 1: p is clamped to [2^-24, 1 - 2^-24]. */
+#define SOMA_LOSS_EPS_F32 0x1p-24
+
 /** @brief "mse", "bce", "ce"; NULL for an invalid value. */
 SOMA_API const char *soma_loss_name(soma_loss loss);
 

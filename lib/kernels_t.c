@@ -1,0 +1,928 @@
+/* The numeric kernels of lib/kernels.h, written once for a type SOMA_T.
+ *
+ * Not compiled on its own: lib/kernels_f64.c and lib/kernels_f32.c include
+ * it after defining SOMA_T (double or float), SOMA_SFX (the name suffix)
+ * and the few constants a type dictates (SOMA_K_*). A fix here is a fix to
+ * both precisions. Every literal goes through TC() so that the float
+ * instantiation never computes in double by accident; the double one
+ * performs exactly the operations it always did.
+ *
+ * The loops are multiversioned (SOMA_VEC, lib/vmath.h); every SOMA_VEC
+ * function's name carries the suffix, because clang gives their resolvers
+ * library-wide symbols.
+ */
+
+#define TC(x) ((SOMA_T)(x))
+#define VM(name) SOMA_SFX(vm_##name)
+#define M SOMA_SFX(soma__mat)
+
+/* ========================================================================== */
+/* Activations                                                                */
+/* ========================================================================== */
+
+/* ---- one element ------------------------------------------------------------
+ * Forward values f(x) and derivatives f'(z) (from z, or from a = f(z) where
+ * that is cheaper). Each is branch-free: `?:` on the type becomes a vector
+ * select. A NaN argument gives NaN. */
+
+static inline SOMA_T f_relu(SOMA_T x)
+{
+    return x <= TC(0.0) ? TC(0.0) : x; /* NaN fails the test and passes through */
+}
+
+static inline SOMA_T f_leaky(SOMA_T x, SOMA_T alpha)
+{
+    return x > TC(0.0) ? x : alpha * x;
+}
+
+static inline SOMA_T f_elu(SOMA_T x, SOMA_T alpha)
+{
+    SOMA_T em1 = VM(expm1_neg)(x > TC(0.0) ? TC(0.0) : x);
+    return x > TC(0.0) ? x : alpha * em1;
+}
+
+static inline SOMA_T f_swish(SOMA_T x)
+{
+    /* x sigmoid(x); at -inf the product is -inf * 0, the limit is 0. */
+    SOMA_T y = x * VM(sigmoid)(x);
+    return x == -TC(INFINITY) ? TC(0.0) : y;
+}
+
+/* NaN for NaN z, else v: the derivative of a piecewise function at NaN. */
+static inline SOMA_T nan_or(SOMA_T z, SOMA_T v)
+{
+    return z != z ? z : v;
+}
+
+static inline SOMA_T d_relu(SOMA_T z)
+{
+    return z > TC(0.0) ? TC(1.0) : nan_or(z, TC(0.0)); /* f'(0) = 0 */
+}
+
+static inline SOMA_T d_leaky(SOMA_T z, SOMA_T alpha)
+{
+    return z > TC(0.0) ? TC(1.0) : nan_or(z, alpha); /* f'(0) = alpha */
+}
+
+static inline SOMA_T d_elu(SOMA_T z, SOMA_T alpha)
+{
+    /* alpha e^z for z <= 0 (f'(0) = alpha); NaN gives NaN through exp. */
+    SOMA_T e = VM(exp)(z > TC(0.0) ? TC(0.0) : z);
+    return z > TC(0.0) ? TC(1.0) : alpha * nan_or(z, e);
+}
+
+static inline SOMA_T d_sigmoid(SOMA_T a)
+{
+    return a * (TC(1.0) - a);
+}
+
+static inline SOMA_T d_tanh(SOMA_T a)
+{
+    /* 1 - a^2 factored: 1 - a is exact for a in [1/2, 1], so no cancellation
+     * beyond the rounding already in a. */
+    return (TC(1.0) - a) * (TC(1.0) + a);
+}
+
+static inline SOMA_T d_swish(SOMA_T z, SOMA_T a)
+{
+    /* f' = s + z s (1 - s) = s + a (1 - s) with s = sigmoid(z) = a / z.
+     * For |z| < SOMA_K_SWISH_TINY, s = 1/2 to the type's precision (and
+     * a / z would lose bits to subnormal rounding); the infinities take
+     * their limits. */
+    SOMA_T s = SOMA_K_FABS(z) < SOMA_K_SWISH_TINY ? TC(0.5) : a / z;
+    SOMA_T d = s + a * (TC(1.0) - s);
+    d = z == TC(INFINITY) ? TC(1.0) : d;
+    return z == -TC(INFINITY) ? TC(0.0) : d;
+}
+
+/* ---- vectorized loops -------------------------------------------------------
+ * Plain counted loops over arrays that are either disjoint or identical (in
+ * place): GCC's runtime alias check lets the vector path run in both cases. */
+
+#define MAP_FORWARD(name, expr)                                                          \
+    SOMA_VEC static void SOMA_SFX(name)(size_t n, SOMA_T alpha, const SOMA_T *z,         \
+                                        SOMA_T *a)                                       \
+    {                                                                                    \
+        (void)alpha;                                                                     \
+        for (size_t i = 0; i < n; i++) {                                                 \
+            const SOMA_T x = z[i];                                                       \
+            a[i] = (expr);                                                               \
+        }                                                                                \
+    }
+
+MAP_FORWARD(fwd_sigmoid, VM(sigmoid)(x))
+MAP_FORWARD(fwd_tanh, VM(tanh)(x))
+MAP_FORWARD(fwd_relu, f_relu(x))
+MAP_FORWARD(fwd_leaky, f_leaky(x, alpha))
+MAP_FORWARD(fwd_elu, f_elu(x, alpha))
+MAP_FORWARD(fwd_swish, f_swish(x))
+
+/* dz[i] = da[i] * (derivative expression in zi, ai, alpha). */
+#define MAP_BACKWARD(name, expr)                                                         \
+    SOMA_VEC static void SOMA_SFX(name)(size_t n, SOMA_T alpha, const SOMA_T *z,         \
+                                        const SOMA_T *a, const SOMA_T *da, SOMA_T *dz)   \
+    {                                                                                    \
+        (void)alpha;                                                                     \
+        (void)z;                                                                         \
+        (void)a;                                                                         \
+        for (size_t i = 0; i < n; i++) {                                                 \
+            const SOMA_T zi = z[i], ai = a[i];                                           \
+            (void)zi;                                                                    \
+            (void)ai;                                                                    \
+            dz[i] = da[i] * (expr);                                                      \
+        }                                                                                \
+    }
+
+MAP_BACKWARD(bwd_sigmoid, d_sigmoid(ai))
+MAP_BACKWARD(bwd_tanh, d_tanh(ai))
+MAP_BACKWARD(bwd_relu, d_relu(zi))
+MAP_BACKWARD(bwd_leaky, d_leaky(zi, alpha))
+MAP_BACKWARD(bwd_elu, d_elu(zi, alpha))
+MAP_BACKWARD(bwd_swish, d_swish(zi, ai))
+
+static void fwd_identity(size_t n, const SOMA_T *z, SOMA_T *a)
+{
+    if (a != z)
+        memcpy(a, z, n * sizeof *a);
+}
+
+SOMA_VEC static void SOMA_SFX(bwd_identity)(size_t n, const SOMA_T *z, const SOMA_T *da,
+                                            SOMA_T *dz)
+{
+    /* f'(z) = 1; a NaN z still makes the derivative NaN, as for the others. */
+    for (size_t i = 0; i < n; i++)
+        dz[i] = nan_or(z[i], da[i]);
+}
+
+/* ---- softmax ---------------------------------------------------------------- */
+
+SOMA_VEC static SOMA_T SOMA_SFX(row_max)(size_t n, const SOMA_T *x)
+{
+    return VM(max)(n, x);
+}
+
+SOMA_VEC static SOMA_T SOMA_SFX(row_sum_compensated)(size_t n, const SOMA_T *x)
+{
+    return VM(sum_compensated)(n, x);
+}
+
+SOMA_VEC static SOMA_T SOMA_SFX(row_dot)(size_t n, const SOMA_T *a, const SOMA_T *b)
+{
+    return VM(dot)(n, a, b);
+}
+
+SOMA_VEC static void SOMA_SFX(exp_shifted)(size_t n, const SOMA_T *z, SOMA_T shift,
+                                           SOMA_T *e)
+{
+    for (size_t i = 0; i < n; i++)
+        e[i] = VM(exp_diff)(z[i], shift);
+}
+
+SOMA_VEC static void SOMA_SFX(div_by)(size_t n, SOMA_T *a, SOMA_T d)
+{
+    for (size_t i = 0; i < n; i++)
+        a[i] /= d;
+}
+
+/* A row whose maximum is +inf: the limit (1 at the infinity, 0 elsewhere)
+ * when exactly one entry is +inf and nothing is NaN; NaN otherwise. */
+static void softmax_inf_row(size_t n, const SOMA_T *z, SOMA_T *a)
+{
+    size_t infs = 0;
+    bool nan = false;
+    for (size_t i = 0; i < n; i++) {
+        infs += z[i] == TC(INFINITY);
+        nan |= z[i] != z[i];
+    }
+    const bool limit = infs == 1 && !nan;
+    for (size_t i = 0; i < n; i++)
+        a[i] = !limit ? TC(NAN) : (z[i] == TC(INFINITY) ? TC(1.0) : TC(0.0));
+}
+
+static void softmax_row(size_t n, const SOMA_T *z, SOMA_T *a)
+{
+    if (n == 0)
+        return;
+    const SOMA_T m = SOMA_SFX(row_max)(n, z);
+    if (m == TC(INFINITY)) {
+        softmax_inf_row(n, z, a);
+        return;
+    }
+    /* e^(z - max) <= 1 never overflows and the largest term is 1, so the sum
+     * is in [1, n]; a NaN anywhere makes the sum and so every output NaN. */
+    SOMA_SFX(exp_shifted)(n, z, m, a);
+    SOMA_SFX(div_by)(n, a, SOMA_SFX(row_sum_compensated)(n, a));
+}
+
+SOMA_VEC static void SOMA_SFX(softmax_jvp_tail)(size_t n, const SOMA_T *a,
+                                                const SOMA_T *da, SOMA_T dot, SOMA_T *dz)
+{
+    for (size_t i = 0; i < n; i++)
+        dz[i] = a[i] * (da[i] - dot);
+}
+
+static void softmax_row_backward(size_t n, const SOMA_T *a, const SOMA_T *da, SOMA_T *dz)
+{
+    /* dz_i = a_i (da_i - sum_j a_j da_j): the dot product is taken before any
+     * element of dz is written, so dz may be da. */
+    const SOMA_T dot = SOMA_SFX(row_dot)(n, a, da);
+    SOMA_SFX(softmax_jvp_tail)(n, a, da, dot, dz);
+}
+
+/* The loops of the element-wise activations, forward and backward;
+ * identity and softmax (a row JVP) have their own. */
+typedef struct SOMA_SFX(act_loops) {
+    void (*fwd)(size_t n, SOMA_T alpha, const SOMA_T *z, SOMA_T *a);
+    void (*bwd)(size_t n, SOMA_T alpha, const SOMA_T *z, const SOMA_T *a,
+                const SOMA_T *da, SOMA_T *dz);
+} SOMA_SFX(act_loops);
+
+static const SOMA_SFX(act_loops) act_loops[SOMA_ACTIVATION_COUNT] = {
+    [SOMA_ACTIVATION_SIGMOID] = {SOMA_SFX(fwd_sigmoid), SOMA_SFX(bwd_sigmoid)},
+    [SOMA_ACTIVATION_TANH] = {SOMA_SFX(fwd_tanh), SOMA_SFX(bwd_tanh)},
+    [SOMA_ACTIVATION_RELU] = {SOMA_SFX(fwd_relu), SOMA_SFX(bwd_relu)},
+    [SOMA_ACTIVATION_LEAKY_RELU] = {SOMA_SFX(fwd_leaky), SOMA_SFX(bwd_leaky)},
+    [SOMA_ACTIVATION_ELU] = {SOMA_SFX(fwd_elu), SOMA_SFX(bwd_elu)},
+    [SOMA_ACTIVATION_SWISH] = {SOMA_SFX(fwd_swish), SOMA_SFX(bwd_swish)},
+};
+
+/* The entry of act_loops for f, or NULL (identity, softmax, invalid). */
+static const SOMA_SFX(act_loops) * loops_of(soma_activation f)
+{
+    if ((unsigned)f >= SOMA_ACTIVATION_COUNT || act_loops[f].fwd == NULL)
+        return NULL;
+    return &act_loops[f];
+}
+
+void SOMA_SFX(soma__act_forward)(soma_activation f, SOMA_T alpha, size_t n,
+                                 const SOMA_T *z, SOMA_T *a)
+{
+    /* Leaky relu with alpha = 0 is relu, whose limit at -inf is 0 (0 * -inf
+     * is NaN). */
+    if (f == SOMA_ACTIVATION_LEAKY_RELU && alpha == TC(0.0))
+        f = SOMA_ACTIVATION_RELU;
+    const SOMA_SFX(act_loops) *k = loops_of(f);
+    if (f == SOMA_ACTIVATION_IDENTITY)
+        fwd_identity(n, z, a);
+    else if (f == SOMA_ACTIVATION_SOFTMAX)
+        softmax_row(n, z, a);
+    else if (k != NULL)
+        k->fwd(n, alpha, z, a);
+}
+
+void SOMA_SFX(soma__act_backward)(soma_activation f, SOMA_T alpha, size_t n,
+                                  const SOMA_T *z, const SOMA_T *a, const SOMA_T *da,
+                                  SOMA_T *dz)
+{
+    const SOMA_SFX(act_loops) *k = loops_of(f);
+    if (f == SOMA_ACTIVATION_IDENTITY)
+        SOMA_SFX(bwd_identity)(n, z, da, dz);
+    else if (f == SOMA_ACTIVATION_SOFTMAX)
+        softmax_row_backward(n, a, da, dz);
+    else if (k != NULL)
+        k->bwd(n, alpha, z, a, da, dz);
+}
+
+SOMA_VEC static void SOMA_SFX(add_bias_rows)(size_t rows, size_t cols, SOMA_T *z,
+                                             size_t ldz, const SOMA_T *b)
+{
+    for (size_t r = 0; r < rows; r++) {
+        SOMA_T *zr = z + r * ldz;
+        for (size_t i = 0; i < cols; i++)
+            zr[i] += b[i];
+    }
+}
+
+void SOMA_SFX(soma__add_bias_rows)(size_t rows, size_t cols, SOMA_T *z, size_t ldz,
+                                   const SOMA_T *b)
+{
+    SOMA_SFX(add_bias_rows)(rows, cols, z, ldz, b);
+}
+
+void SOMA_SFX(soma__activation_backward_rows)(soma_activation f, SOMA_T alpha, const M *Z,
+                                              const M *A, const M *dA, M *dZ)
+{
+    if (SOMA__EMPTY(Z))
+        return;
+    const bool packed = f != SOMA_ACTIVATION_SOFTMAX && SOMA__PACKED(Z) &&
+                        SOMA__PACKED(A) && SOMA__PACKED(dA) && SOMA__PACKED(dZ);
+    if (packed) {
+        SOMA_SFX(soma__act_backward)
+        (f, alpha, Z->rows * Z->cols, Z->data, A->data, dA->data, dZ->data);
+        return;
+    }
+    for (size_t i = 0; i < Z->rows; i++)
+        SOMA_SFX(soma__act_backward)
+    (f, alpha, Z->cols, SOMA__AT(Z, i, 0), SOMA__AT(A, i, 0), SOMA__AT(dA, i, 0),
+     SOMA__AT(dZ, i, 0));
+}
+
+/* ========================================================================== */
+/* Losses                                                                     */
+/* ========================================================================== */
+
+/* Rows are processed in blocks of BLOCK elements: a vectorized loop writes
+ * the per-element loss terms to a stack buffer, then they are summed in
+ * lanes (vmath.h), so no reduction needs reassociation. */
+#define BLOCK 256
+
+static inline SOMA_T clamp_prob(SOMA_T p)
+{
+    const SOMA_T lo = SOMA_K_LOSS_EPS, hi = TC(1.0) - SOMA_K_LOSS_EPS;
+    p = p < lo ? lo : p; /* NaN passes through */
+    return p > hi ? hi : p;
+}
+
+SOMA_VEC static SOMA_T SOMA_SFX(mse_block)(size_t n, const SOMA_T *p, const SOMA_T *y,
+                                           SOMA_T kd, SOMA_T *dp)
+{
+    SOMA_T t[BLOCK];
+    for (size_t j = 0; j < n; j++) {
+        SOMA_T d = p[j] - y[j];
+        t[j] = d * d;
+    }
+    if (dp != NULL)
+        for (size_t j = 0; j < n; j++) {
+            SOMA_T d = p[j] - y[j];
+            dp[j] = (d + d) / kd;
+        }
+    return VM(sum)(n, t);
+}
+
+SOMA_VEC static SOMA_T SOMA_SFX(bce_block)(size_t n, const SOMA_T *p, const SOMA_T *y,
+                                           SOMA_T kd, SOMA_T *dp)
+{
+    SOMA_T t[BLOCK];
+    for (size_t j = 0; j < n; j++) {
+        SOMA_T pc = clamp_prob(p[j]);
+        /* log(1 - p) as log1p(-p): exact near p = 0. */
+        t[j] = -(y[j] * VM(log)(pc) + (TC(1.0) - y[j]) * VM(log1p)(-pc));
+    }
+    if (dp != NULL)
+        for (size_t j = 0; j < n; j++) {
+            SOMA_T pc = clamp_prob(p[j]);
+            dp[j] = (pc - y[j]) / (kd * pc * (TC(1.0) - pc));
+        }
+    return VM(sum)(n, t);
+}
+
+SOMA_VEC static SOMA_T SOMA_SFX(ce_block)(size_t n, const SOMA_T *p, const SOMA_T *y,
+                                          SOMA_T *dp)
+{
+    SOMA_T t[BLOCK];
+    for (size_t j = 0; j < n; j++)
+        t[j] = -y[j] * VM(log)(clamp_prob(p[j]));
+    if (dp != NULL)
+        for (size_t j = 0; j < n; j++)
+            dp[j] = -y[j] / clamp_prob(p[j]);
+    return VM(sum)(n, t);
+}
+
+/* Per-row loss of one row of k elements; dp (may be p) receives its gradient. */
+static SOMA_T loss_row(soma_loss loss, size_t k, const SOMA_T *p, const SOMA_T *y,
+                       SOMA_T *dp)
+{
+    const SOMA_T kd = (SOMA_T)k;
+    SOMA_T sum = TC(0.0);
+    for (size_t j0 = 0; j0 < k; j0 += BLOCK) {
+        const size_t n = k - j0 < BLOCK ? k - j0 : BLOCK;
+        SOMA_T *d = dp != NULL ? dp + j0 : NULL;
+        switch (loss) {
+        case SOMA_LOSS_MSE:
+            sum += SOMA_SFX(mse_block)(n, p + j0, y + j0, kd, d);
+            break;
+        case SOMA_LOSS_BCE:
+            sum += SOMA_SFX(bce_block)(n, p + j0, y + j0, kd, d);
+            break;
+        default:
+            sum += SOMA_SFX(ce_block)(n, p + j0, y + j0, d);
+            break;
+        }
+    }
+    return loss == SOMA_LOSS_CE ? sum : sum / kd;
+}
+
+double SOMA_SFX(soma__loss_sum)(soma_loss loss, const M *P, const M *Y, M *dP)
+{
+    double total = 0.0;
+    if (P->cols == 0)
+        return 0.0;
+    for (size_t i = 0; i < P->rows; i++)
+        total += loss_row(loss, P->cols, SOMA__AT(P, i, 0), SOMA__AT(Y, i, 0),
+                          dP != NULL ? SOMA__AT(dP, i, 0) : NULL);
+    return total;
+}
+
+/* ---- fused forms from logits ------------------------------------------------- */
+
+/* Sigmoid + BCE on a block: t = per-element loss, p = sigmoid(z), g = (p - y)/k.
+ * With e = e^-|z| and q = e/(1 + e) = sigmoid(-|z|), all in (0, 1]:
+ *   loss = z (1 - y) + log1p(e) for z > 0, -z y + log1p(e) otherwise
+ *          (two nonnegative terms: no cancellation, finite for finite z);
+ *   p - y = (1 - y) - q for z >= 0, q - y otherwise (q is never 1 - tiny). */
+SOMA_VEC static SOMA_T SOMA_SFX(bce_logits_block)(size_t n, const SOMA_T *z,
+                                                  const SOMA_T *y, SOMA_T kd,
+                                                  SOMA_T *restrict pb,
+                                                  SOMA_T *restrict gb)
+{
+    SOMA_T t[BLOCK];
+    for (size_t j = 0; j < n; j++) {
+        const SOMA_T x = z[j], yj = y[j];
+        const SOMA_T e = VM(exp)(-SOMA_K_FABS(x)), d = TC(1.0) + e;
+        const SOMA_T q = e / d;
+        t[j] = (x > TC(0.0) ? x * (TC(1.0) - yj) : -x * yj) + VM(log1p)(e);
+        pb[j] = x < TC(0.0) ? q : TC(1.0) / d;
+        gb[j] = (x >= TC(0.0) ? (TC(1.0) - yj) - q : q - yj) / kd;
+    }
+    return VM(sum)(n, t);
+}
+
+/* Softmax + CE, first pass over a block of a row with maximum m: the sum of
+ * e^(z - m) over entries below the maximum, the number of entries equal to
+ * it, sum_j y_j (m - z_j) and sum_j y_j. */
+SOMA_VEC static void SOMA_SFX(ce_logits_pass1)(size_t n, const SOMA_T *z, const SOMA_T *y,
+                                               SOMA_T m, SOMA_T acc[4])
+{
+    SOMA_T t[BLOCK], c[BLOCK], w[BLOCK];
+    for (size_t j = 0; j < n; j++) {
+        const SOMA_T e = VM(exp_diff)(z[j], m);
+        t[j] = z[j] == m ? TC(0.0) : e;
+        c[j] = z[j] == m ? TC(1.0) : TC(0.0);
+        /* m - z can overflow to +inf for finite z; a zero target ignores it. */
+        w[j] = y[j] > TC(0.0) ? y[j] * (m - z[j]) : TC(0.0);
+    }
+    acc[0] += VM(sum)(n, t);
+    acc[1] += VM(sum)(n, c);
+    acc[2] += VM(sum)(n, w);
+    acc[3] += VM(sum)(n, y);
+}
+
+/* Second pass: p = e^(z - m) / s with s = 1 + tail, and the gradient p - y,
+ * taken as (1 - y) - tail/s at the maximum so that it keeps its relative
+ * accuracy when p is within rounding of 1. */
+SOMA_VEC static void SOMA_SFX(ce_logits_pass2)(size_t n, const SOMA_T *z, const SOMA_T *y,
+                                               SOMA_T m, SOMA_T s, SOMA_T tail_frac,
+                                               SOMA_T *restrict pb, SOMA_T *restrict gb)
+{
+    for (size_t j = 0; j < n; j++) {
+        const SOMA_T p = VM(exp_diff)(z[j], m) / s;
+        pb[j] = p;
+        gb[j] = z[j] == m ? (TC(1.0) - y[j]) - tail_frac : p - y[j];
+    }
+}
+
+/* Blocks of pb / gb computed into stack buffers are copied out to p and dz
+ * (either may be NULL): P never overlaps Z; dZ may be Z, and the block of z
+ * is read already. */
+static void put_block(size_t j0, size_t n, const SOMA_T *pb, const SOMA_T *gb, SOMA_T *p,
+                      SOMA_T *dz)
+{
+    if (p != NULL)
+        memcpy(p + j0, pb, n * sizeof *pb);
+    if (dz != NULL)
+        memcpy(dz + j0, gb, n * sizeof *gb);
+}
+
+/* Sigmoid + BCE over k contiguous elements with the per-element losses
+ * divided by kd: one row of k outputs (kd = k), or a column of k one-output
+ * rows stored contiguously (kd = 1: the per-row losses are the elements',
+ * computed in blocks instead of one call per row, since a binary
+ * classifier's output layer is m x 1 and per-row calls cost more than the
+ * arithmetic). Returns the sum of the block sums. */
+static SOMA_T bce_logits_run(size_t k, SOMA_T kd, const SOMA_T *z, const SOMA_T *y,
+                             SOMA_T *p, SOMA_T *dz)
+{
+    SOMA_T pb[BLOCK], gb[BLOCK], sum = TC(0.0);
+    for (size_t j0 = 0; j0 < k; j0 += BLOCK) {
+        const size_t n = k - j0 < BLOCK ? k - j0 : BLOCK;
+        sum += SOMA_SFX(bce_logits_block)(n, z + j0, y + j0, kd, pb, gb);
+        put_block(j0, n, pb, gb, p, dz);
+    }
+    return sum;
+}
+
+SOMA_VEC static SOMA_T SOMA_SFX(logits_row_max)(size_t n, const SOMA_T *x)
+{
+    return VM(max)(n, x);
+}
+
+static SOMA_T ce_logits_row(size_t k, const SOMA_T *z, const SOMA_T *y, SOMA_T *p,
+                            SOMA_T *dz)
+{
+    /* log sum_j e^(z_j) = m + log(count + below) = m + log1p(tail), where
+     * tail = (count - 1) + below is exact when below is small, so the loss of
+     * a confident, correct row keeps its relative accuracy. */
+    const SOMA_T m = SOMA_SFX(logits_row_max)(k, z);
+    SOMA_T acc[4] = {TC(0.0), TC(0.0), TC(0.0), TC(0.0)}; /* below, count, ydist, ysum */
+    for (size_t j0 = 0; j0 < k; j0 += BLOCK) {
+        const size_t n = k - j0 < BLOCK ? k - j0 : BLOCK;
+        SOMA_SFX(ce_logits_pass1)(n, z + j0, y + j0, m, acc);
+    }
+    const SOMA_T tail = (acc[1] - TC(1.0)) + acc[0];
+    /* -sum_j y_j log p_j = sum_j y_j (m - z_j) + (sum_j y_j) log1p(tail);
+     * sum_j y_j is 1 to within 1e-9 and is kept as given. */
+    const SOMA_T loss = acc[2] + acc[3] * VM(log1p)(tail);
+    if (p == NULL && dz == NULL)
+        return loss;
+    const SOMA_T s = TC(1.0) + tail, tail_frac = tail / s;
+    SOMA_T pb[BLOCK], gb[BLOCK];
+    for (size_t j0 = 0; j0 < k; j0 += BLOCK) {
+        const size_t n = k - j0 < BLOCK ? k - j0 : BLOCK;
+        SOMA_SFX(ce_logits_pass2)(n, z + j0, y + j0, m, s, tail_frac, pb, gb);
+        put_block(j0, n, pb, gb, p, dz);
+    }
+    return loss;
+}
+
+/* True when every non-NULL matrix has one column and packed rows (ld 1 or
+ * a single row), so that the column is one contiguous array. */
+static bool packed_column(const M *Z, const M *Y, const M *P, const M *dZ)
+{
+    const M *m[4] = {Z, Y, P, dZ};
+    for (int i = 0; i < 4; i++)
+        if (m[i] != NULL && m[i]->cols == 1 && m[i]->ld != 1 && m[i]->rows > 1)
+            return false;
+    return true;
+}
+
+double SOMA_SFX(soma__loss_logits_sum)(soma_loss loss, const M *Z, const M *Y, M *P,
+                                       M *dZ)
+{
+    double total = 0.0;
+    if (Z->cols == 0)
+        return 0.0;
+    if (loss == SOMA_LOSS_BCE && Z->cols == 1 && packed_column(Z, Y, P, dZ))
+        return bce_logits_run(Z->rows, TC(1.0), Z->data, Y->data,
+                              P != NULL ? P->data : NULL, dZ != NULL ? dZ->data : NULL);
+    for (size_t i = 0; i < Z->rows; i++) {
+        const SOMA_T *z = SOMA__AT(Z, i, 0), *y = SOMA__AT(Y, i, 0);
+        SOMA_T *p = P != NULL ? SOMA__AT(P, i, 0) : NULL;
+        SOMA_T *dz = dZ != NULL ? SOMA__AT(dZ, i, 0) : NULL;
+        const SOMA_T kd = (SOMA_T)Z->cols;
+        total += loss == SOMA_LOSS_BCE ? bce_logits_run(Z->cols, kd, z, y, p, dz) / kd
+                                       : ce_logits_row(Z->cols, z, y, p, dz);
+    }
+    return total;
+}
+
+/* ========================================================================== */
+/* Flat vectors: optimizer updates and gradient post-processing               */
+/* ========================================================================== */
+
+/* One pass over flat arrays, so the AVX-512 clone does a vector of
+ * parameters per operation. Every operation is an IEEE +, -, *, / or sqrt,
+ * so each clone gives the same bits. */
+SOMA_VEC static void SOMA_SFX(step_sgd)(size_t n, SOMA_T lr, SOMA_T *restrict p,
+                                        const SOMA_T *restrict g)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] -= lr * g[i];
+}
+
+SOMA_VEC static void SOMA_SFX(step_momentum)(size_t n, SOMA_T lr, SOMA_T mu,
+                                             bool nesterov, SOMA_T *restrict p,
+                                             const SOMA_T *restrict g, SOMA_T *restrict v)
+{
+    if (nesterov) {
+        for (size_t i = 0; i < n; i++) {
+            SOMA_T vi = mu * v[i] - lr * g[i];
+            v[i] = vi;
+            p[i] += mu * vi - lr * g[i];
+        }
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            SOMA_T vi = mu * v[i] - lr * g[i];
+            v[i] = vi;
+            p[i] += vi;
+        }
+    }
+}
+
+/* c1 = lr / (1 - b1^t) and c2 = 1 / (1 - b2^t), the bias corrections, are
+ * computed in double and rounded once to the type. */
+SOMA_VEC static void SOMA_SFX(step_adam)(size_t n, SOMA_T b1, SOMA_T b2, SOMA_T eps,
+                                         SOMA_T c1, SOMA_T c2, SOMA_T *restrict p,
+                                         const SOMA_T *restrict g, SOMA_T *restrict m,
+                                         SOMA_T *restrict s)
+{
+    for (size_t i = 0; i < n; i++) {
+        SOMA_T gi = g[i];
+        SOMA_T mi = b1 * m[i] + (TC(1.0) - b1) * gi;
+        SOMA_T si = b2 * s[i] + (TC(1.0) - b2) * gi * gi;
+        m[i] = mi;
+        s[i] = si;
+        p[i] -= c1 * mi / (SOMA_K_SQRT(si * c2) + eps);
+    }
+}
+
+void SOMA_SFX(soma__optim_update)(const soma_optim_config *c, uint64_t t, double lr,
+                                  size_t n, SOMA_T *p, const SOMA_T *g, SOMA_T *v,
+                                  SOMA_T *s)
+{
+    switch (c->kind) {
+    case SOMA_OPTIMIZER_SGD:
+        SOMA_SFX(step_sgd)(n, (SOMA_T)lr, p, g);
+        break;
+    case SOMA_OPTIMIZER_MOMENTUM:
+    case SOMA_OPTIMIZER_NESTEROV:
+        SOMA_SFX(step_momentum)
+        (n, (SOMA_T)lr, (SOMA_T)c->momentum, c->kind == SOMA_OPTIMIZER_NESTEROV, p, g, v);
+        break;
+    case SOMA_OPTIMIZER_ADAM: {
+        const double c1 = lr / (1.0 - pow(c->beta1, (double)t));
+        const double c2 = 1.0 / (1.0 - pow(c->beta2, (double)t));
+        SOMA_SFX(step_adam)
+        (n, (SOMA_T)c->beta1, (SOMA_T)c->beta2, (SOMA_T)c->epsilon, (SOMA_T)c1,
+         (SOMA_T)c2, p, g, v, s);
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+SOMA_VEC static void SOMA_SFX(axpy)(size_t n, SOMA_T a, const SOMA_T *restrict x,
+                                    SOMA_T *restrict y)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] += a * x[i];
+}
+
+void SOMA_SFX(soma__axpy)(size_t n, SOMA_T a, const SOMA_T *x, SOMA_T *y)
+{
+    SOMA_SFX(axpy)(n, a, x, y);
+}
+
+SOMA_VEC static void SOMA_SFX(scale)(size_t n, SOMA_T f, SOMA_T *x)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] *= f;
+}
+
+void SOMA_SFX(soma__scale)(size_t n, SOMA_T f, SOMA_T *x)
+{
+    SOMA_SFX(scale)(n, f, x);
+}
+
+/* In VM_K_LANES double lanes, products taken in double (exact for float). */
+SOMA_VEC static double SOMA_SFX(sum_squares)(size_t n, const SOMA_T *x)
+{
+    enum { LANES = 8 };
+    double s[LANES] = {0};
+    size_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (size_t k = 0; k < LANES; k++)
+            s[k] += (double)x[i + k] * (double)x[i + k];
+    for (; i < n; i++)
+        s[0] += (double)x[i] * (double)x[i];
+    double r = 0.0;
+    for (size_t k = 0; k < LANES; k++)
+        r += s[k];
+    return r;
+}
+
+double SOMA_SFX(soma__sum_squares)(size_t n, const SOMA_T *x)
+{
+    return SOMA_SFX(sum_squares)(n, x);
+}
+
+/* x - x is 0 for finite x and NaN for NaN and the infinities; the sum of
+ * those, in lanes of one 64-byte vector, is 0 exactly when every x is
+ * finite. */
+SOMA_VEC static bool SOMA_SFX(finite_lanes)(size_t n, const SOMA_T *x)
+{
+    enum { LANES = 64 / sizeof(SOMA_T) };
+    SOMA_T s[LANES] = {0};
+    size_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (size_t k = 0; k < LANES; k++)
+            s[k] += x[i + k] - x[i + k];
+    for (; i < n; i++)
+        s[0] += x[i] - x[i];
+    SOMA_T r = TC(0.0);
+    for (size_t k = 0; k < LANES; k++)
+        r += s[k];
+    return r == TC(0.0);
+}
+
+bool SOMA_SFX(soma__all_finite)(size_t n, const SOMA_T *x)
+{
+    return SOMA_SFX(finite_lanes)(n, x);
+}
+
+/* Conversions between double and the type, each direction one loop (a
+ * copy for double, skipped when in place). */
+#define CONVERT(name, TIN, TOUT)                                                         \
+    SOMA_VEC static void SOMA_SFX(name)(size_t n, const TIN *restrict x,                 \
+                                        TOUT *restrict y)                                \
+    {                                                                                    \
+        for (size_t i = 0; i < n; i++)                                                   \
+            y[i] = (TOUT)x[i];                                                           \
+    }                                                                                    \
+    void SOMA_SFX(soma__##name)(size_t n, const TIN *x, TOUT *y)                         \
+    {                                                                                    \
+        if ((const void *)x != (const void *)y)                                          \
+            SOMA_SFX(name)(n, x, y);                                                     \
+    }
+
+CONVERT(from_f64, double, SOMA_T)
+CONVERT(to_f64, SOMA_T, double)
+#undef CONVERT
+
+/* ========================================================================== */
+/* Products                                                                   */
+/* ========================================================================== */
+
+void SOMA_SFX(soma__gemm_loop)(bool ta, bool tb, size_t m, size_t n, size_t k,
+                               SOMA_T alpha, const SOMA_T *a, size_t lda, const SOMA_T *b,
+                               size_t ldb, SOMA_T beta, SOMA_T *c, size_t ldc)
+{
+    /* The textbook triple loop: one dot product per element of C. */
+    const size_t as_i = ta ? 1 : lda, as_p = ta ? lda : 1;
+    const size_t bs_p = tb ? 1 : ldb, bs_j = tb ? ldb : 1;
+    for (size_t i = 0; i < m; i++) {
+        for (size_t j = 0; j < n; j++) {
+            SOMA_T sum = TC(0.0);
+            for (size_t p = 0; p < k; p++)
+                sum += a[i * as_i + p * as_p] * b[p * bs_p + j * bs_j];
+            SOMA_T *cij = c + i * ldc + j;
+            *cij = beta == TC(0.0) ? alpha * sum : alpha * sum + beta * *cij;
+        }
+    }
+}
+
+#if !defined(SOMA_GEMM_NAIVE)
+/*
+ * Products with m*n*k at or below this go to gemm_small in the BLAS build
+ * too: for tiny shapes the call overhead of the BLAS exceeds the
+ * arithmetic. The value is measured by bench/ (docs/performance.md).
+ */
+#ifndef SOMA_GEMM_LOOP_MAX_MNK
+#define SOMA_GEMM_LOOP_MAX_MNK 0
+#endif
+
+/*
+ * The BLAS build's loop for products at or below SOMA_GEMM_LOOP_MAX_MNK,
+ * ordered for the memory layout (the naive build keeps the textbook loop
+ * above, the one to compare against):
+ * - op(B) = B and n >= 8: C(i, :) = beta C(i, :) + sum_p (alpha op(A)(i, p))
+ *   B(p, :), contiguous axpys over rows of B and C, which vectorize;
+ * - otherwise one dot product per element, with eight partial sums when
+ *   both operands are contiguous along p (op(A) = A, op(B) = B^T) so that
+ *   it vectorizes without reassociating anything the compiler must keep.
+ * beta == 0 overwrites C without reading it (NaN in C does not propagate).
+ * Summation order differs from the textbook loop, so results agree with it
+ * to rounding, and are the same on every run.
+ */
+SOMA_VEC
+static void SOMA_SFX(gemm_small)(bool ta, bool tb, size_t m, size_t n, size_t k,
+                                 SOMA_T alpha, const SOMA_T *restrict a, size_t lda,
+                                 const SOMA_T *restrict b, size_t ldb, SOMA_T beta,
+                                 SOMA_T *restrict c, size_t ldc)
+{
+    const size_t as_i = ta ? 1 : lda, as_p = ta ? lda : 1;
+    if (!tb && n >= 8) {
+        for (size_t i = 0; i < m; i++) {
+            SOMA_T *restrict ci = c + i * ldc;
+            const SOMA_T *ai = a + i * as_i;
+            const SOMA_T a0 = alpha * ai[0];
+            if (beta == TC(0.0)) {
+                for (size_t j = 0; j < n; j++)
+                    ci[j] = a0 * b[j];
+            } else {
+                for (size_t j = 0; j < n; j++)
+                    ci[j] = beta * ci[j] + a0 * b[j];
+            }
+            for (size_t p = 1; p < k; p++) {
+                const SOMA_T aip = alpha * ai[p * as_p];
+                const SOMA_T *restrict bp = b + p * ldb;
+                for (size_t j = 0; j < n; j++)
+                    ci[j] += aip * bp[j];
+            }
+        }
+        return;
+    }
+    const size_t bs_p = tb ? 1 : ldb, bs_j = tb ? ldb : 1;
+    const bool packed = as_p == 1 && bs_p == 1 && k >= 8;
+    for (size_t i = 0; i < m; i++) {
+        const SOMA_T *ai = a + i * as_i;
+        SOMA_T *restrict ci = c + i * ldc;
+        for (size_t j = 0; j < n; j++) {
+            const SOMA_T *bj = b + j * bs_j;
+            SOMA_T sum = TC(0.0);
+            size_t p = 0;
+            if (packed) {
+                SOMA_T acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+                for (; p + 8 <= k; p += 8)
+                    for (size_t l = 0; l < 8; l++)
+                        acc[l] += ai[p + l] * bj[p + l];
+                sum = ((acc[0] + acc[4]) + (acc[1] + acc[5])) +
+                      ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+            }
+            for (; p < k; p++)
+                sum += ai[p * as_p] * bj[p * bs_p];
+            ci[j] = beta == TC(0.0) ? alpha * sum : alpha * sum + beta * ci[j];
+        }
+    }
+}
+#endif
+
+static void scale_c(M *C, SOMA_T beta)
+{
+    for (size_t i = 0; i < C->rows; i++) {
+        SOMA_T *r = SOMA__AT(C, i, 0);
+        for (size_t j = 0; j < C->cols; j++)
+            r[j] = beta == TC(0.0) ? TC(0.0) : beta * r[j];
+    }
+}
+
+void SOMA_SFX(soma__gemm)(bool ta, bool tb, SOMA_T alpha, const M *A, const M *B,
+                          SOMA_T beta, M *C)
+{
+    const size_t m = C->rows, n = C->cols, k = ta ? A->rows : A->cols;
+    if (m == 0 || n == 0)
+        return;
+    if (k == 0 || alpha == TC(0.0)) {
+        scale_c(C, beta);
+        return;
+    }
+#if defined(SOMA_GEMM_NAIVE)
+    SOMA_SFX(soma__gemm_loop)
+    (ta, tb, m, n, k, alpha, A->data, A->ld, B->data, B->ld, beta, C->data, C->ld);
+#else
+    /* Callers guarantee every dimension >= 1 and ld >= cols >= 1 (and
+     * <= INT_MAX), so the BLAS's own argument check, which prints and
+     * returns, cannot fire. */
+    if ((double)m * (double)n * (double)k <= (double)SOMA_GEMM_LOOP_MAX_MNK) {
+        SOMA_SFX(gemm_small)
+        (ta, tb, m, n, k, alpha, A->data, A->ld, B->data, B->ld, beta, C->data, C->ld);
+    } else {
+        SOMA_K_CBLAS_GEMM(CblasRowMajor, ta ? CblasTrans : CblasNoTrans,
+                          tb ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k, alpha,
+                          A->data, (int)A->ld, B->data, (int)B->ld, beta, C->data,
+                          (int)C->ld);
+    }
+#endif
+}
+
+/* ========================================================================== */
+/* Dense layers                                                               */
+/* ========================================================================== */
+
+void SOMA_SFX(soma__dense_forward)(const M *W, const M *b, soma_activation f,
+                                   SOMA_T alpha, const M *X, M *Z, M *A)
+{
+    SOMA_SFX(soma__gemm)(false, false, TC(1.0), X, W, TC(0.0), Z);
+    if (SOMA__EMPTY(Z))
+        return;
+    /* Bias and activation over groups of rows of about DENSE_GROUP elements,
+     * so that the group is still in cache for the second pass, with one
+     * call per group rather than per row when Z and A are packed (narrow
+     * layers: per-row calls of 64 elements cost as much as the arithmetic). */
+    enum { DENSE_GROUP = 4096 };
+    const size_t m = Z->rows, n = Z->cols;
+    const bool packed =
+        f != SOMA_ACTIVATION_SOFTMAX && SOMA__PACKED(Z) && SOMA__PACKED(A);
+    const size_t group = packed && n < DENSE_GROUP ? DENSE_GROUP / n : 1;
+    for (size_t i0 = 0; i0 < m; i0 += group) {
+        const size_t g = m - i0 < group ? m - i0 : group;
+        SOMA_SFX(soma__add_bias_rows)(g, n, SOMA__AT(Z, i0, 0), Z->ld, b->data);
+        if (packed) {
+            SOMA_SFX(soma__act_forward)
+            (f, alpha, g * n, SOMA__AT(Z, i0, 0), SOMA__AT(A, i0, 0));
+            continue;
+        }
+        for (size_t i = i0; i < i0 + g; i++)
+            SOMA_SFX(soma__act_forward)
+        (f, alpha, n, SOMA__AT(Z, i, 0), SOMA__AT(A, i, 0));
+    }
+}
+
+static void col_sums(const M *dZ, SOMA_T scale, bool accumulate, SOMA_T *db)
+{
+    const size_t n = dZ->cols;
+    if (!accumulate)
+        for (size_t j = 0; j < n; j++)
+            db[j] = TC(0.0);
+    if (SOMA__EMPTY(dZ))
+        return;
+    for (size_t i = 0; i < dZ->rows; i++) {
+        const SOMA_T *r = SOMA__AT(dZ, i, 0);
+        for (size_t j = 0; j < n; j++)
+            db[j] += scale * r[j];
+    }
+}
+
+void SOMA_SFX(soma__dense_grads)(const M *W, const M *X, const M *dZ, SOMA_T scale,
+                                 bool accumulate, M *dW, M *db, M *dX)
+{
+    SOMA_SFX(soma__gemm)(true, false, scale, X, dZ, accumulate ? TC(1.0) : TC(0.0), dW);
+    col_sums(dZ, scale, accumulate, db->data);
+    if (dX != NULL)
+        SOMA_SFX(soma__gemm)(false, true, TC(1.0), dZ, W, TC(0.0), dX);
+}
+
+#undef BLOCK
+#undef TC
+#undef VM
+#undef M
