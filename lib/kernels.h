@@ -42,7 +42,9 @@ typedef struct soma__mat_f32 {
 #undef SOMA_T
 #undef SOMA_SFX
 
-/* SOMA_OK when Y lies in the loss's target domain (see loss.h). */
-soma_status soma__loss_check_targets(soma_loss loss, const soma_matrix *Y);
+/* SOMA_OK when Y lies in the loss's target domain (see loss.h), else
+ * SOMA_EINVAL with the offending row in err (Y called `name`). */
+soma_status soma__loss_check_targets(soma_loss loss, const soma_matrix *Y,
+                                     const char *name, soma_error_info *err);
 
 #endif /* SOMA_KERNELS_H */
