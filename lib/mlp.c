@@ -19,6 +19,23 @@ soma_mlp_spec soma_mlp_spec_default(void)
     return s;
 }
 
+soma_mlp_spec soma_mlp_spec_classifier(size_t n_classes)
+{
+    soma_mlp_spec s = soma_mlp_spec_default();
+    s.hidden = SOMA_ACTIVATION_RELU;
+    s.init = SOMA_INIT_HE_NORMAL;
+    if (n_classes > 2) {
+        s.output = SOMA_ACTIVATION_SOFTMAX;
+        s.loss = SOMA_LOSS_CE;
+    }
+    return s;
+}
+
+size_t soma_classifier_outputs(size_t n_classes)
+{
+    return n_classes > 2 ? n_classes : 1;
+}
+
 const char *soma_init_name(soma_init init)
 {
     static const char *const names[SOMA_INIT_COUNT] = {

@@ -406,3 +406,13 @@ soma_status soma_one_hot(const soma_matrix *labels, size_t n_classes, soma_matri
     *out = tmp;
     return SOMA_OK;
 }
+
+soma_status soma_class_count(const soma_matrix *labels, size_t *n_classes,
+                             soma_error_info *err)
+{
+    SOMA_REQUIRE_PTR(n_classes, err, "n_classes");
+    size_t k;
+    SOMA_TRY(soma__labels_scan(labels, "labels", 0, NULL, &k, err));
+    *n_classes = k;
+    return SOMA_OK;
+}

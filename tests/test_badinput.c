@@ -1582,6 +1582,93 @@ static void case_soma_mlp_predict(void)
     soma_mlp_destroy(m);
 }
 
+static void case_soma_mlp_spec_classifier(void)
+{
+    ck_assert_int_eq(soma_mlp_spec_classifier(2).loss, SOMA_LOSS_BCE);
+    ck_assert_int_eq(soma_mlp_spec_classifier(0).output, SOMA_ACTIVATION_SIGMOID);
+    ck_assert_int_eq(soma_mlp_spec_classifier(3).output, SOMA_ACTIVATION_SOFTMAX);
+    ck_assert_int_eq(soma_mlp_spec_classifier(SIZE_MAX).loss, SOMA_LOSS_CE);
+}
+
+static void case_soma_classifier_outputs(void)
+{
+    ck_assert_uint_eq(soma_classifier_outputs(0), 1);
+    ck_assert_uint_eq(soma_classifier_outputs(2), 1);
+    ck_assert_uint_eq(soma_classifier_outputs(SIZE_MAX), SIZE_MAX);
+}
+
+static void case_soma_fit_options_adam(void)
+{
+    ck_assert_uint_eq(soma_fit_options_adam(0).epochs, 200);
+    ck_assert_int_eq(soma_fit_options_adam(SIZE_MAX).optimizer.kind, SOMA_OPTIMIZER_ADAM);
+}
+
+static void case_soma_mlp_predictor_create(void)
+{
+    soma_mlp *m = watched_mlp();
+    soma_mlp_predictor *out;
+    poison(&out, sizeof out);
+    EXPECT(SOMA_EINVAL, soma_mlp_predictor_create(NULL, m, 4, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_mlp_predictor_create(&out, NULL, 4, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_mlp_predictor_create(&out, m, 0, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_mlp_predictor_create(&out, m, 4, &no_fns, &E));
+    EXPECT(SOMA_EINVAL, soma_mlp_predictor_create(&out, m, 4, &no_free, &E));
+    soma_mlp_destroy(m);
+}
+
+static void case_soma_mlp_predictor_destroy(void)
+{
+    soma_mlp_predictor_destroy(NULL);
+}
+
+/* A predictor on the small model, made before the outputs are watched. */
+static soma_mlp_predictor *small_predictor(soma_mlp *m)
+{
+    soma_mlp_predictor *pr;
+    ck_assert_int_eq(soma_mlp_predictor_create(&pr, m, 4, &A, &E), SOMA_OK);
+    return pr;
+}
+
+static void case_soma_mlp_predictor_proba(void)
+{
+    soma_mlp *m = watched_mlp();
+    soma_mlp_predictor *pr = small_predictor(m);
+    mlp_data d = data_for_small();
+    soma_matrix *P = out_mat(6, 1), *Pw = out_mat(6, 2);
+    EXPECT(SOMA_EINVAL, soma_mlp_predictor_proba(NULL, &d.X, P, &E));
+    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_mlp_predictor_proba(pr, b, P, &E));
+    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_mlp_predictor_proba(pr, &d.X, b, &E));
+    EXPECT(SOMA_EDIM, soma_mlp_predictor_proba(pr, &d.Xw, P, &E));
+    EXPECT(SOMA_EDIM, soma_mlp_predictor_proba(pr, &d.X, Pw, &E));
+    soma_mlp_predictor_destroy(pr);
+    soma_mlp_destroy(m);
+}
+
+static void case_soma_mlp_predictor_labels(void)
+{
+    soma_mlp *m = watched_mlp();
+    soma_mlp_predictor *pr = small_predictor(m);
+    mlp_data d = data_for_small();
+    soma_matrix *lab = out_mat(6, 1), *lw = out_mat(6, 2);
+    EXPECT(SOMA_EINVAL, soma_mlp_predictor_labels(NULL, &d.X, lab, &E));
+    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_mlp_predictor_labels(pr, b, lab, &E));
+    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_mlp_predictor_labels(pr, &d.X, b, &E));
+    EXPECT(SOMA_EDIM, soma_mlp_predictor_labels(pr, &d.Xw, lab, &E));
+    EXPECT(SOMA_EDIM, soma_mlp_predictor_labels(pr, &d.X, lw, &E));
+    soma_mlp_spec s = soma_mlp_spec_default();
+    s.output = SOMA_ACTIVATION_IDENTITY;
+    s.loss = SOMA_LOSS_MSE;
+    const size_t sizes[2] = {2, 1};
+    soma_mlp *r;
+    ck_assert_int_eq(soma_mlp_create(&r, sizes, 2, &s, &A, &E), SOMA_OK);
+    soma_mlp_predictor *rp = small_predictor(r);
+    EXPECT(SOMA_ENOTSUP, soma_mlp_predictor_labels(rp, &d.X, lab, &E));
+    soma_mlp_predictor_destroy(rp);
+    soma_mlp_destroy(r);
+    soma_mlp_predictor_destroy(pr);
+    soma_mlp_destroy(m);
+}
+
 static void case_soma_mlp_evaluate(void)
 {
     soma_mlp *m = watched_mlp();
@@ -2296,6 +2383,27 @@ static void case_soma_train_test_split(void)
            soma_train_test_split(&X1, NULL, &o, r, &Xtr, &Xte, NULL, NULL, &A, &E));
 }
 
+static void case_soma_class_count(void)
+{
+    size_t k;
+    poison(&k, sizeof k);
+    soma_matrix lab = labels01(4), wide = mat(4, 2);
+    EXPECT(SOMA_EINVAL, soma_class_count(&lab, NULL, &E));
+    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_class_count(b, &k, &E));
+    EXPECT(SOMA_EINVAL, soma_class_count(&wide, &k, &E));
+    const double bad[3] = {-1.0, 0.5, 1e300};
+    for (int i = 0; i < 3; i++) {
+        lab.data[2] = bad[i];
+        EXPECT(SOMA_EINVAL, soma_class_count(&lab, &k, &E));
+    }
+    const double sp[3] = {NAN, INFINITY, -INFINITY};
+    for (int i = 0; i < 3; i++) {
+        lab.data[2] = sp[i];
+        EXPECT(SOMA_ENONFINITE, soma_class_count(&lab, &k, &E));
+    }
+    ck_assert_uint_eq(T.allocs, 0);
+}
+
 static void case_soma_one_hot(void)
 {
     soma_matrix out;
@@ -2677,6 +2785,13 @@ static const api_case cases[] = {
     API_CASE(soma_mlp_predict_proba),
     API_CASE(soma_mlp_predict),
     API_CASE(soma_mlp_evaluate),
+    API_CASE(soma_mlp_spec_classifier),
+    API_CASE(soma_classifier_outputs),
+    API_CASE(soma_fit_options_adam),
+    API_CASE(soma_mlp_predictor_create),
+    API_CASE(soma_mlp_predictor_destroy),
+    API_CASE(soma_mlp_predictor_proba),
+    API_CASE(soma_mlp_predictor_labels),
     API_CASE(soma_mlp_save_buffer),
     API_CASE(soma_mlp_save),
     API_CASE(soma_mlp_load_buffer),
@@ -2707,6 +2822,7 @@ static const api_case cases[] = {
     API_CASE(soma_scaler_free),
     API_CASE(soma_split_defaults),
     API_CASE(soma_train_test_split),
+    API_CASE(soma_class_count),
     API_CASE(soma_one_hot),
     API_CASE(soma_accuracy),
     API_CASE(soma_confusion_matrix),

@@ -371,6 +371,19 @@ SOMA_API SOMA_NODISCARD soma_status soma_train_test_split(
  *  @{ */
 
 /**
+ * @brief *n_classes = 1 + the largest label of an n x 1 label column (0 for
+ * no rows): the k to pass to soma_one_hot, soma_mlp_spec_classifier and
+ * soma_classifier_outputs. Count the classes on the whole data set before a
+ * train/test split, so that both halves agree on k.
+ * @return SOMA_OK; SOMA_EINVAL for NULL arguments, an invalid matrix, more
+ *         than one column, or a label that is not an integer >= 0;
+ *         SOMA_ENONFINITE for NaN or infinity. *n_classes untouched on error.
+ */
+SOMA_API SOMA_NODISCARD soma_status soma_class_count(const soma_matrix *labels,
+                                                     size_t *n_classes,
+                                                     soma_error_info *err);
+
+/**
  * @brief out(i, j) = 1 if labels(i, 0) == j else 0.
  *
  * @param labels     n x 1 integer class values in [0, n_classes)
