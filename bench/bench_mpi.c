@@ -203,7 +203,8 @@ static split run_fit(MPI_Comm comm, const soma_matrix *X, const soma_matrix *Y,
         die("malloc", SOMA_ENOMEM);
     TRY(soma_mpi_hook(ctx, m, &t.inner));
     soma_fit_options o = w3_options(batch, epochs);
-    o.reduce = (soma_reduce_hook){timed_grads, timed_metrics, &t, timed_start};
+    o.reduce = (soma_reduce_hook){
+        .grads = timed_grads, .metrics = timed_metrics, .user = &t, .start = timed_start};
     soma_history h;
     const double w0 = now(), c0 = cpu_now();
     TRY(soma_mlp_fit(m, &Xl, &Yl, &o, &h, NULL));

@@ -52,6 +52,13 @@ static inline void soma__put_f64(soma__writer *w, double d)
     soma__put_u64(w, v);
 }
 
+static inline void soma__put_f32(soma__writer *w, float f)
+{
+    uint32_t v;
+    memcpy(&v, &f, 4);
+    soma__put_u32(w, v);
+}
+
 /* Reader: every get fails (returns false, reads nothing) past the end. */
 typedef struct soma__reader {
     const unsigned char *buf;
@@ -92,6 +99,15 @@ static inline bool soma__get_f64(soma__reader *r, double *d)
         return false;
     memcpy(d, &v, 8);
     return true;
+}
+
+static inline bool soma__get_f32(soma__reader *r, float *f)
+{
+    uint32_t v;
+    const bool ok = soma__get_u32(r, &v);
+    if (ok)
+        memcpy(f, &v, sizeof *f);
+    return ok;
 }
 
 /* Bytes left to read. */

@@ -47,4 +47,7 @@ typedef struct soma__mat_f32 {
 soma_status soma__loss_check_targets(soma_loss loss, const soma_matrix *Y,
                                      const char *name, soma_error_info *err);
 
+/* True when c is a valid optimizer configuration (see optim.h). */
+bool soma__optim_config_valid(const soma_optim_config *c);
+
 #endif /* SOMA_KERNELS_H */

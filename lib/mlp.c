@@ -1,3 +1,4 @@
+#include <float.h>
 #include <limits.h>
 #include <math.h>
 #include <string.h>
@@ -15,8 +16,18 @@ soma_mlp_spec soma_mlp_spec_default(void)
         .init = SOMA_INIT_XAVIER_UNIFORM,
         .init_scale = 1.0,
         .seed = 42,
+        .precision = SOMA_PRECISION_F64,
     };
     return s;
+}
+
+const char *soma_precision_name(soma_precision precision)
+{
+    static const char *const names[SOMA_PRECISION_COUNT] = {
+        [SOMA_PRECISION_F64] = "f64",
+        [SOMA_PRECISION_F32] = "f32",
+    };
+    return (unsigned)precision < SOMA_PRECISION_COUNT ? names[precision] : NULL;
 }
 
 soma_mlp_spec soma_mlp_spec_classifier(size_t n_classes)
@@ -90,6 +101,11 @@ static soma_status check_spec(const soma_mlp_spec *s, soma_error_info *err)
     SOMA_REQUIRE(isfinite(s->output_alpha), err, SOMA_EINVAL, "spec.output_alpha",
                  "spec.output_alpha is %g: it must be finite (0 = the default)",
                  s->output_alpha);
+    SOMA_REQUIRE((unsigned)s->precision < SOMA_PRECISION_COUNT, err, SOMA_EINVAL,
+                 "spec.precision",
+                 "spec.precision is %d: not a soma_precision value (SOMA_PRECISION_F64 "
+                 "or SOMA_PRECISION_F32)",
+                 (int)s->precision);
     return soma__init_check(s->init, s->init_scale, "spec.init", "spec.init_scale", err);
 }
 
@@ -99,10 +115,9 @@ void soma_mlp_destroy(soma_mlp *mlp)
         return;
     soma_allocator a = mlp->alloc;
     const size_t L = mlp->n_layers;
-    soma_optim_free(&mlp->opt);
-    soma__free(&a, mlp->params, mlp->n_params * sizeof(double));
-    soma__free(&a, mlp->grads, mlp->n_params * sizeof(double));
-    soma__free(&a, mlp->layers, L * sizeof(soma_dense));
+    soma__mlp_opt_free(mlp, &mlp->opt);
+    soma__free(&a, mlp->params, mlp->n_params * mlp->elem);
+    soma__free(&a, mlp->grads, mlp->n_params * mlp->elem);
     soma__free(&a, mlp->offset, L * sizeof(size_t));
     soma__free(&a, mlp->sizes, (L + 1) * sizeof(size_t));
     soma__free(&a, mlp, sizeof *mlp);
@@ -124,20 +139,37 @@ static soma_status count_params(const size_t *sizes, size_t n_sizes, size_t *tot
     return SOMA_OK;
 }
 
-static void set_views(soma_mlp *mlp)
+static void set_offsets(soma_mlp *mlp)
 {
     size_t off = 0;
     for (size_t l = 0; l < mlp->n_layers; l++) {
         size_t in = mlp->sizes[l], out = mlp->sizes[l + 1];
-        bool last = l + 1 == mlp->n_layers;
-        soma_dense *d = &mlp->layers[l];
         mlp->offset[l] = off;
-        d->W = soma__view(mlp->params + off, in, out, out);
-        d->b = soma__view(mlp->params + off + in * out, 1, out, out);
-        d->activation = last ? mlp->spec.output : mlp->spec.hidden;
-        d->alpha = last ? mlp->spec.output_alpha : mlp->spec.hidden_alpha;
         off += in * out + out;
     }
+}
+
+/* Draw weights (in double) and store them in the model's precision,
+ * through a double scratch buffer for a float model. The model's
+ * parameters are written only on success. */
+static soma_status draw_into(soma_mlp *mlp, soma_init init, double scale, uint64_t seed,
+                             bool scratch, soma_error_info *err)
+{
+    const size_t bytes = mlp->n_params * sizeof(double);
+    double *fresh = scratch ? soma__alloc(&mlp->alloc, bytes) : (double *)mlp->params;
+    if (fresh == NULL)
+        return soma__fail_nomem(err, bytes, "the new weights");
+    soma_status st = soma__mlp_draw_weights(mlp, init, scale, seed, fresh);
+    if (st == SOMA_OK && scratch)
+        mlp->ops->from_f64(mlp->n_params, fresh, mlp->params);
+    if (scratch)
+        soma__free(&mlp->alloc, fresh, bytes);
+    if (st != SOMA_OK)
+        return soma__fail(err, st, "",
+                          st == SOMA_ENOMEM
+                              ? "out of memory in the orthogonal initialiser"
+                              : "the orthogonal initialiser's QR failed");
+    return SOMA_OK;
 }
 
 soma_status soma_mlp_create(soma_mlp **out, const size_t *sizes, size_t n_sizes,
@@ -172,32 +204,31 @@ soma_status soma_mlp_create(soma_mlp **out, const size_t *sizes, size_t n_sizes,
     soma_mlp *m = soma__calloc(&a, sizeof *m);
     if (m == NULL)
         return soma__fail_nomem(err, sizeof *m, "the model");
+    const bool f32 = s.precision == SOMA_PRECISION_F32;
     m->alloc = a;
     m->spec = s;
     m->n_layers = L;
     m->n_params = n_params;
+    m->elem = f32 ? sizeof(float) : sizeof(double);
+    m->ops = f32 ? &soma__mlp_ops_f32 : &soma__mlp_ops_f64;
     m->sizes = soma__alloc(&a, n_sizes * sizeof(size_t));
     m->offset = soma__alloc(&a, L * sizeof(size_t));
-    m->layers = soma__alloc(&a, L * sizeof(soma_dense));
-    m->params = soma__calloc(&a, n_params * sizeof(double));
-    m->grads = soma__calloc(&a, n_params * sizeof(double));
-    if (!m->sizes || !m->offset || !m->layers || !m->params || !m->grads)
-        goto fail;
+    m->params = soma__calloc(&a, n_params * m->elem);
+    m->grads = soma__calloc(&a, n_params * m->elem);
+    if (!m->sizes || !m->offset || !m->params || !m->grads) {
+        soma_mlp_destroy(m);
+        return soma__fail(err, st, "",
+                          "out of memory allocating a model of %zu parameters", n_params);
+    }
     memcpy(m->sizes, sizes, n_sizes * sizeof(size_t));
-    set_views(m);
-    st = soma__mlp_draw_weights(m, s.init, s.init_scale, s.seed, m->params);
-    if (st != SOMA_OK)
-        goto fail;
+    set_offsets(m);
+    st = draw_into(m, s.init, s.init_scale, s.seed, f32, err);
+    if (st != SOMA_OK) {
+        soma_mlp_destroy(m);
+        return st;
+    }
     *out = m;
     return SOMA_OK;
-fail:
-    soma_mlp_destroy(m);
-    return soma__fail(err, st, "",
-                      st == SOMA_ENOMEM
-                          ? "out of memory allocating a model of %zu parameters"
-                          : "the orthogonal initialiser's QR failed (%zu "
-                            "parameters)",
-                      n_params);
 }
 
 soma_status soma_mlp_init_weights(soma_mlp *mlp, soma_init init, double scale,
@@ -206,26 +237,13 @@ soma_status soma_mlp_init_weights(soma_mlp *mlp, soma_init init, double scale,
     SOMA_REQUIRE_PTR(mlp, err, "mlp");
     SOMA_TRY(soma__init_check(init, scale, "init", "scale", err));
     /* Draw into scratch first so that a failure leaves the model as it was. */
-    const size_t bytes = mlp->n_params * sizeof(double);
-    double *fresh = soma__alloc(&mlp->alloc, bytes);
-    if (fresh == NULL)
-        return soma__fail_nomem(err, bytes, "the new weights");
-    soma_status st = soma__mlp_draw_weights(mlp, init, scale, seed, fresh);
-    if (st == SOMA_OK) {
-        memcpy(mlp->params, fresh, bytes);
-        mlp->spec.init = init;
-        mlp->spec.init_scale = scale;
-        mlp->spec.seed = seed;
-        soma_optim_free(&mlp->opt);
-        mlp->opt_ready = false;
-        mlp->epochs_done = 0;
-    }
-    soma__free(&mlp->alloc, fresh, bytes);
-    if (st != SOMA_OK)
-        return soma__fail(err, st, "",
-                          st == SOMA_ENOMEM
-                              ? "out of memory in the orthogonal initialiser"
-                              : "the orthogonal initialiser's QR failed");
+    SOMA_TRY(draw_into(mlp, init, scale, seed, true, err));
+    mlp->spec.init = init;
+    mlp->spec.init_scale = scale;
+    mlp->spec.seed = seed;
+    soma__mlp_opt_free(mlp, &mlp->opt);
+    mlp->opt_ready = false;
+    mlp->epochs_done = 0;
     return SOMA_OK;
 }
 
@@ -253,17 +271,36 @@ soma_status soma_mlp_get_spec(const soma_mlp *mlp, soma_mlp_spec *spec,
     return SOMA_OK;
 }
 
+/* Views exist only where the buffer holds doubles. */
+static soma_status check_views(const soma_mlp *mlp, soma_error_info *err)
+{
+    SOMA_REQUIRE(mlp->spec.precision == SOMA_PRECISION_F64, err, SOMA_ENOTSUP, "mlp",
+                 "mlp is a float32 model: its parameters cannot be viewed as doubles; "
+                 "copy them with soma_mlp_get_params / soma_mlp_set_params (or "
+                 "soma_mlp_get_layer, soma_mlp_get_grads)");
+    return SOMA_OK;
+}
+
+static soma_status check_layer_index(const soma_mlp *mlp, size_t l, soma_error_info *err)
+{
+    SOMA_REQUIRE(l < mlp->n_layers, err, SOMA_EINVAL, "l",
+                 "l is %zu but the model has %zu layers (0-based, l < %zu)", l,
+                 mlp->n_layers, mlp->n_layers);
+    return SOMA_OK;
+}
+
 soma_status soma_mlp_layer(soma_mlp *mlp, size_t l, soma_matrix *W, soma_matrix *b,
                            soma_error_info *err)
 {
     SOMA_REQUIRE_PTR(mlp, err, "mlp");
-    SOMA_REQUIRE(l < mlp->n_layers, err, SOMA_EINVAL, "l",
-                 "l is %zu but the model has %zu layers (0-based, l < %zu)", l,
-                 mlp->n_layers, mlp->n_layers);
+    SOMA_TRY(check_layer_index(mlp, l, err));
+    SOMA_TRY(check_views(mlp, err));
+    const size_t in = mlp->sizes[l], out = mlp->sizes[l + 1];
+    double *p = (double *)mlp->params + mlp->offset[l];
     if (W != NULL)
-        *W = mlp->layers[l].W;
+        *W = soma__view(p, in, out, out);
     if (b != NULL)
-        *b = mlp->layers[l].b;
+        *b = soma__view(p + in * out, 1, out, out);
     return SOMA_OK;
 }
 
@@ -271,6 +308,7 @@ soma_status soma_mlp_params(soma_mlp *mlp, soma_matrix *params, soma_error_info 
 {
     SOMA_REQUIRE_PTR(mlp, err, "mlp");
     SOMA_REQUIRE_PTR(params, err, "params");
+    SOMA_TRY(check_views(mlp, err));
     *params = soma__view(mlp->params, 1, mlp->n_params, mlp->n_params);
     return SOMA_OK;
 }
@@ -279,6 +317,173 @@ soma_status soma_mlp_grads(soma_mlp *mlp, soma_matrix *grads, soma_error_info *e
 {
     SOMA_REQUIRE_PTR(mlp, err, "mlp");
     SOMA_REQUIRE_PTR(grads, err, "grads");
+    SOMA_TRY(check_views(mlp, err));
     *grads = soma__view(mlp->grads, 1, mlp->n_params, mlp->n_params);
+    return SOMA_OK;
+}
+
+/* ---- copy-in / copy-out access, both precisions ---------------------------- */
+
+/* The values of a block of n values at offset off of a model buffer. A
+ * double model's block may overlap the caller's matrix (a view of itself):
+ * memmove copies as if through a temporary. */
+static void copy_out(const soma_mlp *mlp, void *buf, size_t off, size_t n, double *dst)
+{
+    if (mlp->spec.precision == SOMA_PRECISION_F64)
+        memmove(dst, (double *)buf + off, n * sizeof(double));
+    else
+        mlp->ops->to_f64(n, soma__mlp_at(mlp, buf, off), dst);
+}
+
+static void copy_in(soma_mlp *mlp, size_t off, size_t n, const double *src)
+{
+    if (mlp->spec.precision == SOMA_PRECISION_F64)
+        memmove((double *)mlp->params + off, src, n * sizeof(double));
+    else
+        mlp->ops->from_f64(n, src, soma__mlp_at(mlp, mlp->params, off));
+}
+
+/* A matrix of values to store in the model: shape, finite, and within the
+ * float range for a float model. */
+static soma_status check_values(const soma_mlp *mlp, const soma_matrix *m,
+                                const char *name, size_t rows, size_t cols,
+                                soma_error_info *err)
+{
+    SOMA_TRY(soma__check_shape_arg(m, name, rows, cols, err));
+    SOMA_TRY(soma__check_finite_arg(m, name, err));
+    if (mlp->spec.precision == SOMA_PRECISION_F32)
+        SOMA_TRY(soma__check_float_range(m, name, err));
+    return SOMA_OK;
+}
+
+/* Copy the whole parameter (or gradient) buffer out to m, or m into the
+ * parameters (store), after the checks. */
+static soma_status copy_all(const soma_mlp *mlp, bool grads, const soma_matrix *m,
+                            const char *name, bool store, soma_error_info *err)
+{
+    SOMA_REQUIRE_PTR(mlp, err, "mlp");
+    const size_t n = mlp->n_params;
+    SOMA_TRY(store ? check_values(mlp, m, name, 1, n, err)
+                   : soma__check_shape_arg(m, name, 1, n, err));
+    if (store)
+        copy_in((soma_mlp *)mlp, 0, n, m->data);
+    else
+        copy_out(mlp, grads ? mlp->grads : mlp->params, 0, n, m->data);
+    return SOMA_OK;
+}
+
+soma_status soma_mlp_get_params(const soma_mlp *mlp, soma_matrix *params,
+                                soma_error_info *err)
+{
+    return copy_all(mlp, false, params, "params", false, err);
+}
+
+soma_status soma_mlp_set_params(soma_mlp *mlp, const soma_matrix *params,
+                                soma_error_info *err)
+{
+    return copy_all(mlp, false, params, "params", true, err);
+}
+
+soma_status soma_mlp_get_grads(const soma_mlp *mlp, soma_matrix *grads,
+                               soma_error_info *err)
+{
+    return copy_all(mlp, true, grads, "grads", false, err);
+}
+
+/* Copy layer l's W and b (either may be NULL) into the model (store) or
+ * out of it, after checking both. */
+static soma_status copy_layer(const soma_mlp *mlp, size_t l, const soma_matrix *W,
+                              const soma_matrix *b, bool store, soma_error_info *err)
+{
+    SOMA_REQUIRE_PTR(mlp, err, "mlp");
+    SOMA_TRY(check_layer_index(mlp, l, err));
+    const size_t in = mlp->sizes[l], out = mlp->sizes[l + 1];
+    const soma_matrix *blocks[2] = {W, b};
+    const char *names[2] = {"W", "b"};
+    const size_t rows[2] = {in, 1},
+                 start[2] = {mlp->offset[l], mlp->offset[l] + in * out};
+    for (int k = 0; k < 2; k++) {
+        if (blocks[k] == NULL)
+            continue;
+        SOMA_TRY(store ? check_values(mlp, blocks[k], names[k], rows[k], out, err)
+                       : soma__check_shape_arg(blocks[k], names[k], rows[k], out, err));
+    }
+    for (int k = 0; k < 2; k++)
+        for (size_t i = 0; blocks[k] != NULL && i < rows[k]; i++) {
+            double *row = soma_matrix_at(blocks[k], i, 0);
+            if (store)
+                copy_in((soma_mlp *)mlp, start[k] + i * out, out, row);
+            else
+                copy_out(mlp, mlp->params, start[k] + i * out, out, row);
+        }
+    return SOMA_OK;
+}
+
+soma_status soma_mlp_get_layer(const soma_mlp *mlp, size_t l, soma_matrix *W,
+                               soma_matrix *b, soma_error_info *err)
+{
+    return copy_layer(mlp, l, W, b, false, err);
+}
+
+soma_status soma_mlp_set_layer(soma_mlp *mlp, size_t l, const soma_matrix *W,
+                               const soma_matrix *b, soma_error_info *err)
+{
+    return copy_layer(mlp, l, W, b, true, err);
+}
+
+/* ---- optimizer state and value ranges ------------------------------------- */
+
+size_t soma__optim_arrays(soma_optimizer kind)
+{
+    return kind == SOMA_OPTIMIZER_ADAM ? 2 : kind == SOMA_OPTIMIZER_SGD ? 0 : 1;
+}
+
+soma_status soma__mlp_opt_init(const soma_mlp *mlp, const soma_optim_config *config,
+                               soma__mlp_opt *opt)
+{
+    const size_t arrays = soma__optim_arrays(config->kind);
+    const size_t bytes = mlp->n_params * mlp->elem;
+    soma__mlp_opt o = {*config, 0, NULL, NULL};
+    if (arrays >= 1 && (o.v = soma__calloc(&mlp->alloc, bytes)) == NULL)
+        return SOMA_ENOMEM;
+    if (arrays >= 2 && (o.s = soma__calloc(&mlp->alloc, bytes)) == NULL) {
+        soma__free(&mlp->alloc, o.v, bytes);
+        return SOMA_ENOMEM;
+    }
+    *opt = o;
+    return SOMA_OK;
+}
+
+void soma__mlp_opt_free(const soma_mlp *mlp, soma__mlp_opt *opt)
+{
+    const size_t bytes = mlp->n_params * mlp->elem;
+    soma__free(&mlp->alloc, opt->v, bytes);
+    soma__free(&mlp->alloc, opt->s, bytes);
+    memset(opt, 0, sizeof *opt);
+}
+
+void soma__mlp_opt_reset(const soma_mlp *mlp, soma__mlp_opt *opt)
+{
+    const size_t bytes = mlp->n_params * mlp->elem;
+    if (opt->v != NULL)
+        memset(opt->v, 0, bytes);
+    if (opt->s != NULL)
+        memset(opt->s, 0, bytes);
+    opt->t = 0;
+}
+
+soma_status soma__check_float_range(const soma_matrix *m, const char *name,
+                                    soma_error_info *err)
+{
+    for (size_t i = 0; i < m->rows; i++) {
+        const double *r = soma_matrix_at(m, i, 0);
+        for (size_t j = 0; j < m->cols; j++)
+            if (fabs(r[j]) > FLT_MAX)
+                return soma__fail(
+                    err, SOMA_ENONFINITE, name,
+                    "%s(%zu, %zu) is %g: beyond the float range of a float32 "
+                    "model (|x| <= %g); scale the data or use a double model",
+                    name, i, j, r[j], (double)FLT_MAX);
+    }
     return SOMA_OK;
 }

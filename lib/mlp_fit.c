@@ -11,27 +11,16 @@
 /* ------------------------------------------------------------------------ */
 /* Workspace: one allocation, carved into every buffer a call needs.         */
 
-typedef struct workspace {
-    size_t cap;          /* rows per chunk */
-    soma_matrix *Z, *A;  /* per layer: cap x n(l+1) */
-    soma_matrix *M, *D;  /* per hidden layer: dropout scale and masked output */
-    soma_matrix dz[2];   /* cap x widest layer: dZ / dX ping-pong */
-    soma_matrix xg, yg;  /* gathered rows of X and Y */
-    size_t *idx;         /* n row indices: validation rows, then training rows */
-    unsigned char *mark; /* n flags for the validation split */
-    double *snapshot[2]; /* parameters at the start of even / odd epochs */
-    double *best;        /* parameters of the best epoch */
-    void *block;
-    size_t bytes;
-    soma_allocator alloc; /* of block */
-} workspace;
+typedef soma__ws workspace;
 
 typedef struct ws_plan {
     size_t cap;
     bool train;    /* dZ buffers */
     bool dropout;  /* M, D */
-    bool gather;   /* xg, yg */
+    bool gather;   /* rows are picked by index: xg, yg */
     bool onehot;   /* yg, for integer labels expanded to one-hot rows */
+    bool targets;  /* Y is read (yg in a float model) */
+    bool gbuf;     /* a double copy of a float model's gradient */
     size_t n_idx;  /* idx entries */
     size_t n_mark; /* mark entries */
     bool snapshot;
@@ -60,36 +49,44 @@ static void *carve(carver *c, size_t count, size_t size)
     return c->base != NULL && bytes > 0 ? c->base + start : NULL;
 }
 
-static soma_matrix carve_matrix(carver *c, size_t rows, size_t cols)
+/* rows x cols values of the model's precision. */
+static void *carve_values(carver *c, const soma_mlp *mlp, size_t rows, size_t cols)
 {
-    return soma__view(carve(c, rows * cols, sizeof(double)), rows, cols, cols);
+    size_t n;
+    if (!soma__mul(rows, cols, &n)) {
+        c->overflow = true;
+        return NULL;
+    }
+    return carve(c, n, mlp->elem);
 }
 
-/* Lay the workspace out in c (a NULL base only measures). */
+/* Lay the workspace out in c (a NULL base only measures). A float model
+ * always gathers its rows: it converts them from the caller's doubles. */
 static void ws_layout(const soma_mlp *mlp, const ws_plan *p, carver *c, workspace *w)
 {
     const size_t L = mlp->n_layers;
+    const bool convert = mlp->spec.precision != SOMA_PRECISION_F64;
     size_t widest = 0;
     for (size_t l = 0; l <= L; l++)
         widest = mlp->sizes[l] > widest ? mlp->sizes[l] : widest;
     memset(w, 0, sizeof *w);
     w->cap = p->cap;
-    w->Z = carve(c, L, sizeof(soma_matrix));
-    w->A = carve(c, L, sizeof(soma_matrix));
+    w->Z = carve(c, L, sizeof(void *));
+    w->A = carve(c, L, sizeof(void *));
     if (p->dropout) {
-        w->M = carve(c, L, sizeof(soma_matrix));
-        w->D = carve(c, L, sizeof(soma_matrix));
+        w->M = carve(c, L, sizeof(void *));
+        w->D = carve(c, L, sizeof(void *));
     }
     for (size_t l = 0; l < L; l++) {
-        soma_matrix z = carve_matrix(c, p->cap, mlp->sizes[l + 1]);
-        soma_matrix a = carve_matrix(c, p->cap, mlp->sizes[l + 1]);
+        void *z = carve_values(c, mlp, p->cap, mlp->sizes[l + 1]);
+        void *a = carve_values(c, mlp, p->cap, mlp->sizes[l + 1]);
         if (c->base != NULL) {
             w->Z[l] = z;
             w->A[l] = a;
         }
         if (p->dropout && l + 1 < L) {
-            soma_matrix mk = carve_matrix(c, p->cap, mlp->sizes[l + 1]);
-            soma_matrix d = carve_matrix(c, p->cap, mlp->sizes[l + 1]);
+            void *mk = carve_values(c, mlp, p->cap, mlp->sizes[l + 1]);
+            void *d = carve_values(c, mlp, p->cap, mlp->sizes[l + 1]);
             if (c->base != NULL) {
                 w->M[l] = mk;
                 w->D[l] = d;
@@ -97,21 +94,23 @@ static void ws_layout(const soma_mlp *mlp, const ws_plan *p, carver *c, workspac
         }
     }
     if (p->train) {
-        w->dz[0] = carve_matrix(c, p->cap, widest);
-        w->dz[1] = carve_matrix(c, p->cap, widest);
+        w->dz[0] = carve_values(c, mlp, p->cap, widest);
+        w->dz[1] = carve_values(c, mlp, p->cap, widest);
     }
-    if (p->gather)
-        w->xg = carve_matrix(c, p->cap, mlp->sizes[0]);
-    if (p->gather || p->onehot)
-        w->yg = carve_matrix(c, p->cap, mlp->sizes[L]);
+    if (p->gather || convert)
+        w->xg = carve_values(c, mlp, p->cap, mlp->sizes[0]);
+    if (p->targets && (p->gather || p->onehot || convert))
+        w->yg = carve_values(c, mlp, p->cap, mlp->sizes[L]);
     w->idx = carve(c, p->n_idx, sizeof(size_t));
     w->mark = carve(c, p->n_mark, 1);
     if (p->snapshot) {
-        w->snapshot[0] = carve(c, mlp->n_params, sizeof(double));
-        w->snapshot[1] = carve(c, mlp->n_params, sizeof(double));
+        w->snapshot[0] = carve(c, mlp->n_params, mlp->elem);
+        w->snapshot[1] = carve(c, mlp->n_params, mlp->elem);
     }
     if (p->best)
-        w->best = carve(c, mlp->n_params, sizeof(double));
+        w->best = carve(c, mlp->n_params, mlp->elem);
+    if (p->gbuf)
+        w->gbuf = carve(c, mlp->n_params, sizeof(double));
 }
 
 /* Allocate a workspace for mlp through alloc (resolved, not NULL). */
@@ -148,111 +147,6 @@ static void ws_free(const soma_mlp *mlp, workspace *w)
     memset(w, 0, sizeof *w);
 }
 
-/* The first m rows of a workspace matrix, packed. */
-static soma_matrix head(const soma_matrix *M, size_t m, size_t cols)
-{
-    return soma__view(M->data, m, cols, cols);
-}
-
-/* ------------------------------------------------------------------------ */
-/* Forward, loss and backward on one chunk of rows.                          */
-
-/* Forward pass; with rng (training with dropout) hidden outputs are masked.
- * Returns the input of the layer after the last (the output A). */
-static void forward(const soma_mlp *mlp, workspace *w, const soma_matrix *X, double keep,
-                    soma_rng *rng)
-{
-    const size_t L = mlp->n_layers, m = X->rows;
-    soma_matrix in = *X;
-    for (size_t l = 0; l < L; l++) {
-        const size_t width = mlp->sizes[l + 1];
-        soma_matrix Z = head(&w->Z[l], m, width), A = head(&w->A[l], m, width);
-        const soma_dense *d = &mlp->layers[l];
-        soma__dense_forward_f64(&d->W, &d->b, d->activation, d->alpha, &in, &Z, &A);
-        in = A;
-        if (rng != NULL && l + 1 < L) {
-            soma_matrix Mk = head(&w->M[l], m, width), D = head(&w->D[l], m, width);
-            const double inv_keep = 1.0 / keep;
-            for (size_t i = 0; i < m * width; i++) {
-                double s = soma__rng_uniform(rng) < keep ? inv_keep : 0.0;
-                Mk.data[i] = s;
-                D.data[i] = s * A.data[i];
-            }
-            in = D;
-        }
-    }
-}
-
-/* Number of rows whose predicted class matches the target's. */
-static size_t count_correct(const soma_matrix *P, const soma_matrix *Y)
-{
-    size_t correct = 0;
-    const size_t k = P->cols;
-    for (size_t i = 0; i < P->rows; i++) {
-        const double *p = soma_matrix_at(P, i, 0), *y = soma_matrix_at(Y, i, 0);
-        if (k == 1) {
-            correct += (p[0] > 0.5) == (y[0] > 0.5);
-            continue;
-        }
-        size_t bp = 0, by = 0;
-        for (size_t j = 1; j < k; j++) {
-            bp = p[j] > p[bp] ? j : bp;
-            by = y[j] > y[by] ? j : by;
-        }
-        correct += bp == by;
-    }
-    return correct;
-}
-
-/* Sum over the chunk of the per-row loss; when dz is not NULL it receives
- * dZ of the output layer. */
-static double output_loss(const soma_mlp *mlp, workspace *w, const soma_matrix *Y,
-                          soma_matrix *dz)
-{
-    const size_t L = mlp->n_layers, m = Y->rows, k = mlp->sizes[L];
-    soma_matrix Z = head(&w->Z[L - 1], m, k), A = head(&w->A[L - 1], m, k);
-    if (soma__mlp_fused(mlp))
-        return soma__loss_logits_sum_f64(mlp->spec.loss, &Z, Y, NULL, dz);
-    double sum = soma__loss_sum_f64(mlp->spec.loss, &A, Y, dz);
-    if (dz != NULL)
-        soma__activation_backward_rows_f64(mlp->spec.output, mlp->spec.output_alpha, &Z,
-                                           &A, dz, dz);
-    return sum;
-}
-
-/* Backward from dz[0] (the output dZ) into mlp->grads: grads = scale *
- * (this chunk's gradient) (+ grads when accumulate). */
-static void backward(soma_mlp *mlp, workspace *w, const soma_matrix *X, double scale,
-                     bool accumulate, bool dropout)
-{
-    const size_t m = X->rows;
-    int cur = 0;
-    for (size_t l = mlp->n_layers; l-- > 0;) {
-        const size_t in_w = mlp->sizes[l], out_w = mlp->sizes[l + 1];
-        soma_matrix dZ = head(&w->dz[cur], m, out_w);
-        soma_matrix in =
-            l == 0 ? *X : head(dropout ? &w->D[l - 1] : &w->A[l - 1], m, in_w);
-        soma_matrix dW = soma__mlp_dW(mlp, l), db = soma__mlp_db(mlp, l);
-        if (l == 0) {
-            soma__dense_grads_f64(&mlp->layers[l].W, &in, &dZ, scale, accumulate, &dW,
-                                  &db, NULL);
-            break;
-        }
-        soma_matrix dX = head(&w->dz[1 - cur], m, in_w);
-        soma__dense_grads_f64(&mlp->layers[l].W, &in, &dZ, scale, accumulate, &dW, &db,
-                              &dX);
-        if (dropout) {
-            const double *mk = w->M[l - 1].data;
-            for (size_t i = 0; i < m * in_w; i++)
-                dX.data[i] *= mk[i];
-        }
-        soma_matrix Z = head(&w->Z[l - 1], m, in_w), A = head(&w->A[l - 1], m, in_w);
-        soma__activation_backward_rows_f64(mlp->spec.hidden, mlp->spec.hidden_alpha, &Z,
-                                           &A, &dX, &dX);
-        cur = 1 - cur;
-    }
-}
-
 /* Width of the one-hot rows that integer labels Y (n x 1, values 0..k-1)
  * stand for on a k-output cross-entropy model; 0 when Y holds the targets
  * themselves. */
@@ -260,117 +154,6 @@ static size_t onehot_width(const soma_mlp *mlp, const soma_matrix *Y)
 {
     const size_t k = mlp->sizes[mlp->n_layers];
     return Y->cols == 1 && k > 1 && mlp->spec.loss == SOMA_LOSS_CE ? k : 0;
-}
-
-/* Rows [start, start + m) of (X, Y), or the rows idx[start..start+m)
- * gathered into the workspace. With onehot = k > 0, Y holds integer labels
- * and Yc receives their one-hot rows (k wide) in the workspace. */
-static void chunk_rows(workspace *w, const soma_matrix *X, const soma_matrix *Y,
-                       size_t onehot, const size_t *idx, size_t start, size_t m,
-                       soma_matrix *Xc, soma_matrix *Yc)
-{
-    if (idx == NULL) {
-        *Xc = soma__view(soma_matrix_at(X, start, 0), m, X->cols, X->ld);
-    } else {
-        for (size_t i = 0; i < m; i++)
-            memcpy(w->xg.data + i * X->cols, soma_matrix_at(X, idx[start + i], 0),
-                   X->cols * sizeof(double));
-        *Xc = head(&w->xg, m, X->cols);
-    }
-    if (onehot > 0) {
-        memset(w->yg.data, 0, m * onehot * sizeof(double));
-        for (size_t i = 0; i < m; i++) {
-            const size_t row = idx != NULL ? idx[start + i] : start + i;
-            w->yg.data[i * onehot + (size_t)*soma_matrix_at(Y, row, 0)] = 1.0;
-        }
-        *Yc = head(&w->yg, m, onehot);
-    } else if (idx == NULL) {
-        *Yc = soma__view(soma_matrix_at(Y, start, 0), m, Y->cols, Y->ld);
-    } else {
-        for (size_t i = 0; i < m; i++)
-            memcpy(w->yg.data + i * Y->cols, soma_matrix_at(Y, idx[start + i], 0),
-                   Y->cols * sizeof(double));
-        *Yc = head(&w->yg, m, Y->cols);
-    }
-}
-
-typedef struct sums {
-    double loss, correct, count;
-} sums;
-
-/* Gradient of the mean loss over a batch into mlp->grads, chunk by chunk. */
-static void batch_gradient(soma_mlp *mlp, workspace *w, const soma_matrix *X,
-                           const soma_matrix *Y, size_t onehot, const size_t *idx,
-                           size_t start, size_t m, double keep, soma_rng *rng, sums *s)
-{
-    const double scale = 1.0 / (double)m;
-    const size_t k = mlp->sizes[mlp->n_layers];
-    for (size_t c0 = 0; c0 < m; c0 += w->cap) {
-        const size_t mc = m - c0 < w->cap ? m - c0 : w->cap;
-        soma_matrix Xc, Yc;
-        chunk_rows(w, X, Y, onehot, idx, start + c0, mc, &Xc, &Yc);
-        forward(mlp, w, &Xc, keep, rng);
-        soma_matrix dz = head(&w->dz[0], mc, k);
-        s->loss += output_loss(mlp, w, &Yc, &dz);
-        soma_matrix P = head(&w->A[mlp->n_layers - 1], mc, k);
-        s->correct += (double)count_correct(&P, &Yc);
-        s->count += (double)mc;
-        backward(mlp, w, &Xc, scale, c0 > 0, rng != NULL);
-    }
-}
-
-/* Loss and correct counts of the model on rows of (X, Y), no dropout. */
-static void evaluate_rows(const soma_mlp *mlp, workspace *w, const soma_matrix *X,
-                          const soma_matrix *Y, size_t onehot, const size_t *idx,
-                          size_t n, sums *s)
-{
-    const size_t k = mlp->sizes[mlp->n_layers];
-    for (size_t c0 = 0; c0 < n; c0 += w->cap) {
-        const size_t mc = n - c0 < w->cap ? n - c0 : w->cap;
-        soma_matrix Xc, Yc;
-        chunk_rows(w, X, Y, onehot, idx, c0, mc, &Xc, &Yc);
-        forward(mlp, w, &Xc, 1.0, NULL);
-        s->loss += output_loss(mlp, w, &Yc, NULL);
-        soma_matrix P = head(&w->A[mlp->n_layers - 1], mc, k);
-        s->correct += (double)count_correct(&P, &Yc);
-        s->count += (double)mc;
-    }
-}
-
-/* ------------------------------------------------------------------------ */
-/* Gradient post-processing and the optimizer step.                          */
-
-static void add_l2(soma_mlp *mlp, double l2)
-{
-    for (size_t l = 0; l < mlp->n_layers; l++) {
-        const size_t n = mlp->sizes[l] * mlp->sizes[l + 1];
-        soma__axpy_f64(n, l2, mlp->params + mlp->offset[l], mlp->grads + mlp->offset[l]);
-    }
-}
-
-static double sum_sq_weights(const soma_mlp *mlp)
-{
-    double s = 0.0;
-    for (size_t l = 0; l < mlp->n_layers; l++) {
-        const size_t n = mlp->sizes[l] * mlp->sizes[l + 1];
-        const double *W = mlp->params + mlp->offset[l];
-        for (size_t i = 0; i < n; i++)
-            s += W[i] * W[i];
-    }
-    return s;
-}
-
-static void clip_gradient(soma_mlp *mlp, double max_norm)
-{
-    const double norm = sqrt(soma__sum_squares_f64(mlp->n_params, mlp->grads));
-    if (norm > max_norm) /* false for NaN: divergence is caught per epoch */
-        soma__scale_f64(mlp->n_params, max_norm / norm, mlp->grads);
-}
-
-static bool params_finite(const soma_mlp *mlp)
-{
-    soma_matrix p = soma__view(mlp->params, 1, mlp->n_params, mlp->n_params);
-    return soma_matrix_check_finite(&p) == SOMA_OK;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -411,12 +194,17 @@ static soma_status check_data(const soma_mlp *mlp, const soma_matrix *X,
                  Y->rows, xname, X->rows);
     SOMA_REQUIRE(X->rows >= 1, err, SOMA_EINVAL, xname, "%s has no rows", xname);
     SOMA_TRY(soma__check_finite_arg(X, xname, err));
+    const bool f32 = mlp->spec.precision == SOMA_PRECISION_F32;
+    if (f32)
+        SOMA_TRY(soma__check_float_range(X, xname, err));
     if (onehot > 0) {
         size_t top;
         return soma__labels_scan(Y, yname, k, " (one per output of the model)", &top,
                                  err);
     }
     SOMA_TRY(soma__check_finite_arg(Y, yname, err));
+    if (f32)
+        SOMA_TRY(soma__check_float_range(Y, yname, err));
     return soma__loss_check_targets(mlp->spec.loss, Y, yname, err);
 }
 
@@ -451,6 +239,23 @@ static soma_status check_options(const soma_fit_options *o, soma_error_info *err
                 "is %g: it must be finite and >= 0", o->min_delta);
     OPT_REQUIRE(soma_lr_schedule_value(&o->schedule, o->learning_rate, 0, &lr) == SOMA_OK,
                 "schedule", "is invalid: check its kind and parameters (optim.h)");
+    OPT_REQUIRE(soma__optim_config_valid(&o->optimizer), "optimizer",
+                "is invalid: a soma_optimizer kind with momentum, beta1 and beta2 in "
+                "[0, 1) and epsilon finite and > 0 (optim.h)");
+    return SOMA_OK;
+}
+
+/* A double model reduces its gradient through reduce.grads only (see
+ * soma_reduce_hook). */
+static soma_status check_hooks(const soma_mlp *mlp, const soma_fit_options *o,
+                               soma_error_info *err)
+{
+    SOMA_REQUIRE(
+        mlp->spec.precision != SOMA_PRECISION_F64 || o->reduce.grads_f32 == NULL ||
+            o->reduce.grads != NULL,
+        err, SOMA_EINVAL, "options.reduce",
+        "options.reduce sets grads_f32 but not grads: a double model reduces its "
+        "gradient in double (set grads)");
     return SOMA_OK;
 }
 
@@ -538,12 +343,32 @@ typedef struct fit_state {
     soma_rng rng;
     bool has_val, dropout;
     size_t y_onehot, v_onehot; /* one-hot widths of integer-label Y and Y_val */
-    soma_optim opt;            /* fresh optimizer state, until fit_commit */
+    soma__mlp_opt opt;         /* fresh optimizer state, until fit_commit */
     bool fresh_opt;            /* opt holds state not yet installed */
 } fit_state;
 
+/* The reduce hook on this step's gradient (m rows): in the model's
+ * precision when the hook has that member, else in double through the
+ * workspace's copy (a float model with a double hook). */
+static soma_status reduce_grads(fit_state *f, size_t m)
+{
+    soma_mlp *mlp = f->mlp;
+    const soma_reduce_hook *r = &f->o->reduce;
+    const size_t n = mlp->n_params;
+    if (mlp->spec.precision == SOMA_PRECISION_F32 && r->grads_f32 != NULL)
+        return r->grads_f32(r->user, (float *)mlp->grads, n, m);
+    if (r->grads == NULL)
+        return SOMA_OK;
+    if (f->w.gbuf == NULL)
+        return r->grads(r->user, (double *)mlp->grads, n, m);
+    mlp->ops->to_f64(n, mlp->grads, f->w.gbuf);
+    SOMA_TRY(r->grads(r->user, f->w.gbuf, n, m));
+    mlp->ops->from_f64(n, f->w.gbuf, mlp->grads);
+    return SOMA_OK;
+}
+
 /* One epoch of training; fills s (training sums) and v (validation sums). */
-static soma_status run_epoch(fit_state *f, double lr, sums *s, sums *v)
+static soma_status run_epoch(fit_state *f, double lr, soma__sums *s, soma__sums *v)
 {
     soma_mlp *mlp = f->mlp;
     const soma_fit_options *o = f->o;
@@ -553,23 +378,23 @@ static soma_status run_epoch(fit_state *f, double lr, sums *s, sums *v)
     const double keep = 1.0 - o->dropout;
     for (size_t b0 = 0; b0 < f->n_train; b0 += f->batch) {
         const size_t m = f->n_train - b0 < f->batch ? f->n_train - b0 : f->batch;
-        batch_gradient(mlp, &f->w, f->X, f->Y, f->y_onehot, order, b0, m, keep,
-                       f->dropout ? &f->rng : NULL, s);
-        if (o->reduce.grads != NULL)
-            SOMA_TRY(o->reduce.grads(o->reduce.user, mlp->grads, mlp->n_params, m));
+        mlp->ops->batch_gradient(mlp, &f->w, f->X, f->Y, f->y_onehot, order, b0, m, keep,
+                                 f->dropout ? &f->rng : NULL, s);
+        SOMA_TRY(reduce_grads(f, m));
         if (o->l2 > 0.0)
-            add_l2(mlp, o->l2);
+            mlp->ops->add_l2(mlp, o->l2);
         if (o->clip_norm > 0.0)
-            clip_gradient(mlp, o->clip_norm);
-        SOMA_TRY(soma_optim_step(&mlp->opt, lr, mlp->params, mlp->grads));
+            mlp->ops->clip(mlp, o->clip_norm);
+        mlp->ops->step(mlp, lr);
     }
     if (f->has_val)
-        evaluate_rows(mlp, &f->w, f->Xv, f->Yv, f->v_onehot, f->val_idx, f->n_val, v);
+        mlp->ops->evaluate_rows(mlp, &f->w, f->Xv, f->Yv, f->v_onehot, f->val_idx,
+                                f->n_val, v);
     if (o->reduce.metrics != NULL) {
         double vals[6] = {s->loss, s->correct, s->count, v->loss, v->correct, v->count};
         SOMA_TRY(o->reduce.metrics(o->reduce.user, vals, 6));
-        *s = (sums){vals[0], vals[1], vals[2]};
-        *v = (sums){vals[3], vals[4], vals[5]};
+        *s = (soma__sums){vals[0], vals[1], vals[2]};
+        *v = (soma__sums){vals[3], vals[4], vals[5]};
     }
     return SOMA_OK;
 }
@@ -601,7 +426,7 @@ static bool keep_optimizer(const soma_mlp *mlp, const soma_fit_options *o)
 static void fit_release(fit_state *f, soma_history *h)
 {
     if (f->fresh_opt)
-        soma_optim_free(&f->opt);
+        soma__mlp_opt_free(f->mlp, &f->opt);
     soma_history_free(h);
     ws_free(f->mlp, &f->w);
 }
@@ -648,6 +473,9 @@ static soma_status fit_setup(fit_state *f, soma_history *h, soma_error_info *err
                  .dropout = f->dropout,
                  .gather = indexed,
                  .onehot = f->y_onehot > 0 || f->v_onehot > 0,
+                 .targets = true,
+                 .gbuf = mlp->spec.precision == SOMA_PRECISION_F32 &&
+                         o->reduce.grads != NULL && o->reduce.grads_f32 == NULL,
                  .n_idx = indexed ? n : 0,
                  .n_mark = n_split > 0 ? n : 0,
                  .snapshot = true,
@@ -664,7 +492,7 @@ static soma_status fit_setup(fit_state *f, soma_history *h, soma_error_info *err
             st = SOMA_ENOMEM;
     }
     if (st == SOMA_OK && !keep_optimizer(mlp, o)) {
-        st = soma_optim_init(&f->opt, &o->optimizer, mlp->n_params, &mlp->alloc);
+        st = soma__mlp_opt_init(mlp, &o->optimizer, &f->opt);
         f->fresh_opt = st == SOMA_OK;
     }
     if (st != SOMA_OK) {
@@ -695,7 +523,7 @@ static void fit_commit(fit_state *f)
     soma_mlp *mlp = f->mlp;
     if (!f->fresh_opt)
         return;
-    soma_optim_free(&mlp->opt);
+    soma__mlp_opt_free(mlp, &mlp->opt);
     mlp->opt = f->opt;
     mlp->opt_ready = true;
     f->fresh_opt = false;
@@ -709,6 +537,8 @@ static soma_status fit_begin(fit_state *f, soma_history *h, soma_error_info *err
     soma_status st = check_data(f->mlp, f->X, "X", f->Y, "Y", err);
     if (st == SOMA_OK)
         st = check_options(f->o, err);
+    if (st == SOMA_OK)
+        st = check_hooks(f->mlp, f->o, err);
     if (st == SOMA_OK)
         st = fit_setup(f, h, err);
     if (r->start != NULL) {
@@ -745,7 +575,7 @@ soma_status soma_mlp_fit(soma_mlp *mlp, const soma_matrix *X, const soma_matrix 
     SOMA_TRY(fit_begin(&f, history != NULL ? &h : NULL, err));
 
     const size_t base = options->warm_start ? mlp->epochs_done : 0;
-    const size_t P = mlp->n_params;
+    const size_t P = mlp->n_params, bytes = P * mlp->elem;
     double best = INFINITY;
     size_t best_index = 0, wait = 0, run = 0;
     soma_stop_reason stop = SOMA_STOP_EPOCHS;
@@ -758,8 +588,8 @@ soma_status soma_mlp_fit(soma_mlp *mlp, const soma_matrix *X, const soma_matrix 
         /* Checked for epoch 0 already; the same parameters serve every epoch. */
         soma__ignore(soma_lr_schedule_value(&options->schedule, options->learning_rate,
                                             base + e, &lr));
-        memcpy(f.w.snapshot[e % 2], mlp->params, P * sizeof(double));
-        sums s = {0, 0, 0}, v = {0, 0, 0};
+        memcpy(f.w.snapshot[e % 2], mlp->params, bytes);
+        soma__sums s = {0, 0, 0}, v = {0, 0, 0};
         status = run_epoch(&f, lr, &s, &v);
         if (status != SOMA_OK)
             break;
@@ -774,7 +604,7 @@ soma_status soma_mlp_fit(soma_mlp *mlp, const soma_matrix *X, const soma_matrix 
         };
         const double monitored = f.has_val ? st.val_loss : st.loss;
         const bool diverged =
-            !isfinite(monitored) || !isfinite(st.loss) || !params_finite(mlp);
+            !isfinite(monitored) || !isfinite(st.loss) || !mlp->ops->params_finite(mlp);
         st.seconds = seconds_since(&t0);
         if (history != NULL)
             h.epochs[run] = st;
@@ -783,7 +613,7 @@ soma_status soma_mlp_fit(soma_mlp *mlp, const soma_matrix *X, const soma_matrix 
             /* Back to the last parameters a finite loss was measured at: the
              * start of this epoch when its training loss was finite (only the
              * update broke), else the start of the previous one. */
-            const double *good = f.w.snapshot[e % 2];
+            const void *good = f.w.snapshot[e % 2];
             if (!isfinite(st.loss) && e > 0)
                 good = f.w.snapshot[(e - 1) % 2];
             /* The best parameters are saved at the end of their epoch.
@@ -797,8 +627,8 @@ soma_status soma_mlp_fit(soma_mlp *mlp, const soma_matrix *X, const soma_matrix 
                 good = f.w.best;
                 h.restored = true;
             }
-            memcpy(mlp->params, good, P * sizeof(double));
-            soma__ignore(soma_optim_reset(&mlp->opt));
+            memcpy(mlp->params, good, bytes);
+            soma__mlp_opt_reset(mlp, &mlp->opt);
             stop = SOMA_STOP_DIVERGED;
             status = SOMA_ENONFINITE;
             break;
@@ -808,7 +638,7 @@ soma_status soma_mlp_fit(soma_mlp *mlp, const soma_matrix *X, const soma_matrix 
             best_index = run - 1;
             wait = 0;
             if (f.w.best != NULL)
-                memcpy(f.w.best, mlp->params, P * sizeof(double));
+                memcpy(f.w.best, mlp->params, bytes);
         } else if (options->early_stopping && ++wait >= options->patience) {
             stop = SOMA_STOP_EARLY;
         }
@@ -821,7 +651,7 @@ soma_status soma_mlp_fit(soma_mlp *mlp, const soma_matrix *X, const soma_matrix 
     }
     if (stop != SOMA_STOP_DIVERGED && f.w.best != NULL && isfinite(best) &&
         best_index + 1 != run) {
-        memcpy(mlp->params, f.w.best, P * sizeof(double));
+        memcpy(mlp->params, f.w.best, bytes);
         h.restored = true;
     }
     mlp->epochs_done = base + run;
@@ -858,54 +688,32 @@ soma_status soma_mlp_gradient(soma_mlp *mlp, const soma_matrix *X, const soma_ma
     const size_t n = X->rows, onehot = onehot_width(mlp, Y);
     ws_plan p = {.cap = n < SOMA_MLP_CHUNK ? n : SOMA_MLP_CHUNK,
                  .train = true,
-                 .onehot = onehot > 0};
+                 .onehot = onehot > 0,
+                 .targets = true};
     workspace w;
     SOMA_TRY(ws_create(mlp, &p, &w, err));
-    sums s = {0, 0, 0};
-    batch_gradient(mlp, &w, X, Y, onehot, NULL, 0, n, 1.0, NULL, &s);
+    soma__sums s = {0, 0, 0};
+    mlp->ops->batch_gradient(mlp, &w, X, Y, onehot, NULL, 0, n, 1.0, NULL, &s);
     ws_free(mlp, &w);
     double J = s.loss / (double)n;
     if (l2 > 0.0) {
-        J += 0.5 * l2 * sum_sq_weights(mlp);
-        add_l2(mlp, l2);
+        J += 0.5 * l2 * mlp->ops->sum_sq_weights(mlp);
+        mlp->ops->add_l2(mlp, l2);
     }
     if (objective != NULL)
         *objective = J;
     return SOMA_OK;
 }
 
-/* Inference over X chunk by chunk; each chunk's outputs go to `sink`. */
-typedef enum sink_kind { SINK_PROBA, SINK_LABELS } sink_kind;
-
 /* Inference over X chunk by chunk in the workspace w (no allocation). */
 static void infer_into(const soma_mlp *mlp, workspace *w, const soma_matrix *X,
-                       soma_matrix *out, sink_kind kind)
+                       soma_matrix *out, soma__sink kind)
 {
-    const size_t n = X->rows, k = mlp->sizes[mlp->n_layers];
-    for (size_t c0 = 0; c0 < n; c0 += w->cap) {
-        const size_t mc = n - c0 < w->cap ? n - c0 : w->cap;
-        soma_matrix Xc = soma__view(soma_matrix_at(X, c0, 0), mc, X->cols, X->ld);
-        forward(mlp, w, &Xc, 1.0, NULL);
-        const soma_matrix P = head(&w->A[mlp->n_layers - 1], mc, k);
-        for (size_t i = 0; i < mc; i++) {
-            const double *pr = soma_matrix_at(&P, i, 0);
-            double *o = soma_matrix_at(out, c0 + i, 0);
-            if (kind == SINK_PROBA) {
-                memcpy(o, pr, k * sizeof(double));
-            } else if (k == 1) {
-                o[0] = pr[0] > 0.5 ? 1.0 : 0.0;
-            } else {
-                size_t best = 0;
-                for (size_t j = 1; j < k; j++)
-                    best = pr[j] > pr[best] ? j : best;
-                o[0] = (double)best;
-            }
-        }
-    }
+    mlp->ops->infer(mlp, w, X, out, kind);
 }
 
 static soma_status infer(const soma_mlp *mlp, const soma_matrix *X, soma_matrix *out,
-                         sink_kind kind, soma_error_info *err)
+                         soma__sink kind, soma_error_info *err)
 {
     const size_t n = X->rows;
     if (n == 0)
@@ -942,7 +750,7 @@ soma_status soma_mlp_predict_proba(const soma_mlp *mlp, const soma_matrix *X,
 {
     SOMA_TRY(
         check_predict(mlp, X, P, "P", mlp != NULL ? mlp->sizes[mlp->n_layers] : 0, err));
-    return infer(mlp, X, P, SINK_PROBA, err);
+    return infer(mlp, X, P, SOMA__SINK_PROBA, err);
 }
 
 soma_status soma_mlp_predict(const soma_mlp *mlp, const soma_matrix *X,
@@ -952,7 +760,7 @@ soma_status soma_mlp_predict(const soma_mlp *mlp, const soma_matrix *X,
     SOMA_REQUIRE(mlp->spec.loss != SOMA_LOSS_MSE, err, SOMA_ENOTSUP, "mlp",
                  "a regression (MSE) model predicts values, not classes: use "
                  "soma_mlp_predict_proba");
-    return infer(mlp, X, labels, SINK_LABELS, err);
+    return infer(mlp, X, labels, SOMA__SINK_LABELS, err);
 }
 
 soma_status soma_mlp_evaluate(const soma_mlp *mlp, const soma_matrix *X,
@@ -962,11 +770,13 @@ soma_status soma_mlp_evaluate(const soma_mlp *mlp, const soma_matrix *X,
     SOMA_REQUIRE_PTR(mlp, err, "mlp");
     SOMA_TRY(check_data(mlp, X, "X", Y, "Y", err));
     const size_t n = X->rows, onehot = onehot_width(mlp, Y);
-    ws_plan p = {.cap = n < SOMA_MLP_CHUNK ? n : SOMA_MLP_CHUNK, .onehot = onehot > 0};
+    ws_plan p = {.cap = n < SOMA_MLP_CHUNK ? n : SOMA_MLP_CHUNK,
+                 .onehot = onehot > 0,
+                 .targets = true};
     workspace w;
     SOMA_TRY(ws_create(mlp, &p, &w, err));
-    sums s = {0, 0, 0};
-    evaluate_rows(mlp, &w, X, Y, onehot, NULL, n, &s);
+    soma__sums s = {0, 0, 0};
+    mlp->ops->evaluate_rows(mlp, &w, X, Y, onehot, NULL, n, &s);
     ws_free(mlp, &w);
     if (loss != NULL)
         *loss = s.loss / s.count;
@@ -1025,7 +835,7 @@ soma_status soma_mlp_predictor_proba(soma_mlp_predictor *pr, const soma_matrix *
     SOMA_REQUIRE_PTR(pr, err, "pr");
     const soma_mlp *mlp = pr->mlp;
     SOMA_TRY(check_predict(mlp, X, P, "P", mlp->sizes[mlp->n_layers], err));
-    infer_into(mlp, &pr->w, X, P, SINK_PROBA);
+    infer_into(mlp, &pr->w, X, P, SOMA__SINK_PROBA);
     return SOMA_OK;
 }
 
@@ -1038,6 +848,6 @@ soma_status soma_mlp_predictor_labels(soma_mlp_predictor *pr, const soma_matrix 
     SOMA_REQUIRE(mlp->spec.loss != SOMA_LOSS_MSE, err, SOMA_ENOTSUP, "pr",
                  "a regression (MSE) model predicts values, not classes: use "
                  "soma_mlp_predictor_proba");
-    infer_into(mlp, &pr->w, X, labels, SINK_LABELS);
+    infer_into(mlp, &pr->w, X, labels, SOMA__SINK_LABELS);
     return SOMA_OK;
 }

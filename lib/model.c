@@ -26,9 +26,11 @@ static void seal(unsigned char *buf, size_t total, uint32_t kind)
     soma__put_u32(&w, 0);
 }
 
-/* Check the header of buf and position *payload on the payload. */
+/* Check the header of buf and position *payload on the payload; *version
+ * receives the file's format version. */
 static soma_status open_container(const void *buf, size_t len, uint32_t kind,
-                                  soma__reader *payload, soma_error_info *err)
+                                  soma__reader *payload, uint32_t *version_out,
+                                  soma_error_info *err)
 {
     soma__reader r = {buf, len, 0};
     unsigned char m[8];
@@ -42,10 +44,12 @@ static soma_status open_container(const void *buf, size_t len, uint32_t kind,
         soma__error_set(err, 0, 0, 8, "truncated header");
         return SOMA_EFORMAT;
     }
-    if (version != SOMA_MODEL_FORMAT_VERSION) {
+    if (version < SOMA_MODEL_FORMAT_VERSION_MIN || version > SOMA_MODEL_FORMAT_VERSION) {
         char msg[96];
-        snprintf(msg, sizeof msg, "format version %u; this library reads version %u",
-                 (unsigned)version, (unsigned)SOMA_MODEL_FORMAT_VERSION);
+        snprintf(msg, sizeof msg,
+                 "format version %u; this library reads versions %u to %u",
+                 (unsigned)version, (unsigned)SOMA_MODEL_FORMAT_VERSION_MIN,
+                 (unsigned)SOMA_MODEL_FORMAT_VERSION);
         soma__error_set(err, 0, 0, 8, msg);
         return SOMA_EVERSION;
     }
@@ -73,6 +77,7 @@ static soma_status open_container(const void *buf, size_t len, uint32_t kind,
         return SOMA_ECHECKSUM;
     }
     *payload = (soma__reader){r.buf + r.pos, soma__left(&r), 0};
+    *version_out = version;
     return SOMA_OK;
 }
 
@@ -84,12 +89,27 @@ static void put_doubles(soma__writer *w, const double *x, size_t n)
         soma__put_f64(w, x[i]);
 }
 
+/* n values of a model buffer in the model's precision: binary64 or
+ * binary32 (the floats as they are: bit-exact). */
+static void put_values(soma__writer *w, const soma_mlp *mlp, const void *x, size_t n)
+{
+    if (mlp->spec.precision == SOMA_PRECISION_F32) {
+        const float *f = x;
+        for (size_t i = 0; i < n; i++)
+            soma__put_f32(w, f[i]);
+    } else {
+        put_doubles(w, x, n);
+    }
+}
+
 static void write_mlp(soma__writer *w, const soma_mlp *mlp, bool with_opt)
 {
     const soma_mlp_spec *s = &mlp->spec;
     with_opt = with_opt && mlp->opt_ready;
     soma__put_u32(w, (uint32_t)mlp->n_layers);
     soma__put_u32(w, with_opt ? 1u : 0u);
+    soma__put_u32(w, (uint32_t)s->precision);
+    soma__put_u32(w, 0); /* reserved */
     for (size_t i = 0; i <= mlp->n_layers; i++)
         soma__put_u64(w, mlp->sizes[i]);
     soma__put_u32(w, (uint32_t)s->hidden);
@@ -102,21 +122,24 @@ static void write_mlp(soma__writer *w, const soma_mlp *mlp, bool with_opt)
     soma__put_u64(w, s->seed);
     soma__put_u64(w, mlp->epochs_done);
     soma__put_u64(w, mlp->n_params);
-    put_doubles(w, mlp->params, mlp->n_params);
-    if (!with_opt)
-        return;
-    const soma_optim *o = &mlp->opt;
-    soma__put_u32(w, (uint32_t)o->config.kind);
-    soma__put_u32(w, 0);
-    soma__put_f64(w, o->config.momentum);
-    soma__put_f64(w, o->config.beta1);
-    soma__put_f64(w, o->config.beta2);
-    soma__put_f64(w, o->config.epsilon);
-    soma__put_u64(w, o->t);
-    if (o->v != NULL)
-        put_doubles(w, o->v, o->n);
-    if (o->s != NULL)
-        put_doubles(w, o->s, o->n);
+    put_values(w, mlp, mlp->params, mlp->n_params);
+    if (with_opt) {
+        const soma__mlp_opt *o = &mlp->opt;
+        soma__put_u32(w, (uint32_t)o->config.kind);
+        soma__put_u32(w, 0);
+        soma__put_f64(w, o->config.momentum);
+        soma__put_f64(w, o->config.beta1);
+        soma__put_f64(w, o->config.beta2);
+        soma__put_f64(w, o->config.epsilon);
+        soma__put_u64(w, o->t);
+        if (o->v != NULL)
+            put_values(w, mlp, o->v, mlp->n_params);
+        if (o->s != NULL)
+            put_values(w, mlp, o->s, mlp->n_params);
+    }
+    /* The optional sections of version 2 (preprocessing, class names,
+     * metadata: docs/format.md) are written here, after the optimizer
+     * state; this writer has none yet. */
 }
 
 soma_status soma_mlp_save_buffer(const soma_mlp *mlp, bool with_optimizer, void *buf,
@@ -194,9 +217,23 @@ static bool get_doubles(soma__reader *r, double *x, size_t n)
     return true;
 }
 
+/* Read n values of the model's precision into a model buffer, rejecting
+ * NaN and infinity. */
+static bool get_values(soma__reader *r, const soma_mlp *m, void *x, size_t n)
+{
+    if (m->spec.precision != SOMA_PRECISION_F32)
+        return get_doubles(r, x, n);
+    float *f = x;
+    for (size_t i = 0; i < n; i++)
+        if (!soma__get_f32(r, &f[i]) || !isfinite(f[i]))
+            return false;
+    return true;
+}
+
 /* The optimizer block: config, t, and the state arrays for n parameters. */
 static soma_status read_optimizer(soma__reader *r, soma_mlp *m, soma_error_info *err)
 {
+    const size_t e = m->elem;
     uint32_t kind, pad;
     soma_optim_config c;
     uint64_t t;
@@ -208,21 +245,17 @@ static soma_status read_optimizer(soma__reader *r, soma_mlp *m, soma_error_info 
     if (kind >= SOMA_OPTIMIZER_COUNT)
         return bad(err, r, "unknown optimizer");
     c.kind = (soma_optimizer)kind;
-    const size_t arrays = c.kind == SOMA_OPTIMIZER_ADAM  ? 2
-                          : c.kind == SOMA_OPTIMIZER_SGD ? 0
-                                                         : 1;
-    if (arrays > 0 && soma__left(r) / 8 / arrays < m->n_params)
+    const size_t arrays = soma__optim_arrays(c.kind);
+    if (arrays > 0 && soma__left(r) / e / arrays < m->n_params)
         return bad(err, r, "truncated optimizer state");
-    soma_optim o;
-    soma_status st = soma_optim_init(&o, &c, m->n_params, &m->alloc);
-    if (st == SOMA_EINVAL)
+    if (!soma__optim_config_valid(&c))
         return bad(err, r, "optimizer parameters out of range");
-    if (st != SOMA_OK)
-        return st;
+    soma__mlp_opt o;
+    SOMA_TRY(soma__mlp_opt_init(m, &c, &o));
     o.t = t;
-    if ((o.v != NULL && !get_doubles(r, o.v, o.n)) ||
-        (o.s != NULL && !get_doubles(r, o.s, o.n))) {
-        soma_optim_free(&o);
+    if ((o.v != NULL && !get_values(r, m, o.v, m->n_params)) ||
+        (o.s != NULL && !get_values(r, m, o.s, m->n_params))) {
+        soma__mlp_opt_free(m, &o);
         return bad(err, r, "bad optimizer state values");
     }
     m->opt = o;
@@ -230,16 +263,24 @@ static soma_status read_optimizer(soma__reader *r, soma_mlp *m, soma_error_info 
     return SOMA_OK;
 }
 
-static soma_status read_mlp(soma__reader *r, soma_mlp **out, const soma_allocator *alloc,
-                            soma_error_info *err)
+static soma_status read_mlp(soma__reader *r, uint32_t version, soma_mlp **out,
+                            const soma_allocator *alloc, soma_error_info *err)
 {
-    uint32_t n_layers, flags, e[4];
-    soma_mlp_spec spec;
+    uint32_t n_layers, flags, e[4], precision = SOMA_PRECISION_F64, reserved = 0;
+    soma_mlp_spec spec = soma_mlp_spec_default();
     uint64_t epochs, n_params;
     if (!soma__get_u32(r, &n_layers) || !soma__get_u32(r, &flags))
         return bad(err, r, "truncated payload");
     if (n_layers == 0 || flags > 1)
         return bad(err, r, "bad layer count or flags");
+    /* Version 1 has no precision: its values are binary64. */
+    if (version >= 2 && (!soma__get_u32(r, &precision) || !soma__get_u32(r, &reserved)))
+        return bad(err, r, "truncated payload");
+    if (precision >= SOMA_PRECISION_COUNT || reserved != 0)
+        return bad(err, r, "bad precision or reserved field");
+    spec.precision = (soma_precision)precision;
+    /* Bytes per stored value. */
+    const size_t vb = precision == SOMA_PRECISION_F32 ? sizeof(float) : sizeof(double);
     /* First pass over the sizes: validate them and count the parameters
      * they imply, so that nothing is allocated for a file whose counts the
      * bytes present cannot back. */
@@ -257,7 +298,7 @@ static soma_status read_mlp(soma__reader *r, soma_mlp **out, const soma_allocato
             return bad(err, r, "layer sizes overflow");
         prev = (size_t)v;
     }
-    if (implied > soma__left(r) / 8)
+    if (implied > soma__left(r) / vb)
         return bad(err, r, "truncated parameters");
     size_t sizes_bytes = ((size_t)n_layers + 1) * sizeof(size_t);
     soma_allocator a = soma__allocator_resolve(alloc);
@@ -293,7 +334,7 @@ static soma_status read_mlp(soma__reader *r, soma_mlp **out, const soma_allocato
         st = bad(err, r, "parameter count does not match the layer sizes");
         goto fail;
     }
-    if (n_params > soma__left(r) / 8) {
+    if (n_params > soma__left(r) / vb) {
         st = bad(err, r, "truncated parameters");
         goto fail;
     }
@@ -306,7 +347,7 @@ static soma_status read_mlp(soma__reader *r, soma_mlp **out, const soma_allocato
     }
     if (st != SOMA_OK)
         goto fail;
-    if (!get_doubles(r, m->params, m->n_params)) {
+    if (!get_values(r, m, m->params, m->n_params)) {
         st = bad(err, r, "non-finite parameter");
         goto fail;
     }
@@ -317,6 +358,8 @@ static soma_status read_mlp(soma__reader *r, soma_mlp **out, const soma_allocato
         if (st != SOMA_OK)
             goto fail;
     }
+    /* The optional sections of version 2 (docs/format.md) are read here;
+     * until this reader knows them, any byte left is an error. */
     if (soma__left(r) != 0) {
         st = bad(err, r, "unexpected bytes after the model");
         goto fail;
@@ -336,8 +379,9 @@ soma_status soma_mlp_load_buffer(soma_mlp **out, const void *buf, size_t size,
     if (out == NULL || (buf == NULL && size > 0) || !soma__allocator_valid(alloc))
         return SOMA_EINVAL;
     soma__reader payload;
-    SOMA_TRY(open_container(buf, size, KIND_MLP, &payload, err));
-    return read_mlp(&payload, out, alloc, err);
+    uint32_t version;
+    SOMA_TRY(open_container(buf, size, KIND_MLP, &payload, &version, err));
+    return read_mlp(&payload, version, out, alloc, err);
 }
 
 /* Read a file and hand its bytes to a load_buffer function. */
@@ -485,7 +529,8 @@ soma_status soma_perceptron_load_buffer(soma_perceptron **out, const void *buf,
     if (out == NULL || (buf == NULL && size > 0) || !soma__allocator_valid(alloc))
         return SOMA_EINVAL;
     soma__reader payload;
-    SOMA_TRY(open_container(buf, size, KIND_PERCEPTRON, &payload, err));
+    uint32_t version; /* versions 1 and 2 hold the same perceptron payload */
+    SOMA_TRY(open_container(buf, size, KIND_PERCEPTRON, &payload, &version, err));
     return read_perceptron(&payload, out, alloc, err);
 }
 

@@ -25,7 +25,7 @@ static bool unit_interval(double x)
     return x >= 0.0 && x < 1.0; /* false for NaN */
 }
 
-static bool config_valid(const soma_optim_config *c)
+bool soma__optim_config_valid(const soma_optim_config *c)
 {
     if (c == NULL || (unsigned)c->kind >= SOMA_OPTIMIZER_COUNT)
         return false;
@@ -44,7 +44,7 @@ static bool config_valid(const soma_optim_config *c)
 soma_status soma_optim_init(soma_optim *opt, const soma_optim_config *config, size_t n,
                             const soma_allocator *alloc)
 {
-    if (opt == NULL || !config_valid(config) || !soma__allocator_valid(alloc))
+    if (opt == NULL || !soma__optim_config_valid(config) || !soma__allocator_valid(alloc))
         return SOMA_EINVAL;
     size_t bytes;
     if (!soma__doubles_bytes(n, &bytes))

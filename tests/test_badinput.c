@@ -195,15 +195,15 @@ static void check_message(soma_status got, const char *call, int line)
     ck_assert_msg(E.argument[0] == '\0' || strstr(E.message, E.argument) != NULL ||
                       (strchr(E.argument, '.') != NULL &&
                        strstr(E.message, strchr(E.argument, '.') + 1) != NULL),
-                  "%s, line %d: %s: message \"%s\" does not name the argument \"%s\"", where,
-                  line, call, E.message, E.argument);
+                  "%s, line %d: %s: message \"%s\" does not name the argument \"%s\"",
+                  where, line, call, E.message, E.argument);
 }
 
 static void expect_(soma_status want, soma_status got, const char *call, int line)
 {
-    ck_assert_msg(got == want, "%s, line %d: %s returned %s, documented %s (%s: %s)", current,
-                  line, call, soma_status_string(got), soma_status_string(want), E.argument,
-                  E.message);
+    ck_assert_msg(got == want, "%s, line %d: %s returned %s, documented %s (%s: %s)",
+                  current, line, call, soma_status_string(got), soma_status_string(want),
+                  E.argument, E.message);
     watched_unchanged(call, line);
     if (!takes_err(call))
         return;
@@ -268,6 +268,28 @@ static void setup(const char *name)
     watch_mem(bad_buf, sizeof bad_buf);
 }
 
+/* Forget the watches of a model about to be destroyed (its memory may be
+ * reused), keeping those of setup. */
+static void restart_watches(void)
+{
+    unwatch_all();
+    watch_mem(&bad_ld, sizeof bad_ld);
+    watch_mem(&bad_data, sizeof bad_data);
+    watch_mem(bad_buf, sizeof bad_buf);
+}
+
+/* Destroy the double model of a case and put a float32 one in its place;
+ * returns a copy of its parameters. Outputs must be poisoned again. */
+static double *params_copy(const soma_mlp *m);
+static soma_mlp *small_mlp_f32(void);
+static const double *to_f32(soma_mlp **m)
+{
+    restart_watches();
+    soma_mlp_destroy(*m);
+    *m = small_mlp_f32();
+    return params_copy(*m);
+}
+
 static void teardown(void)
 {
     unwatch_all();
@@ -286,6 +308,17 @@ static soma_mlp *small_mlp(void)
     const size_t sizes[3] = {2, 3, 1};
     soma_mlp *m = NULL;
     ck_assert_int_eq(soma_mlp_create(&m, sizes, 3, NULL, &A, &E), SOMA_OK);
+    return m;
+}
+
+/* small_mlp in float32. */
+static soma_mlp *small_mlp_f32(void)
+{
+    const size_t sizes[3] = {2, 3, 1};
+    soma_mlp_spec s = soma_mlp_spec_default();
+    s.precision = SOMA_PRECISION_F32;
+    soma_mlp *m = NULL;
+    ck_assert_int_eq(soma_mlp_create(&m, sizes, 3, &s, &A, &E), SOMA_OK);
     return m;
 }
 
@@ -321,13 +354,13 @@ static unsigned char *perceptron_file(size_t *n)
     return b;
 }
 
-/* The same file claiming format version 2 (the version is checked before
- * the checksum, so nothing else needs changing). */
+/* The same file claiming the format version after this library's (the
+ * version is checked before the checksum, so nothing else needs changing). */
 static unsigned char *other_version(const unsigned char *file, size_t n)
 {
     unsigned char *b = arena_alloc(n);
     memcpy(b, file, n);
-    b[8] = 2;
+    b[8] = SOMA_MODEL_FORMAT_VERSION + 1;
     return b;
 }
 
@@ -737,16 +770,13 @@ static void case_soma_activation_forward(void)
            soma_activation_forward(SOMA_ACTIVATION_LEAKY_RELU, NAN, 4, z, a, &E));
     EXPECT(SOMA_EINVAL,
            soma_activation_forward(SOMA_ACTIVATION_ELU, INFINITY, 4, z, a, &E));
-    EXPECT(SOMA_EINVAL,
-           soma_activation_forward(SOMA_ACTIVATION_TANH, 0, 4, NULL, a, &E));
-    EXPECT(SOMA_EINVAL,
-           soma_activation_forward(SOMA_ACTIVATION_TANH, 0, 4, z, NULL, &E));
+    EXPECT(SOMA_EINVAL, soma_activation_forward(SOMA_ACTIVATION_TANH, 0, 4, NULL, a, &E));
+    EXPECT(SOMA_EINVAL, soma_activation_forward(SOMA_ACTIVATION_TANH, 0, 4, z, NULL, &E));
     EXPECT(SOMA_EINVAL,
            soma_activation_forward(SOMA_ACTIVATION_TANH, 0, SIZE_MAX / 4, z, a, &E));
     EXPECT(SOMA_EALIAS,
            soma_activation_forward(SOMA_ACTIVATION_TANH, 0, 3, z, z + 1, &E));
-    EXPECT(SOMA_OK,
-           soma_activation_forward(SOMA_ACTIVATION_TANH, 0, 0, NULL, NULL, &E));
+    EXPECT(SOMA_OK, soma_activation_forward(SOMA_ACTIVATION_TANH, 0, 0, NULL, NULL, &E));
 }
 
 static void case_soma_activation_backward(void)
@@ -778,10 +808,9 @@ static void case_soma_activation_forward_matrix(void)
     soma_matrix *Aout = out_mat(2, 3), *wrong = out_mat(3, 2);
     const soma_activation f = SOMA_ACTIVATION_RELU;
     for (int i = 0; i < 3; i++)
-        EXPECT(SOMA_EINVAL,
-               soma_activation_forward_matrix(bad_acts[i], 0, &Z, Aout, &E));
-    EXPECT(SOMA_EINVAL, soma_activation_forward_matrix(SOMA_ACTIVATION_LEAKY_RELU, NAN,
-                                                       &Z, Aout, &E));
+        EXPECT(SOMA_EINVAL, soma_activation_forward_matrix(bad_acts[i], 0, &Z, Aout, &E));
+    EXPECT(SOMA_EINVAL,
+           soma_activation_forward_matrix(SOMA_ACTIVATION_LEAKY_RELU, NAN, &Z, Aout, &E));
     EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_activation_forward_matrix(f, 0, b, Aout, &E));
     EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_activation_forward_matrix(f, 0, &Z, b, &E));
     EXPECT(SOMA_EDIM, soma_activation_forward_matrix(f, 0, &Z, wrong, &E));
@@ -915,8 +944,7 @@ static void case_soma_loss_from_logits(void)
     poison(&v, sizeof v);
     const soma_loss ce = SOMA_LOSS_CE;
     for (int i = 0; i < 2; i++)
-        EXPECT(SOMA_EINVAL,
-               soma_loss_from_logits(bad_losses[i], &Z, &Y, &v, P, dZ, &E));
+        EXPECT(SOMA_EINVAL, soma_loss_from_logits(bad_losses[i], &Z, &Y, &v, P, dZ, &E));
     EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_loss_from_logits(ce, b, &Y, &v, P, dZ, &E));
     EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_loss_from_logits(ce, &Z, b, &v, P, dZ, &E));
     EACH_INVALID(b)
@@ -1032,8 +1060,7 @@ static void case_soma_dense_backward(void)
     soma_matrix X = mat(4, 3), Z = mat(4, 2), Am = mat(4, 2), dA = mat(4, 2);
     soma_matrix *dZ = out_mat(4, 2), *dW = out_mat(3, 2), *db = out_mat(1, 2);
     soma_matrix *dX = out_mat(4, 3), *wrong = out_mat(3, 2);
-    EXPECT(SOMA_EINVAL,
-           soma_dense_backward(NULL, &X, &Z, &Am, &dA, dZ, dW, db, dX, &E));
+    EXPECT(SOMA_EINVAL, soma_dense_backward(NULL, &X, &Z, &Am, &dA, dZ, dW, db, dX, &E));
     for (int i = 0; broken_layer(i, &broken); i++)
         EXPECT(SOMA_EINVAL,
                soma_dense_backward(&broken, &X, &Z, &Am, &dA, dZ, dW, db, dX, &E));
@@ -1246,6 +1273,11 @@ static void case_soma_mlp_create(void)
         b.init = SOMA_INIT_ORTHOGONAL;
         EXPECT(SOMA_EINVAL, soma_mlp_create(&out, ok, 3, &b, &A, &E));
     }
+    b = s;
+    b.precision = SOMA_PRECISION_COUNT;
+    EXPECT(SOMA_EINVAL, soma_mlp_create(&out, ok, 3, &b, &A, &E));
+    b.precision = (soma_precision)-1;
+    EXPECT(SOMA_EINVAL, soma_mlp_create(&out, ok, 3, &b, &A, &E));
     const size_t wide[3] = {2, (size_t)INT_MAX + 1, 1};
     EXPECT(SOMA_EOVERFLOW, soma_mlp_create(&out, wide, 3, &s, &A, &E));
     /* Two layers of (2^31 - 1)^2 weights: ~2^63 parameters, whose byte
@@ -1280,8 +1312,7 @@ static void case_soma_mlp_init_weights(void)
     EXPECT(SOMA_EINVAL, soma_mlp_init_weights(m, (soma_init)-1, 1.0, 1, &E));
     const double scales[4] = {0.0, -1.0, NAN, INFINITY};
     for (int i = 0; i < 4; i++) {
-        EXPECT(SOMA_EINVAL,
-               soma_mlp_init_weights(m, SOMA_INIT_NORMAL, scales[i], 1, &E));
+        EXPECT(SOMA_EINVAL, soma_mlp_init_weights(m, SOMA_INIT_NORMAL, scales[i], 1, &E));
         EXPECT(SOMA_EINVAL,
                soma_mlp_init_weights(m, SOMA_INIT_ORTHOGONAL, scales[i], 1, &E));
     }
@@ -1331,6 +1362,12 @@ static void case_soma_mlp_layer(void)
     EXPECT(SOMA_EINVAL, soma_mlp_layer(m, SIZE_MAX, &W, &b, &E));
     EXPECT(SOMA_OK, soma_mlp_layer(m, 0, NULL, NULL, &E)); /* either may be NULL */
     soma_mlp_destroy(m);
+    /* A float32 model has no double views. */
+    m = small_mlp_f32();
+    EXPECT(SOMA_ENOTSUP, soma_mlp_layer(m, 0, &W, &b, &E));
+    EXPECT(SOMA_ENOTSUP, soma_mlp_layer(m, 0, NULL, NULL, &E));
+    EXPECT(SOMA_EINVAL, soma_mlp_layer(m, 2, &W, &b, &E));
+    soma_mlp_destroy(m);
 }
 
 static void case_soma_mlp_params(void)
@@ -1340,6 +1377,9 @@ static void case_soma_mlp_params(void)
     poison(&p, sizeof p);
     EXPECT(SOMA_EINVAL, soma_mlp_params(NULL, &p, &E));
     EXPECT(SOMA_EINVAL, soma_mlp_params(m, NULL, &E));
+    soma_mlp_destroy(m);
+    m = small_mlp_f32();
+    EXPECT(SOMA_ENOTSUP, soma_mlp_params(m, &p, &E));
     soma_mlp_destroy(m);
 }
 
@@ -1351,6 +1391,139 @@ static void case_soma_mlp_grads(void)
     EXPECT(SOMA_EINVAL, soma_mlp_grads(NULL, &g, &E));
     EXPECT(SOMA_EINVAL, soma_mlp_grads(m, NULL, &E));
     soma_mlp_destroy(m);
+    m = small_mlp_f32();
+    EXPECT(SOMA_ENOTSUP, soma_mlp_grads(m, &g, &E));
+    soma_mlp_destroy(m);
+}
+
+/* The parameters of a model of either precision, copied (harness memory):
+ * to see that a failed call left them alone. */
+static double *params_copy(const soma_mlp *m)
+{
+    const size_t n = soma_mlp_n_params(m);
+    soma_matrix p = mat(1, n);
+    ck_assert_int_eq(soma_mlp_get_params(m, &p, &E), SOMA_OK);
+    return p.data;
+}
+
+static void params_unchanged(const soma_mlp *m, const double *before)
+{
+    const double *now = params_copy(m);
+    ck_assert_msg(memcmp(now, before, soma_mlp_n_params(m) * sizeof(double)) == 0,
+                  "%s: a failed call changed the parameters", current);
+}
+
+static void case_soma_precision_name(void)
+{
+    ck_assert_str_eq(soma_precision_name(SOMA_PRECISION_F64), "f64");
+    ck_assert_str_eq(soma_precision_name(SOMA_PRECISION_F32), "f32");
+    ck_assert_ptr_null(soma_precision_name(SOMA_PRECISION_COUNT));
+    ck_assert_ptr_null(soma_precision_name((soma_precision)-1));
+}
+
+/* get_params and get_grads: the same checks, both precisions. */
+static void getter_cases(soma_status (*get)(const soma_mlp *, soma_matrix *,
+                                            soma_error_info *))
+{
+    for (int f32 = 0; f32 < 2; f32++) {
+        soma_mlp *m = f32 ? small_mlp_f32() : small_mlp();
+        const size_t n = soma_mlp_n_params(m);
+        soma_matrix *out = out_mat(1, n), *shorter = out_mat(1, n - 1),
+                    *two = out_mat(2, n);
+        soma_matrix *column = out_mat(n, 1);
+        EXPECT(SOMA_EINVAL, get(NULL, out, &E));
+        EACH_BAD(b) EXPECT(SOMA_EINVAL, get(m, b, &E));
+        EXPECT(SOMA_EDIM, get(m, shorter, &E));
+        EXPECT(SOMA_EDIM, get(m, two, &E));
+        EXPECT(SOMA_EDIM, get(m, column, &E));
+        unwatch_all();
+        OK(get(m, out, &E));
+        soma_mlp_destroy(m);
+    }
+}
+
+static void case_soma_mlp_get_params(void)
+{
+    getter_cases(soma_mlp_get_params);
+}
+
+static void case_soma_mlp_get_grads(void)
+{
+    getter_cases(soma_mlp_get_grads);
+}
+
+static void case_soma_mlp_set_params(void)
+{
+    for (int f32 = 0; f32 < 2; f32++) {
+        soma_mlp *m = f32 ? small_mlp_f32() : small_mlp();
+        const size_t n = soma_mlp_n_params(m);
+        const double *before = params_copy(m);
+        soma_matrix p = mat(1, n), shorter = mat(1, n - 1), column = mat(n, 1);
+        EXPECT(SOMA_EINVAL, soma_mlp_set_params(NULL, &p, &E));
+        EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_mlp_set_params(m, b, &E));
+        EXPECT(SOMA_EDIM, soma_mlp_set_params(m, &shorter, &E));
+        EXPECT(SOMA_EDIM, soma_mlp_set_params(m, &column, &E));
+        const double bad[3] = {NAN, INFINITY, -INFINITY};
+        for (int i = 0; i < 3; i++) {
+            p.data[n - 1] = bad[i];
+            EXPECT(SOMA_ENONFINITE, soma_mlp_set_params(m, &p, &E));
+        }
+        /* Finite in double, beyond the float range: only a float model
+         * refuses it. */
+        p.data[n - 1] = 1e39;
+        EXPECT(f32 ? SOMA_ENONFINITE : SOMA_OK, soma_mlp_set_params(m, &p, &E));
+        if (f32)
+            params_unchanged(m, before);
+        p.data[n - 1] = 0.5;
+        OK(soma_mlp_set_params(m, &p, &E));
+        soma_mlp_destroy(m);
+    }
+}
+
+static void case_soma_mlp_get_layer(void)
+{
+    for (int f32 = 0; f32 < 2; f32++) {
+        soma_mlp *m = f32 ? small_mlp_f32() : small_mlp();
+        soma_matrix *W = out_mat(2, 3), *b = out_mat(1, 3), *Wt = out_mat(3, 2);
+        soma_matrix *bw = out_mat(1, 2);
+        EXPECT(SOMA_EINVAL, soma_mlp_get_layer(NULL, 0, W, b, &E));
+        EXPECT(SOMA_EINVAL, soma_mlp_get_layer(m, 2, W, b, &E));
+        EXPECT(SOMA_EINVAL, soma_mlp_get_layer(m, SIZE_MAX, W, b, &E));
+        EACH_INVALID(x) EXPECT(SOMA_EINVAL, soma_mlp_get_layer(m, 0, x, b, &E));
+        EACH_INVALID(x) EXPECT(SOMA_EINVAL, soma_mlp_get_layer(m, 0, W, x, &E));
+        EXPECT(SOMA_EDIM, soma_mlp_get_layer(m, 0, Wt, b, &E));
+        EXPECT(SOMA_EDIM, soma_mlp_get_layer(m, 0, W, bw, &E));
+        EXPECT(SOMA_EDIM, soma_mlp_get_layer(m, 1, W, b, &E)); /* layer 1 is 3 x 1 */
+        EXPECT(SOMA_OK, soma_mlp_get_layer(m, 0, NULL, NULL, &E));
+        unwatch_all();
+        OK(soma_mlp_get_layer(m, 0, W, b, &E));
+        soma_mlp_destroy(m);
+    }
+}
+
+static void case_soma_mlp_set_layer(void)
+{
+    for (int f32 = 0; f32 < 2; f32++) {
+        soma_mlp *m = f32 ? small_mlp_f32() : small_mlp();
+        const double *before = params_copy(m);
+        soma_matrix W = mat(2, 3), b = mat(1, 3), Wt = mat(3, 2), bw = mat(1, 2);
+        EXPECT(SOMA_EINVAL, soma_mlp_set_layer(NULL, 0, &W, &b, &E));
+        EXPECT(SOMA_EINVAL, soma_mlp_set_layer(m, 2, &W, &b, &E));
+        EACH_INVALID(x) EXPECT(SOMA_EINVAL, soma_mlp_set_layer(m, 0, x, &b, &E));
+        EACH_INVALID(x) EXPECT(SOMA_EINVAL, soma_mlp_set_layer(m, 0, &W, x, &E));
+        EXPECT(SOMA_EDIM, soma_mlp_set_layer(m, 0, &Wt, &b, &E));
+        EXPECT(SOMA_EDIM, soma_mlp_set_layer(m, 0, &W, &bw, &E));
+        /* W valid, b bad: nothing is written, W included. */
+        b.data[1] = NAN;
+        EXPECT(SOMA_ENONFINITE, soma_mlp_set_layer(m, 0, &W, &b, &E));
+        b.data[1] = 1e39;
+        EXPECT(f32 ? SOMA_ENONFINITE : SOMA_OK, soma_mlp_set_layer(m, 0, &W, &b, &E));
+        if (f32)
+            params_unchanged(m, before);
+        b.data[1] = 0.0;
+        OK(soma_mlp_set_layer(m, 0, NULL, &b, &E));
+        soma_mlp_destroy(m);
+    }
 }
 
 /* Data for small_mlp: X n x 2, Y n x 1 (0/1), plus broken copies. */
@@ -1371,21 +1544,35 @@ static mlp_data data_for_small(void)
     return d;
 }
 
+/* Run `call` (using X and Y) with each of the n values vals spliced into
+ * X (status st_x) and then into Y (status st_y). */
+#define SPLICE_XY(d, vals, n, st_x, st_y, call)                                          \
+    for (int s_ = 0; s_ < (n); s_++) {                                                   \
+        double keep_ = (d).X.data[3];                                                    \
+        (d).X.data[3] = (vals)[s_];                                                      \
+        EXPECT(st_x, call);                                                              \
+        (d).X.data[3] = keep_;                                                           \
+        keep_ = (d).Y.data[2];                                                           \
+        (d).Y.data[2] = (vals)[s_];                                                      \
+        EXPECT(st_y, call);                                                              \
+        (d).Y.data[2] = keep_;                                                           \
+    }
+
+/* Run `call` on a float model with an input beyond the float range spliced
+ * in, and (the model's loss being BCE) a target: both are SOMA_ENONFINITE,
+ * before the target's domain is checked. */
+#define EACH_BEYOND_FLOAT(d, call)                                                       \
+    do {                                                                                 \
+        const double big_[2] = {1e39, -DBL_MAX};                                         \
+        SPLICE_XY(d, big_, 2, SOMA_ENONFINITE, SOMA_ENONFINITE, call)                    \
+    } while (0)
+
 /* Run `call` (using X and Y) with NaN, infinity and out-of-range targets
  * spliced in; each must give its status. */
 #define EACH_NONFINITE_XY(d, st_x, st_y, call)                                           \
     do {                                                                                 \
         const double sp_[3] = {NAN, INFINITY, -INFINITY};                                \
-        for (int s_ = 0; s_ < 3; s_++) {                                                 \
-            double keep_ = (d).X.data[3];                                                \
-            (d).X.data[3] = sp_[s_];                                                     \
-            EXPECT(st_x, call);                                                          \
-            (d).X.data[3] = keep_;                                                       \
-            keep_ = (d).Y.data[2];                                                       \
-            (d).Y.data[2] = sp_[s_];                                                     \
-            EXPECT(st_y, call);                                                          \
-            (d).Y.data[2] = keep_;                                                       \
-        }                                                                                \
+        SPLICE_XY(d, sp_, 3, st_x, st_y, call)                                           \
         const double bce_[3] = {1.5, -0.5, 2.0};                                         \
         for (int s_ = 0; s_ < 3; s_++) {                                                 \
             double keep_ = (d).Y.data[1];                                                \
@@ -1413,6 +1600,13 @@ static void case_soma_mlp_gradient(void)
     EXPECT(SOMA_EINVAL, soma_mlp_gradient(m, &d.X, &d.Y, INFINITY, &J, &E));
     EACH_NONFINITE_XY(d, SOMA_ENONFINITE, SOMA_ENONFINITE,
                       soma_mlp_gradient(m, &d.X, &d.Y, 0, &J, &E));
+    /* A float model: the same checks, and data beyond the float range. */
+    const double *before = to_f32(&m);
+    poison(&J, sizeof J);
+    EACH_NONFINITE_XY(d, SOMA_ENONFINITE, SOMA_ENONFINITE,
+                      soma_mlp_gradient(m, &d.X, &d.Y, 0, &J, &E));
+    EACH_BEYOND_FLOAT(d, soma_mlp_gradient(m, &d.X, &d.Y, 0, &J, &E));
+    params_unchanged(m, before);
     soma_mlp_destroy(m);
 }
 
@@ -1431,6 +1625,15 @@ static void case_soma_fit_options_default(void)
     ck_assert_uint_eq(o.epochs, 1000);
     ck_assert(o.callback == NULL);
     ck_assert_ptr_null(o.X_val);
+}
+
+static soma_status f32_hook(void *user, float *g, size_t n, size_t rows)
+{
+    (void)user;
+    (void)g;
+    (void)n;
+    (void)rows;
+    return SOMA_OK;
 }
 
 static void case_soma_mlp_fit(void)
@@ -1530,6 +1733,30 @@ static void case_soma_mlp_fit(void)
     b = o;
     b.epochs = SIZE_MAX / 2;
     EXPECT(SOMA_EOVERFLOW, soma_mlp_fit(m, &d.X, &d.Y, &b, &h, &E));
+    /* A float-only gradient hook on a double model. */
+    b = o;
+    b.reduce.grads_f32 = f32_hook;
+    EXPECT(SOMA_EINVAL, soma_mlp_fit(m, &d.X, &d.Y, &b, &h, &E));
+    /* A float model: the checks of its own (data beyond the float range),
+     * and the others on its path, with X_val beyond the float range too. */
+    const double *before = to_f32(&m);
+    poison(&h, sizeof h);
+    EACH_NONFINITE_XY(d, SOMA_ENONFINITE, SOMA_ENONFINITE,
+                      soma_mlp_fit(m, &d.X, &d.Y, &o, &h, &E));
+    EACH_BEYOND_FLOAT(d, soma_mlp_fit(m, &d.X, &d.Y, &o, &h, &E));
+    b = o;
+    Xv.data[0] = 1e39;
+    Yv.data[0] = 1.0;
+    b.X_val = &Xv;
+    b.Y_val = &Yv;
+    EXPECT(SOMA_ENONFINITE, soma_mlp_fit(m, &d.X, &d.Y, &b, &h, &E));
+    b = o;
+    b.learning_rate = NAN;
+    EXPECT(SOMA_EINVAL, soma_mlp_fit(m, &d.X, &d.Y, &b, &h, &E));
+    b = o;
+    b.epochs = SIZE_MAX / 2;
+    EXPECT(SOMA_EOVERFLOW, soma_mlp_fit(m, &d.X, &d.Y, &b, &h, &E));
+    params_unchanged(m, before);
     soma_mlp_destroy(m);
 }
 
@@ -1685,6 +1912,12 @@ static void case_soma_mlp_evaluate(void)
     EXPECT(SOMA_EDIM, soma_mlp_evaluate(m, &d.X, &d.Yr, &loss, &acc, &E));
     EACH_NONFINITE_XY(d, SOMA_ENONFINITE, SOMA_ENONFINITE,
                       soma_mlp_evaluate(m, &d.X, &d.Y, &loss, &acc, &E));
+    (void)to_f32(&m);
+    poison(&loss, sizeof loss);
+    poison(&acc, sizeof acc);
+    EACH_NONFINITE_XY(d, SOMA_ENONFINITE, SOMA_ENONFINITE,
+                      soma_mlp_evaluate(m, &d.X, &d.Y, &loss, &acc, &E));
+    EACH_BEYOND_FLOAT(d, soma_mlp_evaluate(m, &d.X, &d.Y, &loss, &acc, &E));
     soma_mlp_destroy(m);
 }
 
@@ -2521,14 +2754,12 @@ static void case_soma_precision_recall_f1(void)
            soma_precision_recall_f1(&t, &p, bin, 1, NULL, NULL, NULL, &A, &E));
     EXPECT(SOMA_EINVAL, soma_precision_recall_f1(&t, &p, SOMA_AVERAGE_COUNT, 1, &pr, &rc,
                                                  &f1, &A, &E));
-    EXPECT(SOMA_EINVAL,
-           soma_precision_recall_f1(&t, &p, bin, 2, &pr, &rc, &f1, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_precision_recall_f1(&t, &p, bin, 2, &pr, &rc, &f1, &A, &E));
     EXPECT(SOMA_EINVAL,
            soma_precision_recall_f1(&t, &p, bin, 1, &pr, &rc, &f1, &no_fns, &E));
     label_pair_cases(prf_call);
     t.data[0] = 2.0; /* binary labels must be 0 or 1 */
-    EXPECT(SOMA_EINVAL,
-           soma_precision_recall_f1(&t, &p, bin, 1, &pr, &rc, &f1, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_precision_recall_f1(&t, &p, bin, 1, &pr, &rc, &f1, &A, &E));
     t.data[0] = -1.0;
     EXPECT(SOMA_EINVAL, prf_call(&t, &p));
 }
@@ -2778,6 +3009,12 @@ static const api_case cases[] = {
     API_CASE(soma_mlp_layer),
     API_CASE(soma_mlp_params),
     API_CASE(soma_mlp_grads),
+    API_CASE(soma_precision_name),
+    API_CASE(soma_mlp_get_params),
+    API_CASE(soma_mlp_set_params),
+    API_CASE(soma_mlp_get_layer),
+    API_CASE(soma_mlp_set_layer),
+    API_CASE(soma_mlp_get_grads),
     API_CASE(soma_mlp_gradient),
     API_CASE(soma_history_free),
     API_CASE(soma_fit_options_default),
@@ -2888,8 +3125,8 @@ START_TEST(empty_matrices_with_null_data)
         ck_assert_double_eq(v, 0.0);
         ck_assert_int_eq(soma_loss_grad((soma_loss)l, &e30, &e30, &e30b, &E), SOMA_OK);
     }
-    ck_assert_int_eq(
-        soma_loss_from_logits(SOMA_LOSS_CE, &e30, &e30, &v, &e30b, NULL, &E), SOMA_OK);
+    ck_assert_int_eq(soma_loss_from_logits(SOMA_LOSS_CE, &e30, &e30, &v, &e30b, NULL, &E),
+                     SOMA_OK);
     /* A layer with no outputs: W 3 x 0, b 1 x 0, on a 3 x 3 batch. */
     double x[9] = {0};
     soma_matrix X, W, dW, dX;

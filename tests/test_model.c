@@ -207,10 +207,15 @@ START_TEST(future_version_is_refused_clearly)
     unsigned char *bytes;
     size_t n;
     soma_mlp *m = trained(&bytes, &n), *l = NULL;
-    le(bytes + 8, 2, 4);
+    le(bytes + 8, SOMA_MODEL_FORMAT_VERSION + 1, 4);
     soma_error_info err;
     ck_assert_int_eq(soma_mlp_load_buffer(&l, bytes, n, NULL, &err), SOMA_EVERSION);
-    ck_assert_ptr_nonnull(strstr(err.message, "version 2"));
+    char want[32];
+    snprintf(want, sizeof want, "version %d", SOMA_MODEL_FORMAT_VERSION + 1);
+    ck_assert_ptr_nonnull(strstr(err.message, want));
+    /* Version 0 is refused as well. */
+    le(bytes + 8, 0, 4);
+    ck_assert_int_eq(soma_mlp_load_buffer(&l, bytes, n, NULL, &err), SOMA_EVERSION);
     free(bytes);
     soma_mlp_destroy(m);
 }

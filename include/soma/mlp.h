@@ -23,6 +23,23 @@
  * as W (row-major n(l-1) x n(l)) then b (n(l)); gradients in a second buffer
  * of the same layout. Biases start at zero.
  *
+ * Precision: a model computes in double (SOMA_PRECISION_F64, the default)
+ * or in float (SOMA_PRECISION_F32), chosen by soma_mlp_spec.precision. A
+ * float model holds its parameters, gradients, optimizer state and
+ * workspaces in float (half the memory) and computes with float kernels
+ * and cblas_sgemm. The data stays double at the API in both precisions: X,
+ * Y, predictions and every other soma_matrix are doubles; a float model
+ * converts rows to float as it gathers each chunk (never the whole data
+ * set). Which functions work for which precision:
+ * - both: create, destroy, init_weights, the size and spec getters, fit,
+ *   gradient, predict, predict_proba, evaluate, the predictors, the
+ *   copy-in / copy-out access soma_mlp_get_params, soma_mlp_set_params,
+ *   soma_mlp_get_layer, soma_mlp_set_layer, soma_mlp_get_grads, and the
+ *   model files (model.h);
+ * - double models only: the zero-copy views soma_mlp_layer, soma_mlp_params
+ *   and soma_mlp_grads (a float buffer cannot be viewed as doubles: they
+ *   return SOMA_ENOTSUP for a float model).
+ *
  * Ownership and threads: the model owns its buffers and optimizer state;
  * soma_mlp_destroy frees them. fit modifies the model; predict, evaluate and
  * the getters only read it and allocate their own bounded workspace, so
@@ -71,16 +88,27 @@ typedef enum soma_init {
  *  "normal", "orthogonal"; NULL when invalid. */
 SOMA_API const char *soma_init_name(soma_init init);
 
+/** @brief The floating-point type a model computes and stores in. */
+typedef enum soma_precision {
+    SOMA_PRECISION_F64 = 0, /**< IEEE binary64 (double): the default */
+    SOMA_PRECISION_F32,     /**< IEEE binary32 (float): sgemm, float kernels */
+    SOMA_PRECISION_COUNT    /**< number of precisions; not one */
+} soma_precision;
+
+/** @brief "f64" or "f32"; NULL when invalid. */
+SOMA_API const char *soma_precision_name(soma_precision precision);
+
 /** @brief What a model is made of besides its sizes. */
 typedef struct soma_mlp_spec {
-    soma_activation hidden; /**< activation of hidden layers */
-    double hidden_alpha;    /**< its parameter (leaky relu, elu); 0 = default */
-    soma_activation output; /**< activation of the output layer */
-    double output_alpha;    /**< its parameter; 0 = default */
-    soma_loss loss;         /**< training loss */
-    soma_init init;         /**< weight initialiser */
-    double init_scale;      /**< sigma of NORMAL, gain of ORTHOGONAL (else unused) */
-    uint64_t seed;          /**< seed of the initial weights */
+    soma_activation hidden;   /**< activation of hidden layers */
+    double hidden_alpha;      /**< its parameter (leaky relu, elu); 0 = default */
+    soma_activation output;   /**< activation of the output layer */
+    double output_alpha;      /**< its parameter; 0 = default */
+    soma_loss loss;           /**< training loss */
+    soma_init init;           /**< weight initialiser */
+    double init_scale;        /**< sigma of NORMAL, gain of ORTHOGONAL (else unused) */
+    uint64_t seed;            /**< seed of the initial weights */
+    soma_precision precision; /**< F64 (default) or F32 */
 } soma_mlp_spec;
 
 /**
@@ -121,10 +149,14 @@ SOMA_API size_t soma_classifier_outputs(size_t n_classes);
  * @param n_sizes number of widths, >= 2 (one dense layer)
  * @param spec    NULL for soma_mlp_spec_default()
  * @param alloc   allocator for everything the model ever allocates, or NULL
+ * The initial weights are drawn in double whatever the precision; a float
+ * model holds them rounded to float.
+ *
  * @return SOMA_OK; SOMA_EINVAL for NULL out/sizes, n_sizes < 2, a zero
- *         width, an invalid enum, non-finite alphas, or init_scale not
- *         finite and > 0 where used; SOMA_EOVERFLOW when the parameter count
- *         overflows or a width exceeds INT_MAX; SOMA_ENOMEM.
+ *         width, an invalid enum (precision included), non-finite alphas,
+ *         or init_scale not finite and > 0 where used; SOMA_EOVERFLOW when
+ *         the parameter count overflows or a width exceeds INT_MAX;
+ *         SOMA_ENOMEM.
  */
 SOMA_API SOMA_NODISCARD soma_status soma_mlp_create(soma_mlp **out, const size_t *sizes,
                                                     size_t n_sizes,
@@ -161,20 +193,80 @@ SOMA_API SOMA_NODISCARD soma_status soma_mlp_get_spec(const soma_mlp *mlp,
 /**
  * @brief Views of layer l's W (n(l) x n(l+1)) and b (1 x n(l+1)), 0-based l < L.
  * Writing through the views changes the model. Valid until the model is
- * destroyed. Either pointer may be NULL.
+ * destroyed. Either pointer may be NULL. Double models only: SOMA_ENOTSUP
+ * for a float model (use soma_mlp_get_layer / soma_mlp_set_layer).
  */
 SOMA_API SOMA_NODISCARD soma_status soma_mlp_layer(soma_mlp *mlp, size_t l,
                                                    soma_matrix *W, soma_matrix *b,
                                                    soma_error_info *err);
 
-/** @brief 1 x n_params view of all parameters (read and write). */
+/** @brief 1 x n_params view of all parameters (read and write). Double
+ *  models only: SOMA_ENOTSUP for a float model (use soma_mlp_get_params /
+ *  soma_mlp_set_params). */
 SOMA_API SOMA_NODISCARD soma_status soma_mlp_params(soma_mlp *mlp, soma_matrix *params,
                                                     soma_error_info *err);
 
 /** @brief 1 x n_params view of the gradient buffer, as last computed by fit
- *  or soma_mlp_gradient. */
+ *  or soma_mlp_gradient. Double models only: SOMA_ENOTSUP for a float model
+ *  (use soma_mlp_get_grads). */
 SOMA_API SOMA_NODISCARD soma_status soma_mlp_grads(soma_mlp *mlp, soma_matrix *grads,
                                                    soma_error_info *err);
+
+/**
+ * @brief Copy every parameter into params (1 x n_params, any ld), in the
+ * buffer's layout (layer after layer, W row-major then b): the values
+ * themselves for a double model, the floats converted exactly for a float
+ * one. Both precisions.
+ * @return SOMA_OK; SOMA_EINVAL for NULL arguments or an invalid matrix;
+ *         SOMA_EDIM when params is not 1 x n_params. Nothing is written on
+ *         error.
+ */
+SOMA_API SOMA_NODISCARD soma_status soma_mlp_get_params(const soma_mlp *mlp,
+                                                        soma_matrix *params,
+                                                        soma_error_info *err);
+
+/**
+ * @brief Replace every parameter by params (1 x n_params, layout as
+ * soma_mlp_get_params); a float model rounds each value to the nearest
+ * float. The optimizer state is kept (as writing through the views does).
+ * params may be a view of the model's own parameters. Both precisions.
+ * @return SOMA_OK; SOMA_EINVAL for NULL arguments or an invalid matrix;
+ *         SOMA_EDIM when params is not 1 x n_params; SOMA_ENONFINITE for a
+ *         NaN or infinite value, or, for a float model, a value beyond the
+ *         float range (|x| > FLT_MAX). The model is unchanged on error.
+ */
+SOMA_API SOMA_NODISCARD soma_status soma_mlp_set_params(soma_mlp *mlp,
+                                                        const soma_matrix *params,
+                                                        soma_error_info *err);
+
+/**
+ * @brief Copy layer l's W into W (n(l) x n(l+1)) and b into b (1 x n(l+1)),
+ * 0-based l < L; either may be NULL. Both precisions.
+ * @return SOMA_OK; SOMA_EINVAL for NULL mlp, l >= L or an invalid matrix;
+ *         SOMA_EDIM for a wrong shape. Nothing is written on error.
+ */
+SOMA_API SOMA_NODISCARD soma_status soma_mlp_get_layer(const soma_mlp *mlp, size_t l,
+                                                       soma_matrix *W, soma_matrix *b,
+                                                       soma_error_info *err);
+
+/**
+ * @brief Replace layer l's W and/or b (shapes as soma_mlp_get_layer; NULL
+ * keeps that block), rounded to float in a float model. Checks as
+ * soma_mlp_set_params; the model is unchanged on error. Both precisions.
+ */
+SOMA_API SOMA_NODISCARD soma_status soma_mlp_set_layer(soma_mlp *mlp, size_t l,
+                                                       const soma_matrix *W,
+                                                       const soma_matrix *b,
+                                                       soma_error_info *err);
+
+/**
+ * @brief Copy the gradient buffer (as last computed by fit or
+ * soma_mlp_gradient; zero before either ran) into grads (1 x n_params).
+ * Errors as soma_mlp_get_params. Both precisions.
+ */
+SOMA_API SOMA_NODISCARD soma_status soma_mlp_get_grads(const soma_mlp *mlp,
+                                                       soma_matrix *grads,
+                                                       soma_error_info *err);
 
 /**
  * @brief Gradient of the objective J = mean_rows(loss) + (l2 / 2) sum ||W||^2
@@ -246,12 +338,21 @@ typedef int (*soma_epoch_callback)(void *user, const soma_epoch_stats *stats);
  * non-OK status fit returns that status with the model and history
  * unchanged; when `local` was an error and it returns SOMA_OK, fit still
  * returns `local`.
+ *
+ * Precision: `grads` receives doubles, `grads_f32` floats. A double model
+ * calls `grads` (and fails with SOMA_EINVAL, before anything changes, when
+ * only `grads_f32` is set: a float reduction would round its gradient). A
+ * float model calls `grads_f32` when it is set; otherwise it calls `grads`
+ * on a double copy of its gradient (fit allocates that copy once, n
+ * doubles) and rounds the result back to float, so a hook written for
+ * double models serves float models too. The metrics are doubles in both.
  */
 typedef struct soma_reduce_hook {
     soma_status (*grads)(void *user, double *grads, size_t n, size_t rows);
     soma_status (*metrics)(void *user, double *values, size_t n);
     void *user;
     soma_status (*start)(void *user, soma_status local);
+    soma_status (*grads_f32)(void *user, float *grads, size_t n, size_t rows);
 } soma_reduce_hook;
 
 /** @brief Everything soma_mlp_fit can be told. Start from soma_fit_options_default(). */
@@ -342,15 +443,17 @@ SOMA_API soma_fit_options soma_fit_options_adam(size_t epochs);
  *   stopping, bad schedule or optimizer parameters), targets outside the
  *   loss's domain, or too few rows to hold out a validation set and train;
  *   SOMA_EDIM when X/Y (or X_val/Y_val) rows or columns do not match the
- *   model; SOMA_ENONFINITE for NaN or infinity in the data, or when training
- *   diverges: then the model holds the parameters of the last epoch whose
- *   loss was finite (the best ones under restore_best) and the history ends
- *   at that epoch with stop = SOMA_STOP_DIVERGED; SOMA_EOVERFLOW when the
- *   history of `epochs` entries would not fit in size_t bytes; SOMA_ENOMEM;
- *   a hook's status (training stops there: the model keeps the parameters
- *   of its last step and the history covers the finished epochs; a `start`
- *   hook's error changes nothing). On any other error the model and
- *   *history are unchanged. After divergence the optimizer state is reset.
+ *   model; SOMA_ENONFINITE for NaN or infinity in the data (for a float
+ *   model, also for finite values beyond the float range, |x| > FLT_MAX,
+ *   which would become infinities), or when training diverges (in a float
+ *   model, a float overflow is a divergence like any other): then the model holds the
+ * parameters of the last epoch whose loss was finite (the best ones under restore_best)
+ * and the history ends at that epoch with stop = SOMA_STOP_DIVERGED; SOMA_EOVERFLOW when
+ * the history of `epochs` entries would not fit in size_t bytes; SOMA_ENOMEM; a hook's
+ * status (training stops there: the model keeps the parameters of its last step and the
+ * history covers the finished epochs; a `start` hook's error changes nothing). On any
+ * other error the model and *history are unchanged. After divergence the optimizer state
+ * is reset.
  */
 SOMA_API SOMA_NODISCARD soma_status soma_mlp_fit(soma_mlp *mlp, const soma_matrix *X,
                                                  const soma_matrix *Y,
@@ -363,7 +466,8 @@ SOMA_API SOMA_NODISCARD soma_status soma_mlp_fit(soma_mlp *mlp, const soma_matri
  * and softmax outputs. Batched internally (bounded memory for any n).
  * @return SOMA_OK; SOMA_EINVAL for NULL/invalid arguments; SOMA_EDIM for
  *   shape mismatches; SOMA_EALIAS if P overlaps X; SOMA_ENOMEM. Non-finite
- *   inputs give non-finite outputs (not an error).
+ *   inputs give non-finite outputs (not an error); so do, in a float model,
+ *   inputs beyond the float range, which become infinities.
  */
 SOMA_API SOMA_NODISCARD soma_status soma_mlp_predict_proba(const soma_mlp *mlp,
                                                            const soma_matrix *X,

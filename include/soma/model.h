@@ -33,8 +33,11 @@
 extern "C" {
 #endif
 
-/** Current model-file format version. */
-#define SOMA_MODEL_FORMAT_VERSION 1
+/** Model-file format version this library writes (docs/format.md). */
+#define SOMA_MODEL_FORMAT_VERSION 2
+
+/** Oldest model-file format version this library reads. */
+#define SOMA_MODEL_FORMAT_VERSION_MIN 1
 
 /**
  * @brief Serialize mlp into buf[0..capacity); *size = bytes needed.

@@ -1,0 +1,11 @@
+/* The float instantiation of lib/mlp_t.c (see there and lib/mlp_internal.h). */
+#include <math.h>
+#include <string.h>
+
+#include "mlp_internal.h"
+
+#define SOMA_T float
+#define SOMA_SFX(name) name##_f32
+#define SOMA_K_DIRECT 0
+
+#include "mlp_t.c"

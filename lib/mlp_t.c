@@ -1,0 +1,333 @@
+/* The chunk-level step code of soma_mlp for one precision: forward, loss,
+ * backward, the gathering of data rows, gradient post-processing and the
+ * optimizer step, over the model's buffers of SOMA_T values.
+ *
+ * Not compiled on its own: lib/mlp_f64.c and lib/mlp_f32.c include it after
+ * defining SOMA_T, SOMA_SFX and SOMA_K_DIRECT (1 when the data's doubles can
+ * be used in place, i.e. SOMA_T is double). The fit loop, the checks and the
+ * workspace layout are precision-free (lib/mlp_fit.c) and reach this code
+ * through the soma__mlp_ops table at the end. Element-wise passes run over
+ * contiguous ranges, so that they can be split into blocks.
+ */
+
+#define TC(x) ((SOMA_T)(x))
+#define MAT SOMA_SFX(soma__mat)
+#define K(name) SOMA_SFX(soma__##name)
+
+/* The first m rows of a workspace buffer, packed. */
+static MAT head(void *buf, size_t m, size_t cols)
+{
+    return SOMA_SFX(soma__mview)((SOMA_T *)buf, m, cols, cols);
+}
+
+static SOMA_T *params_of(const soma_mlp *mlp)
+{
+    return (SOMA_T *)mlp->params;
+}
+
+static SOMA_T *grads_of(const soma_mlp *mlp)
+{
+    return (SOMA_T *)mlp->grads;
+}
+
+/* Layer l's W (n(l) x n(l+1)) and b (1 x n(l+1)) within buf (parameters or
+ * gradients). */
+static MAT block_W(const soma_mlp *mlp, SOMA_T *buf, size_t l)
+{
+    const size_t in = mlp->sizes[l], out = mlp->sizes[l + 1];
+    return SOMA_SFX(soma__mview)(buf + mlp->offset[l], in, out, out);
+}
+
+static MAT block_b(const soma_mlp *mlp, SOMA_T *buf, size_t l)
+{
+    const size_t in = mlp->sizes[l], out = mlp->sizes[l + 1];
+    return SOMA_SFX(soma__mview)(buf + mlp->offset[l] + in * out, 1, out, out);
+}
+
+/* ---- forward, loss, backward on one chunk ----------------------------------- */
+
+/* Forward pass; with rng (training with dropout) hidden outputs are masked
+ * (the draws are doubles, so both precisions drop the same units). */
+static void forward(const soma_mlp *mlp, soma__ws *w, const MAT *X, double keep,
+                    soma_rng *rng)
+{
+    const size_t L = mlp->n_layers, m = X->rows;
+    MAT in = *X;
+    for (size_t l = 0; l < L; l++) {
+        const size_t width = mlp->sizes[l + 1];
+        const bool last = l + 1 == L;
+        MAT Z = head(w->Z[l], m, width), A = head(w->A[l], m, width);
+        const MAT W = block_W(mlp, params_of(mlp), l),
+                  b = block_b(mlp, params_of(mlp), l);
+        const soma_activation f = last ? mlp->spec.output : mlp->spec.hidden;
+        const double alpha = last ? mlp->spec.output_alpha : mlp->spec.hidden_alpha;
+        K(dense_forward)(&W, &b, f, (SOMA_T)alpha, &in, &Z, &A);
+        in = A;
+        if (rng != NULL && !last) {
+            MAT Mk = head(w->M[l], m, width), D = head(w->D[l], m, width);
+            const double inv_keep = 1.0 / keep;
+            for (size_t i = 0; i < m * width; i++) {
+                const SOMA_T s = (SOMA_T)(soma__rng_uniform(rng) < keep ? inv_keep : 0.0);
+                Mk.data[i] = s;
+                D.data[i] = s * A.data[i];
+            }
+            in = D;
+        }
+    }
+}
+
+/* Number of rows whose predicted class matches the target's. */
+static size_t count_correct(const MAT *P, const MAT *Y)
+{
+    size_t correct = 0;
+    const size_t k = P->cols;
+    for (size_t i = 0; i < P->rows; i++) {
+        const SOMA_T *p = SOMA__AT(P, i, 0), *y = SOMA__AT(Y, i, 0);
+        if (k == 1) {
+            correct += (p[0] > TC(0.5)) == (y[0] > TC(0.5));
+            continue;
+        }
+        size_t bp = 0, by = 0;
+        for (size_t j = 1; j < k; j++) {
+            bp = p[j] > p[bp] ? j : bp;
+            by = y[j] > y[by] ? j : by;
+        }
+        correct += bp == by;
+    }
+    return correct;
+}
+
+/* Sum over the chunk of the per-row loss; when dz is not NULL it receives
+ * dZ of the output layer. */
+static double output_loss(const soma_mlp *mlp, soma__ws *w, const MAT *Y, MAT *dz)
+{
+    const size_t L = mlp->n_layers, m = Y->rows, k = mlp->sizes[L];
+    MAT Z = head(w->Z[L - 1], m, k), A = head(w->A[L - 1], m, k);
+    if (soma__mlp_fused(mlp))
+        return K(loss_logits_sum)(mlp->spec.loss, &Z, Y, NULL, dz);
+    const double sum = K(loss_sum)(mlp->spec.loss, &A, Y, dz);
+    if (dz != NULL)
+        K(activation_backward_rows)
+        (mlp->spec.output, (SOMA_T)mlp->spec.output_alpha, &Z, &A, dz, dz);
+    return sum;
+}
+
+/* Backward from dz[0] (the output dZ) into mlp->grads: grads = scale *
+ * (this chunk's gradient) (+ grads when accumulate). */
+static void backward(soma_mlp *mlp, soma__ws *w, const MAT *X, SOMA_T scale,
+                     bool accumulate, bool dropout)
+{
+    const size_t m = X->rows;
+    int cur = 0;
+    for (size_t l = mlp->n_layers; l-- > 0;) {
+        const size_t in_w = mlp->sizes[l], out_w = mlp->sizes[l + 1];
+        MAT dZ = head(w->dz[cur], m, out_w);
+        MAT in = l == 0 ? *X : head(dropout ? w->D[l - 1] : w->A[l - 1], m, in_w);
+        const MAT W = block_W(mlp, params_of(mlp), l);
+        MAT dW = block_W(mlp, grads_of(mlp), l), db = block_b(mlp, grads_of(mlp), l);
+        if (l == 0) {
+            K(dense_grads)(&W, &in, &dZ, scale, accumulate, &dW, &db, NULL);
+            break;
+        }
+        MAT dX = head(w->dz[1 - cur], m, in_w);
+        K(dense_grads)(&W, &in, &dZ, scale, accumulate, &dW, &db, &dX);
+        if (dropout) {
+            const SOMA_T *mk = (const SOMA_T *)w->M[l - 1];
+            for (size_t i = 0; i < m * in_w; i++)
+                dX.data[i] *= mk[i];
+        }
+        MAT Z = head(w->Z[l - 1], m, in_w), A = head(w->A[l - 1], m, in_w);
+        K(activation_backward_rows)
+        (mlp->spec.hidden, (SOMA_T)mlp->spec.hidden_alpha, &Z, &A, &dX, &dX);
+        cur = 1 - cur;
+    }
+}
+
+/* ---- data rows ---------------------------------------------------------------- */
+
+/* Rows [start, start + m) of S viewed in place, when the precision reads
+ * the caller's doubles directly; false when they must be gathered. */
+static bool view_rows(const soma_matrix *S, size_t start, size_t m, MAT *out)
+{
+#if SOMA_K_DIRECT
+    *out = soma__view(soma_matrix_at(S, start, 0), m, S->cols, S->ld);
+    return true;
+#else
+    (void)S;
+    (void)start;
+    (void)m;
+    (void)out;
+    return false;
+#endif
+}
+
+/* Rows idx[start..start+m) (or start.. when idx is NULL) of S, converted
+ * to the precision, packed into buf. */
+static MAT gather_rows(const soma_matrix *S, const size_t *idx, size_t start, size_t m,
+                       void *buf)
+{
+    MAT G = head(buf, m, S->cols);
+    for (size_t i = 0; i < m; i++) {
+        const size_t row = idx != NULL ? idx[start + i] : start + i;
+        K(from_f64)(S->cols, soma_matrix_at(S, row, 0), SOMA__AT(&G, i, 0));
+    }
+    return G;
+}
+
+/* The chunk's inputs Xc and targets Yc: views of (X, Y) where possible,
+ * else gathered into the workspace. With onehot = k > 0, Y holds integer
+ * labels and Yc receives their one-hot rows (k wide). */
+static void chunk_rows(soma__ws *w, const soma_matrix *X, const soma_matrix *Y,
+                       size_t onehot, const size_t *idx, size_t start, size_t m, MAT *Xc,
+                       MAT *Yc)
+{
+    if (idx != NULL || !view_rows(X, start, m, Xc))
+        *Xc = gather_rows(X, idx, start, m, w->xg);
+    if (onehot > 0) {
+        *Yc = head(w->yg, m, onehot);
+        memset(Yc->data, 0, m * onehot * sizeof(SOMA_T));
+        for (size_t i = 0; i < m; i++) {
+            const size_t row = idx != NULL ? idx[start + i] : start + i;
+            Yc->data[i * onehot + (size_t)*soma_matrix_at(Y, row, 0)] = TC(1.0);
+        }
+    } else if (idx != NULL || !view_rows(Y, start, m, Yc)) {
+        *Yc = gather_rows(Y, idx, start, m, w->yg);
+    }
+}
+
+static void batch_gradient(soma_mlp *mlp, soma__ws *w, const soma_matrix *X,
+                           const soma_matrix *Y, size_t onehot, const size_t *idx,
+                           size_t start, size_t m, double keep, soma_rng *rng,
+                           soma__sums *s)
+{
+    const SOMA_T scale = (SOMA_T)(1.0 / (double)m);
+    const size_t k = mlp->sizes[mlp->n_layers];
+    for (size_t c0 = 0; c0 < m; c0 += w->cap) {
+        const size_t mc = m - c0 < w->cap ? m - c0 : w->cap;
+        MAT Xc, Yc;
+        chunk_rows(w, X, Y, onehot, idx, start + c0, mc, &Xc, &Yc);
+        forward(mlp, w, &Xc, keep, rng);
+        MAT dz = head(w->dz[0], mc, k);
+        s->loss += output_loss(mlp, w, &Yc, &dz);
+        MAT P = head(w->A[mlp->n_layers - 1], mc, k);
+        s->correct += (double)count_correct(&P, &Yc);
+        s->count += (double)mc;
+        backward(mlp, w, &Xc, scale, c0 > 0, rng != NULL);
+    }
+}
+
+static void evaluate_rows(const soma_mlp *mlp, soma__ws *w, const soma_matrix *X,
+                          const soma_matrix *Y, size_t onehot, const size_t *idx,
+                          size_t n, soma__sums *s)
+{
+    const size_t k = mlp->sizes[mlp->n_layers];
+    for (size_t c0 = 0; c0 < n; c0 += w->cap) {
+        const size_t mc = n - c0 < w->cap ? n - c0 : w->cap;
+        MAT Xc, Yc;
+        chunk_rows(w, X, Y, onehot, idx, c0, mc, &Xc, &Yc);
+        forward(mlp, w, &Xc, 1.0, NULL);
+        s->loss += output_loss(mlp, w, &Yc, NULL);
+        MAT P = head(w->A[mlp->n_layers - 1], mc, k);
+        s->correct += (double)count_correct(&P, &Yc);
+        s->count += (double)mc;
+    }
+}
+
+static void infer(const soma_mlp *mlp, soma__ws *w, const soma_matrix *X,
+                  soma_matrix *out, soma__sink kind)
+{
+    const size_t n = X->rows, k = mlp->sizes[mlp->n_layers];
+    for (size_t c0 = 0; c0 < n; c0 += w->cap) {
+        const size_t mc = n - c0 < w->cap ? n - c0 : w->cap;
+        MAT Xc;
+        if (!view_rows(X, c0, mc, &Xc))
+            Xc = gather_rows(X, NULL, c0, mc, w->xg);
+        forward(mlp, w, &Xc, 1.0, NULL);
+        const MAT P = head(w->A[mlp->n_layers - 1], mc, k);
+        for (size_t i = 0; i < mc; i++) {
+            const SOMA_T *pr = SOMA__AT(&P, i, 0);
+            double *o = soma_matrix_at(out, c0 + i, 0);
+            if (kind == SOMA__SINK_PROBA) {
+                K(to_f64)(k, pr, o);
+            } else if (k == 1) {
+                o[0] = pr[0] > TC(0.5) ? 1.0 : 0.0;
+            } else {
+                size_t best = 0;
+                for (size_t j = 1; j < k; j++)
+                    best = pr[j] > pr[best] ? j : best;
+                o[0] = (double)best;
+            }
+        }
+    }
+}
+
+/* ---- the flat gradient and the optimizer step ------------------------------ */
+
+static void add_l2(soma_mlp *mlp, double l2)
+{
+    for (size_t l = 0; l < mlp->n_layers; l++) {
+        const size_t n = mlp->sizes[l] * mlp->sizes[l + 1];
+        K(axpy)
+        (n, (SOMA_T)l2, params_of(mlp) + mlp->offset[l], grads_of(mlp) + mlp->offset[l]);
+    }
+}
+
+static double sum_sq_weights(const soma_mlp *mlp)
+{
+    double s = 0.0;
+    for (size_t l = 0; l < mlp->n_layers; l++) {
+        const size_t n = mlp->sizes[l] * mlp->sizes[l + 1];
+        const SOMA_T *W = params_of(mlp) + mlp->offset[l];
+        for (size_t i = 0; i < n; i++)
+            s += (double)W[i] * (double)W[i];
+    }
+    return s;
+}
+
+static void clip(soma_mlp *mlp, double max_norm)
+{
+    const double norm = sqrt(K(sum_squares)(mlp->n_params, grads_of(mlp)));
+    if (norm > max_norm) /* false for NaN: divergence is caught per epoch */
+        K(scale)(mlp->n_params, (SOMA_T)(max_norm / norm), grads_of(mlp));
+}
+
+static bool params_finite(const soma_mlp *mlp)
+{
+    return K(all_finite)(mlp->n_params, params_of(mlp));
+}
+
+static void step(soma_mlp *mlp, double lr)
+{
+    soma__mlp_opt *o = &mlp->opt;
+    o->t++;
+    K(optim_update)
+    (&o->config, o->t, lr, mlp->n_params, params_of(mlp), grads_of(mlp), (SOMA_T *)o->v,
+     (SOMA_T *)o->s);
+}
+
+static void values_to_f64(size_t n, const void *x, double *y)
+{
+    K(to_f64)(n, (const SOMA_T *)x, y);
+}
+
+static void values_from_f64(size_t n, const double *x, void *y)
+{
+    K(from_f64)(n, x, (SOMA_T *)y);
+}
+
+const soma__mlp_ops SOMA_SFX(soma__mlp_ops) = {
+    .batch_gradient = batch_gradient,
+    .evaluate_rows = evaluate_rows,
+    .infer = infer,
+    .add_l2 = add_l2,
+    .sum_sq_weights = sum_sq_weights,
+    .clip = clip,
+    .params_finite = params_finite,
+    .step = step,
+    .to_f64 = values_to_f64,
+    .from_f64 = values_from_f64,
+};
+
+#undef TC
+#undef MAT
+#undef K
