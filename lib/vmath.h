@@ -31,8 +31,10 @@
  * code (lib/vmath_t.h) with float's constants and shorter series: exp to
  * degree 7 (first omitted term 5.2e-9 relative), the log series to f^9
  * (2.0e-9 |f|), both below a tenth of float's unit roundoff 2^-24. They
- * compute in float only; tests/test_vmath.c measures them against the double
- * versions over their whole range (bounds stated there).
+ * compute in float only. Against libm's double results (tests/test_vmath.c;
+ * every 97th float bit pattern) their largest errors are, in ulps of float:
+ * exp 0.96, expm1 0.90, log 1.97, log1p 2.47, sigmoid 2.40, tanh 2.50,
+ * log1p(e^-|x|) 3.33; the test asserts these with a margin of about 20%.
  *
  * The library is compiled with -ffp-contract=off, so each clone (SSE2, AVX2,
  * AVX-512) performs the same IEEE operations and gives the same bits.

@@ -10,7 +10,8 @@
  * gradient, predict, predict_proba, evaluate, CSV read (buffer and file),
  * model load and save (MLP and perceptron, buffer and file), perceptron
  * create and fit, scaler, split, one-hot, metrics, generators, optimizer
- * state. */
+ * state. The model paths run for both precisions (the loop tests' _i is a
+ * soma_precision). */
 #define _POSIX_C_SOURCE 200809L
 #include <sys/stat.h>
 #include <unistd.h>
@@ -132,6 +133,7 @@ END_TEST
 
 static soma_mlp *g_mlp;
 static soma_mlp_spec g_spec;
+static soma_precision g_precision; /* of every model the tests make */
 
 static soma_status op_mlp_create(void)
 {
@@ -153,9 +155,11 @@ static void mlp_done(void)
 START_TEST(mlp_create)
 {
     A = test_allocator(&T);
+    g_precision = (soma_precision)_i;
     for (int init = 0; init < SOMA_INIT_COUNT; init++) {
         g_spec = soma_mlp_spec_default();
         g_spec.init = (soma_init)init;
+        g_spec.precision = g_precision;
         g_mlp = (soma_mlp *)&g_spec;
         check_path(&(path){"soma_mlp_create", op_mlp_create, mlp_null, mlp_done});
     }
@@ -199,6 +203,7 @@ static soma_mlp *model_for(soma_init init)
     s.hidden = SOMA_ACTIVATION_TANH;
     s.output = SOMA_ACTIVATION_SOFTMAX;
     s.loss = SOMA_LOSS_CE;
+    s.precision = g_precision;
     const size_t sizes[4] = {3, 6, 5, 2};
     soma_mlp *m = NULL;
     ck_assert_int_eq(soma_mlp_create(&m, sizes, 4, &s, &A, NULL), SOMA_OK);
@@ -220,6 +225,7 @@ static void init_weights_done(void)
 START_TEST(mlp_init_weights)
 {
     A = test_allocator(&T);
+    g_precision = (soma_precision)_i;
     g_mlp = model_for(SOMA_INIT_XAVIER_UNIFORM);
     remember_model();
     check_path(&(path){"soma_mlp_init_weights", op_init_weights, model_untouched,
@@ -236,7 +242,7 @@ END_TEST
 static soma_matrix g_X, g_Y, g_Xv, g_Yv, g_P, g_labels;
 static soma_fit_options g_opt;
 static soma_history g_hist;
-static snapshot s_hist, s_P, s_P_data, s_grads, s_out2;
+static snapshot s_hist, s_P, s_P_data, s_out2;
 static double g_loss, g_acc;
 
 static void make_data(void)
@@ -332,6 +338,7 @@ static soma_fit_options fit_config(int c)
 START_TEST(fit)
 {
     A = test_allocator(&T);
+    g_precision = (soma_precision)_i;
     make_data();
     for (int c = 0; c < 4; c++) {
         g_mlp = model_for(c == 1 ? SOMA_INIT_ORTHOGONAL : SOMA_INIT_HE_NORMAL);
@@ -362,19 +369,33 @@ static soma_status op_gradient(void)
     return soma_mlp_gradient(g_mlp, &g_X, &g_Y, 0.01, &g_loss, NULL);
 }
 
+/* The gradient buffer, copied out (either precision). */
+static double g_grads[512];
+
+static void copy_grads(double *dst)
+{
+    soma_matrix g;
+    ck_assert_uint_le(soma_mlp_n_params(g_mlp), 512);
+    ck_assert_int_eq(
+        soma_matrix_view(&g, dst, 1, soma_mlp_n_params(g_mlp), soma_mlp_n_params(g_mlp)),
+        SOMA_OK);
+    ck_assert_int_eq(soma_mlp_get_grads(g_mlp, &g, NULL), SOMA_OK);
+}
+
 static void gradient_untouched(void)
 {
     model_untouched();
-    same(&s_grads);
+    double now[512];
+    copy_grads(now);
+    ck_assert_msg(memcmp(now, g_grads, soma_mlp_n_params(g_mlp) * sizeof(double)) == 0,
+                  "the gradient buffer was written");
     same(&s_out2);
 }
 
 static void gradient_done(void)
 {
     /* The gradient buffer was written: remember the new one. */
-    soma_matrix g;
-    ck_assert_int_eq(soma_mlp_grads(g_mlp, &g, NULL), SOMA_OK);
-    snap(&s_grads, g.data, g.cols * sizeof(double));
+    copy_grads(g_grads);
 }
 
 static soma_status op_predict_proba(void)
@@ -403,14 +424,13 @@ static void outputs_untouched(void)
 START_TEST(predict_and_evaluate)
 {
     A = test_allocator(&T);
+    g_precision = (soma_precision)_i;
     make_data();
     g_mlp = model_for(SOMA_INIT_XAVIER_NORMAL);
     remember_model();
-    soma_matrix g;
-    ck_assert_int_eq(soma_mlp_grads(g_mlp, &g, NULL), SOMA_OK);
     g_loss = 123.0;
     snap(&s_out2, &g_loss, sizeof g_loss);
-    snap(&s_grads, g.data, g.cols * sizeof(double));
+    copy_grads(g_grads);
     check_path(
         &(path){"soma_mlp_gradient", op_gradient, gradient_untouched, gradient_done});
 
@@ -624,6 +644,7 @@ static soma_perceptron *fitted_perceptron(void)
 START_TEST(model_files)
 {
     A = test_allocator(&T);
+    g_precision = (soma_precision)_i;
     strcpy(g_dir, "/tmp/soma-allocfail-XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(g_dir));
     snprintf(g_file, sizeof g_file, "%s/model.soma", g_dir);
@@ -870,12 +891,12 @@ int main(void)
     TCase *tc = tcase_create("every allocation fails in turn");
     tcase_set_timeout(tc, 240);
     tcase_add_test(tc, matrices);
-    tcase_add_test(tc, mlp_create);
-    tcase_add_test(tc, mlp_init_weights);
-    tcase_add_test(tc, fit);
-    tcase_add_test(tc, predict_and_evaluate);
+    tcase_add_loop_test(tc, mlp_create, 0, SOMA_PRECISION_COUNT);
+    tcase_add_loop_test(tc, mlp_init_weights, 0, SOMA_PRECISION_COUNT);
+    tcase_add_loop_test(tc, fit, 0, SOMA_PRECISION_COUNT);
+    tcase_add_loop_test(tc, predict_and_evaluate, 0, SOMA_PRECISION_COUNT);
     tcase_add_test(tc, csv);
-    tcase_add_test(tc, model_files);
+    tcase_add_loop_test(tc, model_files, 0, SOMA_PRECISION_COUNT);
     tcase_add_test(tc, everything_else);
     suite_add_tcase(s, tc);
     return test_run(s);

@@ -59,10 +59,85 @@ static inline void test_fill_random(soma_matrix *m, uint64_t seed)
     soma_rng r;
     ck_assert_int_eq(soma_rng_seed(&r, seed), SOMA_OK);
     for (size_t i = 0; i < m->rows; i++)
-        ck_assert_int_eq(soma_rng_uniform_range(&r, m->cols, -1.0, 1.0,
-                                                soma_matrix_at(m, i, 0)),
-                         SOMA_OK);
+        ck_assert_int_eq(
+            soma_rng_uniform_range(&r, m->cols, -1.0, 1.0, soma_matrix_at(m, i, 0)),
+            SOMA_OK);
 }
+
+/* ---- models and targets of the suites that train (test_mlp.c,
+ * test_precision.c) ---- */
+
+/* A model from layer sizes, activations, loss, seed and precision. */
+static inline soma_mlp *test_make_mlp(const size_t *sizes, size_t n,
+                                      soma_activation hidden, soma_activation out,
+                                      soma_loss loss, uint64_t seed,
+                                      soma_precision precision)
+{
+    soma_mlp_spec spec = soma_mlp_spec_default();
+    spec.hidden = hidden;
+    spec.output = out;
+    spec.loss = loss;
+    spec.seed = seed;
+    spec.precision = precision;
+    soma_mlp *m = NULL;
+    ck_assert_int_eq(soma_mlp_create(&m, sizes, n, &spec, NULL, NULL), SOMA_OK);
+    return m;
+}
+
+/* The parameters of a model of either precision (exact doubles), in a new
+ * 1 x n_params matrix. */
+static inline soma_matrix test_params_copy(const soma_mlp *m)
+{
+    soma_matrix p;
+    ck_assert_int_eq(soma_matrix_init(&p, 1, soma_mlp_n_params(m), NULL), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_get_params(m, &p, NULL), SOMA_OK);
+    return p;
+}
+
+/* Targets for a loss: 0/1 for BCE, one-hot for CE, reals for MSE. */
+static inline void test_fill_targets(soma_matrix *Y, soma_loss loss, uint64_t seed)
+{
+    soma_rng r;
+    ck_assert_int_eq(soma_rng_seed(&r, seed), SOMA_OK);
+    for (size_t i = 0; i < Y->rows; i++) {
+        double *y = soma_matrix_at(Y, i, 0);
+        uint64_t u;
+        ck_assert_int_eq(soma_rng_u64(&r, &u), SOMA_OK);
+        for (size_t j = 0; j < Y->cols; j++) {
+            if (loss == SOMA_LOSS_MSE)
+                ck_assert_int_eq(soma_rng_uniform_range(&r, 1, -1.0, 1.0, &y[j]),
+                                 SOMA_OK);
+            else if (loss == SOMA_LOSS_BCE)
+                y[j] = (double)((u >> j) & 1);
+            else
+                y[j] = j == u % Y->cols ? 1.0 : 0.0;
+        }
+    }
+}
+
+/* An output activation and loss with k outputs. */
+typedef struct test_pairing {
+    soma_activation out;
+    soma_loss loss;
+    size_t k;
+} test_pairing;
+
+/* The pairs the gradient checks cover: the fused pairs, the regression
+ * pair, and generic compositions whose outputs stay inside the loss's
+ * domain. */
+static const test_pairing test_pairings[] = {
+    {SOMA_ACTIVATION_SIGMOID, SOMA_LOSS_BCE, 1},
+    {SOMA_ACTIVATION_SOFTMAX, SOMA_LOSS_CE, 3},
+    {SOMA_ACTIVATION_IDENTITY, SOMA_LOSS_MSE, 2},
+    {SOMA_ACTIVATION_TANH, SOMA_LOSS_MSE, 1},
+    {SOMA_ACTIVATION_SIGMOID, SOMA_LOSS_MSE, 2},
+    {SOMA_ACTIVATION_SWISH, SOMA_LOSS_MSE, 1},
+    {SOMA_ACTIVATION_SOFTMAX, SOMA_LOSS_MSE, 3},
+    {SOMA_ACTIVATION_SOFTMAX, SOMA_LOSS_BCE, 2},
+    {SOMA_ACTIVATION_SIGMOID, SOMA_LOSS_CE, 3},
+    {SOMA_ACTIVATION_SIGMOID, SOMA_LOSS_BCE, 3},
+};
+#define TEST_N_PAIRINGS (sizeof test_pairings / sizeof test_pairings[0])
 
 /* Run one suite; exit status for meson (0 pass, 1 fail). */
 static inline int test_run(Suite *s)

@@ -2,63 +2,17 @@
 
 /* ---- helpers ---------------------------------------------------------- */
 
+/* The precision of the models make() creates: double, except in the loop
+ * tests that run for both precisions (their _i), which put it back. */
+static soma_precision precision = SOMA_PRECISION_F64;
+
 static soma_mlp *make(const size_t *sizes, size_t n, soma_activation hidden,
                       soma_activation out, soma_loss loss, uint64_t seed)
 {
-    soma_mlp_spec spec = soma_mlp_spec_default();
-    spec.hidden = hidden;
-    spec.output = out;
-    spec.loss = loss;
-    spec.seed = seed;
-    soma_mlp *m = NULL;
-    ck_assert_int_eq(soma_mlp_create(&m, sizes, n, &spec, NULL, NULL), SOMA_OK);
-    return m;
-}
-
-/* Targets for a loss: 0/1 for BCE, one-hot for CE, reals for MSE. */
-static void fill_targets(soma_matrix *Y, soma_loss loss, uint64_t seed)
-{
-    soma_rng r;
-    ck_assert_int_eq(soma_rng_seed(&r, seed), SOMA_OK);
-    for (size_t i = 0; i < Y->rows; i++) {
-        double *y = soma_matrix_at(Y, i, 0);
-        uint64_t u;
-        ck_assert_int_eq(soma_rng_u64(&r, &u), SOMA_OK);
-        for (size_t j = 0; j < Y->cols; j++) {
-            if (loss == SOMA_LOSS_MSE)
-                ck_assert_int_eq(soma_rng_uniform_range(&r, 1, -1.0, 1.0, &y[j]),
-                                 SOMA_OK);
-            else if (loss == SOMA_LOSS_BCE)
-                y[j] = (double)((u >> j) & 1);
-            else
-                y[j] = j == u % Y->cols ? 1.0 : 0.0;
-        }
-    }
+    return test_make_mlp(sizes, n, hidden, out, loss, seed, precision);
 }
 
 /* ---- gradient check --------------------------------------------------- */
-
-typedef struct pairing {
-    soma_activation out;
-    soma_loss loss;
-    size_t k;
-} pairing;
-
-/* Fused pairs, the regression pair, and generic compositions whose outputs
- * stay inside the loss's domain. */
-static const pairing pairings[] = {
-    {SOMA_ACTIVATION_SIGMOID, SOMA_LOSS_BCE, 1},
-    {SOMA_ACTIVATION_SOFTMAX, SOMA_LOSS_CE, 3},
-    {SOMA_ACTIVATION_IDENTITY, SOMA_LOSS_MSE, 2},
-    {SOMA_ACTIVATION_TANH, SOMA_LOSS_MSE, 1},
-    {SOMA_ACTIVATION_SIGMOID, SOMA_LOSS_MSE, 2},
-    {SOMA_ACTIVATION_SWISH, SOMA_LOSS_MSE, 1},
-    {SOMA_ACTIVATION_SOFTMAX, SOMA_LOSS_MSE, 3},
-    {SOMA_ACTIVATION_SOFTMAX, SOMA_LOSS_BCE, 2},
-    {SOMA_ACTIVATION_SIGMOID, SOMA_LOSS_CE, 3},
-    {SOMA_ACTIVATION_SIGMOID, SOMA_LOSS_BCE, 3},
-};
-#define N_PAIRINGS (sizeof pairings / sizeof pairings[0])
 
 /*
  * Central differences of the objective J returned by soma_mlp_gradient,
@@ -70,7 +24,7 @@ static const pairing pairings[] = {
  * every component. A wrong formula (a missing factor, a sign, a dropped
  * term) misses by orders of magnitude more.
  */
-static void gradient_check(soma_activation hidden, const pairing *pr, size_t depth,
+static void gradient_check(soma_activation hidden, const test_pairing *pr, size_t depth,
                            double l2, uint64_t seed)
 {
     size_t sizes[5] = {3};
@@ -84,7 +38,7 @@ static void gradient_check(soma_activation hidden, const pairing *pr, size_t dep
     ck_assert_int_eq(soma_matrix_init(&Y, n, pr->k, NULL), SOMA_OK);
     test_fill_random(&X, seed + 1);
     ck_assert_int_eq(soma_matrix_scale(&X, 2.0), SOMA_OK);
-    fill_targets(&Y, pr->loss, seed + 2);
+    test_fill_targets(&Y, pr->loss, seed + 2);
     /* Biases are zero after creation; make them random so db is exercised
      * away from special points. */
     for (size_t l = 0; l < depth; l++) {
@@ -131,10 +85,10 @@ START_TEST(gradient_check_all_combinations)
 {
     /* _i runs over hidden activations; every pairing, depth and L2 inside. */
     const soma_activation hidden = (soma_activation)_i;
-    for (size_t p = 0; p < N_PAIRINGS; p++)
+    for (size_t p = 0; p < TEST_N_PAIRINGS; p++)
         for (size_t depth = 1; depth <= 3; depth++)
             for (int with_l2 = 0; with_l2 < 2; with_l2++)
-                gradient_check(hidden, &pairings[p], depth, with_l2 ? 0.3 : 0.0,
+                gradient_check(hidden, &test_pairings[p], depth, with_l2 ? 0.3 : 0.0,
                                100 * (uint64_t)_i + 10 * p + depth);
 }
 END_TEST
@@ -149,7 +103,7 @@ START_TEST(gradient_in_several_chunks)
     ck_assert_int_eq(soma_matrix_init(&X, 2500, 2, NULL), SOMA_OK);
     ck_assert_int_eq(soma_matrix_init(&Y, 2500, 1, NULL), SOMA_OK);
     test_fill_random(&X, 6);
-    fill_targets(&Y, SOMA_LOSS_BCE, 7);
+    test_fill_targets(&Y, SOMA_LOSS_BCE, 7);
     ck_assert_int_eq(soma_mlp_params(m, &params, NULL), SOMA_OK);
     ck_assert_int_eq(soma_mlp_grads(m, &grads, NULL), SOMA_OK);
     ck_assert_int_eq(soma_mlp_gradient(m, &X, &Y, 0.0, NULL, NULL), SOMA_OK);
@@ -357,7 +311,8 @@ static soma_mlp *circle_task(soma_matrix *X, soma_matrix *Y, uint64_t seed)
 
 START_TEST(early_stopping_restores_the_best_epoch)
 {
-    soma_matrix X, Y, p;
+    precision = (soma_precision)_i;
+    soma_matrix X, Y;
     soma_mlp *m = circle_task(&X, &Y, 21), *twin = circle_model(21);
     soma_fit_options o = soma_fit_options_default();
     o.epochs = 50;
@@ -376,15 +331,16 @@ START_TEST(early_stopping_restores_the_best_epoch)
     one.epochs = 1;
     one.learning_rate = 0.1;
     ck_assert_int_eq(soma_mlp_fit(twin, &X, &Y, &one, NULL, NULL), SOMA_OK);
-    soma_matrix q;
-    ck_assert_int_eq(soma_mlp_params(m, &p, NULL), SOMA_OK);
-    ck_assert_int_eq(soma_mlp_params(twin, &q, NULL), SOMA_OK);
+    soma_matrix p = test_params_copy(m), q = test_params_copy(twin);
     ck_assert_mem_eq(p.data, q.data, p.cols * sizeof(double));
+    soma_matrix_free(&p);
+    soma_matrix_free(&q);
     soma_history_free(&h);
     soma_mlp_destroy(twin);
     soma_mlp_destroy(m);
     soma_matrix_free(&Y);
     soma_matrix_free(&X);
+    precision = SOMA_PRECISION_F64;
 }
 END_TEST
 
@@ -736,7 +692,7 @@ START_TEST(no_allocation_grows_with_steps)
     ck_assert_int_eq(soma_matrix_init(&X, 300, 2, NULL), SOMA_OK);
     ck_assert_int_eq(soma_matrix_init(&Y, 300, 1, NULL), SOMA_OK);
     test_fill_random(&X, 1);
-    fill_targets(&Y, SOMA_LOSS_BCE, 2);
+    test_fill_targets(&Y, SOMA_LOSS_BCE, 2);
     size_t counts[2];
     const size_t epochs[2] = {1, 25};
     for (int r = 0; r < 2; r++) {
@@ -1051,7 +1007,8 @@ int main(void)
     tcase_add_test(learn, xor_is_learned);
     tcase_add_test(learn, softmax_blobs_are_learned);
     tcase_add_test(learn, regression_of_a_smooth_curve);
-    tcase_add_test(learn, early_stopping_restores_the_best_epoch);
+    tcase_add_loop_test(learn, early_stopping_restores_the_best_epoch, 0,
+                        SOMA_PRECISION_COUNT);
     tcase_add_test(learn, callback_stops_training);
     tcase_add_test(learn, warm_start_continues_exactly);
     tcase_add_test(learn, same_seed_same_history);

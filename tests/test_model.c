@@ -16,6 +16,10 @@ static double fixture_param(size_t i)
     return (double)(i % 7) * 0.25 - 0.75;
 }
 
+/* The precision of the models the round-trip tests make (their loop
+ * index). */
+static soma_precision precision = SOMA_PRECISION_F64;
+
 static soma_mlp *fixture_model(void)
 {
     soma_mlp_spec spec = soma_mlp_spec_default();
@@ -23,12 +27,15 @@ static soma_mlp *fixture_model(void)
     spec.output = SOMA_ACTIVATION_SOFTMAX;
     spec.loss = SOMA_LOSS_CE;
     spec.seed = 7;
+    spec.precision = precision;
     soma_mlp *m;
     ck_assert_int_eq(soma_mlp_create(&m, fixture_sizes, 3, &spec, NULL, NULL), SOMA_OK);
     soma_matrix p;
-    ck_assert_int_eq(soma_mlp_params(m, &p, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_init(&p, 1, soma_mlp_n_params(m), NULL), SOMA_OK);
     for (size_t i = 0; i < p.cols; i++)
         p.data[i] = fixture_param(i);
+    ck_assert_int_eq(soma_mlp_set_params(m, &p, NULL), SOMA_OK);
+    soma_matrix_free(&p);
     return m;
 }
 
@@ -59,14 +66,15 @@ static soma_mlp *trained(unsigned char **bytes, size_t *n)
 
 static void assert_same_model(soma_mlp *a, soma_mlp *b)
 {
-    soma_matrix pa, pb;
-    ck_assert_int_eq(soma_mlp_params(a, &pa, NULL), SOMA_OK);
-    ck_assert_int_eq(soma_mlp_params(b, &pb, NULL), SOMA_OK);
+    soma_matrix pa = test_params_copy(a), pb = test_params_copy(b);
     ck_assert_uint_eq(pa.cols, pb.cols);
     ck_assert_mem_eq(pa.data, pb.data, pa.cols * sizeof(double));
+    soma_matrix_free(&pa);
+    soma_matrix_free(&pb);
     soma_mlp_spec sa, sb;
     ck_assert_int_eq(soma_mlp_get_spec(a, &sa, NULL), SOMA_OK);
     ck_assert_int_eq(soma_mlp_get_spec(b, &sb, NULL), SOMA_OK);
+    ck_assert_int_eq(sa.precision, sb.precision);
     ck_assert_int_eq(sa.hidden, sb.hidden);
     ck_assert_int_eq(sa.output, sb.output);
     ck_assert_int_eq(sa.loss, sb.loss);
@@ -77,6 +85,7 @@ static void assert_same_model(soma_mlp *a, soma_mlp *b)
 
 START_TEST(round_trip_is_bit_exact_and_keeps_training_state)
 {
+    precision = (soma_precision)_i;
     unsigned char *bytes;
     size_t n;
     soma_mlp *m = trained(&bytes, &n), *l = NULL;
@@ -131,6 +140,7 @@ END_TEST
 
 START_TEST(every_truncation_and_every_byte_flip_is_an_error)
 {
+    precision = (soma_precision)_i;
     unsigned char *bytes;
     size_t n;
     soma_mlp *m = trained(&bytes, &n);
@@ -199,6 +209,116 @@ START_TEST(huge_claims_fail_without_allocating)
     ck_assert_ptr_null(m);
     ck_assert_str_eq(err.message, "truncated parameters");
     ck_assert_uint_eq(err.offset, 56);
+}
+END_TEST
+
+/* Append v (little-endian, `bytes` bytes) to a buffer at *at. */
+static void put(unsigned char *b, size_t *at, uint64_t v, int bytes)
+{
+    le(b + *at, v, bytes);
+    *at += (size_t)bytes;
+}
+
+/*
+ * A float model's file, encoded here from docs/format.md independently of
+ * the library's writer: version 2, precision 1 after the flags, 4-byte
+ * parameters. The library writes the same bytes, reads them back, and
+ * refuses the variants a reader must refuse.
+ */
+START_TEST(float_files_are_binary32_version_2)
+{
+    /* [2, 2, 1]: 6 + 3 = 9 parameters, identity hidden, sigmoid + BCE. */
+    const size_t sizes[3] = {2, 2, 1};
+    const float w[9] = {0.5f, -0.25f, 1.5f, 2.0f, 0.125f, -1.0f, 0.75f, -3.5f, 0.1f};
+    soma_mlp_spec spec = soma_mlp_spec_default();
+    spec.hidden = SOMA_ACTIVATION_IDENTITY;
+    spec.seed = 5;
+    spec.precision = SOMA_PRECISION_F32;
+    soma_mlp *m = NULL, *l = NULL;
+    ck_assert_int_eq(soma_mlp_create(&m, sizes, 3, &spec, NULL, NULL), SOMA_OK);
+    soma_matrix p;
+    ck_assert_int_eq(soma_matrix_init(&p, 1, 9, NULL), SOMA_OK);
+    for (int i = 0; i < 9; i++)
+        p.data[i] = w[i];
+    ck_assert_int_eq(soma_mlp_set_params(m, &p, NULL), SOMA_OK);
+
+    enum { PAYLOAD = 4 + 4 + 4 + 4 + 24 + 16 + 24 + 24 + 36 };
+    unsigned char f[32 + PAYLOAD] = {'S', 'O', 'M', 'A', 'M', 'O', 'D', 'L'};
+    size_t at = 8;
+    put(f, &at, 2, 4); /* version */
+    put(f, &at, 1, 4); /* kind: MLP */
+    put(f, &at, PAYLOAD, 8);
+    at = 32;
+    put(f, &at, 2, 4); /* layers */
+    put(f, &at, 0, 4); /* flags */
+    put(f, &at, 1, 4); /* precision: binary32 */
+    put(f, &at, 0, 4); /* reserved */
+    for (int i = 0; i < 3; i++)
+        put(f, &at, sizes[i], 8);
+    put(f, &at, SOMA_ACTIVATION_IDENTITY, 4);
+    put(f, &at, SOMA_ACTIVATION_SIGMOID, 4);
+    put(f, &at, SOMA_LOSS_BCE, 4);
+    put(f, &at, SOMA_INIT_XAVIER_UNIFORM, 4);
+    double reals[3] = {0.0, 0.0, 1.0}; /* alphas, init scale */
+    for (int i = 0; i < 3; i++) {
+        memcpy(f + at, &reals[i], 8);
+        at += 8;
+    }
+    put(f, &at, 5, 8); /* seed */
+    put(f, &at, 0, 8); /* epochs done */
+    put(f, &at, 9, 8); /* N */
+    for (int i = 0; i < 9; i++) {
+        uint32_t bits;
+        memcpy(&bits, &w[i], 4);
+        put(f, &at, bits, 4);
+    }
+    ck_assert_uint_eq(at, sizeof f);
+    le(f + 24, crc32_ref(f + 32, PAYLOAD), 4);
+
+    /* The library writes exactly these bytes... */
+    size_t n = 0;
+    unsigned char got[sizeof f];
+    ck_assert_int_eq(soma_mlp_save_buffer(m, false, got, sizeof got, &n, NULL), SOMA_OK);
+    ck_assert_uint_eq(n, sizeof f);
+    ck_assert_mem_eq(got, f, sizeof f);
+    /* ... and reads them as a float model with those floats. */
+    ck_assert_int_eq(soma_mlp_load_buffer(&l, f, sizeof f, NULL, NULL), SOMA_OK);
+    assert_same_model(m, l);
+    soma_mlp_destroy(l);
+    l = NULL;
+
+    /* Variants a reader refuses: an unknown precision, a reserved field
+     * that is not 0, a NaN parameter, a parameter count the bytes cannot
+     * back (checked with 4 bytes per value). */
+    struct {
+        size_t offset;
+        uint64_t value;
+        int bytes;
+        const char *message;
+    } bad[] = {
+        {40, 2, 4, "bad precision or reserved field"},
+        {44, 1, 4, "bad precision or reserved field"},
+        {32 + 96 + 4 * 8, 0x7FC00000u, 4, "non-finite parameter"},
+        {56, 1000, 8, "truncated parameters"},
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        unsigned char c[sizeof f];
+        memcpy(c, f, sizeof f);
+        le(c + bad[k].offset, bad[k].value, bad[k].bytes);
+        le(c + 24, crc32_ref(c + 32, PAYLOAD), 4);
+        soma_error_info err;
+        ck_assert_int_eq(soma_mlp_load_buffer(&l, c, sizeof c, NULL, &err), SOMA_EFORMAT);
+        ck_assert_str_eq(err.message, bad[k].message);
+        ck_assert_ptr_null(l);
+    }
+    /* The same payload read as version 1 (no precision field) is not a
+     * model: its counts no longer line up. */
+    unsigned char v1[sizeof f];
+    memcpy(v1, f, sizeof f);
+    le(v1 + 8, 1, 4);
+    ck_assert_int_eq(soma_mlp_load_buffer(&l, v1, sizeof v1, NULL, NULL), SOMA_EFORMAT);
+    soma_matrix_free(&p);
+    soma_mlp_destroy(m);
 }
 END_TEST
 
@@ -510,8 +630,11 @@ int main(int argc, char **argv)
     Suite *s = suite_create("model");
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, round_trip_is_bit_exact_and_keeps_training_state);
-    tcase_add_test(tc, every_truncation_and_every_byte_flip_is_an_error);
+    tcase_add_loop_test(tc, round_trip_is_bit_exact_and_keeps_training_state, 0,
+                        SOMA_PRECISION_COUNT);
+    tcase_add_loop_test(tc, every_truncation_and_every_byte_flip_is_an_error, 0,
+                        SOMA_PRECISION_COUNT);
+    tcase_add_test(tc, float_files_are_binary32_version_2);
     tcase_add_test(tc, huge_claims_fail_without_allocating);
     tcase_add_test(tc, future_version_is_refused_clearly);
     tcase_add_test(tc, files_round_trip_and_failed_saves_keep_the_old_file);
