@@ -338,7 +338,8 @@ START_TEST(each_error_with_line_and_column)
         soma_matrix X, y, zero = {0};
         memset(&X, 0, sizeof X);
         memset(&y, 0, sizeof y);
-        soma_csv_info info = {77, 77, true, 77};
+        soma_csv_info info = {
+            .rows = 77, .fields = 77, .has_header = true, .label_column = 77};
         soma_error_info err;
         memset(&err, 0, sizeof err);
         size_t len = k->len != 0 ? k->len : strlen(k->text);
@@ -391,42 +392,82 @@ END_TEST
 
 START_TEST(bad_arguments)
 {
+    /* Each refused argument: SOMA_EINVAL, outputs untouched, and a message
+     * naming the argument or option at fault (positions 0). */
     soma_matrix X = {0}, y = {0}, zero = {0};
-    soma_error_info err = {9, 9, 9, "untouched"};
+    soma_error_info err;
     soma_csv_options o;
-#define BAD_OPT(stmt)                                                                    \
+#define EXPECT_EINVAL(call, name)                                                        \
+    do {                                                                                 \
+        memset(&err, 0x5A, sizeof err);                                                  \
+        err.message[0] = '\0';                                                           \
+        ck_assert_int_eq((call), SOMA_EINVAL);                                           \
+        ck_assert_msg(strstr(err.message, name) != NULL, "'%s' does not name %s",        \
+                      err.message, name);                                                \
+        ck_assert_uint_eq(err.line + err.column + err.offset, 0);                        \
+    } while (0)
+#define BAD_OPT(stmt, name)                                                              \
     do {                                                                                 \
         o = soma_csv_defaults();                                                         \
         stmt;                                                                            \
-        ck_assert_int_eq(parse("1,2\n", &o, &X, &y, NULL, &err), SOMA_EINVAL);           \
+        EXPECT_EINVAL(parse("1,2\n", &o, &X, &y, NULL, &err), name);                     \
+        ck_assert_int_eq(parse("1,2\n", &o, &X, &y, NULL, NULL), SOMA_EINVAL);           \
     } while (0)
-    BAD_OPT(o.delimiter = '"');
-    BAD_OPT(o.delimiter = '\n');
-    BAD_OPT(o.delimiter = '\r');
-    BAD_OPT(o.delimiter = '\0');
-    BAD_OPT(o.delimiter = '5');
-    BAD_OPT(o.delimiter = '.');
-    BAD_OPT(o.delimiter = '-');
-    BAD_OPT(o.delimiter = 'e');
-    BAD_OPT(o.header = (soma_csv_header)9);
-    BAD_OPT(o.label = (soma_csv_label)9);
-    BAD_OPT(o.label = SOMA_CSV_LABEL_NAME);
+    BAD_OPT(o.delimiter = '"', "delimiter");
+    BAD_OPT(o.delimiter = '\n', "delimiter");
+    BAD_OPT(o.delimiter = '\r', "delimiter");
+    BAD_OPT(o.delimiter = '\0', "delimiter");
+    BAD_OPT(o.delimiter = '5', "delimiter");
+    BAD_OPT(o.delimiter = '.', "delimiter");
+    BAD_OPT(o.delimiter = '-', "delimiter");
+    BAD_OPT(o.delimiter = 'e', "delimiter");
+    BAD_OPT(o.header = (soma_csv_header)9, "header");
+    BAD_OPT(o.label = (soma_csv_label)9, "label");
+    BAD_OPT(o.label = SOMA_CSV_LABEL_NAME, "label_name");
     BAD_OPT((o.label = SOMA_CSV_LABEL_NAME, o.label_name = "a",
-             o.header = SOMA_CSV_HEADER_NO));
+             o.header = SOMA_CSV_HEADER_NO),
+            "needs a header");
+    /* The options of files as they come. */
+    BAD_OPT(o.comment = ',', "comment: ',' cannot mark comments (it is the delimiter)");
+    BAD_OPT((o.delimiter = ';', o.comment = ';'), "comment");
+    BAD_OPT(o.comment = '"', "comment");
+    BAD_OPT(o.comment = '\n', "comment: byte 0x0A");
+    BAD_OPT(o.comment = '\r', "comment");
+    BAD_OPT(o.comment = ' ', "comment");
+    BAD_OPT(o.comment = '\t', "comment");
+    BAD_OPT(o.comment = '7', "a number may start with it");
+    BAD_OPT(o.comment = '-', "comment");
+    BAD_OPT(o.comment = '+', "comment");
+    BAD_OPT(o.comment = '.', "comment");
+    BAD_OPT(o.label_type = SOMA_CSV_LABELS_COUNT, "label_type");
+    BAD_OPT(o.label_type = (soma_csv_label_type)-1, "label_type");
+    BAD_OPT((o.label_type = SOMA_CSV_LABELS_TEXT, o.label = SOMA_CSV_LABEL_NONE),
+            "label_type: text or auto labels need a label column");
+    BAD_OPT((o.label_type = SOMA_CSV_LABELS_AUTO, o.label = SOMA_CSV_LABEL_NONE),
+            "label_type");
+    BAD_OPT(o.sort_classes = true, "sort_classes");
 #undef BAD_OPT
-    ck_assert_int_eq(parse("1,2\n", NULL, NULL, &y, NULL, &err), SOMA_EINVAL);
-    ck_assert_int_eq(parse("1,2\n", NULL, &X, NULL, NULL, &err), SOMA_EINVAL);
-    ck_assert_int_eq(soma_csv_read_buffer(NULL, 3, NULL, &X, &y, NULL, NULL, &err),
-                     SOMA_EINVAL);
+    EXPECT_EINVAL(parse("1,2\n", NULL, NULL, &y, NULL, &err), "X");
+    EXPECT_EINVAL(parse("1,2\n", NULL, &X, NULL, NULL, &err), "y");
+    EXPECT_EINVAL(soma_csv_read_buffer(NULL, 3, NULL, &X, &y, NULL, NULL, &err), "text");
     soma_allocator half = {NULL, NULL, NULL};
-    ck_assert_int_eq(soma_csv_read_buffer("1,2", 3, NULL, &X, &y, NULL, &half, &err),
-                     SOMA_EINVAL);
-    ck_assert_int_eq(soma_csv_read_file(NULL, NULL, &X, &y, NULL, NULL, &err),
-                     SOMA_EINVAL);
+    EXPECT_EINVAL(soma_csv_read_buffer("1,2", 3, NULL, &X, &y, NULL, &half, &err),
+                  "alloc");
+    EXPECT_EINVAL(soma_csv_read_file(NULL, NULL, &X, &y, NULL, NULL, &err), "path");
+#undef EXPECT_EINVAL
     ck_assert_mem_eq(&X, &zero, sizeof X);
     ck_assert_mem_eq(&y, &zero, sizeof y);
-    ck_assert_uint_eq(err.line, 9);
-    ck_assert_str_eq(err.message, "untouched");
+    /* Valid: comment bytes that cannot start a field, and the options that
+     * go with text labels. */
+    o = soma_csv_defaults();
+    o.comment = '#';
+    o.label_type = SOMA_CSV_LABELS_AUTO;
+    o.sort_classes = true;
+    ck_assert_int_eq(parse("1,2\n", &o, &X, &y, NULL, &err), SOMA_OK);
+    soma_matrix_free(&X);
+    soma_matrix_free(&y);
+    X = zero;
+    y = zero;
     /* NULL text with length 0 is the empty input. */
     ck_assert_int_eq(soma_csv_read_buffer(NULL, 0, NULL, &X, &y, NULL, NULL, &err),
                      SOMA_EFORMAT);
