@@ -305,9 +305,10 @@ static void add_hint(parser *p, const char *fmt, ...)
 }
 
 /* Index of a candidate delimiter (not the delimiter in use) that occurs the
- * same number of times, at least once, in each sampled record (and in the
- * current one once it is complete), the most frequent first; with a field,
- * only candidates that the field holds. -1 when none. */
+ * same number of times, at least once, in each sampled record and in the
+ * current one once it is complete (at least once in it so far otherwise),
+ * the most frequent first; with a field, only candidates that the field
+ * holds. -1 when none. */
 static int suggest_delimiter(const parser *p, const char *field, size_t len)
 {
     int best = -1;
@@ -315,6 +316,9 @@ static int suggest_delimiter(const parser *p, const char *field, size_t len)
     for (int j = 0; j < NCAND; j++) {
         const char c = candidates[j];
         if (c == p->opt.delimiter || (field != NULL && memchr(field, c, len) == NULL))
+            continue;
+        /* A record cut short by the error must hold it at least once. */
+        if (!p->record_complete && p->cand_cur[j] == 0)
             continue;
         size_t n = 0, records = 0;
         bool same = true;

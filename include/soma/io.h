@@ -186,12 +186,12 @@ typedef struct soma_csv_options {
                                  for none. Not the delimiter, '"', CR, LF,
                                  space, tab, or a byte that starts a number
                                  (digits, + - .) */
-    soma_csv_label_type label_type; /**< default SOMA_CSV_LABELS_NUMERIC; the
-                                         others need a label column */
-    bool sort_classes;      /**< text labels: class ids in byte-wise order of
-                                 the names instead of order of first
-                                 appearance (default false); needs
-                                 label_type TEXT or AUTO */
+    /** default SOMA_CSV_LABELS_NUMERIC; the others need a label column */
+    soma_csv_label_type label_type;
+    bool sort_classes; /**< text labels: class ids in byte-wise order of
+                            the names instead of order of first
+                            appearance (default false); needs
+                            label_type TEXT or AUTO */
 } soma_csv_options;
 
 /** @brief ',' delimiter, header auto, label = last column and numeric,
@@ -216,9 +216,9 @@ typedef struct soma_csv_info {
                               label is a whole number in [0, 2^53) (as
                               soma_one_hot infers it), else 0; 0 without a
                               label column */
-    const char *const *class_names; /**< text labels: k NUL-terminated names,
-                                         class_names[i] the name of class id i;
-                                         NULL otherwise */
+    /** text labels: k NUL-terminated names, class_names[i] the name of class
+     *  id i; NULL otherwise */
+    const char *const *class_names;
     size_t class_names_size; /**< bytes of the block holding class_names */
     soma_allocator alloc;    /**< allocator of that block */
 } soma_csv_info;
