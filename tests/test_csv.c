@@ -1298,8 +1298,206 @@ START_TEST(locale_independent)
 }
 END_TEST
 
-int main(void)
+/* ---- the CSV files scikit-learn ships (run with --sklearn) ----------------- */
+
+/* Where python3-sklearn keeps them; SOMA_SKLEARN_DATA overrides. */
+static const char *sklearn_dir(void)
 {
+    const char *d = getenv("SOMA_SKLEARN_DATA");
+    return d != NULL ? d : "/usr/lib/python3/dist-packages/sklearn/datasets/data";
+}
+
+static void sklearn_path(char *out, size_t size, const char *name)
+{
+    snprintf(out, size, "%s/%s", sklearn_dir(), name);
+}
+
+/* Line `which` (1-based) of a text file, without its line end. */
+static void read_line(const char *path, size_t which, char *out, size_t size)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    for (size_t i = 0; i < which; i++)
+        ck_assert_ptr_nonnull(fgets(out, (int)size, f));
+    fclose(f);
+    out[strcspn(out, "\r\n")] = '\0';
+}
+
+/* The values of a line of numbers, split here with strtod (an independent
+ * reading to compare the reader's with). */
+static size_t split_numbers(const char *line, double *v, size_t cap)
+{
+    size_t n = 0;
+    const char *s = line;
+    for (;;) {
+        char *end;
+        ck_assert_uint_lt(n, cap);
+        v[n++] = strtod(s, &end);
+        ck_assert_ptr_ne(end, s);
+        if (*end != ',')
+            break;
+        s = end + 1;
+    }
+    return n;
+}
+
+/* One of iris.csv, breast_cancer.csv, wine_data.csv: a metadata line
+ * "n,d,name_0,...,name_(k-1)", then n records of d numbers and an integer
+ * label, no header. Read with skip_lines = 1 and nothing else; compared
+ * with the metadata line, the first and last data lines read with strtod,
+ * and the class sizes scikit-learn documents. */
+static void check_sklearn_file(const char *name, const size_t *class_sizes)
+{
+    char path[512], meta[256], line[4096];
+    sklearn_path(path, sizeof path, name);
+    read_line(path, 1, meta, sizeof meta);
+    char *end;
+    const size_t n = strtoul(meta, &end, 10);
+    ck_assert_int_eq(*end, ',');
+    const size_t d = strtoul(end + 1, &end, 10);
+    size_t k = 0;
+    for (const char *c = end; *c != '\0'; c++)
+        k += *c == ',';
+
+    soma_csv_options o = soma_csv_defaults();
+    o.skip_lines = 1;
+    soma_matrix X, y;
+    soma_csv_info info;
+    soma_error_info err;
+    soma_status st = soma_csv_read_file(path, &o, &X, &y, &info, NULL, &err);
+    ck_assert_msg(st == SOMA_OK, "%s: line %zu: %s", name, err.line, err.message);
+    ck_assert(!info.has_header);
+    ck_assert_uint_eq(info.rows, n);
+    ck_assert_uint_eq(X.rows, n);
+    ck_assert_uint_eq(X.cols, d);
+    ck_assert_uint_eq(info.classes, k);
+    ck_assert(!info.text_labels);
+
+    double v[64];
+    const size_t rows[2] = {0, n - 1};
+    for (int r = 0; r < 2; r++) {
+        read_line(path, rows[r] + 2, line, sizeof line);
+        ck_assert_uint_eq(split_numbers(line, v, 64), d + 1);
+        for (size_t j = 0; j < d; j++)
+            ck_assert_double_eq(X.data[rows[r] * d + j], v[j]);
+        ck_assert_double_eq(y.data[rows[r]], v[d]);
+    }
+    size_t count[8] = {0};
+    for (size_t i = 0; i < n; i++)
+        count[(size_t)y.data[i]]++;
+    for (size_t c = 0; c < k; c++)
+        ck_assert_uint_eq(count[c], class_sizes[c]);
+    soma_matrix_free(&X);
+    soma_matrix_free(&y);
+}
+
+START_TEST(sklearn_iris)
+{
+    const size_t sizes[3] = {50, 50, 50};
+    check_sklearn_file("iris.csv", sizes);
+}
+END_TEST
+
+START_TEST(sklearn_breast_cancer)
+{
+    const size_t sizes[2] = {212, 357};
+    check_sklearn_file("breast_cancer.csv", sizes);
+    /* With the defaults the metadata line is the first record, and the
+     * message says what to set. */
+    char path[512];
+    sklearn_path(path, sizeof path, "breast_cancer.csv");
+    soma_matrix X = {0}, y = {0};
+    soma_error_info err;
+    ck_assert_int_eq(soma_csv_read_file(path, NULL, &X, &y, NULL, NULL, &err),
+                     SOMA_EFORMAT);
+    ck_assert_uint_eq(err.line, 2);
+    ck_assert_uint_eq(err.column, 5);
+    ck_assert_ptr_nonnull(strstr(err.message, "set skip_lines to 1"));
+}
+END_TEST
+
+START_TEST(sklearn_wine)
+{
+    const size_t sizes[3] = {59, 71, 48};
+    check_sklearn_file("wine_data.csv", sizes);
+}
+END_TEST
+
+/* digits.csv.gz: gzip, no metadata line, no header, 64 pixels and the digit;
+ * read with the defaults when the build reads gzip. */
+START_TEST(sklearn_digits)
+{
+    char path[512];
+    sklearn_path(path, sizeof path, "digits.csv.gz");
+    soma_matrix X, y;
+    soma_csv_info info;
+    soma_error_info err;
+    soma_status st = soma_csv_read_file(path, NULL, &X, &y, &info, NULL, &err);
+    ck_assert_msg(st == SOMA_OK, "line %zu: %s", err.line, err.message);
+    ck_assert(!info.has_header);
+    ck_assert_uint_eq(info.rows, 1797);
+    ck_assert_uint_eq(X.cols, 64);
+    ck_assert_uint_eq(info.classes, 10);
+    /* The first image (a 0), as the file's first line holds it. */
+    const double first[16] = {0, 0, 5, 13, 9, 1, 0, 0, 0, 0, 13, 15, 10, 15, 5, 0};
+    for (size_t j = 0; j < 16; j++)
+        ck_assert_double_eq(X.data[j], first[j]);
+    ck_assert_double_eq(y.data[0], 0);
+    const size_t sizes[10] = {178, 182, 177, 183, 181, 182, 181, 179, 174, 180};
+    size_t count[10] = {0};
+    for (size_t i = 0; i < 1797; i++)
+        count[(size_t)y.data[i]]++;
+    for (size_t c = 0; c < 10; c++)
+        ck_assert_uint_eq(count[c], sizes[c]);
+    soma_matrix_free(&X);
+    soma_matrix_free(&y);
+}
+END_TEST
+
+/* --sklearn and --sklearn-gzip: exit 77 (skip) when the files are absent,
+ * or, for digits.csv.gz, when this build refuses gzip input. */
+static int run_sklearn(bool gzip)
+{
+    char path[512];
+    sklearn_path(path, sizeof path, gzip ? "digits.csv.gz" : "iris.csv");
+    if (access(path, R_OK) != 0) {
+        printf("SKIP: %s not found (install python3-sklearn, or set "
+               "SOMA_SKLEARN_DATA)\n",
+               path);
+        return 77;
+    }
+    if (gzip) {
+        soma_matrix X = {0}, y = {0};
+        soma_error_info err;
+        soma_status st = soma_csv_read_file(path, NULL, &X, &y, NULL, NULL, &err);
+        if (st == SOMA_ENOTSUP) {
+            printf("SKIP: this build does not read gzip: %s\n", err.message);
+            return 77;
+        }
+        if (st == SOMA_OK) {
+            soma_matrix_free(&X);
+            soma_matrix_free(&y);
+        }
+    }
+    Suite *s = suite_create("csv-sklearn");
+    TCase *tc = tcase_create("sklearn");
+    if (gzip) {
+        tcase_add_test(tc, sklearn_digits);
+    } else {
+        tcase_add_test(tc, sklearn_iris);
+        tcase_add_test(tc, sklearn_breast_cancer);
+        tcase_add_test(tc, sklearn_wine);
+    }
+    suite_add_tcase(s, tc);
+    return test_run(s);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 2 && strcmp(argv[1], "--sklearn") == 0)
+        return run_sklearn(false);
+    if (argc == 2 && strcmp(argv[1], "--sklearn-gzip") == 0)
+        return run_sklearn(true);
     Suite *s = suite_create("csv");
     TCase *tc = tcase_create("parse");
     tcase_add_test(tc, header_auto_and_label_last);
