@@ -67,8 +67,10 @@
  * - A record with another field count than the first, or a field that is
  *   not a number and holds ';', tab, '|' or ',', gets "did you mean
  *   delimiter ';'?" when that byte (not the delimiter) occurs outside quotes
- *   the same number of times (at least once) in each of the first eight
- *   records (those complete when the error is found).
+ *   the same number of times, at least once, in each of the first eight
+ *   records that are complete when the error is found, and at least once
+ *   in the record at fault (as many times when it is complete); the most
+ *   frequent such byte is named.
  * - A field-count error in the second record of the table (the first data
  *   record after a header, or the second data record) without such a
  *   delimiter suggests skip_lines: the first record may be a metadata line.
