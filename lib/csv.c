@@ -155,12 +155,14 @@ static bool nonfinite_word(const char *s, size_t len, double *value)
 
 /* ---- the parser -------------------------------------------------------- */
 
+/* The last two states ignore CR and the delimiter: byte() tests for both
+ * with one comparison. */
 enum state {
     S_FIELD_START, /* before a field's first byte; skipping blanks */
     S_UNQUOTED,    /* inside an unquoted field */
-    S_QUOTED,      /* inside quotes */
     S_QUOTE_END,   /* a quote inside quotes: "" or the closing one */
     S_AFTER_QUOTE, /* after the closing quote; blanks only */
+    S_QUOTED,      /* inside quotes */
     S_SKIP_LINE    /* a line dropped by skip_lines or a comment, up to its LF */
 };
 
@@ -204,6 +206,7 @@ typedef struct parser {
     bool bom_done;
     size_t skip_left;   /* skip_lines still to drop */
     bool at_line_start; /* comments on, and only blanks so far on this line */
+    bool watch;         /* at_line_start, or delimiter candidates still counted */
 
     bool record_started;         /* a byte of the current record was seen */
     size_t nfields;              /* completed fields in the current record */
@@ -503,22 +506,29 @@ static soma_status intern_label(parser *p, const char *s, size_t len, size_t lin
     return SOMA_OK;
 }
 
+/* The label of a data record while its type is undecided or text. */
+static soma_status store_label(parser *p, const char *s, size_t len, size_t line,
+                               size_t col, size_t off, double *out)
+{
+    if (!p->labels_decided) {
+        /* label_type AUTO: the first data record's label decides. */
+        double v;
+        p->text_labels = !is_number(s, len) && !nonfinite_word(s, len, &v);
+        p->labels_decided = true;
+    }
+    if (p->text_labels)
+        return intern_label(p, s, len, line, col, off, out);
+    return parse_value(p, s, len, line, col, off, out);
+}
+
 /* Store field `col` (1-based; trimmed, NUL-terminated) of the current data
  * record: a class id for a text label, else its value. */
-static soma_status store_field(parser *p, const char *s, size_t len, size_t line,
-                               size_t col, size_t off)
+static inline soma_status store_field(parser *p, const char *s, size_t len, size_t line,
+                                      size_t col, size_t off)
 {
     double *out = row_slot(p, col - 1);
-    if (col - 1 == p->label) {
-        if (!p->labels_decided) {
-            /* label_type AUTO: the first data record's label decides. */
-            double v;
-            p->text_labels = !is_number(s, len) && !nonfinite_word(s, len, &v);
-            p->labels_decided = true;
-        }
-        if (p->text_labels)
-            return intern_label(p, s, len, line, col, off, out);
-    }
+    if (col - 1 == p->label && (!p->labels_decided || p->text_labels))
+        return store_label(p, s, len, line, col, off, out);
     return parse_value(p, s, len, line, col, off, out);
 }
 
@@ -665,6 +675,7 @@ static void sample_record(parser *p)
     if (p->nseen < NSAMPLE)
         memcpy(p->cand_seen[p->nseen++], p->cand_cur, sizeof p->cand_cur);
     memset(p->cand_cur, 0, sizeof p->cand_cur);
+    p->watch = p->at_line_start || p->nseen < NSAMPLE;
 }
 
 /* A record ended at a line end (or the end of the input) at offset `at`. */
@@ -718,6 +729,7 @@ static void new_line(parser *p)
     p->rec_line = p->line;
     p->rec_offset = p->offset + 1;
     p->at_line_start = p->opt.comment != '\0';
+    p->watch = p->at_line_start || p->nseen < NSAMPLE;
     memset(p->cand_cur, 0, sizeof p->cand_cur);
     next_field(p);
 }
@@ -745,11 +757,26 @@ static void skipped_line_end(parser *p)
         p->state = S_SKIP_LINE;
 }
 
-static void count_candidate(parser *p, char c)
+/* A byte outside quotes while comments may start or candidates are
+ * counted: true when it starts a comment line (and was consumed). */
+static bool watched_byte(parser *p, char c)
 {
-    for (int j = 0; j < NCAND; j++)
-        if (c == candidates[j])
-            p->cand_cur[j]++;
+    if (p->at_line_start) {
+        /* Only blanks so far on this line (the parser is at a field start). */
+        if (c == p->opt.comment) {
+            p->state = S_SKIP_LINE;
+            p->record_started = false;
+            memset(p->cand_cur, 0, sizeof p->cand_cur);
+            return true;
+        }
+        if (!is_blank(p, c))
+            p->at_line_start = false;
+    }
+    if (p->nseen < NSAMPLE)
+        for (int j = 0; j < NCAND; j++)
+            p->cand_cur[j] += c == candidates[j];
+    p->watch = p->at_line_start || p->nseen < NSAMPLE;
+    return false;
 }
 
 static soma_status stray_cr(parser *p)
@@ -759,15 +786,15 @@ static soma_status stray_cr(parser *p)
     return p->st;
 }
 
-static soma_status byte(parser *p, char c)
+static soma_status byte_any(parser *p, char c)
 {
     const char delim = p->opt.delimiter;
-    if (p->state == S_SKIP_LINE) {
-        if (c == '\n')
-            skipped_line_end(p);
-        return SOMA_OK;
-    }
-    if (p->state == S_QUOTED) {
+    if (p->state >= S_QUOTED) {
+        if (p->state == S_SKIP_LINE) {
+            if (c == '\n')
+                skipped_line_end(p);
+            return SOMA_OK;
+        }
         if (c == '"') {
             p->state = S_QUOTE_END;
             return SOMA_OK;
@@ -785,19 +812,8 @@ static soma_status byte(parser *p, char c)
         p->cr_offset = p->offset;
         return SOMA_OK;
     }
-    if (p->at_line_start) {
-        /* Only blanks so far on this line (the parser is at a field start). */
-        if (c == p->opt.comment) {
-            p->state = S_SKIP_LINE;
-            p->record_started = false;
-            memset(p->cand_cur, 0, sizeof p->cand_cur);
-            return SOMA_OK;
-        }
-        if (!is_blank(p, c))
-            p->at_line_start = false;
-    }
-    if (p->nseen < NSAMPLE)
-        count_candidate(p, c);
+    if (p->watch && watched_byte(p, c))
+        return SOMA_OK;
     if (!p->record_started) {
         p->record_started = true;
         if (!p->have_first) {
@@ -845,6 +861,17 @@ static soma_status byte(parser *p, char c)
         break; /* handled above */
     }
     return SOMA_OK;
+}
+
+/* One byte of input. The common case, a byte inside an unquoted field
+ * once the first records are sampled, is tested first in a function small
+ * enough for the compiler to inline into the loop of feed(). */
+static inline soma_status byte(parser *p, char c)
+{
+    if (p->state == S_UNQUOTED && !p->watch && !p->cr_pending && c != p->opt.delimiter &&
+        c != '\n' && c != '\r')
+        return append(p, c);
+    return byte_any(p, c);
 }
 
 static const unsigned char bom[3] = {0xEF, 0xBB, 0xBF};
@@ -1045,6 +1072,7 @@ static soma_status parser_init(parser *p, const soma_csv_options *opt,
     p->skip_left = p->opt.skip_lines;
     p->state = p->skip_left > 0 ? S_SKIP_LINE : S_FIELD_START;
     p->at_line_start = p->opt.comment != '\0';
+    p->watch = true;
     p->label = SIZE_MAX;
     p->labels_decided = p->opt.label_type != SOMA_CSV_LABELS_AUTO;
     p->text_labels = p->opt.label_type == SOMA_CSV_LABELS_TEXT;
