@@ -116,8 +116,20 @@ static unsigned char *mlp_bytes(soma_optimizer opt, bool with_opt, size_t *n)
     soma_fit_options o = soma_fit_options_default();
     o.epochs = 2;
     o.optimizer = soma_optim_config_default(opt);
-    if (soma_mlp_fit(m, &X, &Y, &o, NULL, NULL) != SOMA_OK ||
-        soma_mlp_save_buffer(m, with_opt, NULL, 0, n, NULL) != SOMA_OK)
+    if (soma_mlp_fit(m, &X, &Y, &o, NULL, NULL) != SOMA_OK)
+        exit(1);
+    if (opt == SOMA_OPTIMIZER_ADAM) {
+        /* Every section of a version-2 file. */
+        const char *names[2] = {"left", "right"};
+        soma_scaler sc = {0};
+        if (soma_mlp_set_class_names(m, names, 2, NULL) != SOMA_OK ||
+            soma_scaler_fit(&sc, &X, NULL, NULL) != SOMA_OK ||
+            soma_mlp_set_preprocessing(m, &sc, NULL) != SOMA_OK ||
+            soma_mlp_set_metadata(m, "seed=yes\nepochs=2", NULL) != SOMA_OK)
+            exit(1);
+        soma_scaler_free(&sc);
+    }
+    if (soma_mlp_save_buffer(m, with_opt, NULL, 0, n, NULL) != SOMA_OK)
         exit(1);
     unsigned char *b = malloc(*n);
     if (b == NULL || soma_mlp_save_buffer(m, with_opt, b, *n, n, NULL) != SOMA_OK)
@@ -183,9 +195,9 @@ static void model_seeds(void)
             model("broken-truncated-header", 0, 0, b, 20);
             unsigned char *c = malloc(n + 1);
             memcpy(c, b, n);
-            c[8] = 2; /* version 2 */
-            model("broken-version-2", 0, 0, c, n);
-            c[8] = 1;
+            c[8] = SOMA_MODEL_FORMAT_VERSION + 1; /* a future version */
+            model("broken-version-next", 0, 0, c, n);
+            c[8] = SOMA_MODEL_FORMAT_VERSION;
             c[n - 3] ^= 0x10; /* checksum no longer matches */
             model("broken-checksum", 0, 0, c, n);
             c[n - 3] ^= 0x10;
@@ -208,6 +220,21 @@ static void model_seeds(void)
     model("alloc-fail-2-perceptron", 0, 2, p, n);
     model("payload-truncated-perceptron", 3, 0, p, n - 8);
     free(p);
+    /* Scalers: fitted, fixed, and the payload alone (mode 9: rewrite the
+     * header as a scaler's). */
+    soma_scaler sc = {0};
+    if (soma_scaler_init_fixed(&sc, 4, 0.0, 255.0, NULL, NULL) != SOMA_OK ||
+        soma_scaler_save_buffer(&sc, NULL, 0, &n, NULL) != SOMA_OK)
+        exit(1);
+    unsigned char *sb = malloc(n);
+    if (sb == NULL || soma_scaler_save_buffer(&sc, sb, n, &n, NULL) != SOMA_OK)
+        exit(1);
+    model("valid-scaler", 0, 0, sb, n);
+    model("payload-scaler", 9, 0, sb, n);
+    model("alloc-fail-1-scaler", 0, 1, sb, n);
+    model("payload-truncated-scaler", 9, 0, sb, n - 8);
+    free(sb);
+    soma_scaler_free(&sc);
     model("broken-empty", 0, 0, "", 0);
     model("broken-magic", 0, 0, "SOMAMODX", 8);
 }
