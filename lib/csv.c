@@ -19,10 +19,13 @@
 
 /* ---- error reports ----------------------------------------------------- */
 
+/* A problem with the content (no argument at fault): the place and a
+ * message. */
 static soma_status report(soma_error_info *err, soma_status st, size_t line, size_t col,
                           size_t off, const char *fmt, ...)
 {
     if (err != NULL) {
+        err->argument[0] = '\0';
         err->line = line;
         err->column = col;
         err->offset = off;
@@ -254,6 +257,20 @@ static bool is_blank(const parser *p, char c)
     return (c == ' ' || c == '\t') && c != p->opt.delimiter;
 }
 
+/* A size that overflows size_t (a table or a field larger than memory). */
+static soma_status too_large(parser *p)
+{
+    return p->st = soma__fail(p->err, SOMA_EOVERFLOW, NULL,
+                              "the input needs more than SIZE_MAX bytes of memory (line "
+                              "%zu)",
+                              p->line);
+}
+
+static soma_status out_of_memory(parser *p, size_t bytes)
+{
+    return p->st = soma__fail_nomem(p->err, bytes, "the CSV reader's buffers");
+}
+
 /* Make g hold at least `need` bytes, doubling; contents kept. */
 static soma_status grow(parser *p, growable *g, size_t need, size_t used)
 {
@@ -262,12 +279,12 @@ static soma_status grow(parser *p, growable *g, size_t need, size_t used)
     size_t cap = g->cap < 64 ? 64 : g->cap;
     while (cap < need) {
         if (cap > SIZE_MAX / 2)
-            return SOMA_EOVERFLOW;
+            return too_large(p);
         cap *= 2;
     }
     void *d = soma__alloc(p->alloc, cap);
     if (d == NULL)
-        return SOMA_ENOMEM;
+        return out_of_memory(p, cap);
     if (used > 0)
         memcpy(d, g->data, used);
     soma__free(p->alloc, g->data, g->cap);
@@ -409,7 +426,7 @@ static soma_status reserve_row(parser *p)
     size_t need;
     if (!soma__add(p->nrows, 1, &need) || !soma__mul(need, p->ncols, &need) ||
         !soma__doubles_bytes(need, &need))
-        return p->st = SOMA_EOVERFLOW;
+        return too_large(p);
     soma_status st = grow(p, &p->vals, need, p->nrows * p->ncols * sizeof(double));
     if (st != SOMA_OK)
         p->st = st;
@@ -437,10 +454,10 @@ static soma_status class_rehash(parser *p, size_t nslots)
 {
     size_t bytes;
     if (!soma__mul(nslots, sizeof(size_t), &bytes))
-        return p->st = SOMA_EOVERFLOW;
+        return too_large(p);
     size_t *slots = soma__calloc(p->alloc, bytes);
     if (slots == NULL)
-        return p->st = SOMA_ENOMEM;
+        return out_of_memory(p, bytes);
     const class_entry *e = p->class_entries.data;
     for (size_t id = 0; id < p->nclasses; id++) {
         size_t i = (size_t)e[id].hash & (nslots - 1);
@@ -466,10 +483,10 @@ static soma_status intern_label(parser *p, const char *s, size_t len, size_t lin
     /* At most half the slots in use. */
     size_t want;
     if (!soma__add(p->nclasses, 1, &want) || !soma__mul(want, 2, &want))
-        return p->st = SOMA_EOVERFLOW;
+        return too_large(p);
     if (want > p->nslots) {
         if (p->nslots > SIZE_MAX / 2)
-            return p->st = SOMA_EOVERFLOW;
+            return too_large(p);
         SOMA_TRY(class_rehash(p, p->nslots == 0 ? 16 : p->nslots * 2));
     }
     const uint64_t h = name_hash(s, len);
@@ -489,7 +506,7 @@ static soma_status intern_label(parser *p, const char *s, size_t len, size_t lin
     if (!soma__add(p->class_text_len, len, &text_need) ||
         !soma__add(text_need, 1, &text_need) ||
         !soma__mul(want / 2, sizeof(class_entry), &entries_need))
-        return p->st = SOMA_EOVERFLOW;
+        return too_large(p);
     soma_status st = grow(p, &p->class_text, text_need, p->class_text_len);
     if (st == SOMA_OK)
         st = grow(p, &p->class_entries, entries_need, p->nclasses * sizeof(class_entry));
@@ -637,7 +654,7 @@ static soma_status field_end(parser *p)
     if (!p->have_first) {
         size_t tl = p->first_text_len, need;
         if (!soma__add(tl, len + 1, &need))
-            return p->st = SOMA_EOVERFLOW;
+            return too_large(p);
         soma_status st = grow(p, &p->first_text, need, tl);
         if (st == SOMA_OK)
             st = grow(p, &p->first_fields, (p->first_count + 1) * sizeof(first_field),
@@ -703,7 +720,7 @@ static soma_status append(parser *p, char c)
     /* Keep one spare byte for the terminating NUL. */
     if (p->flen + 2 > p->field.cap) {
         if (p->flen > SIZE_MAX - 2)
-            return p->st = SOMA_EOVERFLOW;
+            return too_large(p);
         soma_status st = grow(p, &p->field, p->flen + 2, p->flen);
         if (st != SOMA_OK)
             return p->st = st;
@@ -981,11 +998,13 @@ soma_csv_options soma_csv_defaults(void)
     return o;
 }
 
-/* An argument error: SOMA_EINVAL, no position, the message. */
-static soma_status arg_error(soma_error_info *err, const char *fmt, ...)
+/* An argument error: SOMA_EINVAL, the argument (or option field) at fault,
+ * no position, the message. */
+static soma_status arg_error(soma_error_info *err, const char *arg, const char *fmt, ...)
 {
     if (err != NULL) {
         err->line = err->column = err->offset = 0;
+        snprintf(err->argument, sizeof err->argument, "%s", arg);
         va_list ap;
         va_start(ap, fmt);
         vsnprintf(err->message, sizeof err->message, fmt, ap);
@@ -1018,27 +1037,29 @@ static soma_status options_check(const soma_csv_options *o, soma_error_info *err
     if (d == '\0' || d == '"' || d == '\r' || d == '\n' || number_byte(d) || d == 'e' ||
         d == 'E') {
         show_byte(shown, d);
-        return arg_error(err,
+        return arg_error(err, "opt.delimiter",
                          "option delimiter: %s cannot separate fields (not NUL, '\"', "
                          "CR, LF, or a byte of a number: digits + - . e E)",
                          shown);
     }
     if ((unsigned)o->header >= SOMA_CSV_HEADER_COUNT)
-        return arg_error(err, "option header: %d is not a soma_csv_header mode",
+        return arg_error(err, "opt.header",
+                         "option header: %d is not a soma_csv_header mode",
                          (int)o->header);
     if ((unsigned)o->label >= SOMA_CSV_LABEL_COUNT)
-        return arg_error(err, "option label: %d is not a soma_csv_label mode",
-                         (int)o->label);
+        return arg_error(err, "opt.label",
+                         "option label: %d is not a soma_csv_label mode", (int)o->label);
     if (o->label == SOMA_CSV_LABEL_NAME && o->label_name == NULL)
-        return arg_error(err,
+        return arg_error(err, "opt.label_name",
                          "option label_name: NULL, but label is SOMA_CSV_LABEL_NAME");
     if (o->label == SOMA_CSV_LABEL_NAME && o->header == SOMA_CSV_HEADER_NO)
-        return arg_error(err, "option label: SOMA_CSV_LABEL_NAME needs a header, but "
-                              "header is SOMA_CSV_HEADER_NO");
+        return arg_error(err, "opt.label",
+                         "option label: SOMA_CSV_LABEL_NAME needs a header, but "
+                         "header is SOMA_CSV_HEADER_NO");
     if (c != '\0' && (c == d || c == '"' || c == '\r' || c == '\n' || c == ' ' ||
                       c == '\t' || number_byte(c))) {
         show_byte(shown, c);
-        return arg_error(err,
+        return arg_error(err, "opt.comment",
                          "option comment: %s cannot mark comments (%s); use '#' or "
                          "another byte that cannot start a field",
                          shown,
@@ -1047,14 +1068,17 @@ static soma_status options_check(const soma_csv_options *o, soma_error_info *err
                                           : "not '\"', CR, LF, space or tab");
     }
     if ((unsigned)o->label_type >= SOMA_CSV_LABELS_COUNT)
-        return arg_error(err, "option label_type: %d is not a soma_csv_label_type",
+        return arg_error(err, "opt.label_type",
+                         "option label_type: %d is not a soma_csv_label_type",
                          (int)o->label_type);
     if (o->label_type != SOMA_CSV_LABELS_NUMERIC && o->label == SOMA_CSV_LABEL_NONE)
-        return arg_error(err, "option label_type: text or auto labels need a label "
-                              "column, but label is SOMA_CSV_LABEL_NONE");
+        return arg_error(err, "opt.label_type",
+                         "option label_type: text or auto labels need a label "
+                         "column, but label is SOMA_CSV_LABEL_NONE");
     if (o->sort_classes && o->label_type == SOMA_CSV_LABELS_NUMERIC)
-        return arg_error(err, "option sort_classes: applies to class names only, but "
-                              "label_type is SOMA_CSV_LABELS_NUMERIC");
+        return arg_error(err, "opt.sort_classes",
+                         "option sort_classes: applies to class names only, but "
+                         "label_type is SOMA_CSV_LABELS_NUMERIC");
     return SOMA_OK;
 }
 
@@ -1065,7 +1089,9 @@ static soma_status parser_init(parser *p, const soma_csv_options *opt,
     p->opt = opt != NULL ? *opt : soma_csv_defaults();
     SOMA_TRY(options_check(&p->opt, err));
     if (!soma__allocator_valid(alloc))
-        return arg_error(err, "alloc: one of its functions is NULL");
+        return arg_error(
+            err, "alloc",
+            "alloc has a NULL function: give both, or pass NULL for the C library's");
     p->alloc = alloc;
     p->err = err;
     p->line = p->rec_line = p->field_line = p->first_line = 1;
@@ -1100,10 +1126,10 @@ static soma_status rank_classes(parser *p)
     const size_t k = p->nclasses;
     size_t bytes;
     if (!soma__mul(k, sizeof(sort_name), &bytes))
-        return SOMA_EOVERFLOW;
+        return too_large(p);
     sort_name *v = soma__alloc(p->alloc, bytes);
     if (v == NULL)
-        return SOMA_ENOMEM;
+        return out_of_memory(p, bytes);
     class_entry *e = p->class_entries.data;
     for (size_t i = 0; i < k; i++)
         v[i] = (sort_name){(const char *)p->class_text.data + e[i].start, e[i].len, i};
@@ -1121,10 +1147,10 @@ static soma_status class_names_block(parser *p, char **block, size_t *size)
     size_t bytes;
     if (!soma__mul(k, sizeof(char *), &bytes) ||
         !soma__add(bytes, p->class_text_len, &bytes))
-        return SOMA_EOVERFLOW;
+        return too_large(p);
     char *b = soma__alloc(p->alloc, bytes);
     if (b == NULL)
-        return SOMA_ENOMEM;
+        return soma__fail_nomem(p->err, bytes, "the class names");
     const char **names = (const char **)(void *)b;
     char *t = b + k * sizeof(char *);
     const class_entry *e = p->class_entries.data;
@@ -1150,10 +1176,13 @@ static soma_status parser_output(parser *p, soma_matrix *X, soma_matrix *y,
     size_t block_size = 0;
     if (text && p->opt.sort_classes)
         SOMA_TRY(rank_classes(p));
-    SOMA_TRY(soma_matrix_init(&tx, n, d, p->alloc));
-    soma_status st = SOMA_OK;
-    if (has_label)
-        st = soma_matrix_init(&ty, n, 1, p->alloc);
+    soma_status st = soma_matrix_init(&tx, n, d, p->alloc);
+    if (st != SOMA_OK)
+        return soma__fail(p->err, st, "X", "cannot allocate X (%zu x %zu): %s", n, d,
+                          soma_status_string(st));
+    if (has_label && (st = soma_matrix_init(&ty, n, 1, p->alloc)) != SOMA_OK)
+        soma__fail(p->err, st, "y", "cannot allocate y (%zu x 1): %s", n,
+                   soma_status_string(st));
     if (st == SOMA_OK && text && info != NULL)
         st = class_names_block(p, &block, &block_size);
     if (st != SOMA_OK) {
@@ -1175,7 +1204,7 @@ static soma_status parser_output(parser *p, soma_matrix *X, soma_matrix *y,
         size_t k = 0;
         if (text)
             k = p->nclasses;
-        else if (has_label && soma__labels_scan(&ty, 0, &k) != SOMA_OK)
+        else if (has_label && soma__labels_scan(&ty, "y", 0, NULL, &k, NULL) != SOMA_OK)
             k = 0; /* not class ids: negative, fractional or non-finite */
         memset(info, 0, sizeof *info);
         info->rows = n;
@@ -1210,11 +1239,18 @@ static soma_status read_args(const soma_csv_options *opt, soma_matrix *X, soma_m
 {
     soma_csv_label label = opt != NULL ? opt->label : SOMA_CSV_LABEL_LAST;
     if (X == NULL)
-        return arg_error(err, "X: NULL");
+        return arg_error(err, "X", "X is NULL");
     if (y == NULL && label != SOMA_CSV_LABEL_NONE)
-        return arg_error(err, "y: NULL, but a label column is read (set label to "
-                              "SOMA_CSV_LABEL_NONE to read none)");
+        return arg_error(err, "y",
+                         "y is NULL but a label column is read (set label to "
+                         "SOMA_CSV_LABEL_NONE to read none)");
     return SOMA_OK;
+}
+
+static soma_status locale_failed(soma_error_info *err)
+{
+    return soma__fail(err, SOMA_ENOMEM, NULL,
+                      "out of memory creating the \"C\" numeric locale (newlocale)");
 }
 
 soma_status soma_csv_read_buffer(const char *text, size_t len,
@@ -1224,13 +1260,13 @@ soma_status soma_csv_read_buffer(const char *text, size_t len,
 {
     SOMA_TRY(read_args(opt, X, y, err));
     if (text == NULL && len > 0)
-        return arg_error(err, "text: NULL with len %zu", len);
+        return arg_error(err, "text", "text is NULL but len is %zu", len);
     parser p;
     SOMA_TRY(parser_init(&p, opt, alloc, err));
     c_numeric loc = {0};
     soma_status st = c_numeric_enter(&loc);
     if (st != SOMA_OK)
-        return st;
+        return locale_failed(err);
     if (len > 0)
         st = feed(&p, text, len);
     if (st == SOMA_OK)
@@ -1253,17 +1289,22 @@ soma_status soma_csv_read_file(const char *path, const soma_csv_options *opt,
                                const soma_allocator *alloc, soma_error_info *err)
 {
     if (path == NULL)
-        return arg_error(err, "path: NULL");
+        return arg_error(err, "path", "path is NULL");
     SOMA_TRY(read_args(opt, X, y, err));
     parser p;
     SOMA_TRY(parser_init(&p, opt, alloc, err));
     FILE *f = fopen(path, "rb");
     if (f == NULL)
-        return report(err, SOMA_EIO, 0, 0, 0, "cannot open the file (errno %d)", errno);
+        return soma__fail(err, SOMA_EIO, "path", "cannot open path '%.120s': %s", path,
+                          strerror(errno));
     char *chunk = soma__alloc(alloc, CHUNK);
     c_numeric loc = {0};
     bool in_c = false, first = true;
-    soma_status st = chunk == NULL ? SOMA_ENOMEM : c_numeric_enter(&loc);
+    soma_status st;
+    if (chunk == NULL)
+        st = soma__fail_nomem(err, CHUNK, "the file block");
+    else if ((st = c_numeric_enter(&loc)) != SOMA_OK)
+        st = locale_failed(err);
     if (st == SOMA_OK)
         in_c = true;
     while (st == SOMA_OK) {
@@ -1278,9 +1319,12 @@ soma_status soma_csv_read_file(const char *path, const soma_csv_options *opt,
         if (got > 0)
             st = feed(&p, chunk, got);
         if (got < CHUNK) {
-            if (ferror(f))
-                st =
-                    report(err, SOMA_EIO, 0, 0, p.offset, "read error (errno %d)", errno);
+            if (ferror(f)) {
+                st = soma__fail(err, SOMA_EIO, "path", "cannot read path '%.120s': %s",
+                                path, strerror(errno));
+                if (err != NULL)
+                    err->offset = p.offset;
+            }
             break;
         }
     }
@@ -1348,28 +1392,28 @@ static int write_table(FILE *f, const soma_matrix *X, const soma_matrix *y,
 }
 
 soma_status soma_csv_write(const char *path, const soma_matrix *X, const soma_matrix *y,
-                           const char *const *names)
+                           const char *const *names, soma_error_info *err)
 {
-    if (path == NULL)
-        return SOMA_EINVAL;
-    SOMA_TRY(soma__matrix_check(X));
+    SOMA_REQUIRE_PTR(path, err, "path");
+    SOMA_TRY(soma__check_matrix_arg(X, "X", err));
     if (y != NULL) {
-        SOMA_TRY(soma__matrix_check(y));
-        if (y->cols != 1)
-            return SOMA_EINVAL;
-        if (y->rows != X->rows)
-            return SOMA_EDIM;
+        SOMA_TRY(soma__check_matrix_arg(y, "y", err));
+        SOMA_REQUIRE(y->cols == 1, err, SOMA_EINVAL, "y",
+                     "y has %zu columns: it is written as one label column", y->cols);
+        SOMA_REQUIRE(y->rows == X->rows, err, SOMA_EDIM, "y",
+                     "y has %zu rows but X has %zu", y->rows, X->rows);
     }
-    if (X->cols == 0 && y == NULL)
-        return SOMA_EINVAL; /* no fields: the file could not be read back */
+    /* no fields: the file could not be read back */
+    SOMA_REQUIRE(X->cols >= 1 || y != NULL, err, SOMA_EINVAL, "X",
+                 "X has no columns and there is no y: the file would have no fields");
     if (names != NULL) {
         size_t total = X->cols + (y != NULL ? 1 : 0);
         for (size_t j = 0; j < total; j++)
-            if (names[j] == NULL)
-                return SOMA_EINVAL;
+            SOMA_REQUIRE(names[j] != NULL, err, SOMA_EINVAL, "names",
+                         "names[%zu] is NULL: give one name per column (%zu)", j, total);
     }
     soma__atomic_file af;
-    SOMA_TRY(soma__atomic_open(&af, path, NULL));
+    SOMA_TRY(soma__atomic_open(&af, path, NULL, err));
     c_numeric loc = {0};
     soma_status st = c_numeric_enter(&loc);
     if (st == SOMA_OK) {
@@ -1377,6 +1421,9 @@ soma_status soma_csv_write(const char *path, const soma_matrix *X, const soma_ma
             st = SOMA_EIO;
         c_numeric_leave(&loc);
     }
-    soma_status done = soma__atomic_commit(&af, st == SOMA_OK);
-    return st != SOMA_OK ? st : done;
+    soma_status done = soma__atomic_commit(&af, st == SOMA_OK, err);
+    if (st != SOMA_OK)
+        return soma__fail(err, st, "path", "cannot write to path '%.120s': %s", path,
+                          st == SOMA_EIO ? strerror(errno) : soma_status_string(st));
+    return done;
 }

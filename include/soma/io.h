@@ -110,9 +110,13 @@
  * | text label holding a NUL byte | EFORMAT | the field |
  * | gzip input (starts with 1F 8B; soma_csv_read_file) | ENOTSUP | 0, 0 |
  *
- * File errors (open, read, write) return SOMA_EIO with line 0. Invalid
- * arguments and options return SOMA_EINVAL with line, column and offset 0
- * and a message naming the argument or option and why it is refused.
+ * For these `argument` is "" (the content, not an argument, is at fault).
+ * File errors (open, read, write) return SOMA_EIO with line 0, `argument`
+ * "path" and the system's reason (strerror). Invalid arguments and options
+ * return SOMA_EINVAL with line, column and offset 0, `argument` naming the
+ * argument or option field ("X", "text", "opt.comment", ...) and a message
+ * saying why it is refused. SOMA_ENOMEM and SOMA_EOVERFLOW say what could
+ * not be allocated.
  *
  * ## Memory
  * The reader's buffers (the current field, the first record, the growing
@@ -310,7 +314,8 @@ SOMA_API SOMA_NODISCARD soma_status soma_csv_read_file(
  */
 SOMA_API SOMA_NODISCARD soma_status soma_csv_write(const char *path, const soma_matrix *X,
                                                    const soma_matrix *y,
-                                                   const char *const *names);
+                                                   const char *const *names,
+                                                   soma_error_info *err);
 
 #ifdef __cplusplus
 }

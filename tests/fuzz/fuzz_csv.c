@@ -115,7 +115,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     X0 = X;
     y0 = y;
     info0 = info;
-    memset(&err, 0, sizeof err);
+    memset(&err, 0x5A, sizeof err); /* a call that fails must write it */
 
     /* The text may be empty: pass NULL then, as the API allows. */
     const soma_status st =
@@ -134,6 +134,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (invalid_options) {
             FUZZ_CHECK(st == SOMA_EINVAL);
             FUZZ_CHECK(strncmp(err.message, "option ", 7) == 0);
+            FUZZ_CHECK(strncmp(err.argument, "opt.", 4) == 0);
             return 0;
         }
         FUZZ_CHECK(st == SOMA_EFORMAT || st == SOMA_ENONFINITE ||
@@ -146,6 +147,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             FUZZ_CHECK(err.line >= 1);
             FUZZ_CHECK(memchr(err.message, '\0', sizeof err.message) != NULL);
             FUZZ_CHECK(err.message[0] != '\0');
+            FUZZ_CHECK(err.argument[0] == '\0'); /* the content is at fault */
         }
         return 0;
     }
