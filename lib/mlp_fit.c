@@ -570,10 +570,28 @@ typedef struct fit_state {
     size_t y_onehot, v_onehot; /* one-hot widths of integer-label Y and Y_val */
     soma_optim opt;            /* fresh optimizer state, until fit_commit */
     bool fresh_opt;            /* opt holds state not yet installed */
+    bool stop_requested;       /* the batch callback asked to stop */
 } fit_state;
 
 /* One epoch of training; fills s (training sums) and v (validation sums). */
-static soma_status run_epoch(fit_state *f, double lr, sums *s, sums *v)
+/* Report a finished batch to the batch callback; true when it asks to stop. */
+static bool report_batch(const fit_state *f, size_t epoch, size_t batch, size_t rows_done,
+                         const sums *s)
+{
+    const soma_fit_options *o = f->o;
+    const bool classify = f->mlp->spec.loss != SOMA_LOSS_MSE;
+    const soma_batch_stats b = {
+        .epoch = epoch,
+        .batch = batch,
+        .rows_done = rows_done,
+        .rows_total = f->n_train,
+        .loss = s->loss / s->count,
+        .accuracy = classify ? s->correct / s->count : NAN,
+    };
+    return o->batch_callback(o->callback_user, &b) != 0;
+}
+
+static soma_status run_epoch(fit_state *f, size_t epoch, double lr, sums *s, sums *v)
 {
     soma_mlp *mlp = f->mlp;
     const soma_fit_options *o = f->o;
@@ -592,6 +610,11 @@ static soma_status run_epoch(fit_state *f, double lr, sums *s, sums *v)
         if (o->clip_norm > 0.0)
             clip_gradient(mlp, o->clip_norm);
         SOMA_TRY(soma_optim_step(&mlp->opt, lr, mlp->params, mlp->grads));
+        if (o->batch_callback != NULL &&
+            report_batch(f, epoch, b0 / f->batch, b0 + m, s)) {
+            f->stop_requested = true;
+            break;
+        }
     }
     if (f->has_val)
         evaluate_rows(mlp, &f->w, f->Xv, f->Yv, f->v_onehot, f->val_idx, f->n_val, v);
@@ -790,7 +813,7 @@ soma_status soma_mlp_fit(soma_mlp *mlp, const soma_matrix *X, const soma_matrix 
                                             base + e, &lr));
         memcpy(f.w.snapshot[e % 2], mlp->params, P * sizeof(double));
         sums s = {0, 0, 0}, v = {0, 0, 0};
-        status = run_epoch(&f, lr, &s, &v);
+        status = run_epoch(&f, base + e, lr, &s, &v);
         if (status != SOMA_OK)
             break;
         const bool classify = mlp->spec.loss != SOMA_LOSS_MSE;
@@ -845,6 +868,8 @@ soma_status soma_mlp_fit(soma_mlp *mlp, const soma_matrix *X, const soma_matrix 
         if (options->callback != NULL &&
             options->callback(options->callback_user, &st) != 0 &&
             stop == SOMA_STOP_EPOCHS)
+            stop = SOMA_STOP_CALLBACK;
+        if (f.stop_requested && stop == SOMA_STOP_EPOCHS)
             stop = SOMA_STOP_CALLBACK;
         if (stop != SOMA_STOP_EPOCHS)
             break;

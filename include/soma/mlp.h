@@ -225,6 +225,27 @@ SOMA_API void soma_history_free(soma_history *history);
 /** @brief Per-epoch callback: return nonzero to stop training after this epoch. */
 typedef int (*soma_epoch_callback)(void *user, const soma_epoch_stats *stats);
 
+/** @brief Progress within an epoch, given to the batch callback after each
+ *  optimizer step. */
+typedef struct soma_batch_stats {
+    size_t epoch;      /**< as soma_epoch_stats.epoch */
+    size_t batch;      /**< 0-based index of the batch just applied */
+    size_t rows_done;  /**< training rows of this epoch processed so far */
+    size_t rows_total; /**< training rows per epoch */
+    double loss;       /**< mean training loss over the epoch's batches so far */
+    double accuracy;   /**< the same for accuracy; NaN for MSE */
+} soma_batch_stats;
+
+/**
+ * @brief Per-batch callback (progress lines, interruption): return nonzero
+ * to stop training at the end of this batch. The epoch is then cut short:
+ * its validation and statistics cover the batches done, it is recorded in
+ * the history, and fit returns SOMA_OK with stop = SOMA_STOP_CALLBACK. In a
+ * data-parallel run every process must take the same decision at the same
+ * batch (the hooks do not agree on it).
+ */
+typedef int (*soma_batch_callback)(void *user, const soma_batch_stats *stats);
+
 /**
  * @brief Hooks through which data-parallel training (see mpi.h) joins fit.
  * On one machine leave them NULL.
@@ -279,8 +300,9 @@ typedef struct soma_fit_options {
     double min_delta;    /**< an improvement must exceed this, >= 0 */
     bool restore_best;   /**< with early stopping: end on the best epoch's parameters */
 
-    soma_epoch_callback callback; /**< called after every epoch, or NULL */
-    void *callback_user;
+    soma_epoch_callback callback;       /**< called after every epoch, or NULL */
+    void *callback_user;                /**< given to both callbacks */
+    soma_batch_callback batch_callback; /**< called after every batch, or NULL */
 
     bool warm_start;         /**< keep optimizer state and epoch count of the last fit */
     soma_reduce_hook reduce; /**< data-parallel hooks, or all NULL */
