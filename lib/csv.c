@@ -14,6 +14,7 @@
 
 #include "bytes.h"
 #include "internal.h"
+#include "stream.h"
 
 #define CHUNK (64 * 1024)
 
@@ -749,9 +750,9 @@ soma_status soma_csv_read_file(const char *path, const soma_csv_options *opt,
     SOMA_TRY(read_args(opt, X, y));
     parser p;
     SOMA_TRY(parser_init(&p, opt, alloc, err));
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return report(err, SOMA_EIO, 0, 0, 0, "cannot open the file (errno %d)", errno);
+    /* Plain or gzip (stream.h). */
+    soma__stream in;
+    SOMA_TRY(soma__stream_open_file(&in, path, alloc, err));
     char *chunk = soma__alloc(alloc, CHUNK);
     c_numeric loc = {0};
     bool in_c = false;
@@ -759,21 +760,18 @@ soma_status soma_csv_read_file(const char *path, const soma_csv_options *opt,
     if (st == SOMA_OK)
         in_c = true;
     while (st == SOMA_OK) {
-        size_t got = fread(chunk, 1, CHUNK, f);
-        if (got > 0)
+        size_t got;
+        st = soma__stream_read(&in, chunk, CHUNK, &got);
+        if (st == SOMA_OK && got > 0)
             st = feed(&p, chunk, got);
-        if (got < CHUNK) {
-            if (ferror(f))
-                st =
-                    report(err, SOMA_EIO, 0, 0, p.offset, "read error (errno %d)", errno);
+        if (got < CHUNK)
             break;
-        }
     }
     if (st == SOMA_OK)
         st = finish(&p);
     if (in_c)
         c_numeric_leave(&loc);
-    fclose(f);
+    soma__stream_close(&in);
     soma__free(alloc, chunk, CHUNK);
     if (st == SOMA_OK)
         st = parser_output(&p, X, y, info);
