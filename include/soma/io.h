@@ -217,6 +217,7 @@ SOMA_API SOMA_NODISCARD soma_status soma_csv_write(const char *path, const soma_
                                                    const char *const *names);
 
 /* ------------------------------------------------------------------------ */
+/* clang-format off */
 /**
  * @name IDX files (MNIST, Fashion-MNIST, EMNIST, ...)
  *
@@ -269,6 +270,7 @@ SOMA_API SOMA_NODISCARD soma_status soma_csv_write(const char *path, const soma_
  * "labels:" to say which file is at fault.
  * @{
  */
+/* clang-format on */
 
 /** @brief Element types of IDX files (byte 2 of the file). */
 typedef enum soma_idx_type {
@@ -324,12 +326,9 @@ typedef struct soma_idx_info {
  *         SOMA_EFORMAT, SOMA_ENONFINITE and SOMA_ENOTSUP as tabulated
  *         above; SOMA_ENOMEM. On error X and info are untouched.
  */
-SOMA_API SOMA_NODISCARD soma_status soma_idx_read_buffer(const void *data, size_t len,
-                                                         const soma_idx_options *opt,
-                                                         soma_matrix *X,
-                                                         soma_idx_info *info,
-                                                         const soma_allocator *alloc,
-                                                         soma_error_info *err);
+SOMA_API SOMA_NODISCARD soma_status soma_idx_read_buffer(
+    const void *data, size_t len, const soma_idx_options *opt, soma_matrix *X,
+    soma_idx_info *info, const soma_allocator *alloc, soma_error_info *err);
 
 /**
  * @brief Read the IDX file at `path` (plain, or gzip whatever its name) into
@@ -338,11 +337,9 @@ SOMA_API SOMA_NODISCARD soma_status soma_idx_read_buffer(const void *data, size_
  *         SOMA_EIO when the file cannot be opened or read (the message
  *         gives the system's reason).
  */
-SOMA_API SOMA_NODISCARD soma_status soma_idx_read_file(const char *path,
-                                                       const soma_idx_options *opt,
-                                                       soma_matrix *X, soma_idx_info *info,
-                                                       const soma_allocator *alloc,
-                                                       soma_error_info *err);
+SOMA_API SOMA_NODISCARD soma_status soma_idx_read_file(
+    const char *path, const soma_idx_options *opt, soma_matrix *X, soma_idx_info *info,
+    const soma_allocator *alloc, soma_error_info *err);
 
 /**
  * @brief Read an images file and its labels file (MNIST's
@@ -371,8 +368,8 @@ SOMA_API SOMA_NODISCARD soma_status soma_idx_read_file(const char *path,
  */
 SOMA_API SOMA_NODISCARD soma_status soma_idx_read_pair(
     const char *images_path, const char *labels_path, const soma_idx_options *opt,
-    soma_matrix *X, soma_matrix *y, soma_idx_info *images_info, soma_idx_info *labels_info,
-    const soma_allocator *alloc, soma_error_info *err);
+    soma_matrix *X, soma_matrix *y, soma_idx_info *images_info,
+    soma_idx_info *labels_info, const soma_allocator *alloc, soma_error_info *err);
 
 /** @} */
 
