@@ -505,6 +505,37 @@ START_TEST(gzip_fixtures)
 }
 END_TEST
 
+/* 3 MiB inflated from 3 KB: the value buffer grows 1, 2, 3 MiB; the
+ * matrix is allocated once, after the data is all there. */
+START_TEST(gzip_growth)
+{
+    size_t n;
+    unsigned char *gz = fixture("u8-3x1048577.idx.gz", &n);
+    soma_matrix X;
+    soma_error_info err = {0};
+    soma_status st = soma_idx_read_buffer(gz, n, NULL, &X, NULL, &A, &err);
+    free(gz);
+    if (!EXPECT_ZLIB) {
+        ck_assert_int_eq(st, SOMA_ENOTSUP);
+        return;
+    }
+    ck_assert_msg(st == SOMA_OK, "%s", err.message);
+    const size_t m = 1048577;
+    ck_assert_uint_eq(X.rows, 3);
+    ck_assert_uint_eq(X.cols, m);
+    double sum = 0;
+    for (size_t i = 0; i < 3 * m; i++)
+        sum += X.data[i];
+    ck_assert_double_eq(sum, 12.0);
+    ck_assert_double_eq(X.data[m], 5.0);
+    ck_assert_double_eq(X.data[3 * m - 1], 7.0);
+    /* Peak: the 3 MiB of values, the 24 MiB matrix, zlib's state (< 64 KiB
+     * with its 32 KiB window); the last growth step held 2 + 3 MiB. */
+    ck_assert_uint_le(T.peak_bytes, 3 * m + 8 * 3 * m + (64u << 10));
+    soma_matrix_free(&X);
+}
+END_TEST
+
 /* Errors of the gzip stream itself: offsets in the compressed bytes. */
 START_TEST(gzip_errors)
 {
@@ -846,6 +877,7 @@ int main(int argc, char **argv)
     tcase_add_test(tc, nonfinite);
     tcase_add_test(tc, bad_arguments);
     tcase_add_test(tc, gzip_fixtures);
+    tcase_add_test(tc, gzip_growth);
     tcase_add_test(tc, gzip_errors);
     tcase_add_test(tc, gzip_content_errors);
     tcase_add_test(tc, pairs);
