@@ -326,6 +326,11 @@ int main(int argc, char **argv)
     o.batch_size = cfg.batch;
     o.optimizer = soma_optim_config_default(SOMA_OPTIMIZER_ADAM);
     o.learning_rate = cfg.lr;
+    /* Cosine decay to 0 over the run: large steps first, small ones at the
+     * end, so the last epoch's weights are not a noisy sample. */
+    o.schedule.kind = SOMA_SCHEDULE_COSINE;
+    o.schedule.period = cfg.epochs;
+    o.schedule.lr_min = 0.0;
     o.validation_fraction = 0.1;
     o.seed = cfg.seed;
     o.callback = on_epoch;
