@@ -164,7 +164,7 @@ static void write_gnuplot(const settings *cfg, const soma_matrix *y,
                "set terminal pngcairo size 1000,420 font 'DejaVu Sans,10'\n"
                "set output 'learning_curves.png'\n"
                "set multiplot layout 1,2 title 'Fashion-MNIST, [784,256,128,10] relu, "
-               "Adam'\n"
+               "Adam with cosine decay'\n"
                "set grid lc rgb '#dddddd'\nset key autotitle columnhead\n"
                "set xrange [0.5:*]\nset xlabel 'epoch'\nset ylabel 'cross-entropy'\nset "
                "title 'loss'\n"
