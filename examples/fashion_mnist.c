@@ -74,8 +74,9 @@ static soma_status load(const settings *cfg, const char *set, soma_matrix *X,
     o.divisor = 255.0;
     soma_error_info err = {0};
     soma_status st = soma_idx_read_pair(img, lab, &o, X, y, NULL, NULL, NULL, &err);
-    if (st != SOMA_OK)
-        fprintf(stderr, "fashion_mnist: %s / %s: %s at byte %zu: %s\n", img, lab,
+    if (st != SOMA_OK) /* err.argument says which of the two files */
+        fprintf(stderr, "fashion_mnist: %s: %s at byte %zu: %s\n",
+                strcmp(err.argument, "labels_path") == 0 ? lab : img,
                 soma_status_string(st), err.offset, err.message);
     return st;
 }
@@ -299,7 +300,7 @@ int main(int argc, char **argv)
                 strerror(errno));
         return 1;
     }
-    soma_matrix X = {0}, y = {0}, Xt = {0}, yt = {0}, Y = {0}, pred = {0}, C = {0};
+    soma_matrix X = {0}, y = {0}, Xt = {0}, yt = {0}, pred = {0}, C = {0};
     soma_mlp *mlp = NULL;
     soma_history h = {0};
     int rc = 1;
@@ -336,19 +337,21 @@ int main(int argc, char **argv)
     o.callback = on_epoch;
     o.callback_user = &cfg.epochs;
 
-    soma_status st = soma_one_hot(&y, N_CLASSES, &Y, NULL);
-    if (st == SOMA_OK)
-        st = soma_mlp_create(&mlp, sizes, 4, &spec, NULL);
+    /* y holds the class numbers 0..9: a cross-entropy model with 10
+     * outputs takes them as they are (no one-hot copy of the targets). */
+    soma_error_info err = {0};
+    soma_status st = soma_mlp_create(&mlp, sizes, 4, &spec, NULL, &err);
     if (st != SOMA_OK) {
-        fprintf(stderr, "fashion_mnist: %s\n", soma_status_string(st));
+        fprintf(stderr, "fashion_mnist: %s: %s\n", soma_status_string(st), err.message);
         goto done;
     }
     printf("training [784,256,128,10] (%zu parameters): Adam lr %g, batch %zu, %zu "
            "epochs, 10%% of the training images held out for validation\n",
            soma_mlp_n_params(mlp), cfg.lr, cfg.batch, cfg.epochs);
-    st = soma_mlp_fit(mlp, &X, &Y, &o, &h);
+    st = soma_mlp_fit(mlp, &X, &y, &o, &h, &err);
     if (st != SOMA_OK) {
-        fprintf(stderr, "fashion_mnist: training failed: %s\n", soma_status_string(st));
+        fprintf(stderr, "fashion_mnist: training failed: %s: %s\n",
+                soma_status_string(st), err.message);
         goto done;
     }
     double seconds = 0;
@@ -359,13 +362,14 @@ int main(int argc, char **argv)
     double accuracy = 0;
     st = soma_matrix_init(&pred, Xt.rows, 1, NULL);
     if (st == SOMA_OK)
-        st = soma_mlp_predict(mlp, &Xt, &pred);
+        st = soma_mlp_predict(mlp, &Xt, &pred, &err);
     if (st == SOMA_OK)
-        st = soma_accuracy(&yt, &pred, &accuracy);
+        st = soma_accuracy(&yt, &pred, &accuracy, &err);
     if (st == SOMA_OK)
-        st = soma_confusion_matrix(&yt, &pred, N_CLASSES, &C, NULL);
+        st = soma_confusion_matrix(&yt, &pred, N_CLASSES, &C, NULL, &err);
     if (st != SOMA_OK) {
-        fprintf(stderr, "fashion_mnist: evaluation failed: %s\n", soma_status_string(st));
+        fprintf(stderr, "fashion_mnist: evaluation failed: %s: %s\n",
+                soma_status_string(st), err.message);
         goto done;
     }
     printf("\ntest accuracy %.4f (%zu images); %.1f s per epoch (%zu epochs, %.1f s)\n",
@@ -401,7 +405,6 @@ done:
     soma_matrix_free(&y);
     soma_matrix_free(&Xt);
     soma_matrix_free(&yt);
-    soma_matrix_free(&Y);
     soma_matrix_free(&pred);
     soma_matrix_free(&C);
     return rc;

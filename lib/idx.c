@@ -194,6 +194,16 @@ static soma_status trailing(const header *h, soma_error_info *err)
                            at, h->info.rows, h->info.cols, h->esize);
 }
 
+/* X = rows x cols, or SOMA_ENOMEM with the detail. */
+static soma_status matrix_init(soma_matrix *X, const header *h,
+                               const soma_allocator *alloc, soma_error_info *err)
+{
+    soma_status st = soma_matrix_init(X, h->info.rows, h->info.cols, alloc);
+    if (st == SOMA_ENOMEM)
+        soma__fail_nomem(err, h->info.rows * h->info.cols * sizeof(double), "the matrix");
+    return st;
+}
+
 /* Known length: check it, then convert block by block into X. */
 static soma_status read_known(soma__stream *s, const header *h, size_t total,
                               const soma_idx_options *o, soma_matrix *X,
@@ -208,8 +218,8 @@ static soma_status read_known(soma__stream *s, const header *h, size_t total,
     const size_t block = h->payload < BLOCK ? h->payload : BLOCK;
     unsigned char *buf = soma__alloc(alloc, block);
     if (buf == NULL)
-        return SOMA_ENOMEM;
-    soma_status st = soma_matrix_init(X, h->info.rows, h->info.cols, alloc);
+        return soma__fail_nomem(err, block, "a block of the input");
+    soma_status st = matrix_init(X, h, alloc, err);
     for (size_t done = 0; st == SOMA_OK && done < h->payload;) {
         const size_t n = h->payload - done < block ? h->payload - done : block;
         size_t got;
@@ -236,7 +246,7 @@ static soma_status read_unknown(soma__stream *s, const header *h,
     size_t cap = h->payload < FIRST_GROWTH ? h->payload : FIRST_GROWTH, have = 0;
     unsigned char *buf = soma__alloc(alloc, cap);
     if (buf == NULL)
-        return SOMA_ENOMEM;
+        return soma__fail_nomem(err, cap, "the decompressed values");
     soma_status st = SOMA_OK;
     for (;;) {
         size_t got;
@@ -253,7 +263,7 @@ static soma_status read_unknown(soma__stream *s, const header *h,
         const size_t grown = cap > h->payload / 2 ? h->payload : 2 * cap;
         unsigned char *bigger = soma__alloc(alloc, grown);
         if (bigger == NULL) {
-            st = SOMA_ENOMEM;
+            st = soma__fail_nomem(err, grown, "the decompressed values");
             goto done;
         }
         memcpy(bigger, buf, have);
@@ -268,7 +278,7 @@ static soma_status read_unknown(soma__stream *s, const header *h,
     if (st == SOMA_OK && got > 0)
         st = trailing(h, err);
     if (st == SOMA_OK)
-        st = soma_matrix_init(X, h->info.rows, h->info.cols, alloc);
+        st = matrix_init(X, h, alloc, err);
     if (st == SOMA_OK) {
         st = convert(h, o, buf, h->payload / h->esize, 0, X->data, err);
         if (st != SOMA_OK)
@@ -298,12 +308,20 @@ static soma_status read_stream(soma__stream *s, const soma_idx_options *o, soma_
 }
 
 static soma_status check_args(const soma_idx_options *opt, const soma_matrix *X,
-                              const soma_allocator *alloc, soma_idx_options *o)
+                              const soma_allocator *alloc, soma_idx_options *o,
+                              soma_error_info *err)
 {
     *o = opt != NULL ? *opt : soma_idx_defaults();
-    if (X == NULL || !soma__allocator_valid(alloc) || !isfinite(o->divisor) ||
-        o->divisor == 0.0)
-        return SOMA_EINVAL;
+    SOMA_REQUIRE(X != NULL, err, SOMA_EINVAL, "X",
+                 "X is NULL: pass a soma_matrix to receive the values");
+    SOMA_REQUIRE(soma__allocator_valid(alloc), err, SOMA_EINVAL, "alloc",
+                 "alloc lacks its alloc or free function: give both, or pass NULL for "
+                 "the C library's");
+    SOMA_REQUIRE(isfinite(o->divisor) && o->divisor != 0.0, err, SOMA_EINVAL,
+                 "opt.divisor",
+                 "opt.divisor is %g: it must be finite and not 0 (1 keeps the values, "
+                 "255 maps bytes to [0, 1])",
+                 o->divisor);
     return SOMA_OK;
 }
 
@@ -313,9 +331,9 @@ soma_status soma_idx_read_buffer(const void *data, size_t len,
                                  soma_error_info *err)
 {
     soma_idx_options o;
-    SOMA_TRY(check_args(opt, X, alloc, &o));
-    if (data == NULL && len > 0)
-        return SOMA_EINVAL;
+    SOMA_TRY(check_args(opt, X, alloc, &o, err));
+    SOMA_REQUIRE(data != NULL || len == 0, err, SOMA_EINVAL, "data",
+                 "data is NULL but len is %zu", len);
     soma__stream s;
     SOMA_TRY(soma__stream_open_buffer(&s, data, len, alloc, err));
     soma_status st = read_stream(&s, &o, X, info, alloc, err);
@@ -327,10 +345,10 @@ soma_status soma_idx_read_file(const char *path, const soma_idx_options *opt,
                                soma_matrix *X, soma_idx_info *info,
                                const soma_allocator *alloc, soma_error_info *err)
 {
+    SOMA_REQUIRE(path != NULL, err, SOMA_EINVAL, "path",
+                 "path is NULL: name the IDX file");
     soma_idx_options o;
-    SOMA_TRY(check_args(opt, X, alloc, &o));
-    if (path == NULL)
-        return SOMA_EINVAL;
+    SOMA_TRY(check_args(opt, X, alloc, &o, err));
     soma__stream s;
     SOMA_TRY(soma__stream_open_file(&s, path, alloc, err));
     soma_status st = read_stream(&s, &o, X, info, alloc, err);
@@ -338,21 +356,23 @@ soma_status soma_idx_read_file(const char *path, const soma_idx_options *opt,
     return st;
 }
 
-/* Copy a reader's error into err with the file's role in front. */
-static soma_status prefixed(soma_status st, const char *role, const soma_error_info *e,
+/* Copy a reader's error into err, naming the file's argument (in front of
+ * the message too). */
+static soma_status prefixed(soma_status st, const char *arg, const soma_error_info *e,
                             soma_error_info *err)
 {
-    if (err != NULL && st != SOMA_ENOMEM) {
-        /* "role: message", cut to fit. */
+    if (err != NULL) {
+        /* "arg: message", cut to fit. */
         soma_error_info tmp = *e;
-        const size_t cap = sizeof tmp.message, r = strlen(role);
+        const size_t cap = sizeof tmp.message, r = strlen(arg);
         size_t n = strnlen(e->message, cap);
         if (n > cap - r - 3)
             n = cap - r - 3;
-        memcpy(tmp.message, role, r);
+        memcpy(tmp.message, arg, r);
         memcpy(tmp.message + r, ": ", 2);
         memcpy(tmp.message + r + 2, e->message, n);
         tmp.message[r + 2 + n] = '\0';
+        snprintf(tmp.argument, sizeof tmp.argument, "%s", arg);
         *err = tmp;
     }
     return st;
@@ -364,37 +384,40 @@ soma_status soma_idx_read_pair(const char *images_path, const char *labels_path,
                                soma_idx_info *labels_info, const soma_allocator *alloc,
                                soma_error_info *err)
 {
+    SOMA_REQUIRE(images_path != NULL, err, SOMA_EINVAL, "images_path",
+                 "images_path is NULL: name the images file");
+    SOMA_REQUIRE(labels_path != NULL, err, SOMA_EINVAL, "labels_path",
+                 "labels_path is NULL: name the labels file");
     soma_idx_options o;
-    SOMA_TRY(check_args(opt, X, alloc, &o));
-    if (images_path == NULL || labels_path == NULL || y == NULL)
-        return SOMA_EINVAL;
+    SOMA_TRY(check_args(opt, X, alloc, &o, err));
+    SOMA_REQUIRE(y != NULL, err, SOMA_EINVAL, "y",
+                 "y is NULL: pass a soma_matrix to receive the labels");
     soma_matrix tx = {0}, ty = {0};
     soma_idx_info ix, iy, *hx = &ix, *hy = &iy;
     soma_error_info e = {0};
     const soma_idx_options raw = soma_idx_defaults();
     soma_status st = soma_idx_read_file(images_path, &o, &tx, hx, alloc, &e);
     if (st != SOMA_OK) {
-        st = prefixed(st, "images", &e, err);
+        st = prefixed(st, "images_path", &e, err);
         goto done;
     }
     st = soma_idx_read_file(labels_path, &raw, &ty, hy, alloc, &e);
     if (st != SOMA_OK) {
-        st = prefixed(st, "labels", &e, err);
+        st = prefixed(st, "labels_path", &e, err);
         goto done;
     }
     if (hy->cols != 1) {
-        st =
-            soma__error_fmt(err, SOMA_EFORMAT, 3,
-                            "labels: %zu values per item (%zu dimensions); a labels file "
-                            "has one",
-                            hy->cols, hy->n_dims);
+        soma__error_fmt(&e, SOMA_EFORMAT, 3,
+                        "%zu values per item (%zu dimensions); a labels file has one",
+                        hy->cols, hy->n_dims);
+        st = prefixed(SOMA_EFORMAT, "labels_path", &e, err);
         goto done;
     }
     if (hy->rows != hx->rows) {
-        st = soma__error_fmt(err, SOMA_EFORMAT, 4,
-                             "labels: %zu labels for %zu images: the files do not belong "
-                             "together",
-                             hy->rows, hx->rows);
+        soma__error_fmt(&e, SOMA_EFORMAT, 4,
+                        "%zu labels for %zu images: the files do not belong together",
+                        hy->rows, hx->rows);
+        st = prefixed(SOMA_EFORMAT, "labels_path", &e, err);
         goto done;
     }
     *X = tx;

@@ -21,6 +21,7 @@ soma_status soma__error_fmt(soma_error_info *err, soma_status st, size_t offset,
         err->line = 0;
         err->column = 0;
         err->offset = offset;
+        err->argument[0] = '\0';
         va_list ap;
         va_start(ap, fmt);
         vsnprintf(err->message, sizeof err->message, fmt, ap);
@@ -79,7 +80,7 @@ static soma_status gzip_start(soma__stream *s)
 #ifdef SOMA_HAVE_ZLIB
     zbox *b = soma__calloc(&s->alloc, sizeof *b);
     if (b == NULL)
-        return SOMA_ENOMEM;
+        return soma__fail_nomem(s->err, sizeof *b, "the gzip stream");
     b->a = s->alloc;
     b->z.zalloc = z_alloc;
     b->z.zfree = z_free;
@@ -89,7 +90,7 @@ static soma_status gzip_start(soma__stream *s)
     if (r != Z_OK) {
         soma__free(&s->alloc, b, sizeof *b);
         if (r == Z_MEM_ERROR)
-            return SOMA_ENOMEM;
+            return soma__fail(s->err, SOMA_ENOMEM, "", "out of memory for zlib's state");
         return soma__error_fmt(s->err, SOMA_ENOTSUP, 0, "zlib cannot inflate: %s",
                                zError(r));
     }
@@ -160,7 +161,7 @@ soma_status soma__stream_open_file(soma__stream *s, const char *path,
     }
     s->block = soma__alloc(&s->alloc, SOMA__STREAM_BLOCK);
     if (s->block == NULL) {
-        st = SOMA_ENOMEM;
+        st = soma__fail_nomem(err, SOMA__STREAM_BLOCK, "the input block");
         goto fail;
     }
     s->in = s->block;
@@ -298,7 +299,7 @@ static soma_status read_gzip(soma__stream *s, unsigned char *buf, size_t cap, si
             return soma__error_fmt(s->err, SOMA_EFORMAT, at,
                                    "corrupt gzip data near byte %zu of the file", at);
         case Z_MEM_ERROR:
-            return SOMA_ENOMEM;
+            return soma__fail(s->err, SOMA_ENOMEM, "", "out of memory for zlib's window");
         default: /* Z_DATA_ERROR, Z_NEED_DICT, Z_STREAM_ERROR */
             return soma__error_fmt(s->err, SOMA_EFORMAT, at,
                                    "corrupt gzip data near byte %zu of the file: %s", at,

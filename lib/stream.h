@@ -56,8 +56,9 @@ bool soma__stream_size(const soma__stream *s, size_t *size);
 /* Release everything; accepts a stream whose open failed (zeroed). */
 void soma__stream_close(soma__stream *s);
 
-/* Fill err (if not NULL): line and column 0, the offset, a formatted
- * message. Returns st. */
+/* Fill err (if not NULL): no argument, line and column 0, the offset, a
+ * formatted message. Returns st. (Every error of the stream fills err,
+ * SOMA_ENOMEM included.) */
 soma_status soma__error_fmt(soma_error_info *err, soma_status st, size_t offset,
                             const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 

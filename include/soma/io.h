@@ -214,7 +214,8 @@ SOMA_API SOMA_NODISCARD soma_status soma_csv_read_file(
  */
 SOMA_API SOMA_NODISCARD soma_status soma_csv_write(const char *path, const soma_matrix *X,
                                                    const soma_matrix *y,
-                                                   const char *const *names);
+                                                   const char *const *names,
+                                                   soma_error_info *err);
 
 /* ------------------------------------------------------------------------ */
 /* clang-format off */
@@ -266,8 +267,11 @@ SOMA_API SOMA_NODISCARD soma_status soma_csv_write(const char *path, const soma_
  * | file cannot be opened or read | EIO | 0, or where reading failed |
  *
  * soma_idx_read_pair adds two checks (labels with more than one column,
- * item counts that differ) and starts its messages with "images:" or
- * "labels:" to say which file is at fault.
+ * item counts that differ) and says which file is at fault: `err->argument`
+ * is "images_path" or "labels_path", and the message starts with it.
+ *
+ * Argument errors (SOMA_EINVAL) name the argument in `err->argument` ("X",
+ * "data", "path", "opt.divisor", ...); SOMA_ENOMEM fills err too.
  * @{
  */
 /* clang-format on */
@@ -349,7 +353,8 @@ SOMA_API SOMA_NODISCARD soma_status soma_idx_read_file(
  * `opt` applies to the images; the labels are read as stored (divisor 1,
  * finite values only). The labels must have one column (a 1-dimensional
  * file, or sizes n x 1 x ...), and both files the same number of items n.
- * To train a classifier, turn y into one-hot targets with soma_one_hot.
+ * A k-output cross-entropy model trains on y as it is (integer labels,
+ * see mlp.h); soma_one_hot makes one-hot targets when they are wanted.
  *
  * @param images_path  the images (or any features) file
  * @param labels_path  the labels file
@@ -359,8 +364,9 @@ SOMA_API SOMA_NODISCARD soma_status soma_idx_read_file(
  * @param images_info  NULL, or receives what was found in the images file
  * @param labels_info  NULL, or receives what was found in the labels file
  * @param alloc        allocator, or NULL
- * @param err          NULL, or receives the error; its message starts with
- *                     "images:" or "labels:"
+ * @param err          NULL, or receives the error; its argument and the
+ *                     start of its message are "images_path" or
+ *                     "labels_path" for the errors of one file
  * @return as soma_idx_read_file, plus SOMA_EINVAL for NULL paths or y, and
  *         SOMA_EFORMAT when the labels have more than one column (offset 3)
  *         or the item counts differ (offset 4, in the labels file). On
