@@ -115,6 +115,7 @@ void soma_mlp_destroy(soma_mlp *mlp)
         return;
     soma_allocator a = mlp->alloc;
     const size_t L = mlp->n_layers;
+    soma__mlp_meta_free(mlp);
     soma__mlp_opt_free(mlp, &mlp->opt);
     soma__free(&a, mlp->params, mlp->n_params * mlp->elem);
     soma__free(&a, mlp->grads, mlp->n_params * mlp->elem);

@@ -345,6 +345,7 @@ typedef struct fit_state {
     size_t y_onehot, v_onehot; /* one-hot widths of integer-label Y and Y_val */
     soma__mlp_opt opt;         /* fresh optimizer state, until fit_commit */
     bool fresh_opt;            /* opt holds state not yet installed */
+    bool stop_requested;       /* the batch callback asked to stop */
 } fit_state;
 
 /* The reduce hook on this step's gradient (m rows): in the model's
@@ -367,8 +368,26 @@ static soma_status reduce_grads(fit_state *f, size_t m)
     return SOMA_OK;
 }
 
+/* Report a finished batch to the batch callback; true when it asks to stop. */
+static bool report_batch(const fit_state *f, size_t epoch, size_t batch, size_t rows_done,
+                         const soma__sums *s)
+{
+    const soma_fit_options *o = f->o;
+    const bool classify = f->mlp->spec.loss != SOMA_LOSS_MSE;
+    const soma_batch_stats b = {
+        .epoch = epoch,
+        .batch = batch,
+        .rows_done = rows_done,
+        .rows_total = f->n_train,
+        .loss = s->loss / s->count,
+        .accuracy = classify ? s->correct / s->count : NAN,
+    };
+    return o->batch_callback(o->callback_user, &b) != 0;
+}
+
 /* One epoch of training; fills s (training sums) and v (validation sums). */
-static soma_status run_epoch(fit_state *f, double lr, soma__sums *s, soma__sums *v)
+static soma_status run_epoch(fit_state *f, size_t epoch, double lr, soma__sums *s,
+                             soma__sums *v)
 {
     soma_mlp *mlp = f->mlp;
     const soma_fit_options *o = f->o;
@@ -386,6 +405,11 @@ static soma_status run_epoch(fit_state *f, double lr, soma__sums *s, soma__sums 
         if (o->clip_norm > 0.0)
             mlp->ops->clip(mlp, o->clip_norm);
         mlp->ops->step(mlp, lr);
+        if (o->batch_callback != NULL &&
+            report_batch(f, epoch, b0 / f->batch, b0 + m, s)) {
+            f->stop_requested = true;
+            break;
+        }
     }
     if (f->has_val)
         mlp->ops->evaluate_rows(mlp, &f->w, f->Xv, f->Yv, f->v_onehot, f->val_idx,
@@ -590,7 +614,7 @@ soma_status soma_mlp_fit(soma_mlp *mlp, const soma_matrix *X, const soma_matrix 
                                             base + e, &lr));
         memcpy(f.w.snapshot[e % 2], mlp->params, bytes);
         soma__sums s = {0, 0, 0}, v = {0, 0, 0};
-        status = run_epoch(&f, lr, &s, &v);
+        status = run_epoch(&f, base + e, lr, &s, &v);
         if (status != SOMA_OK)
             break;
         const bool classify = mlp->spec.loss != SOMA_LOSS_MSE;
@@ -645,6 +669,8 @@ soma_status soma_mlp_fit(soma_mlp *mlp, const soma_matrix *X, const soma_matrix 
         if (options->callback != NULL &&
             options->callback(options->callback_user, &st) != 0 &&
             stop == SOMA_STOP_EPOCHS)
+            stop = SOMA_STOP_CALLBACK;
+        if (f.stop_requested && stop == SOMA_STOP_EPOCHS)
             stop = SOMA_STOP_CALLBACK;
         if (stop != SOMA_STOP_EPOCHS)
             break;

@@ -307,6 +307,69 @@ START_TEST(success_leaves_err)
 }
 END_TEST
 
+typedef struct progress {
+    size_t calls, last_rows, stop_after;
+    bool monotonic;
+} progress;
+
+static int on_batch(void *user, const soma_batch_stats *b)
+{
+    progress *p = user;
+    if (b->batch == 0)
+        p->last_rows = 0;
+    p->monotonic = p->monotonic && b->rows_done > p->last_rows &&
+                   b->rows_done <= b->rows_total && isfinite(b->loss) &&
+                   b->accuracy >= 0.0 && b->accuracy <= 1.0;
+    p->last_rows = b->rows_done;
+    p->calls++;
+    return p->stop_after != 0 && p->calls == p->stop_after;
+}
+
+/* The batch callback sees every batch in order, and a stop request after
+ * batch 3 of the first epoch leaves the model exactly where a one-epoch fit
+ * on the first 3 batches' rows leaves it (shuffle off: same steps). */
+START_TEST(batch_callback_reports_and_stops)
+{
+    soma_matrix X, y;
+    blobs(100, &X, &y);
+    soma_mlp *m = classifier();
+    soma_fit_options o = soma_fit_options_adam(3);
+    o.batch_size = 16;
+    o.shuffle = false;
+    progress p = {0, 0, 0, true};
+    o.batch_callback = on_batch;
+    o.callback_user = &p;
+    ck_assert_int_eq(soma_mlp_fit(m, &X, &y, &o, NULL, NULL), SOMA_OK);
+    ck_assert_uint_eq(p.calls, 3 * 7); /* ceil(100 / 16) batches per epoch */
+    ck_assert(p.monotonic);
+    soma_mlp_destroy(m);
+
+    m = classifier();
+    p = (progress){0, 0, 3, true};
+    soma_history h;
+    ck_assert_int_eq(soma_mlp_fit(m, &X, &y, &o, &h, NULL), SOMA_OK);
+    ck_assert_uint_eq(p.calls, 3);
+    ck_assert_uint_eq(h.n_epochs, 1);
+    ck_assert_int_eq(h.stop, SOMA_STOP_CALLBACK);
+    soma_matrix X48 = {48, 4, X.ld, X.data, false, {0}},
+                y48 = {48, 1, y.ld, y.data, false, {0}};
+    soma_mlp *ref = classifier();
+    soma_fit_options r = o;
+    r.epochs = 1;
+    r.batch_callback = NULL;
+    ck_assert_int_eq(soma_mlp_fit(ref, &X48, &y48, &r, NULL, NULL), SOMA_OK);
+    soma_matrix pm = params_copy(m), pr = params_copy(ref);
+    ck_assert(same_bits(&pm, &pr));
+    soma_matrix_free(&pm);
+    soma_matrix_free(&pr);
+    soma_history_free(&h);
+    soma_mlp_destroy(ref);
+    soma_mlp_destroy(m);
+    soma_matrix_free(&X);
+    soma_matrix_free(&y);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("classify");
@@ -316,6 +379,7 @@ int main(void)
     tcase_add_test(tc, predictor_no_allocation);
     tcase_add_test(tc, careless_user_messages);
     tcase_add_test(tc, success_leaves_err);
+    tcase_add_test(tc, batch_callback_reports_and_stops);
     suite_add_tcase(s, tc);
     return test_run(s);
 }

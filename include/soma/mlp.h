@@ -61,6 +61,7 @@
 
 #include "activation.h"
 #include "common.h"
+#include "data.h"
 #include "loss.h"
 #include "matrix.h"
 #include "optim.h"
@@ -316,6 +317,27 @@ SOMA_API void soma_history_free(soma_history *history);
 /** @brief Per-epoch callback: return nonzero to stop training after this epoch. */
 typedef int (*soma_epoch_callback)(void *user, const soma_epoch_stats *stats);
 
+/** @brief Progress within an epoch, given to the batch callback after each
+ *  optimizer step. */
+typedef struct soma_batch_stats {
+    size_t epoch;      /**< as soma_epoch_stats.epoch */
+    size_t batch;      /**< 0-based index of the batch just applied */
+    size_t rows_done;  /**< training rows of this epoch processed so far */
+    size_t rows_total; /**< training rows per epoch */
+    double loss;       /**< mean training loss over the epoch's batches so far */
+    double accuracy;   /**< the same for accuracy; NaN for MSE */
+} soma_batch_stats;
+
+/**
+ * @brief Per-batch callback (progress lines, interruption): return nonzero
+ * to stop training at the end of this batch. The epoch is then cut short:
+ * its validation and statistics cover the batches done, it is recorded in
+ * the history, and fit returns SOMA_OK with stop = SOMA_STOP_CALLBACK. In a
+ * data-parallel run every process must take the same decision at the same
+ * batch (the hooks do not agree on it).
+ */
+typedef int (*soma_batch_callback)(void *user, const soma_batch_stats *stats);
+
 /**
  * @brief Hooks through which data-parallel training (see mpi.h) joins fit.
  * On one machine leave them NULL.
@@ -379,8 +401,9 @@ typedef struct soma_fit_options {
     double min_delta;    /**< an improvement must exceed this, >= 0 */
     bool restore_best;   /**< with early stopping: end on the best epoch's parameters */
 
-    soma_epoch_callback callback; /**< called after every epoch, or NULL */
-    void *callback_user;
+    soma_epoch_callback callback;       /**< called after every epoch, or NULL */
+    void *callback_user;                /**< given to both callbacks */
+    soma_batch_callback batch_callback; /**< called after every batch, or NULL */
 
     bool warm_start;         /**< keep optimizer state and epoch count of the last fit */
     soma_reduce_hook reduce; /**< data-parallel hooks, or all NULL */
@@ -496,6 +519,66 @@ SOMA_API SOMA_NODISCARD soma_status soma_mlp_evaluate(const soma_mlp *mlp,
                                                       const soma_matrix *Y, double *loss,
                                                       double *accuracy,
                                                       soma_error_info *err);
+
+/* ------------------------------------------------------------------------ */
+/* What a model carries for its users                                        */
+
+/**
+ * @brief Name the classes the model predicts (copies of names[0..n)); n = 0
+ * removes them. The names travel with the model in its file (soma_mlp_save)
+ * so that a program predicting from the file can print them.
+ *
+ * n must be the number of classes: nL for nL > 1 outputs, 2 for one sigmoid
+ * output (names[0] for label 0, names[1] for label 1). Each name is 1 to
+ * 1024 bytes of text without NUL (UTF-8 by convention).
+ * @return SOMA_OK; SOMA_EINVAL for NULL mlp, names NULL with n > 0, a NULL,
+ *         empty or too long name, or names on an MSE model; SOMA_EDIM when n
+ *         is not the class count; SOMA_ENOMEM (the old names are kept).
+ */
+SOMA_API SOMA_NODISCARD soma_status soma_mlp_set_class_names(soma_mlp *mlp,
+                                                             const char *const *names,
+                                                             size_t n,
+                                                             soma_error_info *err);
+
+/** @brief Number of class names the model carries (0 when none, or NULL). */
+SOMA_API size_t soma_mlp_n_class_names(const soma_mlp *mlp);
+
+/** @brief Name of class i, or NULL when the model has no names or i is out
+ *  of range. Valid until the names are changed or the model destroyed. */
+SOMA_API const char *soma_mlp_class_name(const soma_mlp *mlp, size_t i);
+
+/**
+ * @brief Attach the preprocessing of raw input rows (a copy of the fitted
+ * scaler s, whose width must be sizes[0]); NULL removes it.
+ *
+ * The model does not apply it by itself: fit and predict take the rows as
+ * given. It is carried so that a program loading the model knows how its
+ * training data was transformed: apply soma_scaler_transform with
+ * soma_mlp_preprocessing(mlp) to raw rows before predicting. A fixed scale
+ * (divide by 255) is a scaler too (soma_scaler_init_fixed).
+ * @return SOMA_OK; SOMA_EINVAL for NULL mlp or a scale <= 0; SOMA_ESTATE for
+ *         an unfitted scaler; SOMA_ENONFINITE; SOMA_EDIM for a width other
+ *         than sizes[0]; SOMA_ENOMEM (the old preprocessing is kept).
+ */
+SOMA_API SOMA_NODISCARD soma_status soma_mlp_set_preprocessing(soma_mlp *mlp,
+                                                               const soma_scaler *s,
+                                                               soma_error_info *err);
+
+/** @brief The preprocessing the model carries, or NULL (read-only; valid
+ *  until it is changed or the model destroyed). */
+SOMA_API const soma_scaler *soma_mlp_preprocessing(const soma_mlp *mlp);
+
+/**
+ * @brief Attach free text (a copy, at most 65536 bytes, no NUL inside; the
+ * `soma` program writes `key=value` lines about the training run); NULL or
+ * "" removes it.
+ * @return SOMA_OK; SOMA_EINVAL for NULL mlp or text too long; SOMA_ENOMEM.
+ */
+SOMA_API SOMA_NODISCARD soma_status soma_mlp_set_metadata(soma_mlp *mlp, const char *text,
+                                                          soma_error_info *err);
+
+/** @brief The metadata text; "" when none (never NULL). */
+SOMA_API const char *soma_mlp_metadata(const soma_mlp *mlp);
 
 /** @brief Prediction without allocation: a workspace made once for a model. */
 typedef struct soma_mlp_predictor soma_mlp_predictor;
