@@ -18,6 +18,15 @@
  * are summed over ranks, so the history, early stopping and divergence
  * decisions are global and identical on every rank.
  *
+ * Precision: the gradient is reduced in the model's precision, with
+ * MPI_DOUBLE for a double model and MPI_FLOAT (half the bytes) for a
+ * float32 one (soma_reduce_hook.grads_f32). A float model's parameters are
+ * broadcast and checksummed through a double copy that the context
+ * allocates at the start of the first fit of such a model (n_params
+ * doubles, kept until the context is destroyed or a larger model needs
+ * more); a failure to allocate it is shared like any other setup error.
+ * Every rank must use the same precision (part of the model fingerprint).
+ *
  * Build: `libsoma-mpi` (pkg-config `soma-mpi`) links `libsoma` and MPI;
  * `soma.h` does not include this header, and libsoma itself never
  * depends on MPI. Include `<soma/mpi.h>` after or instead of `<soma.h>`.
@@ -158,7 +167,9 @@ typedef struct soma_mpi_stats {
     double grad_seconds;   /**< wall time inside them, waiting for other ranks included */
     size_t metric_calls;   /**< metric reductions (one per epoch) */
     double metric_seconds; /**< wall time inside them */
-    double bytes_reduced;  /**< gradient bytes passed to MPI_Allreduce by this rank */
+    double bytes_reduced;  /**< gradient bytes passed to MPI_Allreduce by this rank
+                                (8 per parameter and step for a double model, 4
+                                for a float32 one) */
 } soma_mpi_stats;
 
 /** @brief *stats = the context's counters (monotonic clock). SOMA_EINVAL
@@ -168,8 +179,9 @@ SOMA_API SOMA_NODISCARD soma_status soma_mpi_context_stats(const soma_mpi_contex
 
 /**
  * @brief The reduction hooks soma_mpi_fit installs, for a caller that runs
- * soma_mlp_fit itself: `hook->grads` averages the gradient over ranks as in
- * the file comment; `hook->metrics` sums the epoch statistics over ranks
+ * soma_mlp_fit itself: `hook->grads` (double models) and `hook->grads_f32`
+ * (float32 models) average the gradient over ranks as in the file comment;
+ * `hook->metrics` sums the epoch statistics over ranks
  * (gathered, then added in rank order, so every rank gets the same bits);
  * `hook->start` shares every rank's setup status and a fingerprint of the
  * model's shape, and on agreement broadcasts mlp's parameters from rank 0.

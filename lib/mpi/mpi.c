@@ -37,6 +37,8 @@ struct soma_mpi_context {
     void *user_callback_data;
     soma_status deferred; /* an MPI error met where no status can be returned */
     soma_mpi_stats stats;
+    double *scratch;  /* a float model's parameters as doubles (broadcast, checksum) */
+    size_t scratch_n; /* its capacity in doubles */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -113,7 +115,17 @@ static uint64_t shape_fingerprint(soma_mlp *mlp)
     h = fnv_u64(h, (uint64_t)spec.output);
     h = fnv_double(h, spec.output_alpha);
     h = fnv_u64(h, (uint64_t)spec.loss);
+    h = fnv_u64(h, (uint64_t)spec.precision);
     return fnv_u64(h, soma_mlp_n_params(mlp));
+}
+
+/* True when mlp computes in float (its parameters are reached through
+ * copies, its gradient reduced with MPI_FLOAT). */
+static bool is_f32(const soma_mlp *mlp)
+{
+    soma_mlp_spec spec;
+    return mlp != NULL && soma_mlp_get_spec(mlp, &spec, NULL) == SOMA_OK &&
+           spec.precision == SOMA_PRECISION_F32;
 }
 
 /* The options every rank must share for the ranks to take the same steps
@@ -168,15 +180,16 @@ static uint64_t steps_per_epoch(size_t n, const soma_fit_options *o)
 /* ------------------------------------------------------------------------ */
 /* Collectives                                                               */
 
-/* In-place sum of buf[0..n) over the ranks, in calls of at most
- * SOMA_MPI_MAX_COUNT elements. */
-static soma_status allreduce_sum(soma_mpi_context *ctx, double *buf, size_t n)
+/* In-place sum of buf[0..n) (elements of `type`, `size` bytes each) over
+ * the ranks, in calls of at most SOMA_MPI_MAX_COUNT elements. */
+static soma_status allreduce_sum(soma_mpi_context *ctx, void *buf, size_t n,
+                                 MPI_Datatype type, size_t size)
 {
     for (size_t off = 0; off < n;) {
         const size_t c =
             n - off < (size_t)SOMA_MPI_MAX_COUNT ? n - off : SOMA_MPI_MAX_COUNT;
-        SOMA_TRY(soma_mpi_status_from(MPI_Allreduce(MPI_IN_PLACE, buf + off, (int)c,
-                                                    MPI_DOUBLE, MPI_SUM, ctx->comm)));
+        SOMA_TRY(soma_mpi_status_from(MPI_Allreduce(
+            MPI_IN_PLACE, (char *)buf + off * size, (int)c, type, MPI_SUM, ctx->comm)));
         off += c;
     }
     return SOMA_OK;
@@ -233,40 +246,97 @@ static soma_status agree(soma_mpi_context *ctx, const uint64_t rec[REC_WORDS])
 /* ------------------------------------------------------------------------ */
 /* The hooks                                                                 */
 
+/* A 1 x n_params view of the model's parameters: the buffer itself for a
+ * double model, the context's double copy for a float one (filled from
+ * the model). The copy is made at the start of each fit (ensure_scratch),
+ * before the agreement, so that a failed allocation is shared. */
+static soma_status params_view(soma_mpi_context *ctx, soma_matrix *p)
+{
+    if (!is_f32(ctx->mlp))
+        return soma_mlp_params(ctx->mlp, p, NULL);
+    const size_t n = soma_mlp_n_params(ctx->mlp);
+    if (ctx->scratch_n < n)
+        return SOMA_ESTATE;
+    SOMA_TRY(soma_matrix_view(p, ctx->scratch, 1, n, n));
+    return soma_mlp_get_params(ctx->mlp, p, NULL);
+}
+
+/* Room for a float model's parameters as doubles in ctx->scratch. */
+static soma_status ensure_scratch(soma_mpi_context *ctx)
+{
+    const size_t n = is_f32(ctx->mlp) ? soma_mlp_n_params(ctx->mlp) : 0;
+    if (n <= ctx->scratch_n)
+        return SOMA_OK;
+    size_t bytes;
+    if (!soma__mul(n, sizeof(double), &bytes))
+        return SOMA_EOVERFLOW;
+    double *s = soma__alloc(&ctx->alloc, bytes);
+    if (s == NULL)
+        return SOMA_ENOMEM;
+    soma__free(&ctx->alloc, ctx->scratch, ctx->scratch_n * sizeof(double));
+    ctx->scratch = s;
+    ctx->scratch_n = n;
+    return SOMA_OK;
+}
+
 static soma_status start_hook(void *user, soma_status local)
 {
     soma_mpi_context *ctx = user;
+    if (local == SOMA_OK)
+        local = ensure_scratch(ctx);
     const uint64_t rec[REC_WORDS] = {(uint64_t)local, shape_fingerprint(ctx->mlp),
                                      ctx->options_fp, ctx->steps};
     ctx->started = false;
     SOMA_TRY(agree(ctx, rec));
+    /* A float model's parameters travel as doubles (exact) and are stored
+     * back (exact again). */
     soma_matrix p;
-    SOMA_TRY(soma_mlp_params(ctx->mlp, &p, NULL));
+    SOMA_TRY(params_view(ctx, &p));
     SOMA_TRY(broadcast(ctx, p.data, p.cols));
+    if (is_f32(ctx->mlp))
+        SOMA_TRY(soma_mlp_set_params(ctx->mlp, &p, NULL));
     ctx->started = true;
     return SOMA_OK;
 }
 
 /* g = sum_r (m_r / M) g_r with M = sum_r m_r: the row count first (one
- * double), then the pre-scaled gradient in place. */
-static soma_status grads_hook(void *user, double *g, size_t n, size_t rows)
+ * double), then the pre-scaled gradient in place, in the model's type
+ * (MPI_DOUBLE or MPI_FLOAT: a float model sends half the bytes). */
+static soma_status reduce_grads(soma_mpi_context *ctx, void *g, size_t n, size_t rows,
+                                bool f32)
 {
-    soma_mpi_context *ctx = user;
     const double t0 = now();
     double total = (double)rows;
     soma_status st = soma_mpi_status_from(
         MPI_Allreduce(MPI_IN_PLACE, &total, 1, MPI_DOUBLE, MPI_SUM, ctx->comm));
+    const size_t size = f32 ? sizeof(float) : sizeof(double);
     if (st == SOMA_OK) {
         const double w = (double)rows / total;
-        if (w != 1.0)
+        if (w != 1.0 && f32) {
+            float *gf = g;
             for (size_t i = 0; i < n; i++)
-                g[i] *= w;
-        st = allreduce_sum(ctx, g, n);
+                gf[i] *= (float)w;
+        } else if (w != 1.0) {
+            double *gd = g;
+            for (size_t i = 0; i < n; i++)
+                gd[i] *= w;
+        }
+        st = allreduce_sum(ctx, g, n, f32 ? MPI_FLOAT : MPI_DOUBLE, size);
     }
     ctx->stats.grad_calls++;
     ctx->stats.grad_seconds += now() - t0;
-    ctx->stats.bytes_reduced += (double)n * (double)sizeof(double);
+    ctx->stats.bytes_reduced += (double)n * (double)size;
     return st;
+}
+
+static soma_status grads_hook(void *user, double *g, size_t n, size_t rows)
+{
+    return reduce_grads(user, g, n, rows, false);
+}
+
+static soma_status grads_hook_f32(void *user, float *g, size_t n, size_t rows)
+{
+    return reduce_grads(user, g, n, rows, true);
 }
 
 /* Gathered, then added in rank order: every rank gets the same bits, so
@@ -418,6 +488,7 @@ void soma_mpi_context_destroy(soma_mpi_context *ctx)
     if (ctx->comm != MPI_COMM_NULL)
         (void)MPI_Comm_free(&ctx->comm);
     const soma_allocator a = ctx->alloc;
+    soma__free(&a, ctx->scratch, ctx->scratch_n * sizeof(double));
     soma__free(&a, ctx->records, ctx->bytes);
     soma__free(&a, ctx, sizeof *ctx);
 }
@@ -447,6 +518,7 @@ soma_status soma_mpi_hook(soma_mpi_context *ctx, soma_mlp *mlp, soma_reduce_hook
         return SOMA_EINVAL;
     ctx->mlp = mlp;
     hook->grads = grads_hook;
+    hook->grads_f32 = grads_hook_f32;
     hook->metrics = metrics_hook;
     hook->start = start_hook;
     hook->user = ctx;
@@ -454,10 +526,10 @@ soma_status soma_mpi_hook(soma_mpi_context *ctx, soma_mlp *mlp, soma_reduce_hook
 }
 
 /* Checksum of the parameters, to confirm that the ranks ended equal. */
-static uint64_t params_checksum(soma_mlp *mlp)
+static uint64_t params_checksum(soma_mpi_context *ctx)
 {
     soma_matrix p;
-    if (soma_mlp_params(mlp, &p, NULL) != SOMA_OK)
+    if (params_view(ctx, &p) != SOMA_OK)
         return 0;
     return fnv_bytes(FNV_OFFSET, p.data, p.cols * sizeof(double));
 }
@@ -466,7 +538,7 @@ static uint64_t params_checksum(soma_mlp *mlp)
  * SOMA_ESTATE when the parameters differ. */
 static soma_status finish(soma_mpi_context *ctx, soma_status local)
 {
-    const uint64_t rec[REC_WORDS] = {(uint64_t)local, params_checksum(ctx->mlp), 0, 0};
+    const uint64_t rec[REC_WORDS] = {(uint64_t)local, params_checksum(ctx), 0, 0};
     SOMA_TRY(gather(ctx, rec));
     return same_everywhere(ctx, REC_SHAPE) ? SOMA_OK : SOMA_ESTATE;
 }
