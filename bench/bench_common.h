@@ -92,9 +92,12 @@ soma_matrix bench_random_matrix(soma_rng *rng, size_t rows, size_t cols);
 /* ---- replay of one training step's soma_gemm calls (bench_gemm.c) ---- */
 
 /* Every product of one step of a net with sizes[0..L] at `batch` rows, in
- * the order fit issues them, each on its own random operands. */
+ * the order fit issues them, each on its own random operands; with f32,
+ * cblas_sgemm on float operands (a float32 model's products): NULL in the
+ * builds without a CBLAS. */
 typedef struct step_work step_work;
-step_work *step_replay_create(const size_t *sizes, size_t L, size_t batch, uint64_t seed);
+step_work *step_replay_create(const size_t *sizes, size_t L, size_t batch, uint64_t seed,
+                              bool f32);
 /* Median over 3 samples of about target_ns of the time of one step's
  * products, nanoseconds (one untimed warm-up step first). */
 double step_replay_ns(step_work *s, double target_ns);
@@ -107,6 +110,8 @@ void section_w1(bench_ctx *b);
 void section_w2(bench_ctx *b);
 void section_w3(bench_ctx *b);
 void section_w4(bench_ctx *b);
+void section_w3f32(bench_ctx *b);
+void section_w4f32(bench_ctx *b);
 void section_scaling(bench_ctx *b);
 void section_memory(bench_ctx *b);
 void section_activation(bench_ctx *b);

@@ -8,6 +8,8 @@
  *   gemm.<w>.<id>.{best,med}_ns        soma_gemm, product <id> of workload w
  *   gemm.<w>.step.{best,med}_ns        every product of one step, in order
  *   cblas.sq.<n>.*, cblas.<w>.<id>.*   cblas_dgemm directly (BLAS build)
+ *   sgemm.w3.<id>.*, sgemm.w3.step.*   cblas_sgemm on W3's shapes, what float32
+ *                                      models call (BLAS build)
  *   roof.peak_gf                       best cblas_dgemm GFLOP/s at n >= 1024
  */
 #include "bench_common.h"
@@ -32,6 +34,7 @@ typedef struct gemm_work {
     soma_matrix A, B, C;
     double *c0;  /* C's initial contents, restored before every sample */
     bool direct; /* call cblas_dgemm instead of soma_gemm */
+    float *f;    /* float32 products (cblas_sgemm): A, B, C, C's initial contents */
 } gemm_work;
 
 static void gemm_work_init(gemm_work *w, const product *p, soma_rng *rng)
@@ -47,18 +50,45 @@ static void gemm_work_init(gemm_work *w, const product *p, soma_rng *rng)
     memcpy(w->c0, w->C.data, p->m * p->n * sizeof(double));
 }
 
+/* The same operands rounded to float, for cblas_sgemm: A, B, C and C's
+ * initial contents one after the other. */
+static void gemm_work_f32(gemm_work *w)
+{
+    const size_t a = w->p.m * w->p.k, b = w->p.k * w->p.n, c = w->p.m * w->p.n;
+    w->f = malloc((a + b + 2 * c) * sizeof(float));
+    if (w->f == NULL)
+        exit(EXIT_FAILURE);
+    const double *src[3] = {w->A.data, w->B.data, w->C.data};
+    const size_t len[3] = {a, b, c};
+    float *dst = w->f;
+    for (int i = 0; i < 3; dst += len[i++])
+        for (size_t j = 0; j < len[i]; j++)
+            dst[j] = (float)src[i][j];
+    memcpy(dst, dst - c, c * sizeof(float));
+}
+
 static void gemm_work_free(gemm_work *w)
 {
     soma_matrix_free(&w->A);
     soma_matrix_free(&w->B);
     soma_matrix_free(&w->C);
     free(w->c0);
+    free(w->f);
 }
 
 static void run_gemm(void *ctx)
 {
     gemm_work *w = ctx;
 #if defined(BENCH_HAVE_CBLAS)
+    if (w->f != NULL) {
+        float *a = w->f, *b = a + w->p.m * w->p.k, *c = b + w->p.k * w->p.n;
+        cblas_sgemm(CblasRowMajor, w->p.ta ? CblasTrans : CblasNoTrans,
+                    w->p.tb ? CblasTrans : CblasNoTrans, (int)w->p.m, (int)w->p.n,
+                    (int)w->p.k, 1.0f, a, (int)w->A.ld, b, (int)w->B.ld, 0.0f, c,
+                    (int)w->C.ld);
+        bench_sink = c[0];
+        return;
+    }
     if (w->direct) {
         cblas_dgemm(CblasRowMajor, w->p.ta ? CblasTrans : CblasNoTrans,
                     w->p.tb ? CblasTrans : CblasNoTrans, (int)w->p.m, (int)w->p.n,
@@ -77,7 +107,12 @@ static void run_gemm(void *ctx)
 static void restore_c(void *ctx)
 {
     gemm_work *w = ctx;
-    memcpy(w->C.data, w->c0, w->p.m * w->p.n * sizeof(double));
+    const size_t c = w->p.m * w->p.n;
+    memcpy(w->C.data, w->c0, c * sizeof(double));
+    if (w->f != NULL) {
+        float *fc = w->f + w->p.m * w->p.k + w->p.k * w->p.n;
+        memcpy(fc, fc + c, c * sizeof(float));
+    }
 }
 
 /* Samples: 11 of about 5 ms each for fast products, 5 single calls for the
@@ -104,6 +139,12 @@ static void measure(bench_ctx *b, const product *p, const char *prefix, soma_rng
     s = time_product(b, &w);
     kv_set(b->kv, s.best, "cblas.%s.best_ns", prefix);
     kv_set(b->kv, s.median, "cblas.%s.med_ns", prefix);
+    if (strncmp(prefix, "w3.", 3) == 0) { /* what a float32 W3 calls */
+        gemm_work_f32(&w);
+        s = time_product(b, &w);
+        kv_set(b->kv, s.best, "sgemm.%s.best_ns", prefix);
+        kv_set(b->kv, s.median, "sgemm.%s.med_ns", prefix);
+    }
 #endif
     gemm_work_free(&w);
 }
@@ -129,8 +170,13 @@ static void restore_step(void *ctx)
         restore_c(&s->g[i]);
 }
 
-step_work *step_replay_create(const size_t *sizes, size_t L, size_t batch, uint64_t seed)
+step_work *step_replay_create(const size_t *sizes, size_t L, size_t batch, uint64_t seed,
+                              bool f32)
 {
+#if !defined(BENCH_HAVE_CBLAS)
+    if (f32) /* float products exist in the library only: nothing to replay */
+        return NULL;
+#endif
     soma_rng rng;
     bench_check(soma_rng_seed(&rng, seed), "rng");
     product p[MAX_PRODUCTS];
@@ -138,8 +184,11 @@ step_work *step_replay_create(const size_t *sizes, size_t L, size_t batch, uint6
     if (s == NULL)
         exit(EXIT_FAILURE);
     s->n = step_products(sizes, L, batch, p);
-    for (size_t i = 0; i < s->n; i++)
+    for (size_t i = 0; i < s->n; i++) {
         gemm_work_init(&s->g[i], &p[i], &rng);
+        if (f32)
+            gemm_work_f32(&s->g[i]);
+    }
     return s;
 }
 
@@ -169,12 +218,19 @@ static void workload_shapes(bench_ctx *b, const char *name, const size_t *sizes,
     if ((b->slow && step_flops(sizes, L, batch) > SLOW_MAX_FLOPS * 4) ||
         (b->loop && step_flops(sizes, L, batch) > 2.0 * LOOP_MAX_MNK * 8))
         return;
-    step_work *s = step_replay_create(sizes, L, batch, 99);
-    bench_stats st =
-        bench_measure(run_step, restore_step, s, 2e7, 100000, b->quick ? 3 : 11);
-    kv_set(b->kv, st.best, "gemm.%s.step.best_ns", name);
-    kv_set(b->kv, st.median, "gemm.%s.step.med_ns", name);
-    step_replay_free(s);
+    for (int f32 = 0; f32 < 2; f32++) {
+        step_work *s = step_replay_create(sizes, L, batch, 99, f32);
+        if (s == NULL || (f32 && strcmp(name, "w3") != 0)) {
+            if (s != NULL)
+                step_replay_free(s);
+            continue;
+        }
+        bench_stats st =
+            bench_measure(run_step, restore_step, s, 2e7, 100000, b->quick ? 3 : 11);
+        kv_set(b->kv, st.best, "%s.%s.step.best_ns", f32 ? "sgemm" : "gemm", name);
+        kv_set(b->kv, st.median, "%s.%s.step.med_ns", f32 ? "sgemm" : "gemm", name);
+        step_replay_free(s);
+    }
 }
 
 void section_gemm(bench_ctx *b)

@@ -3,11 +3,15 @@
  * reached, and for W3 the memory figures (peak resident memory, bytes the
  * library allocated during fit through a counting allocator).
  *
+ * W3 and W4 also run with float32 models (sections w3f32 and w4f32: the
+ * same data, spec and options but spec.precision, keys w3f32.*, w4f32.*),
+ * the W3 one with its own products replayed through cblas_sgemm.
+ *
  * Keys: w<i>.t.<round>.<run> (seconds of each timed fit), w<i>.acc,
  * w<i>.acc_spread.<round> (max - min accuracy over the runs: 0 when
  * training is deterministic), w<i>.steps, w<i>.timed_rows (rows actually
  * timed: fewer than the workload's for the naive W3, whose time is then
- * extrapolated), w2.epochs, w2.converged_epoch, w3.mem.*.
+ * extrapolated), w2.epochs, w2.converged_epoch, w3.mem.*, w3f32.mem.*.
  */
 #include "bench_common.h"
 #include "shapes.h"
@@ -144,7 +148,8 @@ static void time_workload(bench_ctx *b, const char *name, fit_job *j, size_t run
 
 static soma_mlp *make_mlp(const size_t *sizes, soma_activation hidden,
                           soma_activation out, soma_loss loss, soma_init init,
-                          uint64_t seed, const soma_allocator *alloc)
+                          uint64_t seed, const soma_allocator *alloc,
+                          soma_precision precision)
 {
     soma_mlp_spec spec = soma_mlp_spec_default();
     spec.hidden = hidden;
@@ -152,6 +157,7 @@ static soma_mlp *make_mlp(const size_t *sizes, soma_activation hidden,
     spec.loss = loss;
     spec.init = init;
     spec.seed = seed;
+    spec.precision = precision;
     soma_mlp *mlp;
     bench_check(soma_mlp_create(&mlp, sizes, 4, &spec, alloc, NULL), "mlp_create");
     return mlp;
@@ -163,7 +169,8 @@ void section_w1(bench_ctx *b)
 {
     dataset d = data_w1();
     fit_job j = {make_mlp(W1_SIZES, SOMA_ACTIVATION_SIGMOID, SOMA_ACTIVATION_SIGMOID,
-                          SOMA_LOSS_BCE, SOMA_INIT_XAVIER_UNIFORM, 42, NULL),
+                          SOMA_LOSS_BCE, SOMA_INIT_XAVIER_UNIFORM, 42, NULL,
+                          SOMA_PRECISION_F64),
                  SOMA_INIT_XAVIER_UNIFORM,
                  42,
                  d.X,
@@ -216,7 +223,8 @@ void section_w2(bench_ctx *b)
     dataset_free(&d);
 }
 
-void section_w3(bench_ctx *b)
+/* W3 as `name` ("w3" or "w3f32") in the given precision. */
+static void run_w3(bench_ctx *b, const char *name, soma_precision precision)
 {
     const size_t rss0 = mem_rss_bytes();
     dataset d = data_w3();
@@ -224,7 +232,7 @@ void section_w3(bench_ctx *b)
     count_alloc ca;
     soma_allocator alloc = count_alloc_make(&ca);
     fit_job j = {make_mlp(W3_SIZES, SOMA_ACTIVATION_RELU, SOMA_ACTIVATION_SOFTMAX,
-                          SOMA_LOSS_CE, SOMA_INIT_HE_UNIFORM, 0, &alloc),
+                          SOMA_LOSS_CE, SOMA_INIT_HE_UNIFORM, 0, &alloc, precision),
                  SOMA_INIT_HE_UNIFORM,
                  0,
                  d.X,
@@ -252,30 +260,44 @@ void section_w3(bench_ctx *b)
     const bool hwm = mem_hwm_reset();
     const size_t rss_fit0 = mem_rss_bytes();
     bench_check(soma_mlp_fit(j.mlp, &j.X, &j.Y, &j.o, NULL, NULL), "fit");
-    kv_set(b->kv, (double)(rss_data - rss0), "w3.mem.data_rss_bytes");
+    kv_set(b->kv, (double)(rss_data - rss0), "%s.mem.data_rss_bytes", name);
     kv_set(b->kv, (double)(d.X.rows * d.X.cols + d.Y.rows * d.Y.cols) * 8.0,
-           "w3.mem.data_bytes");
-    kv_set(b->kv, hwm ? (double)mem_hwm_bytes() : NAN, "w3.mem.peak_rss_bytes");
-    kv_set(b->kv, (double)rss_fit0, "w3.mem.rss_before_fit_bytes");
-    kv_set(b->kv, (double)live0, "w3.mem.model_bytes");
-    kv_set(b->kv, (double)ca.bytes_total, "w3.mem.fit_alloc_bytes");
-    kv_set(b->kv, (double)(ca.peak - live0), "w3.mem.fit_peak_extra_bytes");
-    kv_set(b->kv, (double)ca.calls, "w3.mem.fit_alloc_calls");
-    kv_set(b->kv, (double)soma_mlp_n_params(j.mlp), "w3.mem.n_params");
-    /* The naive build's W3 products take ~0.5 s per step: no replay there. */
-    step_work *replay = b->slow ? NULL : step_replay_create(W3_SIZES, 3, W3_BATCH, 97);
-    time_workload(b, "w3", &j, b->quick ? 2 : 5, replay, 1e8);
+           "%s.mem.data_bytes", name);
+    kv_set(b->kv, hwm ? (double)mem_hwm_bytes() : NAN, "%s.mem.peak_rss_bytes", name);
+    kv_set(b->kv, (double)rss_fit0, "%s.mem.rss_before_fit_bytes", name);
+    kv_set(b->kv, (double)live0, "%s.mem.model_bytes", name);
+    kv_set(b->kv, (double)ca.bytes_total, "%s.mem.fit_alloc_bytes", name);
+    kv_set(b->kv, (double)(ca.peak - live0), "%s.mem.fit_peak_extra_bytes", name);
+    kv_set(b->kv, (double)ca.calls, "%s.mem.fit_alloc_calls", name);
+    kv_set(b->kv, (double)soma_mlp_n_params(j.mlp), "%s.mem.n_params", name);
+    /* The naive build's W3 products take ~0.5 s per step: no replay there.
+     * A float model's replay calls cblas_sgemm. */
+    const bool f32 = precision == SOMA_PRECISION_F32;
+    step_work *replay =
+        b->slow ? NULL : step_replay_create(W3_SIZES, 3, W3_BATCH, 97, f32);
+    time_workload(b, name, &j, b->quick ? 2 : 5, replay, 1e8);
     if (replay != NULL)
         step_replay_free(replay);
     soma_mlp_destroy(j.mlp);
     dataset_free(&d);
 }
 
-void section_w4(bench_ctx *b)
+void section_w3(bench_ctx *b)
+{
+    run_w3(b, "w3", SOMA_PRECISION_F64);
+}
+
+void section_w3f32(bench_ctx *b)
+{
+    run_w3(b, "w3f32", SOMA_PRECISION_F32);
+}
+
+/* W4 as `name` ("w4" or "w4f32") in the given precision. */
+static void run_w4(bench_ctx *b, const char *name, soma_precision precision)
 {
     dataset d = data_w4();
     fit_job j = {make_mlp(W4_SIZES, SOMA_ACTIVATION_TANH, SOMA_ACTIVATION_SIGMOID,
-                          SOMA_LOSS_BCE, SOMA_INIT_XAVIER_UNIFORM, 1, NULL),
+                          SOMA_LOSS_BCE, SOMA_INIT_XAVIER_UNIFORM, 1, NULL, precision),
                  SOMA_INIT_XAVIER_UNIFORM,
                  1,
                  d.X,
@@ -287,9 +309,21 @@ void section_w4(bench_ctx *b)
     j.o.seed = 1;
     j.o.optimizer = soma_optim_config_default(SOMA_OPTIMIZER_ADAM);
     j.o.learning_rate = 0.001;
-    step_work *replay = step_replay_create(W4_SIZES, 3, W4_BATCH, 98);
-    time_workload(b, "w4", &j, b->quick ? 2 : 3, replay, 2e7);
-    step_replay_free(replay);
+    step_work *replay =
+        step_replay_create(W4_SIZES, 3, W4_BATCH, 98, precision == SOMA_PRECISION_F32);
+    time_workload(b, name, &j, b->quick ? 2 : 3, replay, 2e7);
+    if (replay != NULL)
+        step_replay_free(replay);
     soma_mlp_destroy(j.mlp);
     dataset_free(&d);
+}
+
+void section_w4(bench_ctx *b)
+{
+    run_w4(b, "w4", SOMA_PRECISION_F64);
+}
+
+void section_w4f32(bench_ctx *b)
+{
+    run_w4(b, "w4f32", SOMA_PRECISION_F32);
 }

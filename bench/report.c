@@ -217,6 +217,10 @@ static void threshold(const report_run *r)
 typedef struct targets {
     double w3_ratio, w4_outside, w3_speedup, worst_gemm, w1_ratio, w4_ratio;
     char worst_label[32];
+    /* float32 beside float64 (issue 13): W3 time ratio, W3 roofline ratio
+     * against its own sgemm replay, the larger accuracy gap of W3 and W4,
+     * W3's fit allocations ratio. */
+    double f32_time, f32_roof, f32_acc_gap, f32_mem;
 } targets;
 
 /* Median and best time of a workload's fits over every round, seconds. */
@@ -371,6 +375,100 @@ static void workloads(const report_run *r, targets *t)
     paired_share(&r->naive, "w4", steps4, &n_in, &n_rep, &n_lo, &n_hi);
     printf("W4 (naive): %.2f us per step; products %.2f us; outside soma_gemm %.0f%%\n",
            n4 / steps4 * 1e6, n_rep * 1e-3, 100 * (1 - n_in));
+}
+
+/* ---- 2b. float32 models --------------------------------------------------------- */
+
+/* One line of the precision table: a workload in both precisions. Returns
+ * |acc_f32 - acc_f64| (NaN when one is missing). */
+static double precision_line(const char *id, const char *build, const kv_store *k,
+                             const char *f64, const char *f32, double epoch_rows)
+{
+    double t[2], acc[2];
+    const char *names[2] = {f64, f32};
+    for (int p = 0; p < 2; p++) {
+        const double rows = kv_get(k, "%s.timed_rows", names[p]);
+        const double scale = isnan(rows) || rows == 0 ? 1.0 : epoch_rows / rows;
+        t[p] = wl_time(k, names[p], false) * scale;
+        acc[p] = kv_get(k, "%s.acc", names[p]);
+    }
+    printf("%-3s %-6s", id, build);
+    num(t[0], 12, 4);
+    num(t[1], 12, 4);
+    num(t[1] / t[0], 8, 3);
+    num(acc[0], 9, 4);
+    num(acc[1], 9, 4);
+    num(fabs(acc[1] - acc[0]), 7, 4);
+    printf("\n");
+    return fabs(acc[1] - acc[0]);
+}
+
+static void precision(const report_run *r, targets *t)
+{
+    rule("2b. float32 models beside float64: W3 and W4 (spec.precision)");
+    printf("the same data, model and options; float32 models convert rows as they gather "
+           "them and\ncompute with float kernels and cblas_sgemm (naive build: a float "
+           "triple loop)\n");
+    printf("%-3s %-6s %12s %12s %8s %9s %9s %7s\n", "id", "build", "f64 median s",
+           "f32 median s", "f32/f64", "f64 acc", "f32 acc", "|dacc|");
+    const double g3 = precision_line("W3", "blas", &r->blas, "w3", "w3f32", W3_ROWS);
+    precision_line("W3", "naive", &r->naive, "w3", "w3f32", W3_ROWS);
+    const double g4 = precision_line("W4", "blas", &r->blas, "w4", "w4f32", W4_ROWS);
+    precision_line("W4", "naive", &r->naive, "w4", "w4f32", W4_ROWS);
+    t->f32_time = wl_time(&r->blas, "w3f32", false) / wl_time(&r->blas, "w3", false);
+    t->f32_acc_gap = isnan(g3) || isnan(g4) ? NAN : fmax(g3, g4);
+    printf("(the naive W3 times one to three steps, extrapolated to the epoch; "
+           "its accuracy is after those steps)\n");
+
+    /* W3 float32: achieved GFLOP/s against its own products through sgemm. */
+    const double step_f = step_flops(W3_SIZES, 3, W3_BATCH);
+    const double steps3 = (double)W3_ROWS / W3_BATCH;
+    const double t3 = wl_time(&r->blas, "w3f32", false);
+    double replay = NAN, lo = NAN, hi = NAN;
+    t->f32_roof = NAN;
+    paired_share(&r->blas, "w3f32", steps3, &t->f32_roof, &replay, &lo, &hi);
+    printf("\nW3 float32 (BLAS): %.1f GFLOP/s achieved (median fit); its 8 products "
+           "through cblas_sgemm,\n  replayed in order just before each fit: %.3f ms "
+           "per step = %.1f GFLOP/s;\n  roofline ratio (median over the pairs) %.3f "
+           "(pairs %.3f ... %.3f)\n",
+           step_f * steps3 / t3 * 1e-9, replay * 1e-6, step_f / replay, t->f32_roof, lo,
+           hi);
+
+    /* sgemm beside dgemm on W3's shapes (gemm section). */
+    product p[MAX_PRODUCTS];
+    const size_t n = step_products(W3_SIZES, 3, W3_BATCH, p);
+    printf(
+        "\ncblas_sgemm beside cblas_dgemm on W3's product shapes (median, GFLOP/s):\n");
+    printf("%-5s %-16s %10s %10s %8s\n", "id", "m x n x k", "dgemm", "sgemm", "s/d");
+    for (size_t i = 0; i < n; i++) {
+        const double f = product_flops(&p[i]);
+        const double d = f / kv_get(&r->blas, "cblas.w3.%s.med_ns", p[i].id);
+        const double sg = f / kv_get(&r->blas, "sgemm.w3.%s.med_ns", p[i].id);
+        char shape[32];
+        snprintf(shape, sizeof shape, "%zux%zux%zu", p[i].m, p[i].n, p[i].k);
+        printf("%-5s %-16s", p[i].id, shape);
+        num(d, 10, 1);
+        num(sg, 10, 1);
+        num(sg / d, 8, 2);
+        printf("\n");
+    }
+    const double ds = step_f / kv_get(&r->blas, "gemm.w3.step.med_ns"),
+                 ss = step_f / kv_get(&r->blas, "sgemm.w3.step.med_ns");
+    printf("%-5s %-16s", "step", "(soma_gemm/sgemm)");
+    num(ds, 10, 1);
+    num(ss, 10, 1);
+    num(ss / ds, 8, 2);
+    printf("\n");
+
+    /* Memory allocated by one fit of W3. */
+    const double m64 = kv_get(&r->blas, "w3.mem.fit_alloc_bytes"),
+                 m32 = kv_get(&r->blas, "w3f32.mem.fit_alloc_bytes");
+    const double mb = 1.0 / (1024.0 * 1024.0);
+    t->f32_mem = m32 / m64;
+    printf("\nW3 memory allocated by fit: float64 %.1f MiB, float32 %.1f MiB (%.3f); "
+           "model params + grads %.1f / %.1f MiB\n",
+           m64 * mb, m32 * mb, t->f32_mem, kv_get(&r->blas, "w3.mem.model_bytes") * mb,
+           kv_get(&r->blas, "w3f32.mem.model_bytes") * mb);
 }
 
 /* ---- 3. Scaling ----------------------------------------------------------------------
@@ -752,8 +850,8 @@ static void plots(const report_run *r, const char *dir)
  * their own (for the CSV and the determinism comparison). */
 static void summarize_workloads(kv_store *k)
 {
-    const char *names[4] = {"w1", "w2", "w3", "w4"};
-    for (int i = 0; i < 4; i++) {
+    const char *names[6] = {"w1", "w2", "w3", "w4", "w3f32", "w4f32"};
+    for (int i = 0; i < 6; i++) {
         double med, best;
         size_t n;
         if (bench_run_times(k, names[i], &med, &best, &n)) {
@@ -774,6 +872,7 @@ bool report_write(report_run *r, const char *dir)
     t.worst_gemm = sweep(r, t.worst_label, sizeof t.worst_label);
     threshold(r);
     workloads(r, &t);
+    precision(r, &t);
     scaling(r);
     memory(r);
     activations(r);
@@ -802,6 +901,18 @@ bool report_write(report_run *r, const char *dir)
     snprintf(m, sizeof m, "W1 %.3f, W4 %.3f", t.w1_ratio, t.w4_ratio);
     printf("%-58s %-26s %s\n", "W1 and W4: t_blas <= 1.05 t_naive", m,
            verdict(t.w1_ratio + t.w4_ratio, t.w1_ratio <= 1.05 && t.w4_ratio <= 1.05));
+    snprintf(m, sizeof m, "%.3f", t.f32_time);
+    printf("%-58s %-26s %s\n", "W3 float32 fit time <= 0.55 x float64", m,
+           verdict(t.f32_time, t.f32_time <= 0.55));
+    snprintf(m, sizeof m, "%.3f", t.f32_roof);
+    printf("%-58s %-26s %s\n", "W3 float32 GFLOP/s >= 0.90 x its sgemm replay", m,
+           verdict(t.f32_roof, t.f32_roof >= 0.90));
+    snprintf(m, sizeof m, "%.4f", t.f32_acc_gap);
+    printf("%-58s %-26s %s\n", "W3, W4 float32 accuracy within 0.01 of float64", m,
+           verdict(t.f32_acc_gap, t.f32_acc_gap <= 0.01));
+    snprintf(m, sizeof m, "%.3f", t.f32_mem);
+    printf("%-58s %-26s %s\n", "W3 float32 fit allocations <= 0.55 x float64", m,
+           verdict(t.f32_mem, t.f32_mem <= 0.55));
     if (drift < 0)
         snprintf(m, sizeof m, "no previous run");
     else

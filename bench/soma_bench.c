@@ -12,6 +12,7 @@
  * it is on PATH.
  *
  * Usage: soma-bench [--out DIR] [--quick] [--only gemm,workloads,scaling,activation]
+ *        (or single workloads: w1, w2, w3, w4, and w3f32, w4f32 in float32)
  *        (twins: --child SECTION --round N --kv FILE)
  */
 #include "bench_common.h"
@@ -43,7 +44,9 @@ static const section SECTIONS[] = {
     {"w1", "workloads", section_w1, true, false, 3},
     {"w2", "workloads", section_w2, true, false, 3},
     {"w4", "workloads", section_w4, true, false, 3},
+    {"w4f32", "workloads", section_w4f32, true, false, 3},
     {"w3", "workloads", section_w3, true, false, 1},
+    {"w3f32", "workloads", section_w3f32, true, false, 1},
     {"scaling", "scaling", section_scaling, true, false, 1},
     {"activation", "activation", section_activation, false, false, 1},
 };
@@ -61,7 +64,7 @@ static int usage(const char *argv0)
 {
     fprintf(stderr,
             "usage: %s [--out DIR] [--quick] [--only SECTION[,SECTION...]]\n"
-            "sections: gemm workloads (= w1,w2,w3,w4) scaling activation\n",
+            "sections: gemm workloads (= w1,w2,w3,w4,w3f32,w4f32) scaling activation\n",
             argv0);
     return EXIT_FAILURE;
 }

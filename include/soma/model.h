@@ -13,6 +13,10 @@
  * written, flushed, fsync'ed and renamed over the destination, so a failure
  * at any point leaves an existing file as it was.
  *
+ * An MLP file records the model's precision: a float32 model's parameters
+ * and optimizer state are stored as binary32 (its floats, bit for bit) and
+ * load as a float32 model; version-1 files load as float64 models.
+ *
  * Loading never trusts a length: every count is checked against the bytes
  * actually present before anything is allocated, and a corrupt, truncated or
  * future-version file returns an error (with a message in soma_error_info)
