@@ -124,10 +124,12 @@ static void model(const char *name, uint8_t mode, uint8_t fail, const void *b, s
     put("model", name, prefix, 2, b, n);
 }
 
-static unsigned char *mlp_bytes(soma_optimizer opt, bool with_opt, size_t *n)
+static unsigned char *mlp_bytes(soma_optimizer opt, bool with_opt, size_t *n,
+                                soma_precision precision)
 {
     const size_t sizes[4] = {3, 4, 3, 2};
     soma_mlp_spec s = soma_mlp_spec_default();
+    s.precision = precision;
     s.hidden = SOMA_ACTIVATION_LEAKY_RELU;
     s.output = SOMA_ACTIVATION_SOFTMAX;
     s.loss = SOMA_LOSS_CE;
@@ -211,7 +213,8 @@ static void model_seeds(void)
     char name[64];
     for (size_t i = 0; i < sizeof mlps / sizeof mlps[0]; i++) {
         size_t n;
-        unsigned char *b = mlp_bytes(mlps[i].opt, mlps[i].with_opt, &n);
+        unsigned char *b =
+            mlp_bytes(mlps[i].opt, mlps[i].with_opt, &n, SOMA_PRECISION_F64);
         snprintf(name, sizeof name, "valid-%s", mlps[i].name);
         model(name, 0, 0, b, n);
         snprintf(name, sizeof name, "payload-%s", mlps[i].name);
@@ -240,6 +243,15 @@ static void model_seeds(void)
             free(c);
             model("payload-truncated-mlp", 1, 0, b, n - 9);
         }
+        free(b);
+    }
+    /* float32 models: binary32 values, with and without Adam state. */
+    for (int with_opt = 0; with_opt < 2; with_opt++) {
+        size_t n;
+        unsigned char *b =
+            mlp_bytes(SOMA_OPTIMIZER_ADAM, with_opt, &n, SOMA_PRECISION_F32);
+        model(with_opt ? "valid-mlp-f32-adam-state" : "valid-mlp-f32", 0, 0, b, n);
+        model(with_opt ? "payload-mlp-f32-adam-state" : "payload-mlp-f32", 1, 0, b, n);
         free(b);
     }
     size_t n;
