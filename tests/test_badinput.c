@@ -2719,8 +2719,8 @@ END_TEST
 
 int main(int argc, char **argv)
 {
-    /* --list prints the names in the table (used when debugging the
-     * coverage check). */
+    /* --list prints the names in the table as compiled, one per line:
+     * tests/check-api-coverage.sh compares them with the headers. */
     if (argc == 2 && strcmp(argv[1], "--list") == 0) {
         for (size_t i = 0; i < N_CASES; i++)
             puts(cases[i].name);
