@@ -261,7 +261,8 @@ START_TEST(derivatives_against_closed_forms)
     /* da: 1 on even points (dz is f' itself), a spread of magnitudes and
      * signs on odd ones. */
     for (size_t i = 0; i < n; i++)
-        da[i] = i % 2 == 0 ? 1.0 : (i % 4 == 1 ? -1.0 : 1.0) * (0.3 + (double)(i % 97) / 16);
+        da[i] =
+            i % 2 == 0 ? 1.0 : (i % 4 == 1 ? -1.0 : 1.0) * (0.3 + (double)(i % 97) / 16);
     const double u = DBL_EPSILON / 2;
     for (size_t k = 0; k < N_ELEMENTWISE; k++) {
         const soma_activation f = elementwise[k];

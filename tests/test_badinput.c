@@ -2752,7 +2752,8 @@ START_TEST(empty_matrices_in_data_functions)
                 const double sum = ytr.data[0] + ytr.data[1] + yte.data[0];
                 ck_assert_double_eq(sum, 2.0);
                 if (mode == 0)
-                    ck_assert(ytr.data[0] == 1.0 && ytr.data[1] == 0.0 && yte.data[0] == 1.0);
+                    ck_assert(ytr.data[0] == 1.0 && ytr.data[1] == 0.0 &&
+                              yte.data[0] == 1.0);
             }
             soma_matrix_free(&ytr);
             soma_matrix_free(&yte);

@@ -691,7 +691,7 @@ END_TEST
  * `test_csv --locale` (meson test csv-locale), which exits 77 (SKIP) when no
  * such locale is installed; tools/install-deps.sh generates de_DE.UTF-8. */
 
-static const char *const comma_names[] = {"de_DE.UTF-8", "de_DE.utf8", "fr_FR.UTF-8",
+static const char *const comma_names[] = {"de_DE.UTF-8", "de_DE.utf8",  "fr_FR.UTF-8",
                                           "fr_FR.utf8",  "nl_NL.UTF-8", "ru_RU.UTF-8"};
 
 /* True when printf under the calling thread's current locale writes a
@@ -726,11 +726,12 @@ static const char *comma_locale(void)
 /* Numbers whose text needs every digit: %.17g of them has a decimal point
  * (written as ',' by an unprotected printf under the locale), exponents,
  * a subnormal, signs and the largest finite value. */
-static const char locale_text[] = "a,b,c,label\n"
-                                  "1.5,-0.25,3.141592653589793,1\n"
-                                  "1e-300,2.5e+10,-7.0000000000000009,0\n"
-                                  ".5,6.02214076e23,0.1,2\n"
-                                  "4.9406564584124654e-324,1.7976931348623157e308,-0.0,1\n";
+static const char locale_text[] =
+    "a,b,c,label\n"
+    "1.5,-0.25,3.141592653589793,1\n"
+    "1e-300,2.5e+10,-7.0000000000000009,0\n"
+    ".5,6.02214076e23,0.1,2\n"
+    "4.9406564584124654e-324,1.7976931348623157e308,-0.0,1\n";
 
 typedef struct csv_run {
     soma_matrix Xb, yb, Xf, yf; /* read from the buffer and from the file */
@@ -751,9 +752,9 @@ static void csv_run_all(csv_run *r, const char *tag)
     ck_assert_msg(parse(locale_text, NULL, &r->Xb, &r->yb, NULL, &err) == SOMA_OK,
                   "%s: read_buffer: line %zu column %zu: %s", tag, err.line, err.column,
                   err.message);
-    ck_assert_msg(soma_csv_read_file(in, NULL, &r->Xf, &r->yf, NULL, NULL, &err) == SOMA_OK,
-                  "%s: read_file: line %zu column %zu: %s", tag, err.line, err.column,
-                  err.message);
+    ck_assert_msg(
+        soma_csv_read_file(in, NULL, &r->Xf, &r->yf, NULL, NULL, &err) == SOMA_OK,
+        "%s: read_file: line %zu column %zu: %s", tag, err.line, err.column, err.message);
     ck_assert_int_eq(soma_csv_write(out, &r->Xb, &r->yb, NULL), SOMA_OK);
     FILE *f = fopen(out, "rb");
     ck_assert_ptr_nonnull(f);

@@ -367,8 +367,9 @@ START_TEST(unfused_gradients_against_closed_forms)
     ck_assert_int_eq(soma_matrix_init(&P, n, k, NULL), SOMA_OK);
     ck_assert_int_eq(soma_matrix_init(&Y, n, k, NULL), SOMA_OK);
     ck_assert_int_eq(soma_matrix_init(&G, n, k, NULL), SOMA_OK);
-    static const double mse_y[4] = {-1.5, 0.0, 0.7, 2.0}, bce_y[4] = {0.0, 1.0, 0.3, 0.75};
-    static const double ce_y[6][3] = {{1, 0, 0},     {0, 1, 0},       {0, 0, 1},
+    static const double mse_y[4] = {-1.5, 0.0, 0.7, 2.0},
+                        bce_y[4] = {0.0, 1.0, 0.3, 0.75};
+    static const double ce_y[6][3] = {{1, 0, 0},       {0, 1, 0},       {0, 0, 1},
                                       {0.2, 0.3, 0.5}, {0.25, 0.75, 0}, {0, 0.25, 0.75}};
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < k; j++) {
@@ -379,7 +380,10 @@ START_TEST(unfused_gradients_against_closed_forms)
                                                         : ce_y[i % 6][j];
         }
     ck_assert_int_eq(soma_loss_grad(loss, &P, &Y, &G), SOMA_OK);
-    const double bound = (loss == SOMA_LOSS_MSE ? 2 : loss == SOMA_LOSS_BCE ? 5 : 1) + 0.01;
+    const double bound = (loss == SOMA_LOSS_MSE   ? 2
+                          : loss == SOMA_LOSS_BCE ? 5
+                                                  : 1) +
+                         0.01;
     const long double u = DBL_EPSILON / 2;
     double worst = 0;
     for (size_t i = 0; i < n * k; i++) {
@@ -401,10 +405,11 @@ START_TEST(unfused_gradients_against_closed_forms)
         if (e > bound)
             ck_abort_msg("%s: p = %.17g, y = %g: dP = %.17g, closed form %.17Lg (%.3g u, "
                          "bound %g u)",
-                         soma_loss_name(loss), P.data[i], Y.data[i], G.data[i], ref, e, bound);
+                         soma_loss_name(loss), P.data[i], Y.data[i], G.data[i], ref, e,
+                         bound);
     }
-    printf("gradient %s (unfused) max error %.2f u over %zu elements\n", soma_loss_name(loss),
-           worst, n * k);
+    printf("gradient %s (unfused) max error %.2f u over %zu elements\n",
+           soma_loss_name(loss), worst, n * k);
     soma_matrix_free(&G);
     soma_matrix_free(&Y);
     soma_matrix_free(&P);
@@ -435,7 +440,7 @@ START_TEST(fused_gradients_against_closed_forms)
     ck_assert_int_eq(soma_matrix_init(&Y, n, k, NULL), SOMA_OK);
     ck_assert_int_eq(soma_matrix_init(&G, n, k, NULL), SOMA_OK);
     static const double bce_y[5] = {0.0, 1.0, 0.3, 0.75, 0.5};
-    static const double ce_y[6][3] = {{1, 0, 0},     {0, 1, 0},       {0, 0, 1},
+    static const double ce_y[6][3] = {{1, 0, 0},       {0, 1, 0},       {0, 0, 1},
                                       {0.2, 0.3, 0.5}, {0.25, 0.75, 0}, {0, 0.25, 0.75}};
     for (size_t i = 0; i < n; i++) {
         double x;
@@ -483,7 +488,8 @@ START_TEST(fused_gradients_against_closed_forms)
         }
         for (size_t j = 0; j < k; j++) {
             /* p - y = (1 - y) - (1 - p), or p - y, whichever cancels less. */
-            const long double diff = p[j] > 0.5L ? (1 - (long double)y[j]) - q[j] : p[j] - y[j];
+            const long double diff =
+                p[j] > 0.5L ? (1 - (long double)y[j]) - q[j] : p[j] - y[j];
             const long double ref = ce ? diff : diff / k;
             const long double scale =
                 fabsl(ref) + ((p[j] < q[j] ? p[j] : q[j]) + (1 - (long double)y[j])) / k;

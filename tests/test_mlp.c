@@ -1057,8 +1057,8 @@ static double *copy_params(soma_mlp *m, size_t *n)
 START_TEST(clip_norm_step_by_hand)
 {
     const size_t sizes[3] = {3, 5, 2};
-    soma_mlp *m = make(sizes, 3, SOMA_ACTIVATION_TANH, SOMA_ACTIVATION_IDENTITY,
-                       SOMA_LOSS_MSE, 71);
+    soma_mlp *m =
+        make(sizes, 3, SOMA_ACTIVATION_TANH, SOMA_ACTIVATION_IDENTITY, SOMA_LOSS_MSE, 71);
     soma_matrix X, Y, params, grads;
     ck_assert_int_eq(soma_matrix_init(&X, 6, 3, NULL), SOMA_OK);
     ck_assert_int_eq(soma_matrix_init(&Y, 6, 2, NULL), SOMA_OK);
@@ -1103,10 +1103,11 @@ START_TEST(clip_norm_step_by_hand)
         for (size_t i = 0; i < P; i++) {
             const long double want = p0[i] - lr * f * g[i];
             const double tol = 1e-14 * (fabs(p0[i]) + lr * fabs(g[i]));
-            ck_assert_msg(fabsl(params.data[i] - want) <= tol,
-                          "case %d (l2 %g, clip %g of ||g|| = %Lg): parameter %zu = %.17g, "
-                          "want %.17Lg",
-                          c, l2, cases[c][1], norm, i, params.data[i], want);
+            ck_assert_msg(
+                fabsl(params.data[i] - want) <= tol,
+                "case %d (l2 %g, clip %g of ||g|| = %Lg): parameter %zu = %.17g, "
+                "want %.17Lg",
+                c, l2, cases[c][1], norm, i, params.data[i], want);
             gw += ((long double)p0[i] - params.data[i]) * (p0[i] - params.data[i]);
         }
         /* The step taken has length lr min(||g||, clip). */
@@ -1149,8 +1150,8 @@ START_TEST(dropout_step_by_hand)
 {
     enum { H = 1000 };
     const size_t sizes[3] = {2, H, 1};
-    soma_mlp *m = make(sizes, 3, SOMA_ACTIVATION_TANH, SOMA_ACTIVATION_IDENTITY,
-                       SOMA_LOSS_MSE, 81);
+    soma_mlp *m =
+        make(sizes, 3, SOMA_ACTIVATION_TANH, SOMA_ACTIVATION_IDENTITY, SOMA_LOSS_MSE, 81);
     soma_matrix W1, b1, W2, b2;
     ck_assert_int_eq(soma_mlp_layer(m, 0, &W1, &b1), SOMA_OK);
     ck_assert_int_eq(soma_mlp_layer(m, 1, &W2, &b2), SOMA_OK);
@@ -1189,8 +1190,8 @@ START_TEST(dropout_step_by_hand)
     bool kept[H];
     size_t n_kept = 0;
     for (size_t j = 0; j < H; j++) {
-        const long double s = ((long double)w2_0[j] - *soma_matrix_at(&W2, j, 0)) /
-                              (lr * a[j] * dz_seen);
+        const long double s =
+            ((long double)w2_0[j] - *soma_matrix_at(&W2, j, 0)) / (lr * a[j] * dz_seen);
         kept[j] = fabsl(s) > 0.5L / keep;
         ck_assert_msg(kept[j] ? fabsl(s - 1 / (long double)keep) <= 1e-9L / keep : s == 0,
                       "hidden unit %zu scaled by %.12Lg: neither 0 nor 1/keep = %.12g", j,
@@ -1200,7 +1201,8 @@ START_TEST(dropout_step_by_hand)
     printf("dropout %.1f: %zu of %d hidden units kept (binomial mean %.0f, sd %.1f)\n",
            1.0 - keep, n_kept, H, H * keep, sqrt(H * keep * (1 - keep)));
     ck_assert_msg(n_kept >= 628 && n_kept <= 772,
-                  "%zu of %d units kept with keep = %g: outside [628, 772]", n_kept, H, keep);
+                  "%zu of %d units kept with keep = %g: outside [628, 772]", n_kept, H,
+                  keep);
 
     /* Every parameter after the step, from the mask alone. */
     long double p = b2_0;
@@ -1208,7 +1210,8 @@ START_TEST(dropout_step_by_hand)
         if (kept[j])
             p += a[j] / keep * w2_0[j];
     const long double dz = 2 * (p - y);
-    ck_assert_msg(fabsl(h.epochs[0].loss - (p - y) * (p - y)) <= 1e-10L * (p - y) * (p - y),
+    ck_assert_msg(fabsl(h.epochs[0].loss - (p - y) * (p - y)) <=
+                      1e-10L * (p - y) * (p - y),
                   "loss %.17g, want %.17Lg", h.epochs[0].loss, (p - y) * (p - y));
     ck_assert_msg(fabsl(b2.data[0] - (b2_0 - lr * dz)) <= 1e-9L * lr * fabsl(dz),
                   "b2 = %.17g, want %.17Lg (dz %.17Lg)", b2.data[0], b2_0 - lr * dz, dz);
@@ -1321,12 +1324,11 @@ START_TEST(validation_fraction_holds_out_exact_rows)
         o.reduce.user = &log;
         soma_history h;
         ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &o, &h), SOMA_OK);
-        ck_assert_msg(log.val_count == (double)held[k] &&
-                          log.train_count == (double)(N - held[k]) &&
-                          log.grad_rows == N - held[k],
-                      "fraction %g of %d rows: %g held out, %g (%zu) trained on; want %zu",
-                      fractions[k], N, log.val_count, log.train_count, log.grad_rows,
-                      held[k]);
+        ck_assert_msg(
+            log.val_count == (double)held[k] &&
+                log.train_count == (double)(N - held[k]) && log.grad_rows == N - held[k],
+            "fraction %g of %d rows: %g held out, %g (%zu) trained on; want %zu",
+            fractions[k], N, log.val_count, log.train_count, log.grad_rows, held[k]);
         /* The sets, from the loss sums in base 4. */
         size_t n_val = 0, n_train = 0;
         double v = log.val_sum, t = log.train_sum;
@@ -1437,11 +1439,12 @@ START_TEST(restore_best_false_keeps_last_parameters)
         ck_assert_uint_eq(h.best_epoch, best_epoch);
         ck_assert_int_eq(h.restored, restore);
         const long double wantW = restore ? Wb : W, wantb = restore ? bb : b;
-        ck_assert_msg(fabsl(params.data[0] - wantW) <= 1e-13L &&
-                          fabsl(params.data[1] - wantb) <= 1e-13L,
-                      "restore_best %d: W %.17g b %.17g, want %.17Lg %.17Lg (last epoch's "
-                      "%.17Lg %.17Lg, best epoch's %.17Lg %.17Lg)",
-                      restore, params.data[0], params.data[1], wantW, wantb, W, b, Wb, bb);
+        ck_assert_msg(
+            fabsl(params.data[0] - wantW) <= 1e-13L &&
+                fabsl(params.data[1] - wantb) <= 1e-13L,
+            "restore_best %d: W %.17g b %.17g, want %.17Lg %.17Lg (last epoch's "
+            "%.17Lg %.17Lg, best epoch's %.17Lg %.17Lg)",
+            restore, params.data[0], params.data[1], wantW, wantb, W, b, Wb, bb);
         soma_history_free(&h);
         soma_mlp_destroy(m);
     }
@@ -1460,8 +1463,8 @@ END_TEST
 START_TEST(l2_penalises_weights_only)
 {
     const size_t sizes[3] = {3, 4, 2};
-    soma_mlp *m = make(sizes, 3, SOMA_ACTIVATION_TANH, SOMA_ACTIVATION_SIGMOID,
-                       SOMA_LOSS_BCE, 61);
+    soma_mlp *m =
+        make(sizes, 3, SOMA_ACTIVATION_TANH, SOMA_ACTIVATION_SIGMOID, SOMA_LOSS_BCE, 61);
     soma_matrix X, Y, grads;
     ck_assert_int_eq(soma_matrix_init(&X, 9, 3, NULL), SOMA_OK);
     ck_assert_int_eq(soma_matrix_init(&Y, 9, 2, NULL), SOMA_OK);
@@ -1475,7 +1478,8 @@ START_TEST(l2_penalises_weights_only)
         ck_assert_int_eq(soma_matrix_scale(&b, 3.0), SOMA_OK);
         for (size_t i = 0; i < W.rows; i++)
             for (size_t j = 0; j < W.cols; j++)
-                sumsq += (long double)*soma_matrix_at(&W, i, j) * *soma_matrix_at(&W, i, j);
+                sumsq +=
+                    (long double)*soma_matrix_at(&W, i, j) * *soma_matrix_at(&W, i, j);
     }
     ck_assert_int_eq(soma_mlp_grads(m, &grads), SOMA_OK);
     const size_t P = grads.cols;

@@ -299,7 +299,7 @@ START_TEST(files_round_trip_and_failed_saves_keep_the_old_file)
         ck_assert_int_eq(save_with_size_limit(m, path, n_big / 2), SOMA_EIO);
         file_is(path, before, nb);
         ck_assert_int_eq(save_with_size_limit(m, path, n_big), SOMA_OK); /* just fits */
-        ck_assert_int_eq(soma_mlp_save(a, path, false), SOMA_OK);         /* back */
+        ck_assert_int_eq(soma_mlp_save(a, path, false), SOMA_OK);        /* back */
         file_is(path, before, nb);
         soma_mlp_destroy(m);
     }

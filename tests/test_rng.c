@@ -248,25 +248,30 @@ START_TEST(xoshiro256starstar_known_answers)
         ck_assert_int_eq(soma_rng_seed(&r, kat[k].seed), SOMA_OK);
         kat_seed(&g, kat[k].seed);
         for (int i = 0; i < 4; i++)
-            ck_assert_msg(r.s[i] == g.s[i], "seed %" PRIu64 ": state word %d %016" PRIx64
-                          ", want %016" PRIx64, kat[k].seed, i, r.s[i], g.s[i]);
+            ck_assert_msg(r.s[i] == g.s[i],
+                          "seed %" PRIu64 ": state word %d %016" PRIx64
+                          ", want %016" PRIx64,
+                          kat[k].seed, i, r.s[i], g.s[i]);
         for (int i = 0; i < 1000; i++) {
             uint64_t got;
             ck_assert_int_eq(soma_rng_u64(&r, &got), SOMA_OK);
             const uint64_t mine = kat_next(&g);
             const uint64_t lit = i < 4 ? kat[k].first[i] : i == 999 ? kat[k].at999 : mine;
-            ck_assert_msg(mine == lit, "the test's own generator disagrees with the "
-                                       "literal at seed %" PRIu64 " output %d",
+            ck_assert_msg(mine == lit,
+                          "the test's own generator disagrees with the "
+                          "literal at seed %" PRIu64 " output %d",
                           kat[k].seed, i);
-            ck_assert_msg(got == mine, "seed %" PRIu64 ", output %d: %016" PRIx64
-                          ", want %016" PRIx64, kat[k].seed, i, got, mine);
+            ck_assert_msg(got == mine,
+                          "seed %" PRIu64 ", output %d: %016" PRIx64 ", want %016" PRIx64,
+                          kat[k].seed, i, got, mine);
         }
         /* A longer stretch against the test's generator alone. */
         for (int i = 0; i < 100000; i++) {
             uint64_t got;
             ck_assert_int_eq(soma_rng_u64(&r, &got), SOMA_OK);
             if (got != kat_next(&g))
-                ck_abort_msg("seed %" PRIu64 ": output %d differs", kat[k].seed, 1000 + i);
+                ck_abort_msg("seed %" PRIu64 ": output %d differs", kat[k].seed,
+                             1000 + i);
         }
         /* Uniform doubles: the top 53 bits of the same outputs. */
         double u;

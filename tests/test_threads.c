@@ -7,9 +7,9 @@
  * numeric locale to "C" for the call and back, which must neither misread
  * the text of a comma thread nor disturb the other threads' locales. Without
  * such a locale every thread runs in "C" (the test says so on stdout; the
- * csv-locale test reports the missing locale as a SKIP). Each thread's results must equal, bit for bit, those of the same
- * job run alone on the main thread first; under ThreadSanitizer (a build
- * with -Db_sanitize=thread) the run must give no report.
+ * csv-locale test reports the missing locale as a SKIP). Each thread's results must
+ * equal, bit for bit, those of the same job run alone on the main thread first; under
+ * ThreadSanitizer (a build with -Db_sanitize=thread) the run must give no report.
  *
  * The BLAS thread count is left as it is for both runs (the products here
  * are small enough for OpenBLAS to use one thread per call anyway); the

@@ -78,9 +78,9 @@ typedef struct api {
 } api;
 
 static const api linked = {
-    soma_gemm,        soma_activation_forward, soma_activation_backward,
-    soma_mlp_create,  soma_mlp_destroy,        soma_mlp_params,
-    soma_mlp_fit,     soma_mlp_predict_proba,  soma_history_free,
+    soma_gemm,         soma_activation_forward, soma_activation_backward,
+    soma_mlp_create,   soma_mlp_destroy,        soma_mlp_params,
+    soma_mlp_fit,      soma_mlp_predict_proba,  soma_history_free,
     soma_backend_name, soma_backend_config};
 
 static void *symbol(void *h, const char *name)
@@ -132,7 +132,7 @@ static void check_module(void *h, const api *n)
     check_symbolic(h);
     const void *module = object_of(FN_ADDR(n->backend_name));
     FUZZ_CHECK(module != object_of(FN_ADDR(linked.backend_name)));
-    const void *fns[] = {FN_ADDR(n->gemm),        FN_ADDR(n->act_forward),
+    const void *fns[] = {FN_ADDR(n->gemm),         FN_ADDR(n->act_forward),
                          FN_ADDR(n->act_backward), FN_ADDR(n->mlp_create),
                          FN_ADDR(n->mlp_destroy),  FN_ADDR(n->mlp_params),
                          FN_ADDR(n->mlp_fit),      FN_ADDR(n->mlp_predict_proba),
@@ -427,8 +427,8 @@ static void check_backward(soma_activation f, double alpha, double z, double a, 
         ok = same_value(dz, da * (double)d) || (fabsl(d) <= tol && !isfinite(dz));
     } else {
         const long double want = da * d;
-        ok = isfinite(dz) && fabsl(dz - want) <= fabs(da) * tol + u * fabsl(want) +
-                                                     DBL_TRUE_MIN;
+        ok = isfinite(dz) &&
+             fabsl(dz - want) <= fabs(da) * tol + u * fabsl(want) + DBL_TRUE_MIN;
     }
     if (!ok)
         fprintf(stderr, "%s backward (alpha %g): z %a, a %a, da %a: dz %a, f'(z) %La\n",
@@ -465,8 +465,9 @@ static void check_softmax_backward(size_t n, const double *z, const double *da,
             fabsl(dz[i] - want) <= rel * scale + 1e-300L * (fabsl(da[i]) + asum) + floor;
         if (!ok)
             for (size_t j = 0; j < n; j++)
-                fprintf(stderr, "softmax backward, n %zu: z[%zu] %a da %a dz %a p %La%s\n", n,
-                        j, z[j], da[j], dz[j], p[j], j == i ? " <-" : "");
+                fprintf(stderr,
+                        "softmax backward, n %zu: z[%zu] %a da %a dz %a p %La%s\n", n, j,
+                        z[j], da[j], dz[j], p[j], j == i ? " <-" : "");
         FUZZ_CHECK(ok);
     }
 }
