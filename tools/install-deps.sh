@@ -2,8 +2,9 @@
 # Install what soma needs to build, test and draw on Debian 12 / Ubuntu.
 # Runs apt-get directly as root, through sudo otherwise.
 set -eu
+# cmake: the outside CMake project of tests/consumers (.ci/run).
 pkgs="build-essential meson ninja-build pkg-config libopenblas-dev liblapacke-dev
-check gnuplot-nox locales"
+check gnuplot-nox cmake locales"
 if [ "${SOMA_WITH_MPI:-1}" = 1 ]; then
     pkgs="$pkgs openmpi-bin libopenmpi-dev"
 fi

@@ -8,7 +8,8 @@
  * exist). The committed corpus was made this way, plus the two committed
  * model fixtures with the model target's two option bytes (zero) in front:
  *
- *   (printf '\000\000'; cat tests/data/mlp-v1.soma) > tests/fuzz/corpus/model/fixture-mlp-v1
+ *   (printf '\000\000'; cat tests/data/mlp-v1.soma) >
+ * tests/fuzz/corpus/model/fixture-mlp-v1
  *
  * (and the same for perceptron-v1.soma). Rerun it after changing an input
  * format. */
@@ -103,7 +104,7 @@ static unsigned char *mlp_bytes(soma_optimizer opt, bool with_opt, size_t *n)
     s.loss = SOMA_LOSS_CE;
     soma_mlp *m;
     soma_matrix X, Y;
-    if (soma_mlp_create(&m, sizes, 4, &s, NULL) != SOMA_OK ||
+    if (soma_mlp_create(&m, sizes, 4, &s, NULL, NULL) != SOMA_OK ||
         soma_matrix_init(&X, 8, 3, NULL) != SOMA_OK ||
         soma_matrix_init(&Y, 8, 2, NULL) != SOMA_OK)
         exit(1);
@@ -115,11 +116,23 @@ static unsigned char *mlp_bytes(soma_optimizer opt, bool with_opt, size_t *n)
     soma_fit_options o = soma_fit_options_default();
     o.epochs = 2;
     o.optimizer = soma_optim_config_default(opt);
-    if (soma_mlp_fit(m, &X, &Y, &o, NULL) != SOMA_OK ||
-        soma_mlp_save_buffer(m, with_opt, NULL, 0, n) != SOMA_OK)
+    if (soma_mlp_fit(m, &X, &Y, &o, NULL, NULL) != SOMA_OK)
+        exit(1);
+    if (opt == SOMA_OPTIMIZER_ADAM) {
+        /* Every section of a version-2 file. */
+        const char *names[2] = {"left", "right"};
+        soma_scaler sc = {0};
+        if (soma_mlp_set_class_names(m, names, 2, NULL) != SOMA_OK ||
+            soma_scaler_fit(&sc, &X, NULL, NULL) != SOMA_OK ||
+            soma_mlp_set_preprocessing(m, &sc, NULL) != SOMA_OK ||
+            soma_mlp_set_metadata(m, "seed=yes\nepochs=2", NULL) != SOMA_OK)
+            exit(1);
+        soma_scaler_free(&sc);
+    }
+    if (soma_mlp_save_buffer(m, with_opt, NULL, 0, n, NULL) != SOMA_OK)
         exit(1);
     unsigned char *b = malloc(*n);
-    if (b == NULL || soma_mlp_save_buffer(m, with_opt, b, *n, n) != SOMA_OK)
+    if (b == NULL || soma_mlp_save_buffer(m, with_opt, b, *n, n, NULL) != SOMA_OK)
         exit(1);
     soma_mlp_destroy(m);
     soma_matrix_free(&X);
@@ -133,7 +146,7 @@ static unsigned char *perceptron_bytes(size_t *n)
     o.average = true;
     soma_perceptron *p;
     soma_matrix X, y;
-    if (soma_perceptron_create(&p, &o, NULL) != SOMA_OK ||
+    if (soma_perceptron_create(&p, &o, NULL, NULL) != SOMA_OK ||
         soma_matrix_init(&X, 6, 2, NULL) != SOMA_OK ||
         soma_matrix_init(&y, 6, 1, NULL) != SOMA_OK)
         exit(1);
@@ -144,11 +157,11 @@ static unsigned char *perceptron_bytes(size_t *n)
     }
     soma_rng r;
     if (soma_rng_seed(&r, 1) != SOMA_OK ||
-        soma_perceptron_fit(p, &X, &y, &r) != SOMA_OK ||
-        soma_perceptron_save_buffer(p, NULL, 0, n) != SOMA_OK)
+        soma_perceptron_fit(p, &X, &y, &r, NULL) != SOMA_OK ||
+        soma_perceptron_save_buffer(p, NULL, 0, n, NULL) != SOMA_OK)
         exit(1);
     unsigned char *b = malloc(*n);
-    if (b == NULL || soma_perceptron_save_buffer(p, b, *n, n) != SOMA_OK)
+    if (b == NULL || soma_perceptron_save_buffer(p, b, *n, n, NULL) != SOMA_OK)
         exit(1);
     soma_perceptron_destroy(p);
     soma_matrix_free(&X);
@@ -182,9 +195,9 @@ static void model_seeds(void)
             model("broken-truncated-header", 0, 0, b, 20);
             unsigned char *c = malloc(n + 1);
             memcpy(c, b, n);
-            c[8] = 2; /* version 2 */
-            model("broken-version-2", 0, 0, c, n);
-            c[8] = 1;
+            c[8] = SOMA_MODEL_FORMAT_VERSION + 1; /* a future version */
+            model("broken-version-next", 0, 0, c, n);
+            c[8] = SOMA_MODEL_FORMAT_VERSION;
             c[n - 3] ^= 0x10; /* checksum no longer matches */
             model("broken-checksum", 0, 0, c, n);
             c[n - 3] ^= 0x10;
@@ -207,6 +220,21 @@ static void model_seeds(void)
     model("alloc-fail-2-perceptron", 0, 2, p, n);
     model("payload-truncated-perceptron", 3, 0, p, n - 8);
     free(p);
+    /* Scalers: fitted, fixed, and the payload alone (mode 9: rewrite the
+     * header as a scaler's). */
+    soma_scaler sc = {0};
+    if (soma_scaler_init_fixed(&sc, 4, 0.0, 255.0, NULL, NULL) != SOMA_OK ||
+        soma_scaler_save_buffer(&sc, NULL, 0, &n, NULL) != SOMA_OK)
+        exit(1);
+    unsigned char *sb = malloc(n);
+    if (sb == NULL || soma_scaler_save_buffer(&sc, sb, n, &n, NULL) != SOMA_OK)
+        exit(1);
+    model("valid-scaler", 0, 0, sb, n);
+    model("payload-scaler", 9, 0, sb, n);
+    model("alloc-fail-1-scaler", 0, 1, sb, n);
+    model("payload-truncated-scaler", 9, 0, sb, n - 8);
+    free(sb);
+    soma_scaler_free(&sc);
     model("broken-empty", 0, 0, "", 0);
     model("broken-magic", 0, 0, "SOMAMODX", 8);
 }
