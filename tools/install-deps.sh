@@ -4,12 +4,15 @@
 set -eu
 # cmake: the outside CMake project of tests/consumers (.ci/run).
 pkgs="build-essential meson ninja-build pkg-config libopenblas-dev liblapacke-dev
-check gnuplot-nox cmake zlib1g-dev"
+check gnuplot-nox cmake zlib1g-dev locales"
 # Real data: Fashion-MNIST as IDX files in /usr/share/datasets/fashion-mnist
 # (examples/fashion_mnist.c, the idx-fashion-mnist test). SOMA_WITH_DATA=0
-# leaves it out (30 MB).
+# leaves both out (30 MB and about 100 MB).
+# scikit-learn (python3-sklearn) ships the CSV files tests/test_csv.c reads
+# as they come (iris, breast cancer, wine, digits) and the MLPClassifier that
+# tests/sklearn-compare.py holds soma's classifier presets against.
 if [ "${SOMA_WITH_DATA:-1}" = 1 ]; then
-    pkgs="$pkgs dataset-fashion-mnist"
+    pkgs="$pkgs dataset-fashion-mnist python3-sklearn"
 fi
 if [ "${SOMA_WITH_MPI:-1}" = 1 ]; then
     pkgs="$pkgs openmpi-bin libopenmpi-dev"
@@ -26,3 +29,14 @@ export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -q
 # shellcheck disable=SC2086
 $sudo apt-get install -y -q --no-install-recommends $pkgs
+
+# A decimal-comma locale for the CSV locale tests (tests/test_csv.c,
+# tests/test_threads.c), which report SKIP without one. Debian's locale-gen
+# builds what /etc/locale.gen enables (and ignores the argument); Ubuntu's
+# takes the locale as its argument.
+if [ -f /etc/locale.gen ] && ! grep -q '^de_DE.UTF-8 UTF-8' /etc/locale.gen; then
+    $sudo sed -i 's/^# *\(de_DE.UTF-8 UTF-8\)/\1/' /etc/locale.gen
+    grep -q '^de_DE.UTF-8 UTF-8' /etc/locale.gen ||
+        echo 'de_DE.UTF-8 UTF-8' | $sudo tee -a /etc/locale.gen > /dev/null
+fi
+$sudo locale-gen de_DE.UTF-8
