@@ -139,6 +139,62 @@ static const test_pairing test_pairings[] = {
 };
 #define TEST_N_PAIRINGS (sizeof test_pairings / sizeof test_pairings[0])
 
+/* A gradient check's problem: a model with `depth` layers (widths 3, 5, 6,
+ * ..., then the pairing's k outputs) in the given precision, its biases
+ * random in [-0.5, 0.5) so that db is exercised away from special points,
+ * and 7 rows of inputs in [-2, 2) with targets for the loss. */
+typedef struct test_grad_case {
+    soma_mlp *m;
+    soma_matrix X, Y;
+} test_grad_case;
+
+static inline test_grad_case test_grad_case_make(soma_activation hidden,
+                                                 const test_pairing *pr, size_t depth,
+                                                 uint64_t seed, soma_precision precision)
+{
+    size_t sizes[5] = {3};
+    for (size_t l = 1; l < depth; l++)
+        sizes[l] = 4 + l;
+    sizes[depth] = pr->k;
+    test_grad_case c;
+    c.m = test_make_mlp(sizes, depth + 1, hidden, pr->out, pr->loss, seed, precision);
+    for (size_t l = 0; l < depth; l++) {
+        soma_matrix b;
+        ck_assert_int_eq(soma_matrix_init(&b, 1, sizes[l + 1], NULL), SOMA_OK);
+        test_fill_random(&b, seed + 10 + l);
+        ck_assert_int_eq(soma_matrix_scale(&b, 0.5), SOMA_OK);
+        ck_assert_int_eq(soma_mlp_set_layer(c.m, l, NULL, &b, NULL), SOMA_OK);
+        soma_matrix_free(&b);
+    }
+    ck_assert_int_eq(soma_matrix_init(&c.X, 7, 3, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_init(&c.Y, 7, pr->k, NULL), SOMA_OK);
+    test_fill_random(&c.X, seed + 1);
+    ck_assert_int_eq(soma_matrix_scale(&c.X, 2.0), SOMA_OK);
+    test_fill_targets(&c.Y, pr->loss, seed + 2);
+    return c;
+}
+
+static inline void test_grad_case_free(test_grad_case *c)
+{
+    soma_matrix_free(&c->Y);
+    soma_matrix_free(&c->X);
+    soma_mlp_destroy(c->m);
+}
+
+/* fn on every pairing, depth 1 to 3 and L2 0 or 0.3, for one hidden
+ * activation, each with its own seed. */
+typedef void (*test_grad_fn)(soma_activation hidden, const test_pairing *pr, size_t depth,
+                             double l2, uint64_t seed);
+
+static inline void test_each_gradient_case(soma_activation hidden, test_grad_fn fn)
+{
+    for (size_t p = 0; p < TEST_N_PAIRINGS; p++)
+        for (size_t depth = 1; depth <= 3; depth++)
+            for (int with_l2 = 0; with_l2 < 2; with_l2++)
+                fn(hidden, &test_pairings[p], depth, with_l2 ? 0.3 : 0.0,
+                   100 * (uint64_t)hidden + 10 * p + depth);
+}
+
 /* Run one suite; exit status for meson (0 pass, 1 fail). */
 static inline int test_run(Suite *s)
 {

@@ -27,26 +27,9 @@ static soma_mlp *make(const size_t *sizes, size_t n, soma_activation hidden,
 static void gradient_check(soma_activation hidden, const test_pairing *pr, size_t depth,
                            double l2, uint64_t seed)
 {
-    size_t sizes[5] = {3};
-    for (size_t l = 1; l < depth; l++)
-        sizes[l] = 4 + l;
-    sizes[depth] = pr->k;
-    soma_mlp *m = make(sizes, depth + 1, hidden, pr->out, pr->loss, seed);
-    const size_t n = 7;
-    soma_matrix X, Y, params, grads;
-    ck_assert_int_eq(soma_matrix_init(&X, n, 3, NULL), SOMA_OK);
-    ck_assert_int_eq(soma_matrix_init(&Y, n, pr->k, NULL), SOMA_OK);
-    test_fill_random(&X, seed + 1);
-    ck_assert_int_eq(soma_matrix_scale(&X, 2.0), SOMA_OK);
-    test_fill_targets(&Y, pr->loss, seed + 2);
-    /* Biases are zero after creation; make them random so db is exercised
-     * away from special points. */
-    for (size_t l = 0; l < depth; l++) {
-        soma_matrix b;
-        ck_assert_int_eq(soma_mlp_layer(m, l, NULL, &b, NULL), SOMA_OK);
-        test_fill_random(&b, seed + 10 + l);
-        ck_assert_int_eq(soma_matrix_scale(&b, 0.5), SOMA_OK);
-    }
+    test_grad_case c = test_grad_case_make(hidden, pr, depth, seed, SOMA_PRECISION_F64);
+    soma_mlp *m = c.m;
+    soma_matrix X = c.X, Y = c.Y, params, grads;
     ck_assert_int_eq(soma_mlp_params(m, &params, NULL), SOMA_OK);
     ck_assert_int_eq(soma_mlp_grads(m, &grads, NULL), SOMA_OK);
     const size_t P = params.cols;
@@ -76,20 +59,13 @@ static void gradient_check(soma_activation hidden, const test_pairing *pr, size_
     }
     ck_assert_msg(norm > 1e-4, "gradient trivially small: %g", norm);
     free(analytic);
-    soma_matrix_free(&Y);
-    soma_matrix_free(&X);
-    soma_mlp_destroy(m);
+    test_grad_case_free(&c);
 }
 
 START_TEST(gradient_check_all_combinations)
 {
     /* _i runs over hidden activations; every pairing, depth and L2 inside. */
-    const soma_activation hidden = (soma_activation)_i;
-    for (size_t p = 0; p < TEST_N_PAIRINGS; p++)
-        for (size_t depth = 1; depth <= 3; depth++)
-            for (int with_l2 = 0; with_l2 < 2; with_l2++)
-                gradient_check(hidden, &test_pairings[p], depth, with_l2 ? 0.3 : 0.0,
-                               100 * (uint64_t)_i + 10 * p + depth);
+    test_each_gradient_case((soma_activation)_i, gradient_check);
 }
 END_TEST
 
@@ -680,12 +656,22 @@ START_TEST(divergence_keeps_last_finite_parameters)
 }
 END_TEST
 
+/* A gradient hook that changes nothing (a float model calls it on a double
+ * copy of its gradient, made once per fit). */
+static soma_status keep_grads(void *user, double *g, size_t n, size_t rows)
+{
+    (void)user, (void)g, (void)n, (void)rows;
+    return SOMA_OK;
+}
+
 START_TEST(no_allocation_grows_with_steps)
 {
+    /* In both precisions (_i), with a double gradient hook. */
     test_alloc t;
     soma_allocator a = test_allocator(&t);
     const size_t sizes[4] = {2, 8, 8, 1};
     soma_mlp_spec spec = soma_mlp_spec_default();
+    spec.precision = (soma_precision)_i;
     soma_mlp *m;
     ck_assert_int_eq(soma_mlp_create(&m, sizes, 4, &spec, &a, NULL), SOMA_OK);
     soma_matrix X, Y;
@@ -705,6 +691,7 @@ START_TEST(no_allocation_grows_with_steps)
         o.early_stopping = true;
         o.min_delta = 0.0;
         o.patience = 100;
+        o.reduce.grads = keep_grads;
         soma_history h;
         size_t before = t.allocs;
         ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &o, &h, NULL), SOMA_OK);
@@ -1513,7 +1500,7 @@ int main(void)
     TCase *robust = tcase_create("robustness");
     tcase_set_timeout(robust, 120);
     tcase_add_test(robust, divergence_keeps_last_finite_parameters);
-    tcase_add_test(robust, no_allocation_grows_with_steps);
+    tcase_add_loop_test(robust, no_allocation_grows_with_steps, 0, SOMA_PRECISION_COUNT);
     tcase_add_test(robust, predict_memory_is_bounded);
     tcase_add_test(robust, bad_input_leaves_model_unchanged);
     tcase_add_test(robust, initialisers_have_their_distributions);

@@ -54,13 +54,6 @@ static void to_floats(soma_matrix *M)
             *soma_matrix_at(M, i, j) = (double)(float)*soma_matrix_at(M, i, j);
 }
 
-/* test_fill_targets, rounded to floats. */
-static void fill_targets(soma_matrix *Y, soma_loss loss, uint64_t seed)
-{
-    test_fill_targets(Y, loss, seed);
-    to_floats(Y);
-}
-
 /* max_i |a_i - b_i| and max_i |b_i| over two 1 x n matrices. */
 static double max_diff(const soma_matrix *a, const soma_matrix *b, double *bmax)
 {
@@ -106,30 +99,13 @@ static size_t differing = 0;
 static void gradient_twin(soma_activation hidden, const test_pairing *pr, size_t depth,
                           double l2, uint64_t seed)
 {
-    size_t sizes[5] = {3};
-    for (size_t l = 1; l < depth; l++)
-        sizes[l] = 4 + l;
-    sizes[depth] = pr->k;
-    soma_mlp *m = make32(sizes, depth + 1, hidden, pr->out, pr->loss, seed);
-    /* Random biases (in floats), so that db is exercised away from 0. */
-    for (size_t l = 0; l < depth; l++) {
-        soma_matrix b;
-        ck_assert_int_eq(soma_matrix_init(&b, 1, sizes[l + 1], NULL), SOMA_OK);
-        test_fill_random(&b, seed + 10 + l);
-        ck_assert_int_eq(soma_matrix_scale(&b, 0.5), SOMA_OK);
-        to_floats(&b);
-        ck_assert_int_eq(soma_mlp_set_layer(m, l, NULL, &b, NULL), SOMA_OK);
-        soma_matrix_free(&b);
-    }
+    test_grad_case c = test_grad_case_make(hidden, pr, depth, seed, SOMA_PRECISION_F32);
+    soma_mlp *m = c.m;
+    /* The data as the float model sees it: rounded to floats. */
+    to_floats(&c.X);
+    to_floats(&c.Y);
     soma_mlp *t = twin(m, SOMA_PRECISION_F64);
-    const size_t n = 7;
-    soma_matrix X, Y;
-    ck_assert_int_eq(soma_matrix_init(&X, n, 3, NULL), SOMA_OK);
-    ck_assert_int_eq(soma_matrix_init(&Y, n, pr->k, NULL), SOMA_OK);
-    test_fill_random(&X, seed + 1);
-    ck_assert_int_eq(soma_matrix_scale(&X, 2.0), SOMA_OK);
-    to_floats(&X);
-    fill_targets(&Y, pr->loss, seed + 2);
+    const soma_matrix X = c.X, Y = c.Y;
     double J32, J64;
     ck_assert_int_eq(soma_mlp_gradient(m, &X, &Y, l2, &J32, NULL), SOMA_OK);
     ck_assert_int_eq(soma_mlp_gradient(t, &X, &Y, l2, &J64, NULL), SOMA_OK);
@@ -150,22 +126,17 @@ static void gradient_twin(soma_activation hidden, const test_pairing *pr, size_t
     }
     /* The objective: a mean of per-row losses of order 1, the same bound. */
     ck_assert_double_le(fabs(J32 - J64), 1000 * U32 * (1.0 + fabs(J64)));
-    soma_matrix *all[] = {&g32, &g64, &X, &Y};
-    for (int i = 0; i < 4; i++)
-        soma_matrix_free(all[i]);
+    soma_matrix_free(&g32);
+    soma_matrix_free(&g64);
     soma_mlp_destroy(t);
-    soma_mlp_destroy(m);
+    test_grad_case_free(&c);
 }
 
 START_TEST(float_gradient_matches_double_twin)
 {
     /* _i runs over hidden activations; every pairing, depth and L2 inside. */
     const soma_activation hidden = (soma_activation)_i;
-    for (size_t p = 0; p < TEST_N_PAIRINGS; p++)
-        for (size_t depth = 1; depth <= 3; depth++)
-            for (int with_l2 = 0; with_l2 < 2; with_l2++)
-                gradient_twin(hidden, &test_pairings[p], depth, with_l2 ? 0.3 : 0.0,
-                              100 * (uint64_t)_i + 10 * p + depth);
+    test_each_gradient_case(hidden, gradient_twin);
     printf("float gradient vs double twin (%s hidden): max error %.1f u ||g||_inf\n",
            soma_activation_name(hidden), worst_gradient);
     ck_assert_uint_gt(differing, 0);
@@ -684,46 +655,6 @@ START_TEST(float_models_take_half_the_memory)
 }
 END_TEST
 
-START_TEST(float_steps_do_not_allocate)
-{
-    test_alloc t;
-    soma_allocator a = test_allocator(&t);
-    const size_t sizes[4] = {2, 8, 8, 1};
-    soma_mlp_spec spec = soma_mlp_spec_default();
-    spec.precision = SOMA_PRECISION_F32;
-    soma_mlp *m;
-    ck_assert_int_eq(soma_mlp_create(&m, sizes, 4, &spec, &a, NULL), SOMA_OK);
-    soma_matrix X, Y;
-    ck_assert_int_eq(soma_matrix_init(&X, 300, 2, NULL), SOMA_OK);
-    ck_assert_int_eq(soma_matrix_init(&Y, 300, 1, NULL), SOMA_OK);
-    test_fill_random(&X, 1);
-    fill_targets(&Y, SOMA_LOSS_BCE, 2);
-    size_t counts[2];
-    const size_t epochs[2] = {1, 25};
-    for (int r = 0; r < 2; r++) {
-        soma_fit_options o = soma_fit_options_default();
-        o.epochs = epochs[r];
-        o.batch_size = 8;
-        o.dropout = 0.1;
-        o.validation_fraction = 0.1;
-        o.optimizer = soma_optim_config_default(SOMA_OPTIMIZER_ADAM);
-        o.early_stopping = true;
-        o.min_delta = 0.0;
-        o.patience = 100;
-        o.reduce.grads = double_f64; /* a double hook: its copy is made once */
-        hook_log log = {0, 0, 0};
-        o.reduce.user = &log;
-        const size_t before = t.allocs;
-        ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &o, NULL, NULL), SOMA_OK);
-        counts[r] = t.allocs - before;
-    }
-    ck_assert_uint_eq(counts[0], counts[1]);
-    soma_mlp_destroy(m);
-    ck_assert_uint_eq(t.live_bytes, 0);
-    free_data(&X, &Y);
-}
-END_TEST
-
 int main(void)
 {
     Suite *s = suite_create("precision");
@@ -744,7 +675,6 @@ int main(void)
     tcase_add_test(use, float_parameter_access);
     tcase_add_test(use, float_overflow_is_divergence);
     tcase_add_test(use, float_models_take_half_the_memory);
-    tcase_add_test(use, float_steps_do_not_allocate);
     suite_add_tcase(s, use);
     return test_run(s);
 }
