@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "mlp_internal.h"
+#include "parallel.h"
 #include "vmath.h"
 
 /* ------------------------------------------------------------------------ */
@@ -235,8 +236,28 @@ static void backward(soma_mlp *mlp, workspace *w, const soma_matrix *X, double s
     }
 }
 
+/* The rows idx[begin..end) of X and Y copied into rows [begin, end) of the
+ * workspace's xg and yg: one block of the parallel gather. */
+typedef struct gather {
+    workspace *w;
+    const soma_matrix *X, *Y;
+    const size_t *idx;
+} gather;
+
+static void gather_rows(const void *ctx, size_t begin, size_t end)
+{
+    const gather *g = ctx;
+    const size_t nx = g->X->cols, ny = g->Y->cols;
+    for (size_t i = begin; i < end; i++) {
+        memcpy(g->w->xg.data + i * nx, soma_matrix_at(g->X, g->idx[i], 0),
+               nx * sizeof(double));
+        memcpy(g->w->yg.data + i * ny, soma_matrix_at(g->Y, g->idx[i], 0),
+               ny * sizeof(double));
+    }
+}
+
 /* Rows [start, start + m) of (X, Y), or the rows idx[start..start+m)
- * gathered into the workspace. */
+ * gathered into the workspace (on the shared pool when they are many). */
 static void chunk_rows(workspace *w, const soma_matrix *X, const soma_matrix *Y,
                        const size_t *idx, size_t start, size_t m, soma_matrix *Xc,
                        soma_matrix *Yc)
@@ -246,12 +267,8 @@ static void chunk_rows(workspace *w, const soma_matrix *X, const soma_matrix *Y,
         *Yc = soma__view(soma_matrix_at(Y, start, 0), m, Y->cols, Y->ld);
         return;
     }
-    for (size_t i = 0; i < m; i++) {
-        memcpy(w->xg.data + i * X->cols, soma_matrix_at(X, idx[start + i], 0),
-               X->cols * sizeof(double));
-        memcpy(w->yg.data + i * Y->cols, soma_matrix_at(Y, idx[start + i], 0),
-               Y->cols * sizeof(double));
-    }
+    gather g = {w, X, Y, idx + start};
+    soma__par_for(m, SOMA__GRAIN_COPY / (X->cols + Y->cols) + 1, gather_rows, &g);
     *Xc = head(&w->xg, m, X->cols);
     *Yc = head(&w->yg, m, Y->cols);
 }
