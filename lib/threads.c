@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "parallel.h"
 
 #if defined(_OPENMP)
 #include <omp.h>
@@ -58,8 +59,8 @@ soma_status soma_threads_set(int n)
     openblas_set_num_threads(want);
     const int got = openblas_get_num_threads();
 #elif defined(_OPENMP)
-    const int limit = omp_get_thread_limit();
-    const int got = want < limit ? want : limit;
+    /* No BLAS: the most threads a loop can use is its most blocks. */
+    const int got = want < SOMA__PAR_MAX_BLOCKS ? want : SOMA__PAR_MAX_BLOCKS;
 #endif
 #if defined(_OPENMP)
     omp_set_num_threads(got);
@@ -90,7 +91,8 @@ soma_status soma_threads_get(int *n)
     *n = openblas_get_num_threads();
     return SOMA_OK;
 #elif defined(SOMA_GEMM_NAIVE) && defined(_OPENMP)
-    *n = omp_get_max_threads();
+    const int t = omp_get_max_threads();
+    *n = t < SOMA__PAR_MAX_BLOCKS ? t : SOMA__PAR_MAX_BLOCKS;
     return SOMA_OK;
 #elif defined(SOMA_GEMM_NAIVE)
     *n = 1;

@@ -22,11 +22,15 @@
  * - naive build: no BLAS; soma's loops use OpenMP when the compiler has it.
  *   The textbook product itself stays single-threaded.
  *
- * Results are the same bits for any thread count: element-wise work does
- * not depend on how it is split, and sums over many elements add fixed
- * blocks in a fixed order. Only the BLAS's own products may differ (OpenBLAS
- * splits products by rows and columns of C, which does not change a sum's
- * order, but no BLAS promises it).
+ * soma's own loops give the same bits for any thread count: element-wise
+ * work does not depend on how it is split, and sums over many elements add
+ * fixed blocks in a fixed order. The BLAS's products may not: OpenBLAS's
+ * kernels for the edges of a product differ from its main kernel, and where
+ * the edges fall depends on how many threads share the product (OpenBLAS
+ * 0.3.21 gives other bits for a 256 x 160 x 128 product with 3 threads than
+ * with 1, 2 or 4). A model trained with the naive build, or with products
+ * small enough for OpenBLAS to run them on one thread, is the same bits
+ * for any setting.
  *
  * Where the setting lives: soma keeps no state of its own. With OpenMP the
  * thread count is OpenMP's `nthreads` setting, which the OpenMP runtime
@@ -63,8 +67,8 @@ extern "C" {
  * processor available to the process (its CPU affinity mask).
  *
  * n above what the build can use is clamped: OpenBLAS's compiled maximum
- * (MAX_THREADS in `soma_backend_config()`), 1 for a build whose loops are
- * serial and that has no BLAS (naive build without OpenMP). The value in
+ * (MAX_THREADS in `soma_backend_config()`); in the naive build 64 (a loop
+ * of soma's is cut into at most 64 blocks), or 1 without OpenMP. The value in
  * effect is what `soma_threads_get` reports. Setting more threads than
  * processors oversubscribes the machine: nothing stops it, but it is slower.
  *
