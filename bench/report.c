@@ -80,7 +80,7 @@ static void header(const report_run *r)
     char cpu[256];
     cpu_model(cpu, sizeof cpu);
     int threads = 0;
-    if (soma_blas_threads_get(&threads) != SOMA_OK)
+    if (soma_threads_get(&threads) != SOMA_OK)
         threads = -1;
     printf("soma-bench: soma %s\n", soma_version_string());
     printf("machine: %s, %ld online CPUs; load average (1 min) at start %.2f\n", cpu,

@@ -173,7 +173,7 @@ int main(int argc, char **argv)
         else
             return usage(argv[0]);
     }
-    bench_check(soma_blas_threads_set(strcmp(BENCH_VARIANT, "naive") == 0 ? 1 : 2),
+    bench_check(soma_threads_set(strcmp(BENCH_VARIANT, "naive") == 0 ? 1 : 2),
                 "blas threads");
     if (child != NULL)
         return kv_path != NULL ? run_child(child, kv_path, quick, round) : usage(argv[0]);

@@ -2,17 +2,22 @@
 # Install what soma needs to build, test and draw on Debian 12 / Ubuntu.
 # Runs apt-get directly as root, through sudo otherwise.
 set -eu
-pkgs="build-essential meson ninja-build pkg-config libopenblas-dev liblapacke-dev
-check gnuplot-nox"
+# libopenblas-openmp-dev: OpenBLAS's OpenMP flavour, whose thread pool soma's
+# own loops share (meson option threads=auto picks it when installed).
+pkgs="build-essential meson ninja-build pkg-config libopenblas-dev
+libopenblas-openmp-dev liblapacke-dev check gnuplot-nox"
 if [ "${SOMA_WITH_MPI:-1}" = 1 ]; then
     pkgs="$pkgs openmpi-bin libopenmpi-dev"
 fi
 # The robustness checks of .ci/run (docs/robustness.md): clang with its
 # sanitizer and libFuzzer runtimes (libclang-rt-14-dev, not pulled in by
 # clang without recommends) for the ASan/UBSan, TSan and fuzzing builds, and
-# valgrind for the memcheck run. SOMA_WITH_ROBUSTNESS=0 leaves them out.
+# valgrind for the memcheck run; libomp-dev (LLVM's OpenMP runtime, with the
+# Archer tool that tells ThreadSanitizer about OpenMP's synchronisation) for
+# the TSan build of soma's parallel loops. SOMA_WITH_ROBUSTNESS=0 leaves them
+# out.
 if [ "${SOMA_WITH_ROBUSTNESS:-1}" = 1 ]; then
-    pkgs="$pkgs clang libclang-rt-14-dev valgrind"
+    pkgs="$pkgs clang libclang-rt-14-dev libomp-dev valgrind"
 fi
 if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
