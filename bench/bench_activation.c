@@ -86,15 +86,16 @@ static void run_forward(void *p)
 {
     work *w = p;
     soma_status st = soma_activation_forward(
-        w->c->f, soma_activation_default_alpha(w->c->f), w->n, w->z, w->a);
+        w->c->f, soma_activation_default_alpha(w->c->f), w->n, w->z, w->a, NULL);
     bench_sink = st == SOMA_OK ? w->a[w->n / 2] : NAN;
 }
 
 static void run_backward(void *p)
 {
     work *w = p;
-    soma_status st = soma_activation_backward(
-        w->c->f, soma_activation_default_alpha(w->c->f), w->n, w->z, w->a, w->da, w->dz);
+    soma_status st =
+        soma_activation_backward(w->c->f, soma_activation_default_alpha(w->c->f), w->n,
+                                 w->z, w->a, w->da, w->dz, NULL);
     bench_sink = st == SOMA_OK ? w->dz[w->n / 2] : NAN;
 }
 

@@ -23,8 +23,9 @@
  * numbers should be discarded (the bench's own ranks busy-poll in MPI, so
  * a rank with a core to itself shows ~1.0).
  * Model: 784-512-512-10, relu, softmax + cross-entropy, SGD momentum 0.9,
- * lr 0.01. Data: W3's make_classification rows (standardized). Times: monotonic clock, medians over steps; the first step of
- * every epoch is left out (it follows the epoch's bookkeeping).
+ * lr 0.01. Data: W3's make_classification rows (standardized). Times: monotonic clock,
+ * medians over steps; the first step of every epoch is left out (it follows the epoch's
+ * bookkeeping).
  *
  * --bind-to none matters: Open MPI binds each rank to one core when there
  * are at most two ranks, which would put A's two BLAS threads on one core. */
@@ -106,10 +107,10 @@ static void make_data(soma_matrix *X, soma_matrix *Y, size_t n)
     o.n_features = N_FEATURES;
     o.n_informative = N_INFORMATIVE;
     o.n_classes = N_CLASSES;
-    TRY(soma_make_classification(&r, &o, X, &labels, NULL));
-    TRY(soma_scaler_fit(&sc, X, NULL));
-    TRY(soma_scaler_transform(&sc, X, X));
-    TRY(soma_one_hot(&labels, N_CLASSES, Y, NULL));
+    TRY(soma_make_classification(&r, &o, X, &labels, NULL, NULL));
+    TRY(soma_scaler_fit(&sc, X, NULL, NULL));
+    TRY(soma_scaler_transform(&sc, X, X, NULL));
+    TRY(soma_one_hot(&labels, N_CLASSES, Y, NULL, NULL));
     soma_scaler_free(&sc);
     soma_matrix_free(&labels);
 }
@@ -125,7 +126,7 @@ static soma_mlp *make_model(void)
     spec.init = SOMA_INIT_HE_NORMAL;
     spec.seed = 0;
     soma_mlp *m = NULL;
-    TRY(soma_mlp_create(&m, w3_sizes, 4, &spec, NULL));
+    TRY(soma_mlp_create(&m, w3_sizes, 4, &spec, NULL, NULL));
     return m;
 }
 
@@ -205,7 +206,7 @@ static split run_fit(MPI_Comm comm, const soma_matrix *X, const soma_matrix *Y,
     o.reduce = (soma_reduce_hook){timed_grads, timed_metrics, &t, timed_start};
     soma_history h;
     const double w0 = now(), c0 = cpu_now();
-    TRY(soma_mlp_fit(m, &Xl, &Yl, &o, &h));
+    TRY(soma_mlp_fit(m, &Xl, &Yl, &o, &h, NULL));
     const double share = (cpu_now() - c0) / ((now() - w0) * threads);
     size_t k = 0;
     for (size_t i = 0; i < t.n; i++) {
@@ -283,15 +284,15 @@ static void manual_init(manual *s, size_t m)
     s->mlp = make_model();
     s->m = m;
     soma_matrix p, g;
-    TRY(soma_mlp_params(s->mlp, &p));
-    TRY(soma_mlp_grads(s->mlp, &g));
+    TRY(soma_mlp_params(s->mlp, &p, NULL));
+    TRY(soma_mlp_grads(s->mlp, &g, NULL));
     s->params = p.data;
     s->grads = g.data;
     s->n_params = p.cols;
     size_t off = 0;
     for (size_t l = 0; l < 3; l++) {
         const size_t in = w3_sizes[l], out = w3_sizes[l + 1];
-        TRY(soma_mlp_layer(s->mlp, l, &s->layer[l].W, &s->layer[l].b));
+        TRY(soma_mlp_layer(s->mlp, l, &s->layer[l].W, &s->layer[l].b, NULL));
         s->layer[l].activation = l < 2 ? SOMA_ACTIVATION_RELU : SOMA_ACTIVATION_SOFTMAX;
         s->layer[l].alpha = 0.0;
         TRY(soma_matrix_init(&s->Z[l], m, out, NULL));
@@ -354,7 +355,7 @@ static void manual_step(manual *s, const soma_matrix *X, const soma_matrix *Y,
     MPI_Request req[3] = {MPI_REQUEST_NULL, MPI_REQUEST_NULL, MPI_REQUEST_NULL};
     soma_matrix in = *X;
     for (size_t l = 0; l < 3; l++) {
-        TRY(soma_dense_forward(&s->layer[l], &in, &s->Z[l], &s->A[l]));
+        TRY(soma_dense_forward(&s->layer[l], &in, &s->Z[l], &s->A[l], NULL));
         in = s->A[l];
     }
     soma_matrix dZ = head(&s->dz[0], N_CLASSES);
@@ -370,10 +371,11 @@ static void manual_step(manual *s, const soma_matrix *X, const soma_matrix *Y,
         soma_matrix dX = head(&s->dz[1 - cur], w3_sizes[l]);
         soma_matrix *dXp = l > 0 ? &dX : NULL;
         if (l == 2)
-            TRY(soma_dense_backward_dz(&s->layer[l], &x, &dZ, &s->dW[l], &s->db[l], dXp));
+            TRY(soma_dense_backward_dz(&s->layer[l], &x, &dZ, &s->dW[l], &s->db[l], dXp,
+                                       NULL));
         else
             TRY(soma_dense_backward(&s->layer[l], &x, &s->Z[l], &s->A[l], &dZ, &dZ,
-                                    &s->dW[l], &s->db[l], dXp));
+                                    &s->dW[l], &s->db[l], dXp, NULL));
         if (how != REDUCE_END) {
             double *g = s->grads + s->off[l];
             for (size_t i = 0; i < s->len[l]; i++)

@@ -57,7 +57,7 @@ static double epoch_time(const net *nt, const soma_matrix *X, const soma_matrix 
                                                    : SOMA_INIT_XAVIER_UNIFORM;
     spec.seed = 3;
     soma_mlp *mlp;
-    bench_check(soma_mlp_create(&mlp, nt->sizes, 4, &spec, NULL), "mlp_create");
+    bench_check(soma_mlp_create(&mlp, nt->sizes, 4, &spec, NULL, NULL), "mlp_create");
     soma_fit_options o = soma_fit_options_default();
     o.epochs = 1;
     o.batch_size = batch;
@@ -67,9 +67,9 @@ static double epoch_time(const net *nt, const soma_matrix *X, const soma_matrix 
     o.learning_rate = nt->lr;
     double t[16];
     for (size_t r = 0; r <= runs; r++) {
-        bench_check(soma_mlp_init_weights(mlp, spec.init, 1.0, 3), "init");
+        bench_check(soma_mlp_init_weights(mlp, spec.init, 1.0, 3, NULL), "init");
         const double t0 = bench_now_ns();
-        bench_check(soma_mlp_fit(mlp, X, Y, &o, NULL), "fit");
+        bench_check(soma_mlp_fit(mlp, X, Y, &o, NULL, NULL), "fit");
         if (r > 0)
             t[r - 1] = (bench_now_ns() - t0) * 1e-9;
     }

@@ -30,8 +30,8 @@ static void dataset_free(dataset *d)
 static void standardize(soma_matrix *X)
 {
     soma_scaler s = {0};
-    bench_check(soma_scaler_fit(&s, X, NULL), "scaler_fit");
-    bench_check(soma_scaler_transform(&s, X, X), "scaler_transform");
+    bench_check(soma_scaler_fit(&s, X, NULL, NULL), "scaler_fit");
+    bench_check(soma_scaler_transform(&s, X, X, NULL), "scaler_transform");
     soma_scaler_free(&s);
 }
 
@@ -40,7 +40,8 @@ static dataset circles(size_t n, uint64_t seed)
     dataset d;
     soma_rng rng;
     bench_check(soma_rng_seed(&rng, seed), "rng");
-    bench_check(soma_make_circles(&rng, n, 0.1, 0.3, true, &d.X, &d.Y, NULL), "circles");
+    bench_check(soma_make_circles(&rng, n, 0.1, 0.3, true, &d.X, &d.Y, NULL, NULL),
+                "circles");
     standardize(&d.X);
     return d;
 }
@@ -60,10 +61,10 @@ static dataset classification(size_t n, size_t features, size_t informative,
     o.n_classes = classes;
     o.n_clusters_per_class = clusters;
     soma_matrix labels;
-    bench_check(soma_make_classification(&rng, &o, &d.X, &labels, NULL),
+    bench_check(soma_make_classification(&rng, &o, &d.X, &labels, NULL, NULL),
                 "classification");
     if (one_hot) {
-        bench_check(soma_one_hot(&labels, classes, &d.Y, NULL), "one_hot");
+        bench_check(soma_one_hot(&labels, classes, &d.Y, NULL, NULL), "one_hot");
         soma_matrix_free(&labels);
     } else {
         d.Y = labels;
@@ -107,12 +108,12 @@ typedef struct fit_job {
  * accuracy of the fitted model on the timed rows (evaluated untimed). */
 static double timed_fit(fit_job *j, double *acc)
 {
-    bench_check(soma_mlp_init_weights(j->mlp, j->init, 1.0, j->init_seed), "init");
+    bench_check(soma_mlp_init_weights(j->mlp, j->init, 1.0, j->init_seed, NULL), "init");
     const double t0 = bench_now_ns();
-    bench_check(soma_mlp_fit(j->mlp, &j->X, &j->Y, &j->o, NULL), "fit");
+    bench_check(soma_mlp_fit(j->mlp, &j->X, &j->Y, &j->o, NULL, NULL), "fit");
     const double t = (bench_now_ns() - t0) * 1e-9;
     if (acc != NULL)
-        bench_check(soma_mlp_evaluate(j->mlp, &j->X, &j->Y, NULL, acc), "evaluate");
+        bench_check(soma_mlp_evaluate(j->mlp, &j->X, &j->Y, NULL, acc, NULL), "evaluate");
     return t;
 }
 
@@ -152,7 +153,7 @@ static soma_mlp *make_mlp(const size_t *sizes, soma_activation hidden,
     spec.init = init;
     spec.seed = seed;
     soma_mlp *mlp;
-    bench_check(soma_mlp_create(&mlp, sizes, 4, &spec, alloc), "mlp_create");
+    bench_check(soma_mlp_create(&mlp, sizes, 4, &spec, alloc, NULL), "mlp_create");
     return mlp;
 }
 
@@ -183,7 +184,7 @@ void section_w2(bench_ctx *b)
     o.learning_rate = 0.1;
     o.max_epochs = 100;
     soma_perceptron *p;
-    bench_check(soma_perceptron_create(&p, &o, NULL), "perceptron_create");
+    bench_check(soma_perceptron_create(&p, &o, NULL, NULL), "perceptron_create");
     const size_t runs = b->quick ? 3 : 21;
     double acc = NAN;
     soma_matrix pred;
@@ -192,11 +193,11 @@ void section_w2(bench_ctx *b)
         soma_rng rng;
         bench_check(soma_rng_seed(&rng, 42), "rng");
         const double t0 = bench_now_ns();
-        bench_check(soma_perceptron_fit(p, &d.X, &d.Y, &rng), "perceptron_fit");
+        bench_check(soma_perceptron_fit(p, &d.X, &d.Y, &rng, NULL), "perceptron_fit");
         if (r > 0)
             kv_set(b->kv, (bench_now_ns() - t0) * 1e-9, "w2.t.%d.%zu", b->round, r - 1);
     }
-    bench_check(soma_perceptron_predict(p, &d.X, &pred), "perceptron_predict");
+    bench_check(soma_perceptron_predict(p, &d.X, &pred, NULL), "perceptron_predict");
     size_t correct = 0;
     for (size_t i = 0; i < d.X.rows; i++)
         correct += pred.data[i] == d.Y.data[i];
@@ -204,8 +205,9 @@ void section_w2(bench_ctx *b)
     const soma_perceptron_epoch *hist;
     size_t epochs = 0, at = 0;
     bool converged = false;
-    bench_check(soma_perceptron_history(p, &hist, &epochs), "perceptron_history");
-    bench_check(soma_perceptron_converged(p, &converged, &at), "perceptron_converged");
+    bench_check(soma_perceptron_history(p, &hist, &epochs, NULL), "perceptron_history");
+    bench_check(soma_perceptron_converged(p, &converged, &at, NULL),
+                "perceptron_converged");
     kv_set(b->kv, converged ? (double)at : -1.0, "w2.converged_epoch");
     kv_set(b->kv, acc, "w2.acc");
     kv_set(b->kv, (double)epochs, "w2.epochs");
@@ -244,12 +246,12 @@ void section_w3(bench_ctx *b)
                     "view");
     }
     /* Memory: one extra untimed fit with the counters and the peak RSS reset. */
-    bench_check(soma_mlp_init_weights(j.mlp, j.init, 1.0, j.init_seed), "init");
+    bench_check(soma_mlp_init_weights(j.mlp, j.init, 1.0, j.init_seed, NULL), "init");
     const size_t live0 = ca.live;
     count_alloc_reset(&ca);
     const bool hwm = mem_hwm_reset();
     const size_t rss_fit0 = mem_rss_bytes();
-    bench_check(soma_mlp_fit(j.mlp, &j.X, &j.Y, &j.o, NULL), "fit");
+    bench_check(soma_mlp_fit(j.mlp, &j.X, &j.Y, &j.o, NULL, NULL), "fit");
     kv_set(b->kv, (double)(rss_data - rss0), "w3.mem.data_rss_bytes");
     kv_set(b->kv, (double)(d.X.rows * d.X.cols + d.Y.rows * d.Y.cols) * 8.0,
            "w3.mem.data_bytes");

@@ -21,7 +21,7 @@ static soma_status moons(soma_matrix *X, soma_matrix *Y, size_t n, uint64_t seed
     soma_rng rng;
     soma_status st = soma_rng_seed(&rng, seed);
     if (st == SOMA_OK)
-        st = soma_make_moons(&rng, n, 0.2, true, X, Y, NULL);
+        st = soma_make_moons(&rng, n, 0.2, true, X, Y, NULL, NULL);
     return st;
 }
 
@@ -71,7 +71,7 @@ static int train(int rank, int size)
     soma_mlp *mlp = NULL;
     soma_mpi_context *ctx = NULL;
     if (st == SOMA_OK)
-        st = soma_mlp_create(&mlp, sizes, 4, &spec, NULL);
+        st = soma_mlp_create(&mlp, sizes, 4, &spec, NULL, NULL);
     if (st == SOMA_OK)
         st = soma_mpi_context_create(&ctx, MPI_COMM_WORLD, NULL);
     if (st != SOMA_OK) {
@@ -100,7 +100,7 @@ static int train(int rank, int size)
         double acc = 0.0;
         st = soma_mpi_context_stats(ctx, &stats);
         if (st == SOMA_OK)
-            st = soma_mlp_evaluate(mlp, &Xv, &Yv, NULL, &acc);
+            st = soma_mlp_evaluate(mlp, &Xv, &Yv, NULL, &acc, NULL);
         if (st == SOMA_OK) {
             double seconds = 0.0;
             for (size_t e = 0; e < h.n_epochs; e++)

@@ -7,11 +7,8 @@
 
 int main(void)
 {
-    double a[2 * 3] = {1, 2, 3,
-                       4, 5, 6};
-    double b[3 * 2] = {7, 8,
-                       9, 10,
-                       11, 12};
+    double a[2 * 3] = {1, 2, 3, 4, 5, 6};
+    double b[3 * 2] = {7, 8, 9, 10, 11, 12};
     soma_matrix A, B, C;
     soma_status st = soma_matrix_view(&A, a, 2, 3, 3);
     if (st == SOMA_OK)

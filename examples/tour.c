@@ -39,11 +39,11 @@ static void die(const char *what, soma_status st)
     exit(EXIT_FAILURE);
 }
 
-#define CHECK(expr)                                                            \
-    do {                                                                       \
-        soma_status st_ = (expr);                                              \
-        if (st_ != SOMA_OK)                                                    \
-            die(#expr, st_);                                                   \
+#define CHECK(expr)                                                                      \
+    do {                                                                                 \
+        soma_status st_ = (expr);                                                        \
+        if (st_ != SOMA_OK)                                                              \
+            die(#expr, st_);                                                             \
     } while (0)
 
 static FILE *out_file(tour *t, const char *name, const char *header)
@@ -120,7 +120,7 @@ static dataset perceptron_data(uint64_t seed)
     o.n_informative = 2;
     o.n_redundant = 0;
     o.n_clusters_per_class = 1;
-    CHECK(soma_make_classification(&rng, &o, &d.X, &d.y, NULL));
+    CHECK(soma_make_classification(&rng, &o, &d.X, &d.y, NULL, NULL));
     return d;
 }
 
@@ -130,10 +130,10 @@ static dataset circles(uint64_t seed)
     dataset d;
     soma_rng rng;
     CHECK(soma_rng_seed(&rng, seed));
-    CHECK(soma_make_circles(&rng, 300, 0.1, 0.3, true, &d.X, &d.y, NULL));
+    CHECK(soma_make_circles(&rng, 300, 0.1, 0.3, true, &d.X, &d.y, NULL, NULL));
     soma_scaler s = {0};
-    CHECK(soma_scaler_fit(&s, &d.X, NULL));
-    CHECK(soma_scaler_transform(&s, &d.X, &d.X));
+    CHECK(soma_scaler_fit(&s, &d.X, NULL, NULL));
+    CHECK(soma_scaler_transform(&s, &d.X, &d.X, NULL));
     soma_scaler_free(&s);
     return d;
 }
@@ -154,12 +154,13 @@ typedef soma_status (*grid_fn)(const void *model, const soma_matrix *G, soma_mat
 
 static soma_status mlp_proba(const void *model, const soma_matrix *G, soma_matrix *P)
 {
-    return soma_mlp_predict_proba(model, G, P);
+    return soma_mlp_predict_proba(model, G, P, NULL);
 }
 
-static soma_status perceptron_label(const void *model, const soma_matrix *G, soma_matrix *P)
+static soma_status perceptron_label(const void *model, const soma_matrix *G,
+                                    soma_matrix *P)
 {
-    return soma_perceptron_predict(model, G, P);
+    return soma_perceptron_predict(model, G, P, NULL);
 }
 
 #define GRID 160
@@ -247,7 +248,7 @@ static soma_mlp *train(const mlp_setup *su, const dataset *d, uint64_t seed,
     spec.init_scale = su->init_scale;
     spec.seed = seed;
     soma_mlp *m;
-    CHECK(soma_mlp_create(&m, su->sizes, su->n_sizes, &spec, NULL));
+    CHECK(soma_mlp_create(&m, su->sizes, su->n_sizes, &spec, NULL, NULL));
     soma_fit_options o = soma_fit_options_default();
     o.epochs = su->epochs;
     o.batch_size = su->batch;
@@ -257,7 +258,7 @@ static soma_mlp *train(const mlp_setup *su, const dataset *d, uint64_t seed,
     o.seed = seed;
     if (su->verbose)
         o.callback = print_every_100;
-    *fit_status = soma_mlp_fit(m, &d->X, &d->y, &o, h);
+    *fit_status = soma_mlp_fit(m, &d->X, &d->y, &o, h, NULL);
     if (*fit_status != SOMA_OK && *fit_status != SOMA_ENONFINITE)
         die("soma_mlp_fit", *fit_status);
     return m;
@@ -302,20 +303,20 @@ static void experiment_perceptron(tour *t)
     po.learning_rate = 0.1;
     po.max_epochs = 100;
     soma_perceptron *p;
-    CHECK(soma_perceptron_create(&p, &po, NULL));
+    CHECK(soma_perceptron_create(&p, &po, NULL, NULL));
     soma_rng rng;
     CHECK(soma_rng_seed(&rng, t->seed + 1));
-    CHECK(soma_perceptron_fit(p, &d.X, &d.y, &rng));
+    CHECK(soma_perceptron_fit(p, &d.X, &d.y, &rng, NULL));
     const soma_perceptron_epoch *h;
     size_t n;
-    CHECK(soma_perceptron_history(p, &h, &n));
+    CHECK(soma_perceptron_history(p, &h, &n, NULL));
     double w[2], b;
     soma_matrix W;
     CHECK(soma_matrix_view(&W, w, 1, 2, 2));
-    CHECK(soma_perceptron_get_weights(p, &W, &b));
+    CHECK(soma_perceptron_get_weights(p, &W, &b, NULL));
     size_t conv;
     bool converged;
-    CHECK(soma_perceptron_converged(p, &converged, &conv));
+    CHECK(soma_perceptron_converged(p, &converged, &conv, NULL));
     if (converged)
         printf("  converged at epoch %zu (an epoch with zero errors): these two\n"
                "  clusters are linearly separable, so Rosenblatt's rule must stop\n",
@@ -335,26 +336,28 @@ static void experiment_perceptron(tour *t)
     printf("  fewest errors       %zu in epoch %zu\n", h[best].errors, h[best].epoch);
     soma_matrix pred;
     CHECK(soma_matrix_init(&pred, d.X.rows, 1, NULL));
-    CHECK(soma_perceptron_predict(p, &d.X, &pred));
+    CHECK(soma_perceptron_predict(p, &d.X, &pred, NULL));
     double acc;
-    CHECK(soma_accuracy(&d.y, &pred, &acc));
+    CHECK(soma_accuracy(&d.y, &pred, &acc, NULL));
     printf("  training accuracy   %.3f  (final weights on all 200 points)\n", acc);
     soma_matrix_free(&pred);
 
     FILE *f = out_file(t, "perceptron_history.csv", "epoch,errors,accuracy,loss");
     for (size_t e = 0; e < n; e++)
-        fprintf(f, "%zu,%zu,%.6f,%.6f\n", h[e].epoch, h[e].errors, h[e].accuracy, h[e].loss);
+        fprintf(f, "%zu,%zu,%.6f,%.6f\n", h[e].epoch, h[e].errors, h[e].accuracy,
+                h[e].loss);
     fclose(f);
     write_points(t, "perceptron_points.csv", &d);
     write_boundary(t, "perceptron_boundary.csv", &d, perceptron_label, p);
     FILE *gp = begin_plot(t, "perceptron_history.png", 1200, 450);
-    fprintf(gp, "set multiplot layout 1,2\n"
-                "set title 'Training accuracy'\nset xlabel 'epoch'\nset ylabel 'accuracy'\n"
-                "set yrange [0:1.05]\nplot 'perceptron_history.csv' using 1:3 with "
-                "linespoints pt 7 ps 0.5 lw 2 lc rgb '#2166ac' notitle\n"
-                "set title 'Training loss (online error rate)'\nset ylabel 'loss'\n"
-                "set yrange [*:*]\nplot 'perceptron_history.csv' using 1:4 with "
-                "linespoints pt 5 ps 0.5 lw 2 lc rgb '#b2182b' notitle\n");
+    fprintf(gp,
+            "set multiplot layout 1,2\n"
+            "set title 'Training accuracy'\nset xlabel 'epoch'\nset ylabel 'accuracy'\n"
+            "set yrange [0:1.05]\nplot 'perceptron_history.csv' using 1:3 with "
+            "linespoints pt 7 ps 0.5 lw 2 lc rgb '#2166ac' notitle\n"
+            "set title 'Training loss (online error rate)'\nset ylabel 'loss'\n"
+            "set yrange [*:*]\nplot 'perceptron_history.csv' using 1:4 with "
+            "linespoints pt 5 ps 0.5 lw 2 lc rgb '#b2182b' notitle\n");
     end_plot(t);
     boundary_plot(t, "perceptron_boundary.png", "perceptron_boundary.csv",
                   "perceptron_points.csv", "Perceptron decision boundary");
@@ -373,8 +376,17 @@ static const size_t sizes_2881[4] = {2, 8, 8, 1};
  * lr 0.1, 1000 epochs. Later experiments change one setting of it. */
 static mlp_setup walkthrough_mlp(void)
 {
-    mlp_setup s = {sizes_2441, 4, SOMA_ACTIVATION_SIGMOID, SOMA_ACTIVATION_SIGMOID,
-                   SOMA_INIT_XAVIER_UNIFORM, 1.0, SOMA_OPTIMIZER_SGD, 0.1, 1000, 0, 0.0,
+    mlp_setup s = {sizes_2441,
+                   4,
+                   SOMA_ACTIVATION_SIGMOID,
+                   SOMA_ACTIVATION_SIGMOID,
+                   SOMA_INIT_XAVIER_UNIFORM,
+                   1.0,
+                   SOMA_OPTIMIZER_SGD,
+                   0.1,
+                   1000,
+                   0,
+                   0.0,
                    false};
     return s;
 }
@@ -401,11 +413,13 @@ static double experiment_mlp(tour *t, const dataset *d)
     write_points(t, "circles_points.csv", d);
     write_boundary(t, "mlp_boundary.csv", d, mlp_proba, m);
     FILE *gp = begin_plot(t, "mlp_history.png", 1200, 450);
-    fprintf(gp, "set multiplot layout 1,2\nset xlabel 'epoch'\n"
-                "set title 'Training loss'\nset ylabel 'loss'\n"
-                "plot 'mlp_history.csv' using 1:2 with lines lw 2 lc rgb '#b2182b' notitle\n"
-                "set title 'Training accuracy'\nset ylabel 'accuracy'\nset yrange [0:1.05]\n"
-                "plot 'mlp_history.csv' using 1:3 with lines lw 2 lc rgb '#2166ac' notitle\n");
+    fprintf(
+        gp,
+        "set multiplot layout 1,2\nset xlabel 'epoch'\n"
+        "set title 'Training loss'\nset ylabel 'loss'\n"
+        "plot 'mlp_history.csv' using 1:2 with lines lw 2 lc rgb '#b2182b' notitle\n"
+        "set title 'Training accuracy'\nset ylabel 'accuracy'\nset yrange [0:1.05]\n"
+        "plot 'mlp_history.csv' using 1:3 with lines lw 2 lc rgb '#2166ac' notitle\n");
     end_plot(t);
     boundary_plot(t, "mlp_boundary.png", "mlp_boundary.csv", "circles_points.csv",
                   "MLP [2,4,4,1] decision boundary");
@@ -421,8 +435,8 @@ static double experiment_mlp(tour *t, const dataset *d)
 static const soma_activation six[6] = {
     SOMA_ACTIVATION_SIGMOID,    SOMA_ACTIVATION_TANH, SOMA_ACTIVATION_RELU,
     SOMA_ACTIVATION_LEAKY_RELU, SOMA_ACTIVATION_ELU,  SOMA_ACTIVATION_SWISH};
-static const char *const six_titles[6] = {"Sigmoid", "Tanh", "ReLU",
-                                          "Leaky ReLU", "ELU", "Swish"};
+static const char *const six_titles[6] = {"Sigmoid",    "Tanh", "ReLU",
+                                          "Leaky ReLU", "ELU",  "Swish"};
 
 static void activation_curves(tour *t)
 {
@@ -434,9 +448,9 @@ static void activation_curves(tour *t)
     }
     for (int f = 0; f < 6; f++) {
         double alpha = soma_activation_default_alpha(six[f]);
-        CHECK(soma_activation_forward(six[f], alpha, N, x, y[f]));
+        CHECK(soma_activation_forward(six[f], alpha, N, x, y[f], NULL));
         /* f'(x) is the backward pass with an upstream gradient of ones. */
-        CHECK(soma_activation_backward(six[f], alpha, N, x, y[f], ones, dy[f]));
+        CHECK(soma_activation_backward(six[f], alpha, N, x, y[f], ones, dy[f], NULL));
     }
     FILE *f = out_file(t, "activations.csv",
                        "x,sigmoid,tanh,relu,leaky_relu,elu,swish,"
@@ -453,12 +467,14 @@ static void activation_curves(tour *t)
     const char *files[2] = {"activations.png", "activation_derivatives.png"};
     for (int which = 0; which < 2; which++) {
         FILE *gp = begin_plot(t, files[which], 1350, 800);
-        fprintf(gp, "set multiplot layout 2,3\nset xzeroaxis lt -1\nset yzeroaxis lt -1\n"
-                    "set xlabel 'input'\nset ylabel '%s'\n",
+        fprintf(gp,
+                "set multiplot layout 2,3\nset xzeroaxis lt -1\nset yzeroaxis lt -1\n"
+                "set xlabel 'input'\nset ylabel '%s'\n",
                 which ? "derivative" : "output");
         for (int k = 0; k < 6; k++)
-            fprintf(gp, "set title \"%s%s\"\nplot 'activations.csv' using 1:%d with lines "
-                        "lw 3 lc %d notitle\n",
+            fprintf(gp,
+                    "set title \"%s%s\"\nplot 'activations.csv' using 1:%d with lines "
+                    "lw 3 lc %d notitle\n",
                     six_titles[k], which ? "'" : "", 2 + k + 6 * which, k + 1);
         end_plot(t);
     }
@@ -506,8 +522,17 @@ static void experiment_activations(tour *t, const dataset *d)
     const char *names[3] = {"sigmoid", "tanh", "relu"};
     run_result res[3], literal[3];
     for (int k = 0; k < 3; k++) {
-        mlp_setup su = {sizes_281, 3, hidden[k], SOMA_ACTIVATION_SIGMOID,
-                        SOMA_INIT_XAVIER_UNIFORM, 1.0, SOMA_OPTIMIZER_SGD, 0.01, 500, 0, 0.0,
+        mlp_setup su = {sizes_281,
+                        3,
+                        hidden[k],
+                        SOMA_ACTIVATION_SIGMOID,
+                        SOMA_INIT_XAVIER_UNIFORM,
+                        1.0,
+                        SOMA_OPTIMIZER_SGD,
+                        0.01,
+                        500,
+                        0,
+                        0.0,
                         false};
         soma_history h;
         soma_status st;
@@ -534,14 +559,15 @@ static void experiment_activations(tour *t, const dataset *d)
     print_results(res, 3, "hidden (sigmoid output)");
     print_results(literal, 3, "same activation on output");
     if (literal[1].loss > 5.0 || literal[2].loss > 5.0)
-        printf("\n  A tanh or relu output puts predictions outside (0, 1), where\n"
-               "  cross-entropy clamps them at 1e-15 (-ln 1e-15 = 34.5 per clamped point):\n"
-               "  hence the huge losses, and no gradient through the clamped points.\n");
+        printf(
+            "\n  A tanh or relu output puts predictions outside (0, 1), where\n"
+            "  cross-entropy clamps them at 1e-15 (-ln 1e-15 = 34.5 per clamped point):\n"
+            "  hence the huge losses, and no gradient through the clamped points.\n");
     int top = 0;
     for (int k = 1; k < 3; k++)
         top = res[k].accuracy > res[top].accuracy ? k : top;
-    printf("\n  With a sigmoid output, %s learns fastest here (accuracy %.4f);%s\n", names[top],
-           res[top].accuracy,
+    printf("\n  With a sigmoid output, %s learns fastest here (accuracy %.4f);%s\n",
+           names[top], res[top].accuracy,
            res[top].accuracy < 0.99 ? " none of the\n  three separates the circles in "
                                       "500 epochs at lr 0.01."
                                     : "");
@@ -550,16 +576,17 @@ static void experiment_activations(tour *t, const dataset *d)
         fprintf(f, "%s,%.6f,%.6f\n", names[k], res[k].accuracy, res[k].loss);
     fclose(f);
     FILE *gp = begin_plot(t, "activation_comparison.png", 1300, 480);
-    fprintf(gp, "set multiplot layout 1,2\nset title 'Training accuracy'\n"
-                "set xlabel 'epoch'\nset ylabel 'accuracy'\nset key bottom right\n"
-                "plot 'activation_sigmoid_history.csv' using 1:3 with lines lw 2 title "
-                "'sigmoid', 'activation_tanh_history.csv' using 1:3 with lines lw 2 title "
-                "'tanh', 'activation_relu_history.csv' using 1:3 with lines lw 2 title "
-                "'relu'\n"
-                "set title 'Final accuracy'\nset ylabel 'accuracy'\nset yrange [0:1.1]\n"
-                "set style fill solid 0.7\nset boxwidth 0.6\nset key off\n"
-                "plot 'activation_comparison.csv' using 0:2:($0+1):xtic(1) with boxes lc "
-                "variable, '' using 0:($2+0.04):(sprintf('%%.3f',$2)) with labels\n");
+    fprintf(gp,
+            "set multiplot layout 1,2\nset title 'Training accuracy'\n"
+            "set xlabel 'epoch'\nset ylabel 'accuracy'\nset key bottom right\n"
+            "plot 'activation_sigmoid_history.csv' using 1:3 with lines lw 2 title "
+            "'sigmoid', 'activation_tanh_history.csv' using 1:3 with lines lw 2 title "
+            "'tanh', 'activation_relu_history.csv' using 1:3 with lines lw 2 title "
+            "'relu'\n"
+            "set title 'Final accuracy'\nset ylabel 'accuracy'\nset yrange [0:1.1]\n"
+            "set style fill solid 0.7\nset boxwidth 0.6\nset key off\n"
+            "plot 'activation_comparison.csv' using 0:2:($0+1):xtic(1) with boxes lc "
+            "variable, '' using 0:($2+0.04):(sprintf('%%.3f',$2)) with labels\n");
     end_plot(t);
 }
 
@@ -572,8 +599,17 @@ static void experiment_modern(tour *t, const dataset *d)
     printf("  [2, 8, 8, 1] sigmoid: full-batch gradient descent, lr 0.01, 200 epochs,\n"
            "  beside the walkthrough's Keras model: Adam lr 0.01, minibatch 32,\n"
            "  20%% of the rows held out for validation, 200 epochs.\n");
-    mlp_setup plain = {sizes_2881, 4, SOMA_ACTIVATION_SIGMOID, SOMA_ACTIVATION_SIGMOID,
-                       SOMA_INIT_XAVIER_UNIFORM, 1.0, SOMA_OPTIMIZER_SGD, 0.01, 200, 0, 0.0,
+    mlp_setup plain = {sizes_2881,
+                       4,
+                       SOMA_ACTIVATION_SIGMOID,
+                       SOMA_ACTIVATION_SIGMOID,
+                       SOMA_INIT_XAVIER_UNIFORM,
+                       1.0,
+                       SOMA_OPTIMIZER_SGD,
+                       0.01,
+                       200,
+                       0,
+                       0.0,
                        false};
     mlp_setup modern = plain;
     modern.optimizer = SOMA_OPTIMIZER_ADAM;
@@ -584,15 +620,16 @@ static void experiment_modern(tour *t, const dataset *d)
     soma_mlp *mp = train(&plain, d, t->seed + 4, &hp, &sp);
     soma_mlp *mm = train(&modern, d, t->seed + 4, &hm, &sm);
     double acc_p, acc_m;
-    CHECK(soma_mlp_evaluate(mp, &d->X, &d->y, NULL, &acc_p));
-    CHECK(soma_mlp_evaluate(mm, &d->X, &d->y, NULL, &acc_m));
+    CHECK(soma_mlp_evaluate(mp, &d->X, &d->y, NULL, &acc_p, NULL));
+    CHECK(soma_mlp_evaluate(mm, &d->X, &d->y, NULL, &acc_m, NULL));
     printf("\n  %-34s %10s %10s\n", "model", "accuracy", "val acc");
     printf("  %-34s %10s %10s\n", "----------------------------------", "--------",
            "-------");
     printf("  %-34s %10.4f %10s\n", "from scratch (GD, lr 0.01)", acc_p, "-");
     printf("  %-34s %10.4f %10.4f\n", "modern (Adam, batch 32, val 0.2)", acc_m,
            last(&hm)->val_accuracy);
-    printf("  (accuracy on all 300 points after training, as the walkthrough compares)\n");
+    printf(
+        "  (accuracy on all 300 points after training, as the walkthrough compares)\n");
     size_t adam_99 = 0;
     for (size_t e = 0; e < hm.n_epochs && adam_99 == 0; e++)
         if (hm.epochs[e].val_accuracy >= 0.99)
@@ -647,8 +684,17 @@ static void experiment_init(tour *t, const dataset *d)
     run_result res[5];
     FILE *f = out_file(t, "init_comparison.csv", "init,accuracy,loss");
     for (int k = 0; k < 5; k++) {
-        mlp_setup su = {sizes_2881, 4, SOMA_ACTIVATION_SIGMOID, SOMA_ACTIVATION_SIGMOID,
-                        inits[k].init, inits[k].scale, SOMA_OPTIMIZER_SGD, 0.01, 200, 0, 0.0,
+        mlp_setup su = {sizes_2881,
+                        4,
+                        SOMA_ACTIVATION_SIGMOID,
+                        SOMA_ACTIVATION_SIGMOID,
+                        inits[k].init,
+                        inits[k].scale,
+                        SOMA_OPTIMIZER_SGD,
+                        0.01,
+                        200,
+                        0,
+                        0.0,
                         false};
         soma_history h;
         soma_status st;
@@ -664,16 +710,26 @@ static void experiment_init(tour *t, const dataset *d)
     for (int k = 0; k < 5; k++)
         best_acc = fmax(best_acc, res[k].accuracy);
     if (best_acc < 0.9)
-        printf("\n  At these settings no initialization learns the circles (best accuracy\n"
-               "  %.4f; losses near ln 2 = 0.693 mean outputs near 0.5 everywhere), so\n"
-               "  the differences above are noise around chance.",
-               best_acc);
+        printf(
+            "\n  At these settings no initialization learns the circles (best accuracy\n"
+            "  %.4f; losses near ln 2 = 0.693 mean outputs near 0.5 everywhere), so\n"
+            "  the differences above are noise around chance.",
+            best_acc);
     printf("\n  The same five nets with Adam (lr 0.01, full batch, 200 epochs), a\n"
            "  setting in which they do train:\n");
     run_result adam[5];
     for (int k = 0; k < 5; k++) {
-        mlp_setup su = {sizes_2881, 4, SOMA_ACTIVATION_SIGMOID, SOMA_ACTIVATION_SIGMOID,
-                        inits[k].init, inits[k].scale, SOMA_OPTIMIZER_ADAM, 0.01, 200, 0, 0.0,
+        mlp_setup su = {sizes_2881,
+                        4,
+                        SOMA_ACTIVATION_SIGMOID,
+                        SOMA_ACTIVATION_SIGMOID,
+                        inits[k].init,
+                        inits[k].scale,
+                        SOMA_OPTIMIZER_ADAM,
+                        0.01,
+                        200,
+                        0,
+                        0.0,
                         false};
         soma_history h;
         soma_status st;
@@ -688,17 +744,18 @@ static void experiment_init(tour *t, const dataset *d)
         lo = adam[k].loss < adam[lo].loss ? k : lo;
         hi = adam[k].loss > adam[hi].loss ? k : hi;
     }
-    printf("\n  Lowest loss:  %s (%.4f)\n  Highest loss: %s (%.4f)\n",
-           adam[lo].name, adam[lo].loss, adam[hi].name, adam[hi].loss);
+    printf("\n  Lowest loss:  %s (%.4f)\n  Highest loss: %s (%.4f)\n", adam[lo].name,
+           adam[lo].loss, adam[hi].name, adam[hi].loss);
     FILE *gp = begin_plot(t, "init_comparison.png", 1300, 520);
-    fprintf(gp, "set multiplot layout 1,2\nset style fill solid 0.7\nset boxwidth 0.6\n"
-                "set key off\nset xtics rotate by -30\n"
-                "set title 'Impact of weight initialization'\nset ylabel 'final accuracy'\n"
-                "set yrange [0:1.1]\nplot 'init_comparison.csv' using 0:2:($0+1):xtic(1) "
-                "with boxes lc variable\n"
-                "set title 'Loss by initialization'\nset ylabel 'final loss'\n"
-                "set yrange [0:*]\nplot 'init_comparison.csv' using 0:3:($0+1):xtic(1) with "
-                "boxes lc variable\n");
+    fprintf(gp,
+            "set multiplot layout 1,2\nset style fill solid 0.7\nset boxwidth 0.6\n"
+            "set key off\nset xtics rotate by -30\n"
+            "set title 'Impact of weight initialization'\nset ylabel 'final accuracy'\n"
+            "set yrange [0:1.1]\nplot 'init_comparison.csv' using 0:2:($0+1):xtic(1) "
+            "with boxes lc variable\n"
+            "set title 'Loss by initialization'\nset ylabel 'final loss'\n"
+            "set yrange [0:*]\nplot 'init_comparison.csv' using 0:3:($0+1):xtic(1) with "
+            "boxes lc variable\n");
     end_plot(t);
 }
 
@@ -713,9 +770,18 @@ static void experiment_lr(tour *t, const dataset *d)
     const char *names[5] = {"0.001", "0.01", "0.1", "0.5", "1.0"};
     run_result res[5];
     for (int k = 0; k < 5; k++) {
-        mlp_setup su = {sizes_281, 3, SOMA_ACTIVATION_SIGMOID, SOMA_ACTIVATION_SIGMOID,
-                        SOMA_INIT_XAVIER_UNIFORM, 1.0, SOMA_OPTIMIZER_SGD, lrs[k], 200, 0,
-                        0.0, false};
+        mlp_setup su = {sizes_281,
+                        3,
+                        SOMA_ACTIVATION_SIGMOID,
+                        SOMA_ACTIVATION_SIGMOID,
+                        SOMA_INIT_XAVIER_UNIFORM,
+                        1.0,
+                        SOMA_OPTIMIZER_SGD,
+                        lrs[k],
+                        200,
+                        0,
+                        0.0,
+                        false};
         soma_history h;
         soma_status st;
         soma_mlp *m = train(&su, d, t->seed + 6, &h, &st);
@@ -736,8 +802,9 @@ static void experiment_lr(tour *t, const dataset *d)
            "  steps or many more epochs.\n",
            names[best], res[best].loss, res[best].accuracy);
     FILE *gp = begin_plot(t, "learning_rate.png", 1000, 650);
-    fprintf(gp, "set title 'Learning rate impact on training'\nset xlabel 'epoch'\n"
-                "set ylabel 'loss (log scale)'\nset logscale y\nset key top right\nplot ");
+    fprintf(gp,
+            "set title 'Learning rate impact on training'\nset xlabel 'epoch'\n"
+            "set ylabel 'loss (log scale)'\nset logscale y\nset key top right\nplot ");
     for (int k = 0; k < 5; k++)
         fprintf(gp, "%s'lr_%s_history.csv' using 1:2 with lines lw 2 title 'LR = %s'",
                 k ? ", " : "", names[k], names[k]);
@@ -791,8 +858,8 @@ static void experiment_solve(tour *t, const dataset *d, double baseline)
         char first[32] = "never";
         if (res[k].first_99 > 0)
             snprintf(first, sizeof first, "%zu", res[k].first_99);
-        printf("  %-16s %10.4f %10.4f %14s\n", cands[k].name, res[k].accuracy, res[k].loss,
-               first);
+        printf("  %-16s %10.4f %10.4f %14s\n", cands[k].name, res[k].accuracy,
+               res[k].loss, first);
         fprintf(f, "\"%s\",%.6f,%.6f,%zu\n", cands[k].name, res[k].accuracy, res[k].loss,
                 res[k].first_99);
         if (res[k].first_99 > 0 && res[k].accuracy >= 0.99 &&
@@ -807,7 +874,8 @@ static void experiment_solve(tour *t, const dataset *d, double baseline)
     }
     fclose(f);
     if (best >= 0)
-        printf("\n  Smallest change that solves it: %s (>= 99%% from epoch %zu, final %.4f).\n",
+        printf("\n  Smallest change that solves it: %s (>= 99%% from epoch %zu, final "
+               "%.4f).\n",
                cands[best].name, res[best].first_99, res[best].accuracy);
     else
         printf("\n  None of these single changes reaches 99%%.\n");
@@ -819,12 +887,13 @@ static void experiment_solve(tour *t, const dataset *d, double baseline)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: soma-tour [--seed N] [--out DIR] [--help]\n\n"
-               "Runs every experiment of the walkthrough \"Neural networks fundamentals:\n"
-               "from perceptron to deep learning\" with soma, prints the tables, writes\n"
-               "CSV series and (with gnuplot installed) PNG plots into DIR.\n\n"
-               "  --seed N   seed of the data and the models (default 42)\n"
-               "  --out DIR  output folder, created if needed (default ./tour-out)\n");
+    fprintf(f,
+            "usage: soma-tour [--seed N] [--out DIR] [--help]\n\n"
+            "Runs every experiment of the walkthrough \"Neural networks fundamentals:\n"
+            "from perceptron to deep learning\" with soma, prints the tables, writes\n"
+            "CSV series and (with gnuplot installed) PNG plots into DIR.\n\n"
+            "  --seed N   seed of the data and the models (default 42)\n"
+            "  --out DIR  output folder, created if needed (default ./tour-out)\n");
 }
 
 int main(int argc, char **argv)

@@ -16,12 +16,17 @@ int main(int argc, char **argv)
 
     soma_status st = soma_csv_read_file(argc > 1 ? argv[1] : "data.csv", NULL, &X, &y,
                                         NULL, NULL, &err);
-    if (st == SOMA_OK) st = soma_scaler_fit(&scaler, &X, NULL);
-    if (st == SOMA_OK) st = soma_scaler_transform(&scaler, &X, &X);
+    if (st == SOMA_OK)
+        st = soma_scaler_fit(&scaler, &X, NULL, NULL);
+    if (st == SOMA_OK)
+        st = soma_scaler_transform(&scaler, &X, &X, NULL);
     const size_t sizes[] = {X.cols, 16, 16, 1};
-    if (st == SOMA_OK) st = soma_mlp_create(&mlp, sizes, 4, NULL, NULL);
-    if (st == SOMA_OK) st = soma_mlp_fit(mlp, &X, &y, &opt, NULL);
-    if (st == SOMA_OK) st = soma_mlp_evaluate(mlp, &X, &y, NULL, &accuracy);
+    if (st == SOMA_OK)
+        st = soma_mlp_create(&mlp, sizes, 4, NULL, NULL, NULL);
+    if (st == SOMA_OK)
+        st = soma_mlp_fit(mlp, &X, &y, &opt, NULL, NULL);
+    if (st == SOMA_OK)
+        st = soma_mlp_evaluate(mlp, &X, &y, NULL, &accuracy, NULL);
     if (st == SOMA_OK)
         printf("%zu rows, training accuracy %.4f\n", X.rows, accuracy);
     else

@@ -28,10 +28,11 @@ const char *soma_activation_name(soma_activation f)
     return act_valid(f) ? act_names[f] : NULL;
 }
 
-soma_status soma_activation_from_name(const char *name, soma_activation *out)
+soma_status soma_activation_from_name(const char *name, soma_activation *out,
+                                      soma_error_info *err)
 {
-    if (name == NULL || out == NULL)
-        return SOMA_EINVAL;
+    SOMA_REQUIRE_PTR(name, err, "name");
+    SOMA_REQUIRE_PTR(out, err, "out");
     for (unsigned f = 0; f < SOMA_ACTIVATION_COUNT; f++) {
         if (soma__name_eq(name, act_names[f])) {
             *out = (soma_activation)f;
@@ -42,7 +43,11 @@ soma_status soma_activation_from_name(const char *name, soma_activation *out)
         *out = SOMA_ACTIVATION_LEAKY_RELU;
         return SOMA_OK;
     }
-    return SOMA_EINVAL;
+    return soma__fail(
+        err, SOMA_EINVAL, "name",
+        "name \"%.64s\" is not an activation: expected identity, sigmoid, tanh, relu, "
+        "leaky_relu, elu, swish or softmax",
+        name);
 }
 
 double soma_activation_default_alpha(soma_activation f)
@@ -356,12 +361,24 @@ static bool needs_alpha(soma_activation f)
     return f == SOMA_ACTIVATION_LEAKY_RELU || f == SOMA_ACTIVATION_ELU;
 }
 
-static soma_status check_f(soma_activation f, double alpha)
+static soma_status check_f(soma_activation f, double alpha, soma_error_info *err)
 {
-    if (!act_valid(f))
-        return SOMA_EINVAL;
-    if (needs_alpha(f) && !isfinite(alpha))
-        return SOMA_EINVAL;
+    SOMA_REQUIRE(act_valid(f), err, SOMA_EINVAL, "f",
+                 "f is %d: not a soma_activation value (0 to %d)", (int)f,
+                 SOMA_ACTIVATION_COUNT - 1);
+    SOMA_REQUIRE(!needs_alpha(f) || isfinite(alpha), err, SOMA_EINVAL, "alpha",
+                 "alpha is %g: %s needs a finite alpha", alpha, act_names[f]);
+    return SOMA_OK;
+}
+
+/* n doubles at z and a: present and not partially overlapping. */
+static soma_status check_array(const double *p, const char *name, size_t n,
+                               soma_error_info *err)
+{
+    size_t bytes;
+    SOMA_REQUIRE(p != NULL, err, SOMA_EINVAL, name, "%s is NULL with n = %zu", name, n);
+    SOMA_REQUIRE(soma__doubles_bytes(n, &bytes), err, SOMA_EINVAL, "n",
+                 "n is %zu: n doubles do not fit in memory", n);
     return SOMA_OK;
 }
 
@@ -375,34 +392,34 @@ static bool partial_overlap(const double *p, const double *q, size_t n)
 }
 
 soma_status soma_activation_forward(soma_activation f, double alpha, size_t n,
-                                    const double *z, double *a)
+                                    const double *z, double *a, soma_error_info *err)
 {
-    SOMA_TRY(check_f(f, alpha));
+    SOMA_TRY(check_f(f, alpha, err));
     if (n == 0)
         return SOMA_OK;
-    size_t bytes;
-    if (z == NULL || a == NULL || !soma__doubles_bytes(n, &bytes))
-        return SOMA_EINVAL;
-    if (partial_overlap(z, a, n))
-        return SOMA_EALIAS;
+    SOMA_TRY(check_array(z, "z", n, err));
+    SOMA_TRY(check_array(a, "a", n, err));
+    SOMA_REQUIRE(!partial_overlap(z, a, n), err, SOMA_EALIAS, "a",
+                 "a overlaps z without being the same array");
     soma__act_forward(f, alpha, n, z, a);
     return SOMA_OK;
 }
 
 soma_status soma_activation_backward(soma_activation f, double alpha, size_t n,
                                      const double *z, const double *a, const double *da,
-                                     double *dz)
+                                     double *dz, soma_error_info *err)
 {
-    SOMA_TRY(check_f(f, alpha));
+    SOMA_TRY(check_f(f, alpha, err));
     if (n == 0)
         return SOMA_OK;
-    size_t bytes;
-    if (z == NULL || a == NULL || da == NULL || dz == NULL ||
-        !soma__doubles_bytes(n, &bytes))
-        return SOMA_EINVAL;
-    if (partial_overlap(dz, z, n) || partial_overlap(dz, a, n) ||
-        partial_overlap(dz, da, n))
-        return SOMA_EALIAS;
+    SOMA_TRY(check_array(z, "z", n, err));
+    SOMA_TRY(check_array(a, "a", n, err));
+    SOMA_TRY(check_array(da, "da", n, err));
+    SOMA_TRY(check_array(dz, "dz", n, err));
+    SOMA_REQUIRE(!partial_overlap(dz, z, n) && !partial_overlap(dz, a, n) &&
+                     !partial_overlap(dz, da, n),
+                 err, SOMA_EALIAS, "dz",
+                 "dz overlaps z, a or da without being the same array");
     soma__act_backward(f, alpha, n, z, a, da, dz);
     return SOMA_OK;
 }
@@ -416,17 +433,15 @@ static bool flat(soma_activation f, const soma_matrix *x, const soma_matrix *y)
 }
 
 soma_status soma_activation_forward_matrix(soma_activation f, double alpha,
-                                           const soma_matrix *Z, soma_matrix *A)
+                                           const soma_matrix *Z, soma_matrix *A,
+                                           soma_error_info *err)
 {
-    SOMA_TRY(check_f(f, alpha));
-    SOMA_TRY(soma__matrix_check(Z));
-    SOMA_TRY(soma__matrix_check(A));
-    if (!soma__matrix_same_shape(Z, A))
-        return SOMA_EDIM;
+    SOMA_TRY(check_f(f, alpha, err));
+    SOMA_TRY(soma__check_matrix_arg(Z, "Z", err));
+    SOMA_TRY(soma__check_same_shape_arg(A, "A", Z, "Z", err));
     if (soma__matrix_extent(Z) == 0)
         return SOMA_OK;
-    if (soma__matrix_bad_alias(A, Z))
-        return SOMA_EALIAS;
+    SOMA_TRY(soma__check_alias_arg(A, "A", Z, "Z", err));
     if (flat(f, Z, A) && Z->rows > 1) {
         soma__act_forward(f, alpha, Z->rows * Z->cols, Z->data, A->data);
         return SOMA_OK;
@@ -439,21 +454,19 @@ soma_status soma_activation_forward_matrix(soma_activation f, double alpha,
 
 soma_status soma_activation_backward_matrix(soma_activation f, double alpha,
                                             const soma_matrix *Z, const soma_matrix *A,
-                                            const soma_matrix *dA, soma_matrix *dZ)
+                                            const soma_matrix *dA, soma_matrix *dZ,
+                                            soma_error_info *err)
 {
-    SOMA_TRY(check_f(f, alpha));
-    SOMA_TRY(soma__matrix_check(Z));
-    SOMA_TRY(soma__matrix_check(A));
-    SOMA_TRY(soma__matrix_check(dA));
-    SOMA_TRY(soma__matrix_check(dZ));
-    if (!soma__matrix_same_shape(Z, A) || !soma__matrix_same_shape(Z, dA) ||
-        !soma__matrix_same_shape(Z, dZ))
-        return SOMA_EDIM;
+    SOMA_TRY(check_f(f, alpha, err));
+    SOMA_TRY(soma__check_matrix_arg(Z, "Z", err));
+    SOMA_TRY(soma__check_same_shape_arg(A, "A", Z, "Z", err));
+    SOMA_TRY(soma__check_same_shape_arg(dA, "dA", Z, "Z", err));
+    SOMA_TRY(soma__check_same_shape_arg(dZ, "dZ", Z, "Z", err));
     if (soma__matrix_extent(Z) == 0)
         return SOMA_OK;
-    if (soma__matrix_bad_alias(dZ, Z) || soma__matrix_bad_alias(dZ, A) ||
-        soma__matrix_bad_alias(dZ, dA))
-        return SOMA_EALIAS;
+    SOMA_TRY(soma__check_alias_arg(dZ, "dZ", Z, "Z", err));
+    SOMA_TRY(soma__check_alias_arg(dZ, "dZ", A, "A", err));
+    SOMA_TRY(soma__check_alias_arg(dZ, "dZ", dA, "dA", err));
     if (flat(f, Z, A) && flat(f, dA, dZ) && Z->ld == dZ->ld && Z->rows > 1) {
         soma__act_backward(f, alpha, Z->rows * Z->cols, Z->data, A->data, dA->data,
                            dZ->data);

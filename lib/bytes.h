@@ -80,7 +80,8 @@ static inline bool soma__get_u32(soma__reader *r, uint32_t *v)
     unsigned char b[4];
     if (!soma__get(r, b, 4))
         return false;
-    *v = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+    *v = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
+         (uint32_t)b[3] << 24;
     return true;
 }
 
@@ -117,12 +118,13 @@ typedef struct soma__atomic_file {
 } soma__atomic_file;
 
 soma_status soma__atomic_open(soma__atomic_file *af, const char *path,
-                              const soma_allocator *alloc);
-soma_status soma__atomic_commit(soma__atomic_file *af, bool ok);
+                              const soma_allocator *alloc, soma_error_info *err);
+soma_status soma__atomic_commit(soma__atomic_file *af, bool ok, soma_error_info *err);
 
-/* Write data[0..n) to path atomically through the two functions above. */
+/* Write data[0..n) to path atomically through the two functions above.
+ * Failures are SOMA_EIO with the path, the step and strerror in err. */
 soma_status soma__write_atomic(const char *path, const void *data, size_t n,
-                               const soma_allocator *alloc);
+                               const soma_allocator *alloc, soma_error_info *err);
 
 /* Read a whole file into a buffer from alloc (*size bytes, freed by the
  * caller with soma__free(alloc, *data, *size)). */

@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 #include "bytes.h"
 #include "internal.h"
 
@@ -833,28 +832,28 @@ static int write_table(FILE *f, const soma_matrix *X, const soma_matrix *y,
 }
 
 soma_status soma_csv_write(const char *path, const soma_matrix *X, const soma_matrix *y,
-                           const char *const *names)
+                           const char *const *names, soma_error_info *err)
 {
-    if (path == NULL)
-        return SOMA_EINVAL;
-    SOMA_TRY(soma__matrix_check(X));
+    SOMA_REQUIRE_PTR(path, err, "path");
+    SOMA_TRY(soma__check_matrix_arg(X, "X", err));
     if (y != NULL) {
-        SOMA_TRY(soma__matrix_check(y));
-        if (y->cols != 1)
-            return SOMA_EINVAL;
-        if (y->rows != X->rows)
-            return SOMA_EDIM;
+        SOMA_TRY(soma__check_matrix_arg(y, "y", err));
+        SOMA_REQUIRE(y->cols == 1, err, SOMA_EINVAL, "y",
+                     "y has %zu columns: it is written as one label column", y->cols);
+        SOMA_REQUIRE(y->rows == X->rows, err, SOMA_EDIM, "y",
+                     "y has %zu rows but X has %zu", y->rows, X->rows);
     }
-    if (X->cols == 0 && y == NULL)
-        return SOMA_EINVAL; /* no fields: the file could not be read back */
+    /* no fields: the file could not be read back */
+    SOMA_REQUIRE(X->cols >= 1 || y != NULL, err, SOMA_EINVAL, "X",
+                 "X has no columns and there is no y: the file would have no fields");
     if (names != NULL) {
         size_t total = X->cols + (y != NULL ? 1 : 0);
         for (size_t j = 0; j < total; j++)
-            if (names[j] == NULL)
-                return SOMA_EINVAL;
+            SOMA_REQUIRE(names[j] != NULL, err, SOMA_EINVAL, "names",
+                         "names[%zu] is NULL: give one name per column (%zu)", j, total);
     }
     soma__atomic_file af;
-    SOMA_TRY(soma__atomic_open(&af, path, NULL));
+    SOMA_TRY(soma__atomic_open(&af, path, NULL, err));
     c_numeric loc = {0};
     soma_status st = c_numeric_enter(&loc);
     if (st == SOMA_OK) {
@@ -862,6 +861,9 @@ soma_status soma_csv_write(const char *path, const soma_matrix *X, const soma_ma
             st = SOMA_EIO;
         c_numeric_leave(&loc);
     }
-    soma_status done = soma__atomic_commit(&af, st == SOMA_OK);
-    return st != SOMA_OK ? st : done;
+    soma_status done = soma__atomic_commit(&af, st == SOMA_OK, err);
+    if (st != SOMA_OK)
+        return soma__fail(err, st, "path", "cannot write to path '%.120s': %s", path,
+                          st == SOMA_EIO ? strerror(errno) : soma_status_string(st));
+    return done;
 }

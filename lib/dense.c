@@ -79,9 +79,9 @@ static void col_sums(const soma_matrix *dZ, double scale, bool accumulate, doubl
                   &c);
 }
 
-void soma__dense_grads(const soma_dense *layer, const soma_matrix *X, const soma_matrix *dZ,
-                       double scale, bool accumulate, soma_matrix *dW, soma_matrix *db,
-                       soma_matrix *dX)
+void soma__dense_grads(const soma_dense *layer, const soma_matrix *X,
+                       const soma_matrix *dZ, double scale, bool accumulate,
+                       soma_matrix *dW, soma_matrix *db, soma_matrix *dX)
 {
     soma__gemm(true, false, scale, X, dZ, accumulate ? 1.0 : 0.0, dW);
     col_sums(dZ, scale, accumulate, db->data);
@@ -111,92 +111,118 @@ void soma__activation_backward_rows(soma_activation f, double alpha, const soma_
 
 /* ---- public, checked ---- */
 
-static soma_status check_layer(const soma_dense *layer)
+static soma_status check_layer(const soma_dense *layer, soma_error_info *err)
 {
-    if (layer == NULL || (unsigned)layer->activation >= SOMA_ACTIVATION_COUNT ||
-        !isfinite(layer->alpha))
-        return SOMA_EINVAL;
-    SOMA_TRY(soma__matrix_check(&layer->W));
-    SOMA_TRY(soma__matrix_check(&layer->b));
-    if (layer->b.rows != 1 || layer->b.cols != layer->W.cols)
-        return SOMA_EDIM;
-    if (layer->W.rows > INT_MAX || layer->W.cols > INT_MAX || layer->W.ld > INT_MAX)
-        return SOMA_EOVERFLOW;
+    SOMA_REQUIRE_PTR(layer, err, "layer");
+    SOMA_REQUIRE((unsigned)layer->activation < SOMA_ACTIVATION_COUNT, err, SOMA_EINVAL,
+                 "layer.activation",
+                 "layer.activation is %d: not a soma_activation value",
+                 (int)layer->activation);
+    SOMA_REQUIRE(isfinite(layer->alpha), err, SOMA_EINVAL, "layer.alpha",
+                 "layer.alpha is %g: it must be finite", layer->alpha);
+    SOMA_TRY(soma__check_matrix_arg(&layer->W, "layer.W", err));
+    SOMA_TRY(soma__check_shape_arg(&layer->b, "layer.b", 1, layer->W.cols, err));
+    SOMA_REQUIRE(layer->W.rows <= INT_MAX && layer->W.cols <= INT_MAX &&
+                     layer->W.ld <= INT_MAX,
+                 err, SOMA_EOVERFLOW, "layer.W",
+                 "layer.W is %zu x %zu (ld %zu): the BLAS takes int dimensions",
+                 layer->W.rows, layer->W.cols, layer->W.ld);
     return SOMA_OK;
 }
 
-/* Check an m x cols matrix argument; rows == SIZE_MAX accepts any m. */
-static soma_status check_shape(const soma_matrix *M, size_t rows, size_t cols)
+/* Check a rows x cols matrix argument named `name`. */
+static soma_status check_shape(const soma_matrix *M, const char *name, size_t rows,
+                               size_t cols, soma_error_info *err)
 {
-    SOMA_TRY(soma__matrix_check(M));
-    if (M->rows != rows || M->cols != cols)
-        return SOMA_EDIM;
-    if (M->rows > INT_MAX || M->ld > INT_MAX)
-        return SOMA_EOVERFLOW;
+    SOMA_TRY(soma__check_shape_arg(M, name, rows, cols, err));
+    SOMA_REQUIRE(M->rows <= INT_MAX && M->ld <= INT_MAX, err, SOMA_EOVERFLOW, name,
+                 "%s has %zu rows (ld %zu): the BLAS takes int dimensions", name, M->rows,
+                 M->ld);
     return SOMA_OK;
+}
+
+/* X against the layer: any number of rows, W.rows columns. */
+static soma_status check_input(const soma_dense *layer, const soma_matrix *X,
+                               soma_error_info *err)
+{
+    SOMA_TRY(soma__check_matrix_arg(X, "X", err));
+    SOMA_REQUIRE(X->cols == layer->W.rows, err, SOMA_EDIM, "X",
+                 "X has %zu columns but layer.W has %zu rows (the layer's inputs)",
+                 X->cols, layer->W.rows);
+    return check_shape(X, "X", X->rows, X->cols, err);
 }
 
 static bool same_matrix(const soma_matrix *a, const soma_matrix *b)
 {
-    return a->data == b->data && a->ld == b->ld && a->rows == b->rows && a->cols == b->cols;
+    return a->data == b->data && a->ld == b->ld && a->rows == b->rows &&
+           a->cols == b->cols;
+}
+
+/* out must not overlap the layer's parameters. */
+static soma_status check_params_disjoint(const soma_dense *layer, const soma_matrix *out,
+                                         const char *name, soma_error_info *err)
+{
+    SOMA_TRY(soma__check_disjoint_arg(out, name, &layer->W, "layer.W", err));
+    return soma__check_disjoint_arg(out, name, &layer->b, "layer.b", err);
 }
 
 soma_status soma_dense_forward(const soma_dense *layer, const soma_matrix *X,
-                               soma_matrix *Z, soma_matrix *A)
+                               soma_matrix *Z, soma_matrix *A, soma_error_info *err)
 {
-    SOMA_TRY(check_layer(layer));
-    if (X == NULL)
-        return SOMA_EINVAL;
-    const size_t m = X->rows, in = layer->W.rows, out = layer->W.cols;
-    SOMA_TRY(check_shape(X, m, in));
-    SOMA_TRY(check_shape(Z, m, out));
-    SOMA_TRY(check_shape(A, m, out));
-    const soma_matrix *outs[2] = {Z, A};
-    for (int o = 0; o < 2; o++)
-        if (soma__matrix_overlap(outs[o], X) || soma__matrix_overlap(outs[o], &layer->W) ||
-            soma__matrix_overlap(outs[o], &layer->b))
-            return SOMA_EALIAS;
-    if (soma__matrix_overlap(Z, A) &&
-        !(layer->activation == SOMA_ACTIVATION_IDENTITY && same_matrix(Z, A)))
-        return SOMA_EALIAS;
+    SOMA_TRY(check_layer(layer, err));
+    SOMA_TRY(check_input(layer, X, err));
+    const size_t m = X->rows, out = layer->W.cols;
+    SOMA_TRY(check_shape(Z, "Z", m, out, err));
+    SOMA_TRY(check_shape(A, "A", m, out, err));
+    SOMA_TRY(soma__check_disjoint_arg(Z, "Z", X, "X", err));
+    SOMA_TRY(soma__check_disjoint_arg(A, "A", X, "X", err));
+    SOMA_TRY(check_params_disjoint(layer, Z, "Z", err));
+    SOMA_TRY(check_params_disjoint(layer, A, "A", err));
+    SOMA_REQUIRE(
+        !soma__matrix_overlap(Z, A) ||
+            (layer->activation == SOMA_ACTIVATION_IDENTITY && same_matrix(Z, A)),
+        err, SOMA_EALIAS, "A",
+        "A overlaps Z: they may be the same matrix only for the identity activation");
     soma__dense_forward(layer, X, Z, A);
     return SOMA_OK;
 }
 
 static soma_status check_grads_args(const soma_dense *layer, const soma_matrix *X,
                                     const soma_matrix *dZ, soma_matrix *dW,
-                                    soma_matrix *db, soma_matrix *dX)
+                                    soma_matrix *db, soma_matrix *dX,
+                                    soma_error_info *err)
 {
-    SOMA_TRY(check_layer(layer));
-    if (X == NULL)
-        return SOMA_EINVAL;
+    SOMA_TRY(check_layer(layer, err));
+    SOMA_TRY(check_input(layer, X, err));
     const size_t m = X->rows, in = layer->W.rows, out = layer->W.cols;
-    SOMA_TRY(check_shape(X, m, in));
-    SOMA_TRY(check_shape(dZ, m, out));
-    SOMA_TRY(check_shape(dW, in, out));
-    SOMA_TRY(check_shape(db, 1, out));
+    SOMA_TRY(check_shape(dZ, "dZ", m, out, err));
+    SOMA_TRY(check_shape(dW, "dW", in, out, err));
+    SOMA_TRY(check_shape(db, "db", 1, out, err));
     if (dX != NULL)
-        SOMA_TRY(check_shape(dX, m, in));
+        SOMA_TRY(check_shape(dX, "dX", m, in, err));
     soma_matrix *outs[3] = {dW, db, dX};
+    const char *out_names[3] = {"dW", "db", "dX"};
     const soma_matrix *ins[4] = {X, dZ, &layer->W, &layer->b};
+    const char *in_names[4] = {"X", "dZ", "layer.W", "layer.b"};
     for (int o = 0; o < 3; o++) {
         if (outs[o] == NULL)
             continue;
         for (int i = 0; i < 4; i++)
-            if (soma__matrix_overlap(outs[o], ins[i]))
-                return SOMA_EALIAS;
+            SOMA_TRY(soma__check_disjoint_arg(outs[o], out_names[o], ins[i], in_names[i],
+                                              err));
         for (int p = 0; p < o; p++)
-            if (outs[p] != NULL && soma__matrix_overlap(outs[o], outs[p]))
-                return SOMA_EALIAS;
+            if (outs[p] != NULL)
+                SOMA_TRY(soma__check_disjoint_arg(outs[o], out_names[o], outs[p],
+                                                  out_names[p], err));
     }
     return SOMA_OK;
 }
 
 soma_status soma_dense_backward_dz(const soma_dense *layer, const soma_matrix *X,
-                                   const soma_matrix *dZ, soma_matrix *dW, soma_matrix *db,
-                                   soma_matrix *dX)
+                                   const soma_matrix *dZ, soma_matrix *dW,
+                                   soma_matrix *db, soma_matrix *dX, soma_error_info *err)
 {
-    SOMA_TRY(check_grads_args(layer, X, dZ, dW, db, dX));
+    SOMA_TRY(check_grads_args(layer, X, dZ, dW, db, dX, err));
     const double scale = X->rows > 0 ? 1.0 / (double)X->rows : 0.0;
     soma__dense_grads(layer, X, dZ, scale, false, dW, db, dX);
     return SOMA_OK;
@@ -205,32 +231,34 @@ soma_status soma_dense_backward_dz(const soma_dense *layer, const soma_matrix *X
 soma_status soma_dense_backward(const soma_dense *layer, const soma_matrix *X,
                                 const soma_matrix *Z, const soma_matrix *A,
                                 const soma_matrix *dA, soma_matrix *dZ, soma_matrix *dW,
-                                soma_matrix *db, soma_matrix *dX)
+                                soma_matrix *db, soma_matrix *dX, soma_error_info *err)
 {
-    SOMA_TRY(check_layer(layer));
+    SOMA_TRY(check_layer(layer, err));
     /* X gives m, the row count every other shape is checked against: an
      * invalid X is SOMA_EINVAL, not a mismatch of the others. */
-    SOMA_TRY(soma__matrix_check(X));
-    if (Z == NULL)
-        return SOMA_EINVAL;
+    SOMA_TRY(soma__check_matrix_arg(X, "X", err));
+    SOMA_REQUIRE_PTR(Z, err, "Z");
     const size_t m = X->rows, out = layer->W.cols;
-    SOMA_TRY(check_shape(Z, m, out));
-    SOMA_TRY(check_shape(A, m, out));
-    SOMA_TRY(check_shape(dA, m, out));
-    SOMA_TRY(check_shape(dZ, m, out));
-    if (!same_matrix(dZ, dA) && soma__matrix_overlap(dZ, dA))
-        return SOMA_EALIAS;
-    if (soma__matrix_overlap(dZ, Z) || soma__matrix_overlap(dZ, A) ||
-        soma__matrix_overlap(dZ, X))
-        return SOMA_EALIAS;
+    SOMA_TRY(check_shape(Z, "Z", m, out, err));
+    SOMA_TRY(check_shape(A, "A", m, out, err));
+    SOMA_TRY(check_shape(dA, "dA", m, out, err));
+    SOMA_TRY(check_shape(dZ, "dZ", m, out, err));
+    if (!same_matrix(dZ, dA))
+        SOMA_TRY(soma__check_disjoint_arg(dZ, "dZ", dA, "dA", err));
+    SOMA_TRY(soma__check_disjoint_arg(dZ, "dZ", Z, "Z", err));
+    SOMA_TRY(soma__check_disjoint_arg(dZ, "dZ", A, "A", err));
+    SOMA_TRY(soma__check_disjoint_arg(dZ, "dZ", X, "X", err));
     /* Everything dZ feeds must be valid before dZ is written. */
-    SOMA_TRY(check_grads_args(layer, X, dZ, dW, db, dX));
+    SOMA_TRY(check_grads_args(layer, X, dZ, dW, db, dX, err));
     const soma_matrix *ins[3] = {Z, A, dA};
+    const char *in_names[3] = {"Z", "A", "dA"};
     soma_matrix *outs[3] = {dW, db, dX};
+    const char *out_names[3] = {"dW", "db", "dX"};
     for (int o = 0; o < 3; o++)
         for (int i = 0; i < 3; i++)
-            if (outs[o] != NULL && soma__matrix_overlap(outs[o], ins[i]))
-                return SOMA_EALIAS;
+            if (outs[o] != NULL)
+                SOMA_TRY(soma__check_disjoint_arg(outs[o], out_names[o], ins[i],
+                                                  in_names[i], err));
     soma__activation_backward_rows(layer->activation, layer->alpha, Z, A, dA, dZ);
     const double scale = m > 0 ? 1.0 / (double)m : 0.0;
     soma__dense_grads(layer, X, dZ, scale, false, dW, db, dX);

@@ -39,6 +39,7 @@ void soma__error_set(soma_error_info *err, size_t line, size_t column, size_t of
     err->line = line;
     err->column = column;
     err->offset = offset;
+    err->argument[0] = '\0';
     snprintf(err->message, sizeof err->message, "%s", message);
 }
 
@@ -73,8 +74,17 @@ static void sync_folder(char *path)
     }
 }
 
+/* SOMA_EIO naming the file, the failed step and the system's reason. */
+static soma_status io_fail(soma_error_info *err, const char *path, const char *step,
+                           int errnum)
+{
+    return soma__fail(err, SOMA_EIO, "path",
+                      "cannot save to path '%.120s': %s failed: %s", path, step,
+                      errnum != 0 ? strerror(errnum) : "injected fault");
+}
+
 soma_status soma__atomic_open(soma__atomic_file *af, const char *path,
-                              const soma_allocator *alloc)
+                              const soma_allocator *alloc, soma_error_info *err)
 {
     static const char suffix[] = ".tmp-XXXXXX";
     const size_t plen = strlen(path);
@@ -83,52 +93,75 @@ soma_status soma__atomic_open(soma__atomic_file *af, const char *path,
     af->bytes = plen + sizeof suffix;
     af->tmp = soma__alloc(&af->alloc, af->bytes);
     if (af->tmp == NULL)
-        return SOMA_ENOMEM;
+        return soma__fail_nomem(err, af->bytes, "the temporary file name");
     memcpy(af->tmp, path, plen);
     memcpy(af->tmp + plen, suffix, sizeof suffix);
     af->path = path;
+    const char *step = "creating the temporary file";
     int fd = mkstemp(af->tmp);
     if (fd < 0)
         goto fail;
     /* Keep the mode of the file being replaced; a new file gets 0644. */
     struct stat old;
     mode_t mode = stat(path, &old) == 0 ? (old.st_mode & 07777) : 0644;
+    step = "opening the temporary file";
     if (fchmod(fd, mode) != 0 || (af->f = fdopen(fd, "wb")) == NULL) {
+        const int e = errno;
         close(fd);
         unlink(af->tmp);
+        errno = e;
         goto fail;
     }
     return SOMA_OK;
-fail:
+fail:;
+    const int e = errno;
     soma__free(&af->alloc, af->tmp, af->bytes);
     af->tmp = NULL;
-    return SOMA_EIO;
+    return io_fail(err, path, step, e);
 }
 
-soma_status soma__atomic_commit(soma__atomic_file *af, bool ok)
+soma_status soma__atomic_commit(soma__atomic_file *af, bool ok, soma_error_info *err)
 {
     /* Flush and fsync the data, then rename over the destination; any
      * failure removes the temporary file and leaves the destination as it
-     * was. */
-    ok = ok && !fault("write") && fflush(af->f) == 0 && !ferror(af->f);
-    ok = ok && !fault("fsync") && fsync(fileno(af->f)) == 0;
-    ok = fclose(af->f) == 0 && ok;
-    ok = ok && !fault("rename") && rename(af->tmp, af->path) == 0;
-    if (ok)
+     * was. The first failing step and its errno go into err. */
+    const char *step = ok ? NULL : "writing";
+    int e = ok ? 0 : errno;
+#define STEP(name, cond)                                                                 \
+    do {                                                                                 \
+        if (step == NULL) {                                                              \
+            errno = 0;                                                                   \
+            if (!(cond)) {                                                               \
+                step = name;                                                             \
+                e = errno;                                                               \
+            }                                                                            \
+        }                                                                                \
+    } while (0)
+    STEP("writing", !fault("write") && fflush(af->f) == 0 && !ferror(af->f));
+    STEP("fsync", !fault("fsync") && fsync(fileno(af->f)) == 0);
+    if (fclose(af->f) != 0 && step == NULL) {
+        step = "closing";
+        e = errno;
+    }
+    STEP("renaming the temporary file over it",
+         !fault("rename") && rename(af->tmp, af->path) == 0);
+#undef STEP
+    if (step == NULL)
         sync_folder(af->tmp);
     else
         unlink(af->tmp);
+    const char *path = af->path;
     soma__free(&af->alloc, af->tmp, af->bytes);
     memset(af, 0, sizeof *af);
-    return ok ? SOMA_OK : SOMA_EIO;
+    return step == NULL ? SOMA_OK : io_fail(err, path, step, e);
 }
 
 soma_status soma__write_atomic(const char *path, const void *data, size_t n,
-                               const soma_allocator *alloc)
+                               const soma_allocator *alloc, soma_error_info *err)
 {
     soma__atomic_file af;
-    SOMA_TRY(soma__atomic_open(&af, path, alloc));
-    return soma__atomic_commit(&af, fwrite(data, 1, n, af.f) == n);
+    SOMA_TRY(soma__atomic_open(&af, path, alloc, err));
+    return soma__atomic_commit(&af, fwrite(data, 1, n, af.f) == n, err);
 }
 
 soma_status soma__read_file(const char *path, const soma_allocator *alloc, void **data,

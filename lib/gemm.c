@@ -159,8 +159,8 @@ soma_status soma_gemm(soma_trans trans_a, soma_trans trans_b, double alpha,
         return SOMA_EALIAS;
 #if !defined(SOMA_GEMM_NAIVE)
     /* CBLAS takes int dimensions. */
-    if (m > INT_MAX || n > INT_MAX || k > INT_MAX || A->ld > INT_MAX ||
-        B->ld > INT_MAX || C->ld > INT_MAX)
+    if (m > INT_MAX || n > INT_MAX || k > INT_MAX || A->ld > INT_MAX || B->ld > INT_MAX ||
+        C->ld > INT_MAX)
         return SOMA_EOVERFLOW;
 #endif
     soma__gemm(ta, tb, alpha, A, B, beta, C);

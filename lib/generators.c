@@ -8,15 +8,45 @@
 #define TWO_PI 6.283185307179586476925
 #define PI 3.141592653589793238463
 
+/* The arguments every generator shares. */
+static soma_status check_common(const soma_rng *rng, const soma_matrix *X,
+                                const soma_matrix *y, const soma_allocator *alloc,
+                                soma_error_info *err)
+{
+    SOMA_REQUIRE_PTR(rng, err, "rng");
+    SOMA_REQUIRE_PTR(X, err, "X");
+    SOMA_REQUIRE_PTR(y, err, "y");
+    SOMA_REQUIRE(soma__allocator_valid(alloc), err, SOMA_EINVAL, "alloc",
+                 "alloc must set both its allocate and free functions (or be NULL)");
+    return SOMA_OK;
+}
+
+/* noise: finite, >= 0; n_samples >= 1. */
+static soma_status check_two_class(size_t n_samples, double noise, soma_error_info *err)
+{
+    SOMA_REQUIRE(n_samples >= 1, err, SOMA_EINVAL, "n_samples",
+                 "n_samples is 0: ask for at least one point");
+    SOMA_REQUIRE(isfinite(noise) && noise >= 0.0, err, SOMA_EINVAL, "noise",
+                 "noise is %g: a standard deviation, finite and >= 0", noise);
+    return SOMA_OK;
+}
+
 /* Allocate the n x d points and n x 1 labels of a generator. */
 static soma_status alloc_xy(size_t n, size_t d, soma_matrix *X, soma_matrix *y,
-                            const soma_allocator *alloc)
+                            const soma_allocator *alloc, const char *n_name,
+                            soma_error_info *err)
 {
-    SOMA_TRY(soma_matrix_init(X, n, d, alloc));
-    soma_status st = soma_matrix_init(y, n, 1, alloc);
+    soma_status st = soma_matrix_init(X, n, d, alloc);
+    if (st == SOMA_OK) {
+        st = soma_matrix_init(y, n, 1, alloc);
+        if (st != SOMA_OK)
+            soma_matrix_free(X);
+    }
     if (st != SOMA_OK)
-        soma_matrix_free(X);
-    return st;
+        return soma__fail(err, st, n_name,
+                          "%s is %zu: cannot allocate %zu x %zu points: %s", n_name, n, n,
+                          d, soma_status_string(st));
+    return SOMA_OK;
 }
 
 /* Apply one uniformly random permutation to the rows of X and y together
@@ -60,14 +90,16 @@ static void finish_two_class(soma_rng *rng, soma_matrix *X, soma_matrix *y, bool
 
 soma_status soma_make_circles(soma_rng *rng, size_t n_samples, double noise,
                               double factor, bool shuffle, soma_matrix *X, soma_matrix *y,
-                              const soma_allocator *alloc)
+                              const soma_allocator *alloc, soma_error_info *err)
 {
-    if (rng == NULL || X == NULL || y == NULL || n_samples == 0 ||
-        !soma__allocator_valid(alloc) || !isfinite(noise) || noise < 0.0 ||
-        !(factor >= 0.0 && factor < 1.0))
-        return SOMA_EINVAL;
+    SOMA_TRY(check_common(rng, X, y, alloc, err));
+    SOMA_TRY(check_two_class(n_samples, noise, err));
+    SOMA_REQUIRE(
+        factor >= 0.0 && factor < 1.0, err, SOMA_EINVAL, "factor",
+        "factor is %g: the inner circle's radius relative to the outer one, in [0, 1)",
+        factor);
     soma_matrix tx, ty;
-    SOMA_TRY(alloc_xy(n_samples, 2, &tx, &ty, alloc));
+    SOMA_TRY(alloc_xy(n_samples, 2, &tx, &ty, alloc, "n_samples", err));
     const size_t n_out = n_samples / 2, n_in = n_samples - n_out;
     for (size_t i = 0; i < n_out; i++) {
         double t = (TWO_PI / (double)n_out) * (double)i;
@@ -98,13 +130,13 @@ static double half_turn(size_t i, size_t m)
 }
 
 soma_status soma_make_moons(soma_rng *rng, size_t n_samples, double noise, bool shuffle,
-                            soma_matrix *X, soma_matrix *y, const soma_allocator *alloc)
+                            soma_matrix *X, soma_matrix *y, const soma_allocator *alloc,
+                            soma_error_info *err)
 {
-    if (rng == NULL || X == NULL || y == NULL || n_samples == 0 ||
-        !soma__allocator_valid(alloc) || !isfinite(noise) || noise < 0.0)
-        return SOMA_EINVAL;
+    SOMA_TRY(check_common(rng, X, y, alloc, err));
+    SOMA_TRY(check_two_class(n_samples, noise, err));
     soma_matrix tx, ty;
-    SOMA_TRY(alloc_xy(n_samples, 2, &tx, &ty, alloc));
+    SOMA_TRY(alloc_xy(n_samples, 2, &tx, &ty, alloc, "n_samples", err));
     const size_t n_out = n_samples / 2, n_in = n_samples - n_out;
     for (size_t i = 0; i < n_out; i++) {
         double t = half_turn(i, n_out);
@@ -142,41 +174,51 @@ soma_make_blobs_options soma_make_blobs_defaults(void)
     return o;
 }
 
-static soma_status blobs_check(const soma_make_blobs_options *o)
+static soma_status blobs_check(const soma_make_blobs_options *o, soma_error_info *err)
 {
-    if (o->n_samples == 0)
-        return SOMA_EINVAL;
+    SOMA_REQUIRE(o->n_samples >= 1, err, SOMA_EINVAL, "opt.n_samples",
+                 "opt.n_samples is 0: ask for at least one point");
     if (o->centers != NULL) {
-        SOMA_TRY(soma__matrix_check(o->centers));
-        if (o->centers->rows == 0 || o->centers->cols == 0)
-            return SOMA_EINVAL;
-        SOMA_TRY(soma_matrix_check_finite(o->centers));
+        SOMA_TRY(soma__check_matrix_arg(o->centers, "opt.centers", err));
+        SOMA_REQUIRE(o->centers->rows >= 1 && o->centers->cols >= 1, err, SOMA_EINVAL,
+                     "opt.centers", "opt.centers is %zu x %zu: give at least one center",
+                     o->centers->rows, o->centers->cols);
+        SOMA_TRY(soma__check_finite_arg(o->centers, "opt.centers", err));
     } else {
-        if (o->n_centers == 0 || o->n_features == 0)
-            return SOMA_EINVAL;
+        SOMA_REQUIRE(o->n_centers >= 1, err, SOMA_EINVAL, "opt.n_centers",
+                     "opt.n_centers is 0: ask for at least one blob");
+        SOMA_REQUIRE(o->n_features >= 1, err, SOMA_EINVAL, "opt.n_features",
+                     "opt.n_features is 0: points need at least one coordinate");
         double lo = o->center_box_lo, hi = o->center_box_hi;
-        if (!isfinite(lo) || !isfinite(hi) || !(lo < hi) || !isfinite(hi - lo))
-            return SOMA_EINVAL;
+        SOMA_REQUIRE(
+            isfinite(lo) && isfinite(hi) && lo < hi && isfinite(hi - lo), err,
+            SOMA_EINVAL, "opt.center_box_lo",
+            "opt.center_box_lo %g and opt.center_box_hi %g: a finite box, lo < hi", lo,
+            hi);
     }
     size_t k = o->centers != NULL ? o->centers->rows : o->n_centers;
     if (o->cluster_stds != NULL) {
         for (size_t i = 0; i < k; i++)
-            if (!isfinite(o->cluster_stds[i]) || o->cluster_stds[i] < 0.0)
-                return SOMA_EINVAL;
-    } else if (!isfinite(o->cluster_std) || o->cluster_std < 0.0) {
-        return SOMA_EINVAL;
+            SOMA_REQUIRE(
+                isfinite(o->cluster_stds[i]) && o->cluster_stds[i] >= 0.0, err,
+                SOMA_EINVAL, "opt.cluster_stds",
+                "opt.cluster_stds[%zu] is %g: standard deviations are finite and >= 0", i,
+                o->cluster_stds[i]);
+    } else {
+        SOMA_REQUIRE(isfinite(o->cluster_std) && o->cluster_std >= 0.0, err, SOMA_EINVAL,
+                     "opt.cluster_std",
+                     "opt.cluster_std is %g: it must be finite and >= 0", o->cluster_std);
     }
     return SOMA_OK;
 }
 
 soma_status soma_make_blobs(soma_rng *rng, const soma_make_blobs_options *opt,
                             soma_matrix *X, soma_matrix *y, soma_matrix *centers_out,
-                            const soma_allocator *alloc)
+                            const soma_allocator *alloc, soma_error_info *err)
 {
     soma_make_blobs_options o = opt != NULL ? *opt : soma_make_blobs_defaults();
-    if (rng == NULL || X == NULL || y == NULL || !soma__allocator_valid(alloc))
-        return SOMA_EINVAL;
-    SOMA_TRY(blobs_check(&o));
+    SOMA_TRY(check_common(rng, X, y, alloc, err));
+    SOMA_TRY(blobs_check(&o, err));
     const size_t k = o.centers != NULL ? o.centers->rows : o.n_centers;
     const size_t d = o.centers != NULL ? o.centers->cols : o.n_features;
     const size_t n = o.n_samples;
@@ -184,7 +226,11 @@ soma_status soma_make_blobs(soma_rng *rng, const soma_make_blobs_options *opt,
     soma_matrix C = {0}, tx = {0}, ty = {0};
     soma_status st = soma_matrix_init(&C, k, d, alloc);
     if (st != SOMA_OK)
-        return st;
+        return soma__fail(
+            err, st, "opt.n_centers",
+            "opt.n_centers x opt.n_features (%zu x %zu): cannot allocate the "
+            "centers: %s",
+            k, d, soma_status_string(st));
     if (o.centers != NULL) {
         st = soma_matrix_copy(o.centers, &C);
     } else {
@@ -194,7 +240,7 @@ soma_status soma_make_blobs(soma_rng *rng, const soma_make_blobs_options *opt,
     }
     if (st != SOMA_OK)
         goto cleanup;
-    st = alloc_xy(n, d, &tx, &ty, alloc);
+    st = alloc_xy(n, d, &tx, &ty, alloc, "opt.n_samples", err);
     if (st != SOMA_OK)
         goto cleanup;
 
@@ -294,49 +340,65 @@ static void mc_free(mc_work *w)
         soma__free(w->alloc, blocks[i], w->sizes[i]);
 }
 
-static soma_status mc_check_values(const double *v, size_t n, bool positive)
+static soma_status mc_check_values(const double *v, size_t n, const char *name,
+                                   soma_error_info *err)
 {
     for (size_t i = 0; i < n; i++)
-        if (!isfinite(v[i]) || (positive && !(v[i] > 0.0)))
-            return SOMA_EINVAL;
+        SOMA_REQUIRE(isfinite(v[i]), err, SOMA_EINVAL, name,
+                     "%s[%zu] is %g: it must be finite", name, i, v[i]);
     return SOMA_OK;
 }
 
 /* Validate the options; set the cluster count and the full weight of the
  * last class (which may be inferred). */
+#define MC_REQUIRE(cond, field, ...)                                                     \
+    SOMA_REQUIRE(cond, err, SOMA_EINVAL, "opt." field, "opt." field " " __VA_ARGS__)
+
 static soma_status mc_check(const soma_make_classification_options *o, size_t *clusters,
-                            double *last_weight)
+                            double *last_weight, soma_error_info *err)
 {
-    if (o->n_samples == 0 || o->n_features == 0 || o->n_informative == 0 ||
-        o->n_classes == 0 || o->n_clusters_per_class == 0)
-        return SOMA_EINVAL;
+    MC_REQUIRE(o->n_samples >= 1, "n_samples", "is 0: ask for at least one row");
+    MC_REQUIRE(o->n_features >= 1, "n_features", "is 0: rows need at least one feature");
+    MC_REQUIRE(o->n_informative >= 1, "n_informative",
+               "is 0: at least one feature informs");
+    MC_REQUIRE(o->n_classes >= 1, "n_classes", "is 0: at least one class");
+    MC_REQUIRE(o->n_clusters_per_class >= 1, "n_clusters_per_class",
+               "is 0: at least one cluster per class");
     size_t used;
-    if (!soma__add(o->n_informative, o->n_redundant, &used) ||
-        !soma__add(used, o->n_repeated, &used) || used > o->n_features)
-        return SOMA_EINVAL;
-    if (!soma__mul(o->n_classes, o->n_clusters_per_class, clusters))
-        return SOMA_EINVAL;
+    MC_REQUIRE(soma__add(o->n_informative, o->n_redundant, &used) &&
+                   soma__add(used, o->n_repeated, &used) && used <= o->n_features,
+               "n_features",
+               "is %zu but informative + redundant + repeated features are more",
+               o->n_features);
+    MC_REQUIRE(soma__mul(o->n_classes, o->n_clusters_per_class, clusters), "n_classes",
+               "times opt.n_clusters_per_class overflows");
     size_t bits = o->n_informative < 30 ? o->n_informative : 30;
-    if (*clusters > ((size_t)1 << bits))
-        return SOMA_EINVAL;
-    if (!isfinite(o->flip_y) || o->flip_y < 0.0 || o->flip_y > 1.0)
-        return SOMA_EINVAL;
-    if (!isfinite(o->class_sep) || !(o->class_sep > 0.0))
-        return SOMA_EINVAL;
-    if (!isfinite(o->shift) || !isfinite(o->scale) || !(o->scale > 0.0))
-        return SOMA_EINVAL;
+    MC_REQUIRE(*clusters <= ((size_t)1 << bits), "n_informative",
+               "is %zu: %zu classes x %zu clusters need 2^n_informative >= %zu hypercube "
+               "vertices",
+               o->n_informative, o->n_classes, o->n_clusters_per_class, *clusters);
+    MC_REQUIRE(isfinite(o->flip_y) && o->flip_y >= 0.0 && o->flip_y <= 1.0, "flip_y",
+               "is %g: a fraction in [0, 1]", o->flip_y);
+    MC_REQUIRE(isfinite(o->class_sep) && o->class_sep > 0.0, "class_sep",
+               "is %g: it must be finite and > 0", o->class_sep);
+    MC_REQUIRE(isfinite(o->shift), "shift", "is %g: it must be finite", o->shift);
+    MC_REQUIRE(isfinite(o->scale) && o->scale > 0.0, "scale",
+               "is %g: it must be finite and > 0", o->scale);
     if (o->shift_values != NULL)
-        SOMA_TRY(mc_check_values(o->shift_values, o->n_features, false));
+        SOMA_TRY(
+            mc_check_values(o->shift_values, o->n_features, "opt.shift_values", err));
     if (o->scale_values != NULL)
-        SOMA_TRY(mc_check_values(o->scale_values, o->n_features, false));
+        SOMA_TRY(
+            mc_check_values(o->scale_values, o->n_features, "opt.scale_values", err));
     *last_weight = 1.0 / (double)o->n_classes;
     if (o->weights != NULL) {
-        if (o->n_weights != o->n_classes && o->n_weights + 1 != o->n_classes)
-            return SOMA_EINVAL;
+        MC_REQUIRE(o->n_weights == o->n_classes || o->n_weights + 1 == o->n_classes,
+                   "n_weights", "is %zu: give n_classes (%zu) weights or one fewer",
+                   o->n_weights, o->n_classes);
         double sum = 0.0;
         for (size_t i = 0; i < o->n_weights; i++) {
-            if (!isfinite(o->weights[i]) || o->weights[i] < 0.0)
-                return SOMA_EINVAL;
+            MC_REQUIRE(isfinite(o->weights[i]) && o->weights[i] >= 0.0, "weights",
+                       "[%zu] is %g: weights are finite and >= 0", i, o->weights[i]);
             sum += o->weights[i];
         }
         if (o->n_weights == o->n_classes) {
@@ -344,8 +406,9 @@ static soma_status mc_check(const soma_make_classification_options *o, size_t *c
         } else {
             /* Rounding may leave -1e-17 where the caller meant 0. */
             double rest = 1.0 - sum;
-            if (rest < -1e-12)
-                return SOMA_EINVAL;
+            MC_REQUIRE(rest >= -1e-12, "weights",
+                       "sum to %.17g: with one weight left out they must sum to <= 1",
+                       sum);
             *last_weight = rest > 0.0 ? rest : 0.0;
         }
     }
@@ -574,15 +637,14 @@ static void mc_finish(soma_rng *rng, const soma_make_classification_options *o,
 soma_status soma_make_classification(soma_rng *rng,
                                      const soma_make_classification_options *opt,
                                      soma_matrix *X, soma_matrix *y,
-                                     const soma_allocator *alloc)
+                                     const soma_allocator *alloc, soma_error_info *err)
 {
     soma_make_classification_options o =
         opt != NULL ? *opt : soma_make_classification_defaults();
-    if (rng == NULL || X == NULL || y == NULL || !soma__allocator_valid(alloc))
-        return SOMA_EINVAL;
-    size_t clusters;
-    double last_weight;
-    SOMA_TRY(mc_check(&o, &clusters, &last_weight));
+    SOMA_TRY(check_common(rng, X, y, alloc, err));
+    size_t clusters = 0;
+    double last_weight = 0.0;
+    SOMA_TRY(mc_check(&o, &clusters, &last_weight, err));
 
     const size_t n = o.n_samples, F = o.n_features;
     const size_t di = o.n_informative, dr = o.n_redundant;
@@ -590,7 +652,9 @@ soma_status soma_make_classification(soma_rng *rng,
     if (!soma__mul(n, di, &nd_i) || !soma__mul(n, dr, &nd_r) ||
         !soma__mul(clusters, di, &cd_i) || !soma__mul(di, di, &dd_i) ||
         !soma__mul(di, dr, &dd_r))
-        return SOMA_EOVERFLOW;
+        return soma__fail(err, SOMA_EOVERFLOW, "opt.n_samples",
+                          "opt.n_samples %zu x opt.n_informative %zu overflows size_t", n,
+                          di);
 
     mc_work w;
     memset(&w, 0, sizeof w);
@@ -613,7 +677,7 @@ soma_status soma_make_classification(soma_rng *rng,
         goto cleanup;
     if ((st = mc_counts(&o, clusters, last_weight, w.counts)) != SOMA_OK)
         goto cleanup;
-    if ((st = alloc_xy(n, F, &tx, &ty, alloc)) != SOMA_OK)
+    if ((st = alloc_xy(n, F, &tx, &ty, alloc, "opt.n_samples", err)) != SOMA_OK)
         goto cleanup;
     if ((st = mc_centroids(rng, &o, clusters, &w)) != SOMA_OK)
         goto cleanup;
@@ -629,5 +693,13 @@ cleanup:
     soma_matrix_free(&tx);
     soma_matrix_free(&ty);
     mc_free(&w);
+    if (st == SOMA_EINVAL)
+        return soma__fail(err, st, "opt.weights",
+                          "the class weights ask for more than opt.n_samples = %zu rows",
+                          n);
+    if (st != SOMA_OK)
+        return soma__fail(err, st, "",
+                          "%s allocating the work buffers for %zu x %zu rows",
+                          soma_status_string(st), n, F);
     return st;
 }

@@ -93,12 +93,64 @@ static inline void soma__ignore(soma_status s)
  * names of activations, losses, ...): no locale involved. */
 bool soma__name_eq(const char *a, const char *b);
 
+/* ---- error detail (lib/errors.c; the convention is in status.h) ---- */
+
+/* Fill err, when not NULL, with argument `arg` (NULL for none), line,
+ * column and offset 0 and a printf-style message; return st, so that a
+ * check reads `return soma__fail(err, SOMA_EDIM, "Y", "...", ...);`. */
+soma_status soma__fail(soma_error_info *err, soma_status st, const char *arg,
+                       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* SOMA_OK when the matrix argument `name` is valid (not NULL, ld >= cols,
+ * data present when it has elements), else SOMA_EINVAL with the detail. */
+soma_status soma__check_matrix_arg(const soma_matrix *m, const char *name,
+                                   soma_error_info *err);
+
+/* soma__check_matrix_arg, then SOMA_ENONFINITE naming the first NaN or
+ * infinity by row and column. */
+soma_status soma__check_finite_arg(const soma_matrix *m, const char *name,
+                                   soma_error_info *err);
+
+/* soma__check_matrix_arg, then SOMA_EDIM unless m is rows x cols. */
+soma_status soma__check_shape_arg(const soma_matrix *m, const char *name, size_t rows,
+                                  size_t cols, soma_error_info *err);
+
+/* SOMA_EALIAS when out overlaps in without being the same storage. */
+soma_status soma__check_alias_arg(const soma_matrix *out, const char *out_name,
+                                  const soma_matrix *in, const char *in_name,
+                                  soma_error_info *err);
+
+/* soma__check_matrix_arg(a), then SOMA_EDIM unless a has b's shape (b
+ * already checked). */
+soma_status soma__check_same_shape_arg(const soma_matrix *a, const char *a_name,
+                                       const soma_matrix *b, const char *b_name,
+                                       soma_error_info *err);
+
+/* SOMA_EALIAS when out's storage overlaps in's at all. */
+soma_status soma__check_disjoint_arg(const soma_matrix *out, const char *out_name,
+                                     const soma_matrix *in, const char *in_name,
+                                     soma_error_info *err);
+
+/* SOMA_ENOMEM with "out of memory allocating <bytes> bytes for <what>". */
+soma_status soma__fail_nomem(soma_error_info *err, size_t bytes, const char *what);
+
+/* Return soma__fail(err, st, arg, ...) unless cond holds. */
+#define SOMA_REQUIRE(cond, err, st, arg, ...)                                            \
+    do {                                                                                 \
+        if (!(cond))                                                                     \
+            return soma__fail((err), (st), (arg), __VA_ARGS__);                          \
+    } while (0)
+
+/* SOMA_EINVAL naming a NULL pointer argument. */
+#define SOMA_REQUIRE_PTR(p, err, name)                                                   \
+    SOMA_REQUIRE((p) != NULL, err, SOMA_EINVAL, name, "%s is NULL", name)
+
 /* Return early with the status when it is not SOMA_OK. */
-#define SOMA_TRY(expr)                                                         \
-    do {                                                                       \
-        soma_status soma__st = (expr);                                         \
-        if (soma__st != SOMA_OK)                                               \
-            return soma__st;                                                   \
+#define SOMA_TRY(expr)                                                                   \
+    do {                                                                                 \
+        soma_status soma__st = (expr);                                                   \
+        if (soma__st != SOMA_OK)                                                         \
+            return soma__st;                                                             \
     } while (0)
 
 /* ---- random numbers (the public API in rng.h wraps these) ---- */
@@ -141,8 +193,8 @@ void soma__rng_shuffle(soma_rng *r, size_t *idx, size_t n);
 /* ---- gemm backends (lib/gemm.c) ---- */
 
 /* soma_gemm after its checks: shapes agree, no aliasing, dims <= INT_MAX. */
-void soma__gemm(bool ta, bool tb, double alpha, const soma_matrix *A, const soma_matrix *B,
-                double beta, soma_matrix *C);
+void soma__gemm(bool ta, bool tb, double alpha, const soma_matrix *A,
+                const soma_matrix *B, double beta, soma_matrix *C);
 
 /* C = alpha op(A) op(B) + beta C with shapes already checked, sizes > 0. */
 void soma__gemm_loop(bool ta, bool tb, size_t m, size_t n, size_t k, double alpha,

@@ -22,8 +22,10 @@ void soma__add_bias_rows(size_t rows, size_t cols, double *z, size_t ldz,
 void soma__act_backward(soma_activation f, double alpha, size_t n, const double *z,
                         const double *a, const double *da, double *dz);
 
-/* SOMA_OK when Y lies in the loss's target domain (see loss.h). */
-soma_status soma__loss_check_targets(soma_loss loss, const soma_matrix *Y);
+/* SOMA_OK when Y lies in the loss's target domain (see loss.h), else
+ * SOMA_EINVAL with the offending row in err (Y called `name`). */
+soma_status soma__loss_check_targets(soma_loss loss, const soma_matrix *Y,
+                                     const char *name, soma_error_info *err);
 
 /* Sum over rows of the per-row loss of P against Y; when dP is not NULL it
  * receives d(per-row loss)/dP (dP may be P). Shapes already checked. */

@@ -18,15 +18,30 @@ soma_status soma__label(double v, size_t limit, size_t *out)
     return SOMA_OK;
 }
 
-soma_status soma__labels_scan(const soma_matrix *y, size_t limit, size_t *k)
+soma_status soma__labels_scan(const soma_matrix *y, const char *name, size_t limit,
+                              const char *hint, size_t *k, soma_error_info *err)
 {
-    SOMA_TRY(soma__matrix_check(y));
-    if (y->cols != 1)
-        return SOMA_EINVAL;
+    SOMA_TRY(soma__check_matrix_arg(y, name, err));
+    SOMA_REQUIRE(y->cols == 1, err, SOMA_EINVAL, name,
+                 "%s has %zu columns: class labels are one column of integers 0..k-1%s",
+                 name, y->cols,
+                 y->cols > 1 ? " (for one-hot rows, take each row's argmax)" : "");
     size_t top = 0;
     for (size_t i = 0; i < y->rows; i++) {
         size_t c;
-        SOMA_TRY(soma__label(*soma_matrix_at(y, i, 0), limit, &c));
+        const double v = *soma_matrix_at(y, i, 0);
+        const soma_status st = soma__label(v, limit, &c);
+        if (st != SOMA_OK) {
+            const bool integer = isfinite(v) && v >= 0.0 && v == floor(v);
+            if (integer && limit != 0)
+                return soma__fail(
+                    err, st, name,
+                    "%s(%zu, 0) is %g but there are %zu classes (labels 0..%zu)%s", name,
+                    i, v, limit, limit - 1, hint != NULL ? hint : "");
+            return soma__fail(err, st, name,
+                              "%s(%zu, 0) is %g: class labels are integers 0, 1, 2, ...",
+                              name, i, v);
+        }
         if (c + 1 > top)
             top = c + 1;
     }

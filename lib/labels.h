@@ -12,9 +12,12 @@
  * index, or >= limit (limit 0 means no upper limit). */
 soma_status soma__label(double v, size_t limit, size_t *out);
 
-/* Check the n x 1 label matrix y with soma__label (limit as there) and set
- * *k = 1 + the largest label (0 when y has no rows). SOMA_EINVAL also when
- * y is invalid or not a single column. */
-soma_status soma__labels_scan(const soma_matrix *y, size_t limit, size_t *k);
+/* Check the n x 1 label matrix y (the argument `name`) with soma__label
+ * (limit as there) and set *k = 1 + the largest label (0 when y has no
+ * rows). SOMA_EINVAL also when y is invalid or not a single column. The
+ * detail names the first bad label; `hint` (or NULL) is appended when a
+ * label is an integer >= limit. */
+soma_status soma__labels_scan(const soma_matrix *y, const char *name, size_t limit,
+                              const char *hint, size_t *k, soma_error_info *err);
 
 #endif /* SOMA_LABELS_H */

@@ -23,7 +23,7 @@ const char *soma_loss_name(soma_loss loss)
     return loss_valid(loss) ? loss_names[loss] : NULL;
 }
 
-soma_status soma_loss_from_name(const char *name, soma_loss *out)
+soma_status soma_loss_from_name(const char *name, soma_loss *out, soma_error_info *err)
 {
     static const struct {
         const char *name;
@@ -33,15 +33,19 @@ soma_status soma_loss_from_name(const char *name, soma_loss *out)
         {"ce", SOMA_LOSS_CE},           {"binary_crossentropy", SOMA_LOSS_BCE},
         {"crossentropy", SOMA_LOSS_CE},
     };
-    if (name == NULL || out == NULL)
-        return SOMA_EINVAL;
+    SOMA_REQUIRE_PTR(name, err, "name");
+    SOMA_REQUIRE_PTR(out, err, "out");
     for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++) {
         if (soma__name_eq(name, aliases[i].name)) {
             *out = aliases[i].loss;
             return SOMA_OK;
         }
     }
-    return SOMA_EINVAL;
+    return soma__fail(
+        err, SOMA_EINVAL, "name",
+        "name \"%.64s\" is not a loss: expected mse, bce (binary_crossentropy) or ce "
+        "(crossentropy)",
+        name);
 }
 
 /* ---- targets ---------------------------------------------------------------- */
@@ -49,7 +53,48 @@ soma_status soma_loss_from_name(const char *name, soma_loss *out)
 /* Tolerance on the sum of a cross-entropy target row (see loss.h). */
 #define CE_ROW_SUM_TOL 1e-9
 
-soma_status soma__loss_check_targets(soma_loss loss, const soma_matrix *Y)
+/* The detail for row i of Y, known to be outside the loss's domain. */
+static soma_status bad_target(soma_loss loss, const soma_matrix *Y, size_t i,
+                              const char *name, soma_error_info *err)
+{
+    const double *y = soma_matrix_at(Y, i, 0);
+    double sum = 0.0;
+    for (size_t j = 0; j < Y->cols; j++) {
+        const bool finite = isfinite(y[j]);
+        if (!finite)
+            return soma__fail(err, SOMA_EINVAL, name,
+                              "%s(%zu, %zu) is %g: targets must be finite", name, i, j,
+                              y[j]);
+        if (loss != SOMA_LOSS_MSE && !(y[j] >= 0.0 && y[j] <= 1.0)) {
+            const bool label = y[j] == floor(y[j]) && y[j] > 1.0;
+            if (loss == SOMA_LOSS_BCE)
+                return soma__fail(
+                    err, SOMA_EINVAL, name,
+                    "%s(%zu, %zu) is %g: binary cross-entropy needs targets in "
+                    "[0, 1]%s",
+                    name, i, j, y[j],
+                    label ? "; for k classes use k softmax outputs with "
+                            "cross-entropy (soma_mlp_spec_classifier)"
+                          : "");
+            return soma__fail(
+                err, SOMA_EINVAL, name,
+                "%s(%zu, %zu) is %g: cross-entropy needs one-hot or probability "
+                "rows%s",
+                name, i, j, y[j],
+                label ? ": one-hot the labels (soma_one_hot) or pass integer "
+                        "labels as an n x 1 matrix"
+                      : "");
+        }
+        sum += y[j];
+    }
+    return soma__fail(err, SOMA_EINVAL, name,
+                      "row %zu of %s sums to %.17g: cross-entropy targets are one-hot or "
+                      "probability rows summing to 1",
+                      i, name, sum);
+}
+
+soma_status soma__loss_check_targets(soma_loss loss, const soma_matrix *Y,
+                                     const char *name, soma_error_info *err)
 {
     if (soma__matrix_empty(Y))
         return SOMA_OK;
@@ -75,7 +120,7 @@ soma_status soma__loss_check_targets(soma_loss loss, const soma_matrix *Y)
         if (loss == SOMA_LOSS_CE && Y->cols > 0 && !(fabs(sum - 1.0) <= CE_ROW_SUM_TOL))
             bad = 1;
         if (bad)
-            return SOMA_EINVAL;
+            return bad_target(loss, Y, i, name, err);
     }
     return SOMA_OK;
 }
@@ -336,15 +381,15 @@ double soma__loss_logits_sum(soma_loss loss, const soma_matrix *Z, const soma_ma
 /* ---- public functions ------------------------------------------------------ */
 
 /* Checks shared by every entry point: P (or Z) and Y valid, same shape. */
-static soma_status check_pair(soma_loss loss, const soma_matrix *P, const soma_matrix *Y)
+static soma_status check_pair(soma_loss loss, const soma_matrix *P, const char *p_name,
+                              const soma_matrix *Y, soma_error_info *err)
 {
-    if (!loss_valid(loss))
-        return SOMA_EINVAL;
-    SOMA_TRY(soma__matrix_check(P));
-    SOMA_TRY(soma__matrix_check(Y));
-    if (!soma__matrix_same_shape(P, Y))
-        return SOMA_EDIM;
-    return SOMA_OK;
+    SOMA_REQUIRE(loss_valid(loss), err, SOMA_EINVAL, "loss",
+                 "loss is %d: not a soma_loss value (0 to %d)", (int)loss,
+                 SOMA_LOSS_COUNT - 1);
+    SOMA_TRY(soma__check_matrix_arg(P, p_name, err));
+    SOMA_TRY(soma__check_matrix_arg(Y, "Y", err));
+    return soma__check_same_shape_arg(Y, "Y", P, p_name, err);
 }
 
 /* Mean over rows; an empty matrix has loss 0. */
@@ -354,54 +399,50 @@ static double mean_rows(double sum, size_t rows)
 }
 
 soma_status soma_loss_value(soma_loss loss, const soma_matrix *P, const soma_matrix *Y,
-                            double *value)
+                            double *value, soma_error_info *err)
 {
-    SOMA_TRY(check_pair(loss, P, Y));
-    if (value == NULL)
-        return SOMA_EINVAL;
-    SOMA_TRY(soma__loss_check_targets(loss, Y));
+    SOMA_TRY(check_pair(loss, P, "P", Y, err));
+    SOMA_REQUIRE_PTR(value, err, "value");
+    SOMA_TRY(soma__loss_check_targets(loss, Y, "Y", err));
     *value = mean_rows(soma__loss_sum(loss, P, Y, NULL), P->rows);
     return SOMA_OK;
 }
 
 soma_status soma_loss_grad(soma_loss loss, const soma_matrix *P, const soma_matrix *Y,
-                           soma_matrix *dP)
+                           soma_matrix *dP, soma_error_info *err)
 {
-    SOMA_TRY(check_pair(loss, P, Y));
-    SOMA_TRY(soma__matrix_check(dP));
-    if (!soma__matrix_same_shape(P, dP))
-        return SOMA_EDIM;
-    SOMA_TRY(soma__loss_check_targets(loss, Y));
-    if (soma__matrix_bad_alias(dP, P) || soma__matrix_overlap(dP, Y))
-        return SOMA_EALIAS;
+    SOMA_TRY(check_pair(loss, P, "P", Y, err));
+    SOMA_TRY(soma__check_same_shape_arg(dP, "dP", P, "P", err));
+    SOMA_TRY(soma__loss_check_targets(loss, Y, "Y", err));
+    SOMA_TRY(soma__check_alias_arg(dP, "dP", P, "P", err));
+    SOMA_TRY(soma__check_disjoint_arg(dP, "dP", Y, "Y", err));
     (void)soma__loss_sum(loss, P, Y, dP);
     return SOMA_OK;
 }
 
 soma_status soma_loss_from_logits(soma_loss loss, const soma_matrix *Z,
                                   const soma_matrix *Y, double *value, soma_matrix *P,
-                                  soma_matrix *dZ)
+                                  soma_matrix *dZ, soma_error_info *err)
 {
-    SOMA_TRY(check_pair(loss, Z, Y));
+    SOMA_TRY(check_pair(loss, Z, "Z", Y, err));
+    if (P != NULL)
+        SOMA_TRY(soma__check_same_shape_arg(P, "P", Z, "Z", err));
+    if (dZ != NULL)
+        SOMA_TRY(soma__check_same_shape_arg(dZ, "dZ", Z, "Z", err));
+    SOMA_REQUIRE(loss != SOMA_LOSS_MSE, err, SOMA_ENOTSUP, "loss",
+                 "MSE has no fused form from logits: apply the output activation, then "
+                 "soma_loss_value / soma_loss_grad");
+    SOMA_TRY(soma__loss_check_targets(loss, Y, "Y", err));
     if (P != NULL) {
-        SOMA_TRY(soma__matrix_check(P));
-        if (!soma__matrix_same_shape(Z, P))
-            return SOMA_EDIM;
+        SOMA_TRY(soma__check_disjoint_arg(P, "P", Z, "Z", err));
+        SOMA_TRY(soma__check_disjoint_arg(P, "P", Y, "Y", err));
     }
     if (dZ != NULL) {
-        SOMA_TRY(soma__matrix_check(dZ));
-        if (!soma__matrix_same_shape(Z, dZ))
-            return SOMA_EDIM;
+        SOMA_TRY(soma__check_alias_arg(dZ, "dZ", Z, "Z", err));
+        SOMA_TRY(soma__check_disjoint_arg(dZ, "dZ", Y, "Y", err));
     }
-    if (loss == SOMA_LOSS_MSE)
-        return SOMA_ENOTSUP;
-    SOMA_TRY(soma__loss_check_targets(loss, Y));
-    if (P != NULL && (soma__matrix_overlap(P, Z) || soma__matrix_overlap(P, Y)))
-        return SOMA_EALIAS;
-    if (dZ != NULL && (soma__matrix_bad_alias(dZ, Z) || soma__matrix_overlap(dZ, Y)))
-        return SOMA_EALIAS;
-    if (P != NULL && dZ != NULL && soma__matrix_overlap(P, dZ))
-        return SOMA_EALIAS;
+    if (P != NULL && dZ != NULL)
+        SOMA_TRY(soma__check_disjoint_arg(P, "P", dZ, "dZ", err));
     const double sum = soma__loss_logits_sum(loss, Z, Y, P, dZ);
     if (value != NULL)
         *value = mean_rows(sum, Z->rows);

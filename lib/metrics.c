@@ -6,26 +6,39 @@
 #include "internal.h"
 #include "labels.h"
 
-/* Both n x 1 with the same n >= 1. */
-static soma_status pair_check(const soma_matrix *a, const soma_matrix *b)
+/* One label column: n x 1, n >= 1. */
+static soma_status label_column(const soma_matrix *a, const char *name,
+                                soma_error_info *err)
 {
-    SOMA_TRY(soma__matrix_check(a));
-    SOMA_TRY(soma__matrix_check(b));
-    if (a->cols != 1 || b->cols != 1 || a->rows == 0 || b->rows == 0)
-        return SOMA_EINVAL;
-    if (a->rows != b->rows)
-        return SOMA_EDIM;
+    SOMA_TRY(soma__check_matrix_arg(a, name, err));
+    SOMA_REQUIRE(
+        a->cols == 1, err, SOMA_EINVAL, name,
+        "%s has %zu columns: metrics take one column of class labels%s", name, a->cols,
+        a->cols > 1 ? " (for one-hot rows or probabilities, take each row's argmax, "
+                      "or use soma_mlp_predict)"
+                    : "");
+    SOMA_REQUIRE(a->rows >= 1, err, SOMA_EINVAL, name, "%s has no rows", name);
+    return SOMA_OK;
+}
+
+/* Both n x 1 with the same n >= 1. */
+static soma_status pair_check(const soma_matrix *a, const soma_matrix *b,
+                              soma_error_info *err)
+{
+    SOMA_TRY(label_column(a, "y_true", err));
+    SOMA_TRY(label_column(b, "y_pred", err));
+    SOMA_REQUIRE(a->rows == b->rows, err, SOMA_EDIM, "y_pred",
+                 "y_pred has %zu rows but y_true has %zu", b->rows, a->rows);
     return SOMA_OK;
 }
 
 soma_status soma_accuracy(const soma_matrix *y_true, const soma_matrix *y_pred,
-                          double *out)
+                          double *out, soma_error_info *err)
 {
-    if (out == NULL)
-        return SOMA_EINVAL;
-    SOMA_TRY(pair_check(y_true, y_pred));
-    SOMA_TRY(soma_matrix_check_finite(y_true));
-    SOMA_TRY(soma_matrix_check_finite(y_pred));
+    SOMA_REQUIRE_PTR(out, err, "out");
+    SOMA_TRY(pair_check(y_true, y_pred, err));
+    SOMA_TRY(soma__check_finite_arg(y_true, "y_true", err));
+    SOMA_TRY(soma__check_finite_arg(y_pred, "y_pred", err));
     size_t hits = 0;
     for (size_t i = 0; i < y_true->rows; i++)
         hits += *soma_matrix_at(y_true, i, 0) == *soma_matrix_at(y_pred, i, 0);
@@ -35,26 +48,30 @@ soma_status soma_accuracy(const soma_matrix *y_true, const soma_matrix *y_pred,
 
 /* k = n_classes, or 1 + the largest label of either; labels checked. */
 static soma_status class_count(const soma_matrix *a, const soma_matrix *b,
-                               size_t n_classes, size_t *k)
+                               size_t n_classes, size_t *k, soma_error_info *err)
 {
     size_t ka, kb;
-    SOMA_TRY(soma__labels_scan(a, n_classes, &ka));
-    SOMA_TRY(soma__labels_scan(b, n_classes, &kb));
+    SOMA_TRY(soma__labels_scan(a, "y_true", n_classes, NULL, &ka, err));
+    SOMA_TRY(soma__labels_scan(b, "y_pred", n_classes, NULL, &kb, err));
     *k = n_classes != 0 ? n_classes : (ka > kb ? ka : kb);
     return SOMA_OK;
 }
 
 soma_status soma_confusion_matrix(const soma_matrix *y_true, const soma_matrix *y_pred,
                                   size_t n_classes, soma_matrix *out,
-                                  const soma_allocator *alloc)
+                                  const soma_allocator *alloc, soma_error_info *err)
 {
-    if (out == NULL || !soma__allocator_valid(alloc))
-        return SOMA_EINVAL;
-    SOMA_TRY(pair_check(y_true, y_pred));
+    SOMA_REQUIRE_PTR(out, err, "out");
+    SOMA_REQUIRE(soma__allocator_valid(alloc), err, SOMA_EINVAL, "alloc",
+                 "alloc must set both its allocate and free functions (or be NULL)");
+    SOMA_TRY(pair_check(y_true, y_pred, err));
     size_t k;
-    SOMA_TRY(class_count(y_true, y_pred, n_classes, &k));
+    SOMA_TRY(class_count(y_true, y_pred, n_classes, &k, err));
     soma_matrix cm;
-    SOMA_TRY(soma_matrix_init(&cm, k, k, alloc));
+    const soma_status st = soma_matrix_init(&cm, k, k, alloc);
+    if (st != SOMA_OK)
+        return soma__fail(err, st, "", "cannot allocate a %zu x %zu confusion matrix", k,
+                          k);
     for (size_t i = 0; i < y_true->rows; i++) {
         size_t t = (size_t)*soma_matrix_at(y_true, i, 0);
         size_t p = (size_t)*soma_matrix_at(y_pred, i, 0);
@@ -80,16 +97,24 @@ static void class_scores(size_t tp, size_t fp, size_t fn, double *p, double *r, 
 soma_status soma_precision_recall_f1(const soma_matrix *y_true, const soma_matrix *y_pred,
                                      soma_average average, size_t pos_label,
                                      double *precision, double *recall, double *f1,
-                                     const soma_allocator *alloc)
+                                     const soma_allocator *alloc, soma_error_info *err)
 {
-    if ((precision == NULL && recall == NULL && f1 == NULL) ||
-        (unsigned)average >= SOMA_AVERAGE_COUNT || !soma__allocator_valid(alloc))
-        return SOMA_EINVAL;
-    if (average == SOMA_AVERAGE_BINARY && pos_label > 1)
-        return SOMA_EINVAL;
-    SOMA_TRY(pair_check(y_true, y_pred));
+    SOMA_REQUIRE(precision != NULL || recall != NULL || f1 != NULL, err, SOMA_EINVAL,
+                 "precision",
+                 "precision, recall and f1 are all NULL: ask for at least one");
+    SOMA_REQUIRE((unsigned)average < SOMA_AVERAGE_COUNT, err, SOMA_EINVAL, "average",
+                 "average is %d: not a soma_average value", (int)average);
+    SOMA_REQUIRE(soma__allocator_valid(alloc), err, SOMA_EINVAL, "alloc",
+                 "alloc must set both its allocate and free functions (or be NULL)");
+    SOMA_REQUIRE(
+        average != SOMA_AVERAGE_BINARY || pos_label <= 1, err, SOMA_EINVAL, "pos_label",
+        "pos_label is %zu: binary averaging takes labels 0 and 1 (for more classes "
+        "use SOMA_AVERAGE_MACRO)",
+        pos_label);
+    SOMA_TRY(pair_check(y_true, y_pred, err));
     size_t k;
-    SOMA_TRY(class_count(y_true, y_pred, average == SOMA_AVERAGE_BINARY ? 2 : 0, &k));
+    SOMA_TRY(
+        class_count(y_true, y_pred, average == SOMA_AVERAGE_BINARY ? 2 : 0, &k, err));
     const size_t n = y_true->rows;
     double p, r, f;
     if (average == SOMA_AVERAGE_BINARY) {
@@ -107,10 +132,11 @@ soma_status soma_precision_recall_f1(const soma_matrix *y_true, const soma_matri
          * true. */
         size_t bytes;
         if (!soma__mul(k, 3 * sizeof(size_t), &bytes))
-            return SOMA_EOVERFLOW;
+            return soma__fail(err, SOMA_EOVERFLOW, "y_true",
+                              "counters for %zu classes do not fit in size_t", k);
         size_t *cnt = soma__calloc(alloc, bytes);
         if (cnt == NULL)
-            return SOMA_ENOMEM;
+            return soma__fail_nomem(err, bytes, "the per-class counters");
         for (size_t i = 0; i < n; i++) {
             size_t t = (size_t)*soma_matrix_at(y_true, i, 0);
             size_t q = (size_t)*soma_matrix_at(y_pred, i, 0);
@@ -146,33 +172,37 @@ soma_status soma_precision_recall_f1(const soma_matrix *y_true, const soma_matri
 }
 
 soma_status soma_log_loss(const soma_matrix *y_true, const soma_matrix *P, double eps,
-                          double *out)
+                          double *out, soma_error_info *err)
 {
-    if (out == NULL || !isfinite(eps) || eps < 0.0 || !(eps < 0.5))
-        return SOMA_EINVAL;
+    SOMA_REQUIRE_PTR(out, err, "out");
+    SOMA_REQUIRE(isfinite(eps) && eps >= 0.0 && eps < 0.5, err, SOMA_EINVAL, "eps",
+                 "eps is %g: it must be in [0, 0.5) (0 = machine epsilon)", eps);
     if (eps == 0.0)
         eps = DBL_EPSILON;
-    SOMA_TRY(soma__matrix_check(y_true));
-    SOMA_TRY(soma__matrix_check(P));
-    if (y_true->cols != 1 || y_true->rows == 0 || P->cols == 0)
-        return SOMA_EINVAL;
-    if (P->rows != y_true->rows)
-        return SOMA_EDIM;
-    SOMA_TRY(soma_matrix_check_finite(P));
+    SOMA_TRY(label_column(y_true, "y_true", err));
+    SOMA_TRY(soma__check_matrix_arg(P, "P", err));
+    SOMA_REQUIRE(P->cols >= 1, err, SOMA_EINVAL, "P", "P has no columns");
+    SOMA_REQUIRE(P->rows == y_true->rows, err, SOMA_EDIM, "P",
+                 "P has %zu rows but y_true has %zu", P->rows, y_true->rows);
+    SOMA_TRY(soma__check_finite_arg(P, "P", err));
     const size_t n = P->rows, k = P->cols;
     size_t kmax;
-    SOMA_TRY(soma__labels_scan(y_true, k == 1 ? 2 : k, &kmax));
+    SOMA_TRY(soma__labels_scan(y_true, "y_true", k == 1 ? 2 : k,
+                               k == 1 ? " (P has one column: binary labels 0 and 1)"
+                                      : " (one per column of P)",
+                               &kmax, err));
     double sum = 0.0;
     for (size_t i = 0; i < n; i++) {
         const double *p = soma_matrix_at(P, i, 0);
         double rowsum = 0.0;
         for (size_t j = 0; j < k; j++) {
-            if (p[j] < 0.0 || p[j] > 1.0)
-                return SOMA_EINVAL;
+            SOMA_REQUIRE(p[j] >= 0.0 && p[j] <= 1.0, err, SOMA_EINVAL, "P",
+                         "P(%zu, %zu) is %g: probabilities are in [0, 1]", i, j, p[j]);
             rowsum += p[j];
         }
-        if (k > 1 && fabs(rowsum - 1.0) > 1e-6)
-            return SOMA_EINVAL;
+        SOMA_REQUIRE(k == 1 || fabs(rowsum - 1.0) <= 1e-6, err, SOMA_EINVAL, "P",
+                     "row %zu of P sums to %.17g: class probabilities sum to 1", i,
+                     rowsum);
         size_t c = (size_t)*soma_matrix_at(y_true, i, 0);
         double q = k == 1 ? (c == 1 ? p[0] : 1.0 - p[0]) : p[c];
         q = q < eps ? eps : (q > 1.0 - eps ? 1.0 - eps : q);

@@ -32,13 +32,16 @@ const char *soma_init_name(soma_init init)
     return (unsigned)init < SOMA_INIT_COUNT ? names[init] : NULL;
 }
 
-soma_status soma__init_check(soma_init init, double scale)
+soma_status soma__init_check(soma_init init, double scale, const char *init_arg,
+                             const char *scale_arg, soma_error_info *err)
 {
-    if ((unsigned)init >= SOMA_INIT_COUNT)
-        return SOMA_EINVAL;
+    SOMA_REQUIRE((unsigned)init < SOMA_INIT_COUNT, err, SOMA_EINVAL, init_arg,
+                 "%s is %d: not a soma_init value (0 to %d)", init_arg, (int)init,
+                 SOMA_INIT_COUNT - 1);
     bool scaled = init == SOMA_INIT_NORMAL || init == SOMA_INIT_ORTHOGONAL;
-    if (scaled && !(scale > 0.0 && isfinite(scale)))
-        return SOMA_EINVAL;
+    SOMA_REQUIRE(!scaled || (scale > 0.0 && isfinite(scale)), err, SOMA_EINVAL, scale_arg,
+                 "%s is %g: the %s initialiser needs a finite scale > 0", scale_arg,
+                 scale, soma_init_name(init));
     return SOMA_OK;
 }
 
@@ -51,13 +54,26 @@ static double effective_alpha(soma_activation f, double alpha)
     return alpha == 0.0 ? soma_activation_default_alpha(f) : alpha;
 }
 
-static soma_status check_spec(const soma_mlp_spec *s)
+static soma_status check_spec(const soma_mlp_spec *s, soma_error_info *err)
 {
-    if ((unsigned)s->hidden >= SOMA_ACTIVATION_COUNT ||
-        (unsigned)s->output >= SOMA_ACTIVATION_COUNT || (unsigned)s->loss >= SOMA_LOSS_COUNT ||
-        !isfinite(s->hidden_alpha) || !isfinite(s->output_alpha))
-        return SOMA_EINVAL;
-    return soma__init_check(s->init, s->init_scale);
+    SOMA_REQUIRE((unsigned)s->hidden < SOMA_ACTIVATION_COUNT, err, SOMA_EINVAL,
+                 "spec.hidden",
+                 "spec.hidden is %d: not a soma_activation value (0 to %d)",
+                 (int)s->hidden, SOMA_ACTIVATION_COUNT - 1);
+    SOMA_REQUIRE((unsigned)s->output < SOMA_ACTIVATION_COUNT, err, SOMA_EINVAL,
+                 "spec.output",
+                 "spec.output is %d: not a soma_activation value (0 to %d)",
+                 (int)s->output, SOMA_ACTIVATION_COUNT - 1);
+    SOMA_REQUIRE((unsigned)s->loss < SOMA_LOSS_COUNT, err, SOMA_EINVAL, "spec.loss",
+                 "spec.loss is %d: not a soma_loss value (0 to %d)", (int)s->loss,
+                 SOMA_LOSS_COUNT - 1);
+    SOMA_REQUIRE(isfinite(s->hidden_alpha), err, SOMA_EINVAL, "spec.hidden_alpha",
+                 "spec.hidden_alpha is %g: it must be finite (0 = the default)",
+                 s->hidden_alpha);
+    SOMA_REQUIRE(isfinite(s->output_alpha), err, SOMA_EINVAL, "spec.output_alpha",
+                 "spec.output_alpha is %g: it must be finite (0 = the default)",
+                 s->output_alpha);
+    return soma__init_check(s->init, s->init_scale, "spec.init", "spec.init_scale", err);
 }
 
 void soma_mlp_destroy(soma_mlp *mlp)
@@ -108,20 +124,28 @@ static void set_views(soma_mlp *mlp)
 }
 
 soma_status soma_mlp_create(soma_mlp **out, const size_t *sizes, size_t n_sizes,
-                            const soma_mlp_spec *spec, const soma_allocator *alloc)
+                            const soma_mlp_spec *spec, const soma_allocator *alloc,
+                            soma_error_info *err)
 {
-    if (out == NULL || sizes == NULL || n_sizes < 2 || !soma__allocator_valid(alloc))
-        return SOMA_EINVAL;
+    SOMA_REQUIRE_PTR(out, err, "out");
+    SOMA_REQUIRE_PTR(sizes, err, "sizes");
+    SOMA_REQUIRE(n_sizes >= 2, err, SOMA_EINVAL, "n_sizes",
+                 "n_sizes is %zu: a model needs at least an input and an output width",
+                 n_sizes);
+    SOMA_REQUIRE(soma__allocator_valid(alloc), err, SOMA_EINVAL, "alloc",
+                 "alloc must set both its allocate and free functions (or be NULL)");
     soma_mlp_spec s = spec != NULL ? *spec : soma_mlp_spec_default();
-    SOMA_TRY(check_spec(&s));
+    SOMA_TRY(check_spec(&s, err));
     for (size_t i = 0; i < n_sizes; i++) {
-        if (sizes[i] == 0)
-            return SOMA_EINVAL;
-        if (sizes[i] > INT_MAX)
-            return SOMA_EOVERFLOW;
+        SOMA_REQUIRE(sizes[i] != 0, err, SOMA_EINVAL, "sizes",
+                     "sizes[%zu] is 0: every layer needs at least one unit", i);
+        SOMA_REQUIRE(sizes[i] <= INT_MAX, err, SOMA_EOVERFLOW, "sizes",
+                     "sizes[%zu] is %zu: widths are limited to INT_MAX (the BLAS's int)",
+                     i, sizes[i]);
     }
     size_t n_params;
-    SOMA_TRY(count_params(sizes, n_sizes, &n_params));
+    SOMA_REQUIRE(count_params(sizes, n_sizes, &n_params) == SOMA_OK, err, SOMA_EOVERFLOW,
+                 "sizes", "the parameter count of these sizes overflows size_t");
     s.hidden_alpha = effective_alpha(s.hidden, s.hidden_alpha);
     s.output_alpha = effective_alpha(s.output, s.output_alpha);
 
@@ -130,7 +154,7 @@ soma_status soma_mlp_create(soma_mlp **out, const size_t *sizes, size_t n_sizes,
     soma_status st = SOMA_ENOMEM;
     soma_mlp *m = soma__calloc(&a, sizeof *m);
     if (m == NULL)
-        return SOMA_ENOMEM;
+        return soma__fail_nomem(err, sizeof *m, "the model");
     m->alloc = a;
     m->spec = s;
     m->n_layers = L;
@@ -151,20 +175,24 @@ soma_status soma_mlp_create(soma_mlp **out, const size_t *sizes, size_t n_sizes,
     return SOMA_OK;
 fail:
     soma_mlp_destroy(m);
-    return st;
+    return soma__fail(err, st, "",
+                      st == SOMA_ENOMEM
+                          ? "out of memory allocating a model of %zu parameters"
+                          : "the orthogonal initialiser's QR failed (%zu "
+                            "parameters)",
+                      n_params);
 }
 
 soma_status soma_mlp_init_weights(soma_mlp *mlp, soma_init init, double scale,
-                                  uint64_t seed)
+                                  uint64_t seed, soma_error_info *err)
 {
-    if (mlp == NULL)
-        return SOMA_EINVAL;
-    SOMA_TRY(soma__init_check(init, scale));
+    SOMA_REQUIRE_PTR(mlp, err, "mlp");
+    SOMA_TRY(soma__init_check(init, scale, "init", "scale", err));
     /* Draw into scratch first so that a failure leaves the model as it was. */
     const size_t bytes = mlp->n_params * sizeof(double);
     double *fresh = soma__alloc(&mlp->alloc, bytes);
     if (fresh == NULL)
-        return SOMA_ENOMEM;
+        return soma__fail_nomem(err, bytes, "the new weights");
     soma_status st = soma__mlp_draw_weights(mlp, init, scale, seed, fresh);
     if (st == SOMA_OK) {
         memcpy(mlp->params, fresh, bytes);
@@ -176,7 +204,12 @@ soma_status soma_mlp_init_weights(soma_mlp *mlp, soma_init init, double scale,
         mlp->epochs_done = 0;
     }
     soma__free(&mlp->alloc, fresh, bytes);
-    return st;
+    if (st != SOMA_OK)
+        return soma__fail(err, st, "",
+                          st == SOMA_ENOMEM
+                              ? "out of memory in the orthogonal initialiser"
+                              : "the orthogonal initialiser's QR failed");
+    return SOMA_OK;
 }
 
 size_t soma_mlp_n_layers(const soma_mlp *mlp)
@@ -194,18 +227,22 @@ size_t soma_mlp_n_params(const soma_mlp *mlp)
     return mlp == NULL ? 0 : mlp->n_params;
 }
 
-soma_status soma_mlp_get_spec(const soma_mlp *mlp, soma_mlp_spec *spec)
+soma_status soma_mlp_get_spec(const soma_mlp *mlp, soma_mlp_spec *spec,
+                              soma_error_info *err)
 {
-    if (mlp == NULL || spec == NULL)
-        return SOMA_EINVAL;
+    SOMA_REQUIRE_PTR(mlp, err, "mlp");
+    SOMA_REQUIRE_PTR(spec, err, "spec");
     *spec = mlp->spec;
     return SOMA_OK;
 }
 
-soma_status soma_mlp_layer(soma_mlp *mlp, size_t l, soma_matrix *W, soma_matrix *b)
+soma_status soma_mlp_layer(soma_mlp *mlp, size_t l, soma_matrix *W, soma_matrix *b,
+                           soma_error_info *err)
 {
-    if (mlp == NULL || l >= mlp->n_layers)
-        return SOMA_EINVAL;
+    SOMA_REQUIRE_PTR(mlp, err, "mlp");
+    SOMA_REQUIRE(l < mlp->n_layers, err, SOMA_EINVAL, "l",
+                 "l is %zu but the model has %zu layers (0-based, l < %zu)", l,
+                 mlp->n_layers, mlp->n_layers);
     if (W != NULL)
         *W = mlp->layers[l].W;
     if (b != NULL)
@@ -213,18 +250,18 @@ soma_status soma_mlp_layer(soma_mlp *mlp, size_t l, soma_matrix *W, soma_matrix 
     return SOMA_OK;
 }
 
-soma_status soma_mlp_params(soma_mlp *mlp, soma_matrix *params)
+soma_status soma_mlp_params(soma_mlp *mlp, soma_matrix *params, soma_error_info *err)
 {
-    if (mlp == NULL || params == NULL)
-        return SOMA_EINVAL;
+    SOMA_REQUIRE_PTR(mlp, err, "mlp");
+    SOMA_REQUIRE_PTR(params, err, "params");
     *params = soma__view(mlp->params, 1, mlp->n_params, mlp->n_params);
     return SOMA_OK;
 }
 
-soma_status soma_mlp_grads(soma_mlp *mlp, soma_matrix *grads)
+soma_status soma_mlp_grads(soma_mlp *mlp, soma_matrix *grads, soma_error_info *err)
 {
-    if (mlp == NULL || grads == NULL)
-        return SOMA_EINVAL;
+    SOMA_REQUIRE_PTR(mlp, err, "mlp");
+    SOMA_REQUIRE_PTR(grads, err, "grads");
     *grads = soma__view(mlp->grads, 1, mlp->n_params, mlp->n_params);
     return SOMA_OK;
 }

@@ -13,26 +13,26 @@
 /* Workspace: one allocation, carved into every buffer a call needs.         */
 
 typedef struct workspace {
-    size_t cap;           /* rows per chunk */
-    soma_matrix *Z, *A;   /* per layer: cap x n(l+1) */
-    soma_matrix *M, *D;   /* per hidden layer: dropout scale and masked output */
-    soma_matrix dz[2];    /* cap x widest layer: dZ / dX ping-pong */
-    soma_matrix xg, yg;   /* gathered rows of X and Y */
-    size_t *idx;          /* n row indices: validation rows, then training rows */
-    unsigned char *mark;  /* n flags for the validation split */
-    double *snapshot[2];  /* parameters at the start of even / odd epochs */
-    double *best;         /* parameters of the best epoch */
+    size_t cap;          /* rows per chunk */
+    soma_matrix *Z, *A;  /* per layer: cap x n(l+1) */
+    soma_matrix *M, *D;  /* per hidden layer: dropout scale and masked output */
+    soma_matrix dz[2];   /* cap x widest layer: dZ / dX ping-pong */
+    soma_matrix xg, yg;  /* gathered rows of X and Y */
+    size_t *idx;         /* n row indices: validation rows, then training rows */
+    unsigned char *mark; /* n flags for the validation split */
+    double *snapshot[2]; /* parameters at the start of even / odd epochs */
+    double *best;        /* parameters of the best epoch */
     void *block;
     size_t bytes;
 } workspace;
 
 typedef struct ws_plan {
     size_t cap;
-    bool train;      /* dZ buffers */
-    bool dropout;    /* M, D */
-    bool gather;     /* xg, yg */
-    size_t n_idx;    /* idx entries */
-    size_t n_mark;   /* mark entries */
+    bool train;    /* dZ buffers */
+    bool dropout;  /* M, D */
+    bool gather;   /* xg, yg */
+    size_t n_idx;  /* idx entries */
+    size_t n_mark; /* mark entries */
     bool snapshot;
     bool best;
 } ws_plan;
@@ -113,15 +113,18 @@ static void ws_layout(const soma_mlp *mlp, const ws_plan *p, carver *c, workspac
         w->best = carve(c, mlp->n_params, sizeof(double));
 }
 
-static soma_status ws_create(const soma_mlp *mlp, const ws_plan *p, workspace *w)
+static soma_status ws_create(const soma_mlp *mlp, const ws_plan *p, workspace *w,
+                             soma_error_info *err)
 {
     carver measure = {NULL, 0, false};
     ws_layout(mlp, p, &measure, w);
     if (measure.overflow)
-        return SOMA_EOVERFLOW;
+        return soma__fail(err, SOMA_EOVERFLOW, "",
+                          "the workspace for %zu rows per chunk does not fit in size_t",
+                          p->cap);
     void *block = soma__alloc(&mlp->alloc, measure.off);
     if (block == NULL)
-        return SOMA_ENOMEM;
+        return soma__fail_nomem(err, measure.off, "the workspace");
     carver real = {block, 0, false};
     ws_layout(mlp, p, &real, w);
     w->block = block;
@@ -201,8 +204,8 @@ static double output_loss(const soma_mlp *mlp, workspace *w, const soma_matrix *
         return soma__loss_logits_sum(mlp->spec.loss, &Z, Y, NULL, dz);
     double sum = soma__loss_sum(mlp->spec.loss, &A, Y, dz);
     if (dz != NULL)
-        soma__activation_backward_rows(mlp->spec.output, mlp->spec.output_alpha, &Z, &A, dz,
-                                       dz);
+        soma__activation_backward_rows(mlp->spec.output, mlp->spec.output_alpha, &Z, &A,
+                                       dz, dz);
     return sum;
 }
 
@@ -216,10 +219,12 @@ static void backward(soma_mlp *mlp, workspace *w, const soma_matrix *X, double s
     for (size_t l = mlp->n_layers; l-- > 0;) {
         const size_t in_w = mlp->sizes[l], out_w = mlp->sizes[l + 1];
         soma_matrix dZ = head(&w->dz[cur], m, out_w);
-        soma_matrix in = l == 0 ? *X : head(dropout ? &w->D[l - 1] : &w->A[l - 1], m, in_w);
+        soma_matrix in =
+            l == 0 ? *X : head(dropout ? &w->D[l - 1] : &w->A[l - 1], m, in_w);
         soma_matrix dW = soma__mlp_dW(mlp, l), db = soma__mlp_db(mlp, l);
         if (l == 0) {
-            soma__dense_grads(&mlp->layers[l], &in, &dZ, scale, accumulate, &dW, &db, NULL);
+            soma__dense_grads(&mlp->layers[l], &in, &dZ, scale, accumulate, &dW, &db,
+                              NULL);
             break;
         }
         soma_matrix dX = head(&w->dz[1 - cur], m, in_w);
@@ -279,8 +284,8 @@ typedef struct sums {
 
 /* Gradient of the mean loss over a batch into mlp->grads, chunk by chunk. */
 static void batch_gradient(soma_mlp *mlp, workspace *w, const soma_matrix *X,
-                           const soma_matrix *Y, const size_t *idx, size_t start, size_t m,
-                           double keep, soma_rng *rng, sums *s)
+                           const soma_matrix *Y, const size_t *idx, size_t start,
+                           size_t m, double keep, soma_rng *rng, sums *s)
 {
     const double scale = 1.0 / (double)m;
     for (size_t c0 = 0; c0 < m; c0 += w->cap) {
@@ -383,22 +388,40 @@ static bool params_finite(const soma_mlp *mlp)
 /* ------------------------------------------------------------------------ */
 /* Argument checks.                                                          */
 
-/* X (n x n0) and Y (n x nL) against the model; n >= min_rows. */
-static soma_status check_data(const soma_mlp *mlp, const soma_matrix *X,
-                              const soma_matrix *Y, size_t min_rows)
+/* X's width against the model's input. */
+static soma_status check_input(const soma_mlp *mlp, const soma_matrix *X,
+                               const char *xname, soma_error_info *err)
 {
-    if (X == NULL || Y == NULL)
-        return SOMA_EINVAL;
-    SOMA_TRY(soma__matrix_check(X));
-    SOMA_TRY(soma__matrix_check(Y));
-    if (X->cols != mlp->sizes[0] || Y->cols != mlp->sizes[mlp->n_layers] ||
-        Y->rows != X->rows)
-        return SOMA_EDIM;
-    if (X->rows < min_rows)
-        return SOMA_EINVAL;
-    SOMA_TRY(soma_matrix_check_finite(X));
-    SOMA_TRY(soma_matrix_check_finite(Y));
-    return soma__loss_check_targets(mlp->spec.loss, Y);
+    SOMA_TRY(soma__check_matrix_arg(X, xname, err));
+    SOMA_REQUIRE(X->cols == mlp->sizes[0], err, SOMA_EDIM, xname,
+                 "%s has %zu columns but the model's input width (sizes[0]) is %zu",
+                 xname, X->cols, mlp->sizes[0]);
+    return SOMA_OK;
+}
+
+/* X (n x n0) and Y (n x nL) against the model; n >= 1. The names are those
+ * of the caller's arguments ("X", "options.X_val", ...). */
+static soma_status check_data(const soma_mlp *mlp, const soma_matrix *X,
+                              const char *xname, const soma_matrix *Y, const char *yname,
+                              soma_error_info *err)
+{
+    const size_t k = mlp->sizes[mlp->n_layers];
+    SOMA_TRY(check_input(mlp, X, xname, err));
+    SOMA_TRY(soma__check_matrix_arg(Y, yname, err));
+    if (Y->cols != k) {
+        const bool labels = Y->cols == 1 && k > 1;
+        return soma__fail(
+            err, SOMA_EDIM, yname, "%s has %zu column%s but the model has %zu output%s%s",
+            yname, Y->cols, Y->cols == 1 ? "" : "s", k, k == 1 ? "" : "s",
+            labels ? ": one-hot the labels (soma_one_hot with k explicit)" : "");
+    }
+    SOMA_REQUIRE(Y->rows == X->rows, err, SOMA_EDIM, yname,
+                 "%s has %zu rows but %s has %zu: one target row per input row", yname,
+                 Y->rows, xname, X->rows);
+    SOMA_REQUIRE(X->rows >= 1, err, SOMA_EINVAL, xname, "%s has no rows", xname);
+    SOMA_TRY(soma__check_finite_arg(X, xname, err));
+    SOMA_TRY(soma__check_finite_arg(Y, yname, err));
+    return soma__loss_check_targets(mlp->spec.loss, Y, yname, err);
 }
 
 static bool nonneg_finite(double x)
@@ -406,18 +429,33 @@ static bool nonneg_finite(double x)
     return x >= 0.0 && isfinite(x);
 }
 
-static soma_status check_options(const soma_fit_options *o)
+#define OPT_REQUIRE(cond, field, ...)                                                    \
+    SOMA_REQUIRE(cond, err, SOMA_EINVAL, "options." field,                               \
+                 "options." field " " __VA_ARGS__)
+
+static soma_status check_options(const soma_fit_options *o, soma_error_info *err)
 {
     double lr;
-    if (o->epochs == 0 || !(o->learning_rate > 0.0) || !isfinite(o->learning_rate) ||
-        !nonneg_finite(o->l2) || !nonneg_finite(o->clip_norm) ||
-        !(o->dropout >= 0.0 && o->dropout < 1.0) ||
-        !(o->validation_fraction >= 0.0 && o->validation_fraction < 1.0) ||
-        (o->X_val == NULL) != (o->Y_val == NULL))
-        return SOMA_EINVAL;
-    if (o->early_stopping && (o->patience == 0 || !nonneg_finite(o->min_delta)))
-        return SOMA_EINVAL;
-    return soma_lr_schedule_value(&o->schedule, o->learning_rate, 0, &lr);
+    OPT_REQUIRE(o->epochs >= 1, "epochs", "is 0: train for at least one epoch");
+    OPT_REQUIRE(o->learning_rate > 0.0 && isfinite(o->learning_rate), "learning_rate",
+                "is %g: it must be finite and > 0", o->learning_rate);
+    OPT_REQUIRE(nonneg_finite(o->l2), "l2", "is %g: it must be finite and >= 0", o->l2);
+    OPT_REQUIRE(nonneg_finite(o->clip_norm), "clip_norm",
+                "is %g: it must be finite and >= 0 (0 = no clipping)", o->clip_norm);
+    OPT_REQUIRE(o->dropout >= 0.0 && o->dropout < 1.0, "dropout",
+                "is %g: a drop probability in [0, 1) is expected", o->dropout);
+    OPT_REQUIRE(o->validation_fraction >= 0.0 && o->validation_fraction < 1.0,
+                "validation_fraction", "is %g: a fraction in [0, 1) is expected",
+                o->validation_fraction);
+    OPT_REQUIRE((o->X_val == NULL) == (o->Y_val == NULL), "X_val",
+                "and options.Y_val must be given together (both or neither)");
+    OPT_REQUIRE(!o->early_stopping || o->patience >= 1, "patience",
+                "is 0: early stopping needs a patience of at least one epoch");
+    OPT_REQUIRE(!o->early_stopping || nonneg_finite(o->min_delta), "min_delta",
+                "is %g: it must be finite and >= 0", o->min_delta);
+    OPT_REQUIRE(soma_lr_schedule_value(&o->schedule, o->learning_rate, 0, &lr) == SOMA_OK,
+                "schedule", "is invalid: check its kind and parameters (optim.h)");
+    return SOMA_OK;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -446,7 +484,8 @@ void soma_history_free(soma_history *history)
 {
     if (history == NULL)
         return;
-    soma__free(&history->alloc, history->epochs, history->capacity * sizeof(soma_epoch_stats));
+    soma__free(&history->alloc, history->epochs,
+               history->capacity * sizeof(soma_epoch_stats));
     memset(history, 0, sizeof *history);
 }
 
@@ -492,8 +531,8 @@ typedef struct fit_state {
     size_t n_train, n_val, batch;
     soma_rng rng;
     bool has_val, dropout;
-    soma_optim opt;  /* fresh optimizer state, until fit_commit */
-    bool fresh_opt;  /* opt holds state not yet installed */
+    soma_optim opt; /* fresh optimizer state, until fit_commit */
+    bool fresh_opt; /* opt holds state not yet installed */
 } fit_state;
 
 /* One epoch of training; fills s (training sums) and v (validation sums). */
@@ -547,7 +586,8 @@ static bool same_config(const soma_optim_config *a, const soma_optim_config *b)
  * start with the same configuration. */
 static bool keep_optimizer(const soma_mlp *mlp, const soma_fit_options *o)
 {
-    return o->warm_start && mlp->opt_ready && same_config(&mlp->opt.config, &o->optimizer);
+    return o->warm_start && mlp->opt_ready &&
+           same_config(&mlp->opt.config, &o->optimizer);
 }
 
 /* Release what fit_setup allocated (fresh optimizer state included). */
@@ -561,37 +601,48 @@ static void fit_release(fit_state *f, soma_history *h)
 
 /* Checks and allocations of fit; changes nothing in the model (a fresh
  * optimizer state waits in f->opt until fit_commit). */
-static soma_status fit_setup(fit_state *f, soma_history *h)
+static soma_status fit_setup(fit_state *f, soma_history *h, soma_error_info *err)
 {
     const soma_fit_options *o = f->o;
     const size_t n = f->X->rows;
     soma_mlp *mlp = f->mlp;
     size_t n_split = 0;
     if (o->X_val != NULL) {
-        SOMA_TRY(check_data(mlp, o->X_val, o->Y_val, 1));
+        SOMA_TRY(
+            check_data(mlp, o->X_val, "options.X_val", o->Y_val, "options.Y_val", err));
         f->Xv = o->X_val;
         f->Yv = o->Y_val;
         f->n_val = o->X_val->rows;
     } else if (o->validation_fraction > 0.0) {
         n_split = (size_t)llround(o->validation_fraction * (double)n);
-        if (n_split == 0 || n_split >= n)
-            return SOMA_EINVAL;
+        SOMA_REQUIRE(
+            n_split != 0 && n_split < n, err, SOMA_EINVAL, "options.validation_fraction",
+            "options.validation_fraction %g of %zu rows holds out %zu: at least one "
+            "row must be held out and one kept for training",
+            o->validation_fraction, n, n_split);
         f->Xv = f->X;
         f->Yv = f->Y;
         f->n_val = n_split;
     }
     f->has_val = f->n_val > 0;
     f->n_train = n - n_split;
-    f->batch = o->batch_size == 0 || o->batch_size > f->n_train ? f->n_train : o->batch_size;
+    f->batch =
+        o->batch_size == 0 || o->batch_size > f->n_train ? f->n_train : o->batch_size;
     f->dropout = o->dropout > 0.0 && mlp->n_layers > 1;
     const bool shuffled = o->shuffle && f->batch < f->n_train;
     const bool indexed = n_split > 0 || shuffled;
     size_t cap = f->batch < SOMA_MLP_CHUNK ? f->batch : SOMA_MLP_CHUNK;
     if (f->has_val && f->n_val > cap)
         cap = f->n_val < SOMA_MLP_CHUNK ? f->n_val : SOMA_MLP_CHUNK;
-    ws_plan p = {cap,          true,      f->dropout, indexed, indexed ? n : 0,
-                 n_split > 0 ? n : 0, true, o->early_stopping && o->restore_best};
-    SOMA_TRY(ws_create(mlp, &p, &f->w));
+    ws_plan p = {cap,
+                 true,
+                 f->dropout,
+                 indexed,
+                 indexed ? n : 0,
+                 n_split > 0 ? n : 0,
+                 true,
+                 o->early_stopping && o->restore_best};
+    SOMA_TRY(ws_create(mlp, &p, &f->w, err));
     soma_status st = SOMA_OK;
     if (h != NULL) {
         h->alloc = mlp->alloc;
@@ -608,7 +659,12 @@ static soma_status fit_setup(fit_state *f, soma_history *h)
     }
     if (st != SOMA_OK) {
         fit_release(f, h);
-        return st;
+        return soma__fail(err, st, "options.epochs",
+                          st == SOMA_EOVERFLOW
+                              ? "a history of %zu epochs does not fit in memory"
+                              : "out of memory allocating the history or optimizer state "
+                                "(%zu epochs)",
+                          o->epochs);
     }
     soma__ignore(soma_rng_seed(&f->rng, o->seed));
     if (n_split > 0) {
@@ -637,20 +693,25 @@ static void fit_commit(fit_state *f)
 
 /* Checks and setup, then the start hook's agreement; on SOMA_OK fit may
  * proceed and the fresh optimizer state is installed. */
-static soma_status fit_begin(fit_state *f, soma_history *h)
+static soma_status fit_begin(fit_state *f, soma_history *h, soma_error_info *err)
 {
     const soma_reduce_hook *r = &f->o->reduce;
-    soma_status st = check_data(f->mlp, f->X, f->Y, 1);
+    soma_status st = check_data(f->mlp, f->X, "X", f->Y, "Y", err);
     if (st == SOMA_OK)
-        st = check_options(f->o);
+        st = check_options(f->o, err);
     if (st == SOMA_OK)
-        st = fit_setup(f, h);
+        st = fit_setup(f, h, err);
     if (r->start != NULL) {
         const soma_status agreed = r->start(r->user, st);
         if (st == SOMA_OK && agreed != SOMA_OK)
             fit_release(f, h);
         if (agreed != SOMA_OK)
-            return agreed;
+            return st == SOMA_OK
+                       ? soma__fail(err, agreed, "options.reduce",
+                                    "the reduce hook's start refused: %s (another "
+                                    "process failed its checks)",
+                                    soma_status_string(agreed))
+                       : agreed;
     }
     if (st == SOMA_OK)
         fit_commit(f);
@@ -658,10 +719,11 @@ static soma_status fit_begin(fit_state *f, soma_history *h)
 }
 
 soma_status soma_mlp_fit(soma_mlp *mlp, const soma_matrix *X, const soma_matrix *Y,
-                         const soma_fit_options *options, soma_history *history)
+                         const soma_fit_options *options, soma_history *history,
+                         soma_error_info *err)
 {
-    if (mlp == NULL || options == NULL)
-        return SOMA_EINVAL;
+    SOMA_REQUIRE_PTR(mlp, err, "mlp");
+    SOMA_REQUIRE_PTR(options, err, "options");
     fit_state f;
     memset(&f, 0, sizeof f);
     f.mlp = mlp;
@@ -670,7 +732,7 @@ soma_status soma_mlp_fit(soma_mlp *mlp, const soma_matrix *X, const soma_matrix 
     f.o = options;
     soma_history h;
     memset(&h, 0, sizeof h);
-    SOMA_TRY(fit_begin(&f, history != NULL ? &h : NULL));
+    SOMA_TRY(fit_begin(&f, history != NULL ? &h : NULL, err));
 
     const size_t base = options->warm_start ? mlp->epochs_done : 0;
     const size_t P = mlp->n_params;
@@ -701,7 +763,8 @@ soma_status soma_mlp_fit(soma_mlp *mlp, const soma_matrix *X, const soma_matrix 
             .learning_rate = lr,
         };
         const double monitored = f.has_val ? st.val_loss : st.loss;
-        const bool diverged = !isfinite(monitored) || !isfinite(st.loss) || !params_finite(mlp);
+        const bool diverged =
+            !isfinite(monitored) || !isfinite(st.loss) || !params_finite(mlp);
         st.seconds = seconds_since(&t0);
         if (history != NULL)
             h.epochs[run] = st;
@@ -718,8 +781,8 @@ soma_status soma_mlp_fit(soma_mlp *mlp, const soma_matrix *X, const soma_matrix 
              * epoch's training loss: when that is this epoch and it is not
              * finite, they are the parameters that diverged, and the start
              * of the best epoch (chosen above) is kept instead. */
-            const bool best_diverged = !f.has_val && best_index + 2 == run &&
-                                       !isfinite(st.loss);
+            const bool best_diverged =
+                !f.has_val && best_index + 2 == run && !isfinite(st.loss);
             if (f.w.best != NULL && isfinite(best) && !best_diverged) {
                 good = f.w.best;
                 h.restored = true;
@@ -740,7 +803,8 @@ soma_status soma_mlp_fit(soma_mlp *mlp, const soma_matrix *X, const soma_matrix 
             stop = SOMA_STOP_EARLY;
         }
         if (options->callback != NULL &&
-            options->callback(options->callback_user, &st) != 0 && stop == SOMA_STOP_EPOCHS)
+            options->callback(options->callback_user, &st) != 0 &&
+            stop == SOMA_STOP_EPOCHS)
             stop = SOMA_STOP_CALLBACK;
         if (stop != SOMA_STOP_EPOCHS)
             break;
@@ -752,6 +816,15 @@ soma_status soma_mlp_fit(soma_mlp *mlp, const soma_matrix *X, const soma_matrix 
     }
     mlp->epochs_done = base + run;
     ws_free(mlp, &f.w);
+    if (status == SOMA_ENONFINITE)
+        soma__fail(err, status, "options.learning_rate",
+                   "training diverged in epoch %zu (a loss or parameter became NaN or "
+                   "infinite): lower the learning rate or clip the gradient "
+                   "(options.clip_norm); the model holds the last finite parameters",
+                   base + run - 1);
+    else if (status != SOMA_OK)
+        soma__fail(err, status, "options.reduce", "a reduce hook returned \"%s\"",
+                   soma_status_string(status));
     if (history != NULL) {
         h.n_epochs = run;
         h.stop = stop;
@@ -766,16 +839,17 @@ soma_status soma_mlp_fit(soma_mlp *mlp, const soma_matrix *X, const soma_matrix 
 /* Gradient for checks, prediction, evaluation                               */
 
 soma_status soma_mlp_gradient(soma_mlp *mlp, const soma_matrix *X, const soma_matrix *Y,
-                              double l2, double *objective)
+                              double l2, double *objective, soma_error_info *err)
 {
-    if (mlp == NULL || !nonneg_finite(l2))
-        return SOMA_EINVAL;
-    SOMA_TRY(check_data(mlp, X, Y, 1));
+    SOMA_REQUIRE_PTR(mlp, err, "mlp");
+    SOMA_REQUIRE(nonneg_finite(l2), err, SOMA_EINVAL, "l2",
+                 "l2 is %g: it must be finite and >= 0", l2);
+    SOMA_TRY(check_data(mlp, X, "X", Y, "Y", err));
     const size_t n = X->rows;
-    ws_plan p = {n < SOMA_MLP_CHUNK ? n : SOMA_MLP_CHUNK, true, false, false, 0, 0, false,
-                 false};
+    ws_plan p = {
+        n < SOMA_MLP_CHUNK ? n : SOMA_MLP_CHUNK, true, false, false, 0, 0, false, false};
     workspace w;
-    SOMA_TRY(ws_create(mlp, &p, &w));
+    SOMA_TRY(ws_create(mlp, &p, &w, err));
     sums s = {0, 0, 0};
     batch_gradient(mlp, &w, X, Y, NULL, 0, n, 1.0, NULL, &s);
     ws_free(mlp, &w);
@@ -793,15 +867,15 @@ soma_status soma_mlp_gradient(soma_mlp *mlp, const soma_matrix *X, const soma_ma
 typedef enum sink_kind { SINK_PROBA, SINK_LABELS } sink_kind;
 
 static soma_status infer(const soma_mlp *mlp, const soma_matrix *X, soma_matrix *out,
-                         sink_kind kind)
+                         sink_kind kind, soma_error_info *err)
 {
     const size_t n = X->rows, k = mlp->sizes[mlp->n_layers];
     if (n == 0)
         return SOMA_OK;
-    ws_plan p = {n < SOMA_MLP_CHUNK ? n : SOMA_MLP_CHUNK, false, false, false, 0, 0, false,
-                 false};
+    ws_plan p = {
+        n < SOMA_MLP_CHUNK ? n : SOMA_MLP_CHUNK, false, false, false, 0, 0, false, false};
     workspace w;
-    SOMA_TRY(ws_create(mlp, &p, &w));
+    SOMA_TRY(ws_create(mlp, &p, &w, err));
     for (size_t c0 = 0; c0 < n; c0 += w.cap) {
         const size_t mc = n - c0 < w.cap ? n - c0 : w.cap;
         soma_matrix Xc = soma__view(soma_matrix_at(X, c0, 0), mc, X->cols, X->ld);
@@ -827,45 +901,53 @@ static soma_status infer(const soma_mlp *mlp, const soma_matrix *X, soma_matrix 
 }
 
 static soma_status check_predict(const soma_mlp *mlp, const soma_matrix *X,
-                                 const soma_matrix *out, size_t out_cols)
+                                 const soma_matrix *out, const char *out_name,
+                                 size_t out_cols, soma_error_info *err)
 {
-    if (mlp == NULL || X == NULL || out == NULL)
-        return SOMA_EINVAL;
-    SOMA_TRY(soma__matrix_check(X));
-    SOMA_TRY(soma__matrix_check(out));
-    if (X->cols != mlp->sizes[0] || out->rows != X->rows || out->cols != out_cols)
-        return SOMA_EDIM;
-    if (soma__matrix_overlap(X, out))
-        return SOMA_EALIAS;
+    SOMA_REQUIRE_PTR(mlp, err, "mlp");
+    SOMA_TRY(check_input(mlp, X, "X", err));
+    SOMA_TRY(soma__check_matrix_arg(out, out_name, err));
+    if (out->rows != X->rows || out->cols != out_cols)
+        return soma__fail(err, SOMA_EDIM, out_name,
+                          "%s is %zu x %zu; expected %zu x %zu (one row per row of X)%s",
+                          out_name, out->rows, out->cols, X->rows, out_cols,
+                          out->rows == 0 && out->cols == 0
+                              ? ": allocate it first (soma_matrix_init)"
+                              : "");
+    SOMA_REQUIRE(!soma__matrix_overlap(X, out), err, SOMA_EALIAS, out_name,
+                 "%s overlaps X: predictions need their own storage", out_name);
     return SOMA_OK;
 }
 
 soma_status soma_mlp_predict_proba(const soma_mlp *mlp, const soma_matrix *X,
-                                   soma_matrix *P)
+                                   soma_matrix *P, soma_error_info *err)
 {
-    SOMA_TRY(check_predict(mlp, X, P, mlp != NULL ? mlp->sizes[mlp->n_layers] : 0));
-    return infer(mlp, X, P, SINK_PROBA);
+    SOMA_TRY(
+        check_predict(mlp, X, P, "P", mlp != NULL ? mlp->sizes[mlp->n_layers] : 0, err));
+    return infer(mlp, X, P, SINK_PROBA, err);
 }
 
-soma_status soma_mlp_predict(const soma_mlp *mlp, const soma_matrix *X, soma_matrix *labels)
+soma_status soma_mlp_predict(const soma_mlp *mlp, const soma_matrix *X,
+                             soma_matrix *labels, soma_error_info *err)
 {
-    SOMA_TRY(check_predict(mlp, X, labels, 1));
-    if (mlp->spec.loss == SOMA_LOSS_MSE)
-        return SOMA_ENOTSUP;
-    return infer(mlp, X, labels, SINK_LABELS);
+    SOMA_TRY(check_predict(mlp, X, labels, "labels", 1, err));
+    SOMA_REQUIRE(mlp->spec.loss != SOMA_LOSS_MSE, err, SOMA_ENOTSUP, "mlp",
+                 "a regression (MSE) model predicts values, not classes: use "
+                 "soma_mlp_predict_proba");
+    return infer(mlp, X, labels, SINK_LABELS, err);
 }
 
-soma_status soma_mlp_evaluate(const soma_mlp *mlp, const soma_matrix *X, const soma_matrix *Y,
-                              double *loss, double *accuracy)
+soma_status soma_mlp_evaluate(const soma_mlp *mlp, const soma_matrix *X,
+                              const soma_matrix *Y, double *loss, double *accuracy,
+                              soma_error_info *err)
 {
-    if (mlp == NULL)
-        return SOMA_EINVAL;
-    SOMA_TRY(check_data(mlp, X, Y, 1));
+    SOMA_REQUIRE_PTR(mlp, err, "mlp");
+    SOMA_TRY(check_data(mlp, X, "X", Y, "Y", err));
     const size_t n = X->rows;
-    ws_plan p = {n < SOMA_MLP_CHUNK ? n : SOMA_MLP_CHUNK, false, false, false, 0, 0, false,
-                 false};
+    ws_plan p = {
+        n < SOMA_MLP_CHUNK ? n : SOMA_MLP_CHUNK, false, false, false, 0, 0, false, false};
     workspace w;
-    SOMA_TRY(ws_create(mlp, &p, &w));
+    SOMA_TRY(ws_create(mlp, &p, &w, err));
     sums s = {0, 0, 0};
     evaluate_rows(mlp, &w, X, Y, NULL, n, &s);
     ws_free(mlp, &w);

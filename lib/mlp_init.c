@@ -120,7 +120,8 @@ static soma_status draw_orthogonal(const soma_allocator *a, soma_rng *rng, size_
     const size_t r = in > out ? in : out, c = in > out ? out : in;
     const size_t scratch_len = orthogonal_scratch(r, c);
     size_t g_bytes, s_bytes;
-    if (!soma__doubles_bytes(r * c, &g_bytes) || !soma__doubles_bytes(scratch_len, &s_bytes))
+    if (!soma__doubles_bytes(r * c, &g_bytes) ||
+        !soma__doubles_bytes(scratch_len, &s_bytes))
         return SOMA_EOVERFLOW;
     double *G = soma__alloc(a, g_bytes), *scratch = soma__alloc(a, s_bytes);
     soma_status st = SOMA_ENOMEM;

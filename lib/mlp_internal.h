@@ -10,17 +10,17 @@
 #define SOMA_MLP_CHUNK 1024
 
 struct soma_mlp {
-    size_t n_layers;     /* L */
-    size_t *sizes;       /* L + 1 widths */
-    size_t *offset;      /* L: start of layer l's W in params; b follows W */
-    soma_dense *layers;  /* L views into params */
+    size_t n_layers;    /* L */
+    size_t *sizes;      /* L + 1 widths */
+    size_t *offset;     /* L: start of layer l's W in params; b follows W */
+    soma_dense *layers; /* L views into params */
     soma_mlp_spec spec;
     size_t n_params;
     double *params;
     double *grads;
-    soma_optim opt;      /* state of the last fit (kind SGD with n 0 before) */
+    soma_optim opt; /* state of the last fit (kind SGD with n 0 before) */
     bool opt_ready;
-    size_t epochs_done;  /* epochs run by fits so far (for warm start) */
+    size_t epochs_done; /* epochs run by fits so far (for warm start) */
     soma_allocator alloc;
 };
 
@@ -40,8 +40,10 @@ static inline soma_matrix soma__mlp_db(const soma_mlp *mlp, size_t l)
 /* True when the output activation and loss are computed fused from logits. */
 static inline bool soma__mlp_fused(const soma_mlp *mlp)
 {
-    return (mlp->spec.output == SOMA_ACTIVATION_SIGMOID && mlp->spec.loss == SOMA_LOSS_BCE) ||
-           (mlp->spec.output == SOMA_ACTIVATION_SOFTMAX && mlp->spec.loss == SOMA_LOSS_CE);
+    return (mlp->spec.output == SOMA_ACTIVATION_SIGMOID &&
+            mlp->spec.loss == SOMA_LOSS_BCE) ||
+           (mlp->spec.output == SOMA_ACTIVATION_SOFTMAX &&
+            mlp->spec.loss == SOMA_LOSS_CE);
 }
 
 /* Draw every weight of a model shaped like mlp into params (n_params
@@ -50,7 +52,9 @@ static inline bool soma__mlp_fused(const soma_mlp *mlp)
 soma_status soma__mlp_draw_weights(const soma_mlp *mlp, soma_init init, double scale,
                                    uint64_t seed, double *params);
 
-/* SOMA_OK when init and scale are usable. */
-soma_status soma__init_check(soma_init init, double scale);
+/* SOMA_OK when init and scale are usable; the error names them as
+ * init_arg and scale_arg. */
+soma_status soma__init_check(soma_init init, double scale, const char *init_arg,
+                             const char *scale_arg, soma_error_info *err);
 
 #endif /* SOMA_MLP_INTERNAL_H */

@@ -120,15 +120,20 @@ static void write_mlp(soma__writer *w, const soma_mlp *mlp, bool with_opt)
 }
 
 soma_status soma_mlp_save_buffer(const soma_mlp *mlp, bool with_optimizer, void *buf,
-                                 size_t capacity, size_t *size)
+                                 size_t capacity, size_t *size, soma_error_info *err)
 {
-    if (mlp == NULL || size == NULL || (buf == NULL && capacity > 0))
-        return SOMA_EINVAL;
+    SOMA_REQUIRE_PTR(mlp, err, "mlp");
+    SOMA_REQUIRE_PTR(size, err, "size");
+    SOMA_REQUIRE(buf != NULL || capacity == 0, err, SOMA_EINVAL, "buf",
+                 "buf is NULL with capacity %zu (pass capacity 0 to measure)", capacity);
     soma__writer count = {NULL, 0, HEADER_SIZE};
     write_mlp(&count, mlp, with_optimizer);
     *size = count.len;
-    if (buf == NULL || capacity < count.len)
-        return buf == NULL ? SOMA_OK : SOMA_EDIM;
+    if (buf == NULL)
+        return SOMA_OK;
+    SOMA_REQUIRE(capacity >= count.len, err, SOMA_EDIM, "capacity",
+                 "capacity is %zu bytes but the model needs %zu (returned in *size)",
+                 capacity, count.len);
     soma__writer w = {buf, capacity, HEADER_SIZE};
     write_mlp(&w, mlp, with_optimizer);
     seal(buf, w.len, KIND_MLP);
@@ -136,39 +141,41 @@ soma_status soma_mlp_save_buffer(const soma_mlp *mlp, bool with_optimizer, void 
 }
 
 /* Serialize with save_buffer into a scratch buffer and write it atomically. */
-typedef soma_status (*to_buffer_fn)(const void *model, void *buf, size_t cap, size_t *size);
+typedef soma_status (*to_buffer_fn)(const void *model, void *buf, size_t cap,
+                                    size_t *size);
 
 static soma_status save_file(const void *model, to_buffer_fn fn, const char *path,
-                             const soma_allocator *alloc)
+                             const soma_allocator *alloc, soma_error_info *err)
 {
     size_t n;
     SOMA_TRY(fn(model, NULL, 0, &n));
     unsigned char *buf = soma__alloc(alloc, n);
     if (buf == NULL)
-        return SOMA_ENOMEM;
+        return soma__fail_nomem(err, n, "the serialized model");
     soma_status st = fn(model, buf, n, &n);
     if (st == SOMA_OK)
-        st = soma__write_atomic(path, buf, n, alloc);
+        st = soma__write_atomic(path, buf, n, alloc, err);
     soma__free(alloc, buf, n);
     return st;
 }
 
 static soma_status mlp_to_buffer(const void *mlp, void *buf, size_t cap, size_t *size)
 {
-    return soma_mlp_save_buffer(mlp, false, buf, cap, size);
+    return soma_mlp_save_buffer(mlp, false, buf, cap, size, NULL);
 }
 
 static soma_status mlp_opt_to_buffer(const void *mlp, void *buf, size_t cap, size_t *size)
 {
-    return soma_mlp_save_buffer(mlp, true, buf, cap, size);
+    return soma_mlp_save_buffer(mlp, true, buf, cap, size, NULL);
 }
 
-soma_status soma_mlp_save(const soma_mlp *mlp, const char *path, bool with_optimizer)
+soma_status soma_mlp_save(const soma_mlp *mlp, const char *path, bool with_optimizer,
+                          soma_error_info *err)
 {
-    if (mlp == NULL || path == NULL)
-        return SOMA_EINVAL;
+    SOMA_REQUIRE_PTR(mlp, err, "mlp");
+    SOMA_REQUIRE_PTR(path, err, "path");
     return save_file(mlp, with_optimizer ? mlp_opt_to_buffer : mlp_to_buffer, path,
-                     &mlp->alloc);
+                     &mlp->alloc, err);
 }
 
 /* Fail with SOMA_EFORMAT, pointing at the payload offset. */
@@ -213,7 +220,8 @@ static soma_status read_optimizer(soma__reader *r, soma_mlp *m, soma_error_info 
     if (st != SOMA_OK)
         return st;
     o.t = t;
-    if ((o.v != NULL && !get_doubles(r, o.v, o.n)) || (o.s != NULL && !get_doubles(r, o.s, o.n))) {
+    if ((o.v != NULL && !get_doubles(r, o.v, o.n)) ||
+        (o.s != NULL && !get_doubles(r, o.s, o.n))) {
         soma_optim_free(&o);
         return bad(err, r, "bad optimizer state values");
     }
@@ -264,11 +272,11 @@ static soma_status read_mlp(soma__reader *r, soma_mlp **out, const soma_allocato
         (void)soma__get_u64(r, &v); /* present: checked in the first pass */
         sizes[i] = (size_t)v;
     }
-    if (!soma__get_u32(r, &e[0]) || !soma__get_u32(r, &e[1]) || !soma__get_u32(r, &e[2]) ||
-        !soma__get_u32(r, &e[3]) || !soma__get_f64(r, &spec.hidden_alpha) ||
-        !soma__get_f64(r, &spec.output_alpha) || !soma__get_f64(r, &spec.init_scale) ||
-        !soma__get_u64(r, &spec.seed) || !soma__get_u64(r, &epochs) ||
-        !soma__get_u64(r, &n_params)) {
+    if (!soma__get_u32(r, &e[0]) || !soma__get_u32(r, &e[1]) ||
+        !soma__get_u32(r, &e[2]) || !soma__get_u32(r, &e[3]) ||
+        !soma__get_f64(r, &spec.hidden_alpha) || !soma__get_f64(r, &spec.output_alpha) ||
+        !soma__get_f64(r, &spec.init_scale) || !soma__get_u64(r, &spec.seed) ||
+        !soma__get_u64(r, &epochs) || !soma__get_u64(r, &n_params)) {
         st = bad(err, r, "truncated model description");
         goto fail;
     }
@@ -291,7 +299,7 @@ static soma_status read_mlp(soma__reader *r, soma_mlp **out, const soma_allocato
     }
     soma_mlp_spec cheap = spec;
     cheap.init = SOMA_INIT_XAVIER_UNIFORM; /* overwritten below; skip any QR */
-    st = soma_mlp_create(&m, sizes, (size_t)n_layers + 1, &cheap, alloc);
+    st = soma_mlp_create(&m, sizes, (size_t)n_layers + 1, &cheap, alloc, NULL);
     if (st == SOMA_EINVAL || st == SOMA_EOVERFLOW) {
         st = bad(err, r, "model description out of range");
         goto fail;
@@ -385,33 +393,43 @@ static void write_perceptron(soma__writer *w, const soma_perceptron *p)
 }
 
 soma_status soma_perceptron_save_buffer(const soma_perceptron *p, void *buf,
-                                        size_t capacity, size_t *size)
+                                        size_t capacity, size_t *size,
+                                        soma_error_info *err)
 {
-    if (p == NULL || size == NULL || (buf == NULL && capacity > 0))
-        return SOMA_EINVAL;
-    if (!p->fitted)
-        return SOMA_ESTATE;
+    SOMA_REQUIRE_PTR(p, err, "p");
+    SOMA_REQUIRE_PTR(size, err, "size");
+    SOMA_REQUIRE(buf != NULL || capacity == 0, err, SOMA_EINVAL, "buf",
+                 "buf is NULL with capacity %zu (pass capacity 0 to measure)", capacity);
+    SOMA_REQUIRE(p->fitted, err, SOMA_ESTATE, "p",
+                 "the perceptron has not been fitted: there is nothing to save");
     soma__writer count = {NULL, 0, HEADER_SIZE};
     write_perceptron(&count, p);
     *size = count.len;
-    if (buf == NULL || capacity < count.len)
-        return buf == NULL ? SOMA_OK : SOMA_EDIM;
+    if (buf == NULL)
+        return SOMA_OK;
+    SOMA_REQUIRE(capacity >= count.len, err, SOMA_EDIM, "capacity",
+                 "capacity is %zu bytes but the perceptron needs %zu (returned in *size)",
+                 capacity, count.len);
     soma__writer w = {buf, capacity, HEADER_SIZE};
     write_perceptron(&w, p);
     seal(buf, w.len, KIND_PERCEPTRON);
     return SOMA_OK;
 }
 
-static soma_status perceptron_to_buffer(const void *p, void *buf, size_t cap, size_t *size)
+static soma_status perceptron_to_buffer(const void *p, void *buf, size_t cap,
+                                        size_t *size)
 {
-    return soma_perceptron_save_buffer(p, buf, cap, size);
+    return soma_perceptron_save_buffer(p, buf, cap, size, NULL);
 }
 
-soma_status soma_perceptron_save(const soma_perceptron *p, const char *path)
+soma_status soma_perceptron_save(const soma_perceptron *p, const char *path,
+                                 soma_error_info *err)
 {
-    if (p == NULL || path == NULL)
-        return SOMA_EINVAL;
-    return save_file(p, perceptron_to_buffer, path, &p->alloc);
+    SOMA_REQUIRE_PTR(p, err, "p");
+    SOMA_REQUIRE_PTR(path, err, "path");
+    SOMA_REQUIRE(p->fitted, err, SOMA_ESTATE, "p",
+                 "the perceptron has not been fitted: there is nothing to save");
+    return save_file(p, perceptron_to_buffer, path, &p->alloc, err);
 }
 
 static soma_status read_perceptron(soma__reader *r, soma_perceptron **out,
@@ -434,7 +452,7 @@ static soma_status read_perceptron(soma__reader *r, soma_perceptron **out,
     o.shuffle = flags & 1;
     o.average = (flags & 2) != 0;
     soma_perceptron *p = NULL;
-    soma_status st = soma_perceptron_create(&p, &o, alloc);
+    soma_status st = soma_perceptron_create(&p, &o, alloc, NULL);
     if (st == SOMA_EINVAL)
         return bad(err, r, "perceptron options out of range");
     if (st != SOMA_OK)
@@ -460,8 +478,9 @@ static soma_status read_perceptron(soma__reader *r, soma_perceptron **out,
     return SOMA_OK;
 }
 
-soma_status soma_perceptron_load_buffer(soma_perceptron **out, const void *buf, size_t size,
-                                        const soma_allocator *alloc, soma_error_info *err)
+soma_status soma_perceptron_load_buffer(soma_perceptron **out, const void *buf,
+                                        size_t size, const soma_allocator *alloc,
+                                        soma_error_info *err)
 {
     if (out == NULL || (buf == NULL && size > 0) || !soma__allocator_valid(alloc))
         return SOMA_EINVAL;
@@ -471,7 +490,8 @@ soma_status soma_perceptron_load_buffer(soma_perceptron **out, const void *buf, 
 }
 
 static soma_status perceptron_from_buffer(void **out, const void *buf, size_t size,
-                                          const soma_allocator *alloc, soma_error_info *err)
+                                          const soma_allocator *alloc,
+                                          soma_error_info *err)
 {
     return soma_perceptron_load_buffer((soma_perceptron **)out, buf, size, alloc, err);
 }

@@ -12,9 +12,9 @@ void soma__dense_forward(const soma_dense *layer, const soma_matrix *X, soma_mat
 
 /* dW = scale X^T dZ (+ dW when accumulate), db likewise with column sums,
  * dX = dZ W^T when dX is not NULL. */
-void soma__dense_grads(const soma_dense *layer, const soma_matrix *X, const soma_matrix *dZ,
-                       double scale, bool accumulate, soma_matrix *dW, soma_matrix *db,
-                       soma_matrix *dX);
+void soma__dense_grads(const soma_dense *layer, const soma_matrix *X,
+                       const soma_matrix *dZ, double scale, bool accumulate,
+                       soma_matrix *dW, soma_matrix *db, soma_matrix *dX);
 
 /* dZ = dA ⊙ f'(Z) (softmax: row JVP with A); dZ may be dA. */
 void soma__activation_backward_rows(soma_activation f, double alpha, const soma_matrix *Z,

@@ -35,8 +35,8 @@ static bool config_valid(const soma_optim_config *c)
     case SOMA_OPTIMIZER_NESTEROV:
         return unit_interval(c->momentum);
     case SOMA_OPTIMIZER_ADAM:
-        return unit_interval(c->beta1) && unit_interval(c->beta2) &&
-               c->epsilon > 0.0 && isfinite(c->epsilon);
+        return unit_interval(c->beta1) && unit_interval(c->beta2) && c->epsilon > 0.0 &&
+               isfinite(c->epsilon);
     default:
         return true;
     }
@@ -132,7 +132,8 @@ SOMA_VEC static void step_adam(size_t n, double lr, const soma_optim_config *c,
     }
 }
 
-soma_status soma_optim_step(soma_optim *opt, double lr, double *params, const double *grads)
+soma_status soma_optim_step(soma_optim *opt, double lr, double *params,
+                            const double *grads)
 {
     if (opt == NULL || !(lr >= 0.0) || !isfinite(lr))
         return SOMA_EINVAL;
@@ -181,7 +182,8 @@ soma_status soma_lr_schedule_value(const soma_lr_schedule *s, double lr0, size_t
         if (s->period == 0 || !(s->lr_min >= 0.0 && s->lr_min <= lr0))
             return SOMA_EINVAL;
         double T = (double)s->period, x = e < T ? e : T;
-        v = s->lr_min + (lr0 - s->lr_min) * 0.5 * (1.0 + cos(3.14159265358979323846 * x / T));
+        v = s->lr_min +
+            (lr0 - s->lr_min) * 0.5 * (1.0 + cos(3.14159265358979323846 * x / T));
         break;
     }
     default:

@@ -5,7 +5,6 @@
 #include "perceptron_internal.h"
 #include "labels.h"
 
-
 soma_perceptron_options soma_perceptron_defaults(void)
 {
     soma_perceptron_options o = {
@@ -18,23 +17,32 @@ soma_perceptron_options soma_perceptron_defaults(void)
     return o;
 }
 
-static bool options_valid(const soma_perceptron_options *o)
+static soma_status check_options(const soma_perceptron_options *o, soma_error_info *err)
 {
-    return isfinite(o->learning_rate) && o->learning_rate > 0.0 && o->max_epochs >= 1 &&
-           isfinite(o->init_sd) && o->init_sd >= 0.0;
+    SOMA_REQUIRE(isfinite(o->learning_rate) && o->learning_rate > 0.0, err, SOMA_EINVAL,
+                 "opt.learning_rate",
+                 "opt.learning_rate is %g: it must be finite and > 0", o->learning_rate);
+    SOMA_REQUIRE(o->max_epochs >= 1, err, SOMA_EINVAL, "opt.max_epochs",
+                 "opt.max_epochs is 0: run at least one epoch");
+    SOMA_REQUIRE(isfinite(o->init_sd) && o->init_sd >= 0.0, err, SOMA_EINVAL,
+                 "opt.init_sd", "opt.init_sd is %g: it must be finite and >= 0",
+                 o->init_sd);
+    return SOMA_OK;
 }
 
 soma_status soma_perceptron_create(soma_perceptron **out,
                                    const soma_perceptron_options *opt,
-                                   const soma_allocator *alloc)
+                                   const soma_allocator *alloc, soma_error_info *err)
 {
     soma_perceptron_options o = opt != NULL ? *opt : soma_perceptron_defaults();
-    if (out == NULL || !soma__allocator_valid(alloc) || !options_valid(&o))
-        return SOMA_EINVAL;
+    SOMA_REQUIRE_PTR(out, err, "out");
+    SOMA_REQUIRE(soma__allocator_valid(alloc), err, SOMA_EINVAL, "alloc",
+                 "alloc must set both its allocate and free functions (or be NULL)");
+    SOMA_TRY(check_options(&o, err));
     soma_allocator a = soma__allocator_resolve(alloc);
     soma_perceptron *p = soma__calloc(&a, sizeof *p);
     if (p == NULL)
-        return SOMA_ENOMEM;
+        return soma__fail_nomem(err, sizeof *p, "the perceptron");
     p->alloc = a;
     p->opt = o;
     *out = p;
@@ -97,25 +105,31 @@ static soma_status history_push(fit_state *s, size_t max_epochs,
 }
 
 static soma_status fit_args(const soma_perceptron *p, const soma_matrix *X,
-                            const soma_matrix *y, const soma_rng *rng)
+                            const soma_matrix *y, const soma_rng *rng,
+                            soma_error_info *err)
 {
-    if (p == NULL || rng == NULL)
-        return SOMA_EINVAL;
-    SOMA_TRY(soma__matrix_check(X));
-    SOMA_TRY(soma__matrix_check(y));
-    if (X->rows == 0 || X->cols == 0 || y->cols != 1)
-        return SOMA_EINVAL;
-    if (y->rows != X->rows)
-        return SOMA_EDIM;
-    SOMA_TRY(soma_matrix_check_finite(X));
+    SOMA_REQUIRE_PTR(p, err, "p");
+    SOMA_REQUIRE_PTR(rng, err, "rng");
+    SOMA_TRY(soma__check_matrix_arg(X, "X", err));
+    SOMA_TRY(soma__check_matrix_arg(y, "y", err));
+    SOMA_REQUIRE(X->rows >= 1 && X->cols >= 1, err, SOMA_EINVAL, "X",
+                 "X is %zu x %zu: the perceptron needs at least one row and one feature",
+                 X->rows, X->cols);
+    SOMA_REQUIRE(y->rows == X->rows, err, SOMA_EDIM, "y", "y has %zu rows but X has %zu",
+                 y->rows, X->rows);
+    SOMA_TRY(soma__check_finite_arg(X, "X", err));
     size_t k;
-    return soma__labels_scan(y, 2, &k);
+    return soma__labels_scan(
+        y, "y", 2,
+        ": the perceptron is a binary classifier (labels 0 and 1); for "
+        "more classes use soma_mlp",
+        &k, err);
 }
 
 soma_status soma_perceptron_fit(soma_perceptron *p, const soma_matrix *X,
-                                const soma_matrix *y, soma_rng *rng)
+                                const soma_matrix *y, soma_rng *rng, soma_error_info *err)
 {
-    SOMA_TRY(fit_args(p, X, y, rng));
+    SOMA_TRY(fit_args(p, X, y, rng, err));
     const soma_perceptron_options opt = p->opt, *o = &opt;
     const size_t n = X->rows, d = X->cols;
     const double lr = o->learning_rate;
@@ -128,7 +142,7 @@ soma_status soma_perceptron_fit(soma_perceptron *p, const soma_matrix *X,
     s.hist_cap = o->max_epochs < 64 ? o->max_epochs : 64;
     if (!soma__doubles_bytes(d, &wbytes) || !soma__mul(s.n, sizeof(size_t), &ibytes) ||
         !soma__mul(s.hist_cap, sizeof(soma_perceptron_epoch), &hbytes))
-        return SOMA_EOVERFLOW;
+        return soma__fail(err, SOMA_EOVERFLOW, "X", "X is too large: %zu x %zu", n, d);
     s.w = soma__alloc(s.alloc, wbytes);
     s.hist = soma__alloc(s.alloc, hbytes);
     if (o->average)
@@ -161,10 +175,10 @@ soma_status soma_perceptron_fit(soma_perceptron *p, const soma_matrix *X,
                 z += x[j] * s.w[j];
             z += b;
             double pred = z >= 0.0 ? 1.0 : 0.0;
-            double err = *soma_matrix_at(y, i, 0) - pred;
-            loss += err * err;
-            if (err != 0.0) {
-                double step = lr * err;
+            double miss = *soma_matrix_at(y, i, 0) - pred;
+            loss += miss * miss;
+            if (miss != 0.0) {
+                double step = lr * miss;
                 for (size_t j = 0; j < d; j++)
                     s.w[j] += step * x[j];
                 b += step;
@@ -212,23 +226,35 @@ soma_status soma_perceptron_fit(soma_perceptron *p, const soma_matrix *X,
     s.hist = NULL;
 cleanup:
     fit_state_free(&s);
+    if (st != SOMA_OK)
+        return soma__fail(err, st, "", "%s during the fit (%zu x %zu data)",
+                          st == SOMA_ENOMEM ? "out of memory" : soma_status_string(st), n,
+                          d);
     return st;
 }
 
 /* out(i) = X(i,:) . w + b, stepped when `step`. */
-static soma_status apply(const soma_perceptron *p, const soma_matrix *X, soma_matrix *out,
-                         bool step)
+/* SOMA_ESTATE unless p has been fitted. */
+static soma_status check_fitted(const soma_perceptron *p, soma_error_info *err)
 {
-    if (p == NULL)
-        return SOMA_EINVAL;
-    SOMA_TRY(soma__matrix_check(X));
-    SOMA_TRY(soma__matrix_check(out));
-    if (!p->fitted)
-        return SOMA_ESTATE;
-    if (X->cols != p->d || out->rows != X->rows || out->cols != 1)
-        return SOMA_EDIM;
-    if (soma__matrix_overlap(X, out))
-        return SOMA_EALIAS;
+    SOMA_REQUIRE_PTR(p, err, "p");
+    SOMA_REQUIRE(p->fitted, err, SOMA_ESTATE, "p",
+                 "the perceptron has not been fitted: call soma_perceptron_fit first");
+    return SOMA_OK;
+}
+
+static soma_status apply(const soma_perceptron *p, const soma_matrix *X, soma_matrix *out,
+                         bool step, soma_error_info *err)
+{
+    SOMA_REQUIRE_PTR(p, err, "p");
+    SOMA_TRY(soma__check_matrix_arg(X, "X", err));
+    SOMA_TRY(soma__check_matrix_arg(out, "out", err));
+    SOMA_TRY(check_fitted(p, err));
+    SOMA_REQUIRE(X->cols == p->d, err, SOMA_EDIM, "X",
+                 "X has %zu columns but the perceptron was fitted on %zu features",
+                 X->cols, p->d);
+    SOMA_TRY(soma__check_shape_arg(out, "out", X->rows, 1, err));
+    SOMA_TRY(soma__check_disjoint_arg(out, "out", X, "X", err));
     for (size_t i = 0; i < X->rows; i++) {
         const double *x = soma_matrix_at(X, i, 0);
         double z = 0.0;
@@ -241,29 +267,29 @@ static soma_status apply(const soma_perceptron *p, const soma_matrix *X, soma_ma
 }
 
 soma_status soma_perceptron_predict(const soma_perceptron *p, const soma_matrix *X,
-                                    soma_matrix *out)
+                                    soma_matrix *out, soma_error_info *err)
 {
-    return apply(p, X, out, true);
+    return apply(p, X, out, true, err);
 }
 
 soma_status soma_perceptron_decision_function(const soma_perceptron *p,
-                                              const soma_matrix *X, soma_matrix *out)
+                                              const soma_matrix *X, soma_matrix *out,
+                                              soma_error_info *err)
 {
-    return apply(p, X, out, false);
+    return apply(p, X, out, false, err);
 }
 
 soma_status soma_perceptron_get_weights(const soma_perceptron *p, soma_matrix *w,
-                                        double *bias)
+                                        double *bias, soma_error_info *err)
 {
-    if (p == NULL || (w == NULL && bias == NULL))
-        return SOMA_EINVAL;
+    SOMA_REQUIRE_PTR(p, err, "p");
+    SOMA_REQUIRE(w != NULL || bias != NULL, err, SOMA_EINVAL, "w",
+                 "w and bias are both NULL: ask for at least one");
     if (w != NULL)
-        SOMA_TRY(soma__matrix_check(w));
-    if (!p->fitted)
-        return SOMA_ESTATE;
+        SOMA_TRY(soma__check_matrix_arg(w, "w", err));
+    SOMA_TRY(check_fitted(p, err));
     if (w != NULL) {
-        if (w->rows != 1 || w->cols != p->d)
-            return SOMA_EDIM;
+        SOMA_TRY(soma__check_shape_arg(w, "w", 1, p->d, err));
         memcpy(w->data, p->w, p->d * sizeof(double));
     }
     if (bias != NULL)
@@ -271,35 +297,32 @@ soma_status soma_perceptron_get_weights(const soma_perceptron *p, soma_matrix *w
     return SOMA_OK;
 }
 
-soma_status soma_perceptron_n_features(const soma_perceptron *p, size_t *d)
+soma_status soma_perceptron_n_features(const soma_perceptron *p, size_t *d,
+                                       soma_error_info *err)
 {
-    if (p == NULL || d == NULL)
-        return SOMA_EINVAL;
-    if (!p->fitted)
-        return SOMA_ESTATE;
+    SOMA_REQUIRE_PTR(d, err, "d");
+    SOMA_TRY(check_fitted(p, err));
     *d = p->d;
     return SOMA_OK;
 }
 
 soma_status soma_perceptron_history(const soma_perceptron *p,
-                                    const soma_perceptron_epoch **epochs, size_t *count)
+                                    const soma_perceptron_epoch **epochs, size_t *count,
+                                    soma_error_info *err)
 {
-    if (p == NULL || epochs == NULL || count == NULL)
-        return SOMA_EINVAL;
-    if (!p->fitted)
-        return SOMA_ESTATE;
+    SOMA_REQUIRE_PTR(epochs, err, "epochs");
+    SOMA_REQUIRE_PTR(count, err, "count");
+    SOMA_TRY(check_fitted(p, err));
     *epochs = p->hist;
     *count = p->hist_len;
     return SOMA_OK;
 }
 
 soma_status soma_perceptron_converged(const soma_perceptron *p, bool *converged,
-                                      size_t *epoch)
+                                      size_t *epoch, soma_error_info *err)
 {
-    if (p == NULL || converged == NULL)
-        return SOMA_EINVAL;
-    if (!p->fitted)
-        return SOMA_ESTATE;
+    SOMA_REQUIRE_PTR(converged, err, "converged");
+    SOMA_TRY(check_fitted(p, err));
     *converged = p->converged;
     if (epoch != NULL)
         *epoch = p->converged_epoch;

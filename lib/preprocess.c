@@ -65,20 +65,24 @@ static void column_moments(const soma_matrix *X, size_t j, double *mean, double 
 }
 
 soma_status soma_scaler_fit(soma_scaler *s, const soma_matrix *X,
-                            const soma_allocator *alloc)
+                            const soma_allocator *alloc, soma_error_info *err)
 {
-    if (s == NULL || !soma__allocator_valid(alloc))
-        return SOMA_EINVAL;
-    SOMA_TRY(soma__matrix_check(X));
-    if (X->rows == 0 || X->cols == 0)
-        return SOMA_EINVAL;
-    SOMA_TRY(soma_matrix_check_finite(X));
-    soma_matrix mean, scale;
-    SOMA_TRY(soma_matrix_init(&mean, 1, X->cols, alloc));
-    soma_status st = soma_matrix_init(&scale, 1, X->cols, alloc);
+    SOMA_REQUIRE_PTR(s, err, "s");
+    SOMA_REQUIRE(soma__allocator_valid(alloc), err, SOMA_EINVAL, "alloc",
+                 "alloc must set both its allocate and free functions (or be NULL)");
+    SOMA_TRY(soma__check_matrix_arg(X, "X", err));
+    SOMA_REQUIRE(X->rows >= 1 && X->cols >= 1, err, SOMA_EINVAL, "X",
+                 "X is %zu x %zu: a scaler is fitted on at least one row and one column",
+                 X->rows, X->cols);
+    SOMA_TRY(soma__check_finite_arg(X, "X", err));
+    soma_matrix mean = {0}, scale = {0};
+    soma_status st = soma_matrix_init(&mean, 1, X->cols, alloc);
+    if (st == SOMA_OK)
+        st = soma_matrix_init(&scale, 1, X->cols, alloc);
     if (st != SOMA_OK) {
         soma_matrix_free(&mean);
-        return st;
+        return soma__fail(err, st, "",
+                          "cannot allocate the scaler's %zu means and scales", X->cols);
     }
     for (size_t j = 0; j < X->cols; j++)
         column_moments(X, j, &mean.data[j], &scale.data[j]);
@@ -99,28 +103,30 @@ void soma_scaler_free(soma_scaler *s)
 
 /* Shared checks of transform and inverse transform. */
 static soma_status scaler_args(const soma_scaler *s, const soma_matrix *X,
-                               const soma_matrix *out)
+                               const soma_matrix *out, soma_error_info *err)
 {
-    if (s == NULL)
-        return SOMA_EINVAL;
-    SOMA_TRY(soma__matrix_check(X));
-    SOMA_TRY(soma__matrix_check(out));
-    if (s->mean.rows != 1 || s->scale.rows != 1 || s->mean.cols == 0 ||
-        s->mean.cols != s->scale.cols)
-        return SOMA_ESTATE;
-    SOMA_TRY(soma__matrix_check(&s->mean));
-    SOMA_TRY(soma__matrix_check(&s->scale));
-    if (X->cols != s->mean.cols || out->rows != X->rows || out->cols != X->cols)
-        return SOMA_EDIM;
-    if (soma__matrix_bad_alias(out, X))
-        return SOMA_EALIAS;
-    return SOMA_OK;
+    SOMA_REQUIRE_PTR(s, err, "s");
+    SOMA_TRY(soma__check_matrix_arg(X, "X", err));
+    SOMA_TRY(soma__check_matrix_arg(out, "out", err));
+    SOMA_REQUIRE(s->mean.rows == 1 && s->scale.rows == 1 && s->mean.cols >= 1 &&
+                     s->mean.cols == s->scale.cols,
+                 err, SOMA_ESTATE, "s",
+                 "the scaler is not fitted (mean %zu x %zu, scale %zu x %zu): call "
+                 "soma_scaler_fit or soma_scaler_load first",
+                 s->mean.rows, s->mean.cols, s->scale.rows, s->scale.cols);
+    SOMA_TRY(soma__check_matrix_arg(&s->mean, "s.mean", err));
+    SOMA_TRY(soma__check_matrix_arg(&s->scale, "s.scale", err));
+    SOMA_REQUIRE(X->cols == s->mean.cols, err, SOMA_EDIM, "X",
+                 "X has %zu columns but the scaler was fitted on %zu", X->cols,
+                 s->mean.cols);
+    SOMA_TRY(soma__check_same_shape_arg(out, "out", X, "X", err));
+    return soma__check_alias_arg(out, "out", X, "X", err);
 }
 
 soma_status soma_scaler_transform(const soma_scaler *s, const soma_matrix *X,
-                                  soma_matrix *out)
+                                  soma_matrix *out, soma_error_info *err)
 {
-    SOMA_TRY(scaler_args(s, X, out));
+    SOMA_TRY(scaler_args(s, X, out, err));
     const double *m = s->mean.data, *sc = s->scale.data;
     for (size_t i = 0; i < X->rows; i++) {
         const double *x = soma_matrix_at(X, i, 0);
@@ -132,9 +138,9 @@ soma_status soma_scaler_transform(const soma_scaler *s, const soma_matrix *X,
 }
 
 soma_status soma_scaler_inverse_transform(const soma_scaler *s, const soma_matrix *X,
-                                          soma_matrix *out)
+                                          soma_matrix *out, soma_error_info *err)
 {
-    SOMA_TRY(scaler_args(s, X, out));
+    SOMA_TRY(scaler_args(s, X, out, err));
     const double *m = s->mean.data, *sc = s->scale.data;
     for (size_t i = 0; i < X->rows; i++) {
         const double *x = soma_matrix_at(X, i, 0);
@@ -159,25 +165,31 @@ soma_split_options soma_split_defaults(void)
 }
 
 /* Number of test rows out of n, per the header's rule. */
-static soma_status split_test_size(const soma_split_options *o, size_t n, size_t *n_test)
+static soma_status split_test_size(const soma_split_options *o, size_t n, size_t *n_test,
+                                   soma_error_info *err)
 {
     size_t t;
     if (o->test_count > 0) {
         t = o->test_count;
     } else {
         double f = o->test_fraction;
-        if (!isfinite(f) || !(f > 0.0) || !(f < 1.0))
-            return SOMA_EINVAL;
+        SOMA_REQUIRE(isfinite(f) && f > 0.0 && f < 1.0, err, SOMA_EINVAL,
+                     "opt.test_fraction",
+                     "opt.test_fraction is %g: a fraction in (0, 1) is expected", f);
         double p = f * (double)n;
         double r = nearbyint(p);
         /* A product within rounding of an integer is that integer (0.1 * 30). */
         double c = fabs(p - r) <= 1e-9 * (p > 1.0 ? p : 1.0) ? r : ceil(p);
-        if (!(c < (double)n))
-            return SOMA_EINVAL;
+        SOMA_REQUIRE(c < (double)n, err, SOMA_EINVAL, "opt.test_fraction",
+                     "opt.test_fraction %g of %zu rows leaves no training row", f, n);
         t = (size_t)c;
     }
-    if (t == 0 || t >= n)
-        return SOMA_EINVAL;
+    const char *which = o->test_count > 0 ? "opt.test_count" : "opt.test_fraction";
+    const bool both_sets = t >= 1 && t < n;
+    SOMA_REQUIRE(
+        both_sets, err, SOMA_EINVAL, which,
+        "%s puts %zu of %zu rows in the test set: both sets need at least one row", which,
+        t, n);
     *n_test = t;
     return SOMA_OK;
 }
@@ -289,36 +301,45 @@ soma_status soma_train_test_split(const soma_matrix *X, const soma_matrix *y,
                                   const soma_split_options *opt, soma_rng *rng,
                                   soma_matrix *X_train, soma_matrix *X_test,
                                   soma_matrix *y_train, soma_matrix *y_test,
-                                  const soma_allocator *alloc)
+                                  const soma_allocator *alloc, soma_error_info *err)
 {
     soma_split_options o = opt != NULL ? *opt : soma_split_defaults();
-    if (X_train == NULL || X_test == NULL || !soma__allocator_valid(alloc))
-        return SOMA_EINVAL;
-    SOMA_TRY(soma__matrix_check(X));
+    SOMA_REQUIRE_PTR(X_train, err, "X_train");
+    SOMA_REQUIRE_PTR(X_test, err, "X_test");
+    SOMA_REQUIRE(soma__allocator_valid(alloc), err, SOMA_EINVAL, "alloc",
+                 "alloc must set both its allocate and free functions (or be NULL)");
+    SOMA_TRY(soma__check_matrix_arg(X, "X", err));
     if (y != NULL) {
-        SOMA_TRY(soma__matrix_check(y));
-        if (y_train == NULL || y_test == NULL)
-            return SOMA_EINVAL;
-        if (y->rows != X->rows)
-            return SOMA_EDIM;
+        SOMA_TRY(soma__check_matrix_arg(y, "y", err));
+        SOMA_REQUIRE(y_train != NULL && y_test != NULL, err, SOMA_EINVAL, "y_train",
+                     "y is given but y_train or y_test is NULL");
+        SOMA_REQUIRE(y->rows == X->rows, err, SOMA_EDIM, "y",
+                     "y has %zu rows but X has %zu", y->rows, X->rows);
     }
-    if (o.shuffle && rng == NULL)
-        return SOMA_EINVAL;
-    if (o.stratify && (!o.shuffle || y == NULL || y->cols != 1))
-        return SOMA_EINVAL;
+    SOMA_REQUIRE(!o.shuffle || rng != NULL, err, SOMA_EINVAL, "rng",
+                 "rng is NULL but opt.shuffle is set: pass a seeded soma_rng");
+    SOMA_REQUIRE(!o.stratify || o.shuffle, err, SOMA_EINVAL, "opt.stratify",
+                 "opt.stratify needs opt.shuffle");
+    SOMA_REQUIRE(!o.stratify || y != NULL, err, SOMA_EINVAL, "opt.stratify",
+                 "opt.stratify needs the labels y");
+    SOMA_REQUIRE(
+        !o.stratify || y->cols == 1, err, SOMA_EINVAL, "y",
+        "y has %zu columns: stratification takes one column of class labels (split "
+        "before one-hot encoding)",
+        y->cols);
     const size_t n = X->rows;
-    size_t n_test;
-    SOMA_TRY(split_test_size(&o, n, &n_test));
+    size_t n_test = 0;
+    SOMA_TRY(split_test_size(&o, n, &n_test, err));
     const size_t n_train = n - n_test;
 
     size_t bytes;
     if (!soma__mul(n, sizeof(size_t), &bytes))
-        return SOMA_EOVERFLOW;
+        return soma__fail(err, SOMA_EOVERFLOW, "X", "X has too many rows (%zu)", n);
     soma_matrix xtr = {0}, xte = {0}, ytr = {0}, yte = {0};
     size_t *order = soma__alloc(alloc, bytes);
     soma_status st = SOMA_OK;
     if (order == NULL)
-        return SOMA_ENOMEM;
+        return soma__fail_nomem(err, bytes, "the row order");
     if (o.stratify) {
         st = stratify(y, n_test, rng, alloc, order);
         if (st != SOMA_OK)
@@ -355,24 +376,31 @@ cleanup:
     soma_matrix_free(&ytr);
     soma_matrix_free(&yte);
     soma__free(alloc, order, bytes);
+    if (st != SOMA_OK)
+        return soma__fail(err, st, "", "%s while splitting %zu rows into %zu + %zu",
+                          soma_status_string(st), n, n_train, n_test);
     return st;
 }
 
 /* ---- one-hot ----------------------------------------------------------- */
 
 soma_status soma_one_hot(const soma_matrix *labels, size_t n_classes, soma_matrix *out,
-                         const soma_allocator *alloc)
+                         const soma_allocator *alloc, soma_error_info *err)
 {
-    if (out == NULL || !soma__allocator_valid(alloc))
-        return SOMA_EINVAL;
+    SOMA_REQUIRE_PTR(out, err, "out");
+    SOMA_REQUIRE(soma__allocator_valid(alloc), err, SOMA_EINVAL, "alloc",
+                 "alloc must set both its allocate and free functions (or be NULL)");
     size_t k;
-    SOMA_TRY(soma__labels_scan(labels, n_classes, &k));
+    SOMA_TRY(soma__labels_scan(labels, "labels", n_classes, NULL, &k, err));
     if (n_classes != 0)
         k = n_classes;
-    if (k == 0)
-        return SOMA_EINVAL;
+    SOMA_REQUIRE(k >= 1, err, SOMA_EINVAL, "labels",
+                 "labels has no rows and n_classes is 0: give n_classes explicitly");
     soma_matrix tmp;
-    SOMA_TRY(soma_matrix_init(&tmp, labels->rows, k, alloc));
+    const soma_status st = soma_matrix_init(&tmp, labels->rows, k, alloc);
+    if (st != SOMA_OK)
+        return soma__fail(err, st, "", "cannot allocate %zu x %zu one-hot rows",
+                          labels->rows, k);
     for (size_t i = 0; i < labels->rows; i++)
         tmp.data[i * k + (size_t)*soma_matrix_at(labels, i, 0)] = 1.0;
     *out = tmp;

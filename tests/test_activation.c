@@ -69,7 +69,8 @@ static double *make_sweep(size_t *n)
     }
     soma_rng r;
     ck_assert_int_eq(soma_rng_seed(&r, 2024), SOMA_OK);
-    ck_assert_int_eq(soma_rng_uniform_range(&r, SWEEP_RANDOM, -40.0, 40.0, x + k), SOMA_OK);
+    ck_assert_int_eq(soma_rng_uniform_range(&r, SWEEP_RANDOM, -40.0, 40.0, x + k),
+                     SOMA_OK);
     k += SWEEP_RANDOM;
     *n = k;
     return x;
@@ -92,8 +93,9 @@ START_TEST(accuracy_sweep)
     for (size_t k = 0; k < N_ELEMENTWISE; k++) {
         const soma_activation f = elementwise[k];
         /* alpha = 0.7 for elu so that the alpha factor is exercised. */
-        const double alpha = f == SOMA_ACTIVATION_ELU ? 0.7 : soma_activation_default_alpha(f);
-        ck_assert_int_eq(soma_activation_forward(f, alpha, n, x, a), SOMA_OK);
+        const double alpha =
+            f == SOMA_ACTIVATION_ELU ? 0.7 : soma_activation_default_alpha(f);
+        ck_assert_int_eq(soma_activation_forward(f, alpha, n, x, a, NULL), SOMA_OK);
         double worst = 0.0, at = 0.0;
         size_t checked = 0;
         for (size_t i = 0; i < n; i++) {
@@ -142,8 +144,9 @@ START_TEST(softmax_accuracy)
     soma_matrix Z, A;
     ck_assert_int_eq(soma_matrix_view(&Z, z, n, k, k), SOMA_OK);
     ck_assert_int_eq(soma_matrix_view(&A, a, n, k, k), SOMA_OK);
-    ck_assert_int_eq(soma_activation_forward_matrix(SOMA_ACTIVATION_SOFTMAX, 0.0, &Z, &A),
-                     SOMA_OK);
+    ck_assert_int_eq(
+        soma_activation_forward_matrix(SOMA_ACTIVATION_SOFTMAX, 0.0, &Z, &A, NULL),
+        SOMA_OK);
     double worst = 0.0;
     size_t checked = 0;
     for (size_t i = 0; i < n; i++) {
@@ -172,8 +175,9 @@ START_TEST(softmax_accuracy)
     soma_rng r;
     ck_assert_int_eq(soma_rng_seed(&r, 77), SOMA_OK);
     ck_assert_int_eq(soma_rng_uniform_range(&r, long_k, -3.0, 3.0, lz), SOMA_OK);
-    ck_assert_int_eq(soma_activation_forward(SOMA_ACTIVATION_SOFTMAX, 0, long_k, lz, la),
-                     SOMA_OK);
+    ck_assert_int_eq(
+        soma_activation_forward(SOMA_ACTIVATION_SOFTMAX, 0, long_k, lz, la, NULL),
+        SOMA_OK);
     long double m = lz[0], s = 0;
     for (size_t j = 0; j < long_k; j++)
         m = lz[j] > m ? lz[j] : m;
@@ -201,7 +205,7 @@ END_TEST
 static double fwd1(soma_activation f, double alpha, double x)
 {
     double y = -12345.0;
-    ck_assert_int_eq(soma_activation_forward(f, alpha, 1, &x, &y), SOMA_OK);
+    ck_assert_int_eq(soma_activation_forward(f, alpha, 1, &x, &y, NULL), SOMA_OK);
     return y;
 }
 
@@ -259,35 +263,35 @@ START_TEST(softmax_special_rows)
     const soma_activation F = SOMA_ACTIVATION_SOFTMAX;
     double a[4];
     const double with_nan[4] = {1.0, NAN, 2.0, -3.0};
-    ck_assert_int_eq(soma_activation_forward(F, 0, 4, with_nan, a), SOMA_OK);
+    ck_assert_int_eq(soma_activation_forward(F, 0, 4, with_nan, a, NULL), SOMA_OK);
     for (int j = 0; j < 4; j++)
         ck_assert(isnan(a[j]));
     const double one_inf[4] = {1.0, INFINITY, 2.0, -INFINITY};
-    ck_assert_int_eq(soma_activation_forward(F, 0, 4, one_inf, a), SOMA_OK);
+    ck_assert_int_eq(soma_activation_forward(F, 0, 4, one_inf, a, NULL), SOMA_OK);
     ck_assert_double_eq(a[0], 0.0);
     ck_assert_double_eq(a[1], 1.0);
     ck_assert_double_eq(a[2], 0.0);
     ck_assert_double_eq(a[3], 0.0);
     const double two_inf[4] = {INFINITY, 0.0, INFINITY, 1.0};
-    ck_assert_int_eq(soma_activation_forward(F, 0, 4, two_inf, a), SOMA_OK);
+    ck_assert_int_eq(soma_activation_forward(F, 0, 4, two_inf, a, NULL), SOMA_OK);
     for (int j = 0; j < 4; j++)
         ck_assert(isnan(a[j]));
     const double inf_nan[2] = {INFINITY, NAN};
-    ck_assert_int_eq(soma_activation_forward(F, 0, 2, inf_nan, a), SOMA_OK);
+    ck_assert_int_eq(soma_activation_forward(F, 0, 2, inf_nan, a, NULL), SOMA_OK);
     ck_assert(isnan(a[0]) && isnan(a[1]));
     const double neg_inf[3] = {-INFINITY, 0.0, 0.0};
-    ck_assert_int_eq(soma_activation_forward(F, 0, 3, neg_inf, a), SOMA_OK);
+    ck_assert_int_eq(soma_activation_forward(F, 0, 3, neg_inf, a, NULL), SOMA_OK);
     ck_assert_double_eq(a[0], 0.0);
     ck_assert_double_eq(a[1], 0.5);
     ck_assert_double_eq(a[2], 0.5);
     /* Huge finite logits: no overflow, the largest wins. */
     const double huge[3] = {1e308, -1e308, 1e308 * 0.5};
-    ck_assert_int_eq(soma_activation_forward(F, 0, 3, huge, a), SOMA_OK);
+    ck_assert_int_eq(soma_activation_forward(F, 0, 3, huge, a, NULL), SOMA_OK);
     ck_assert_double_eq(a[0], 1.0);
     ck_assert_double_eq(a[1], 0.0);
     ck_assert_double_eq(a[2], 0.0);
     const double single = -700.0;
-    ck_assert_int_eq(soma_activation_forward(F, 0, 1, &single, a), SOMA_OK);
+    ck_assert_int_eq(soma_activation_forward(F, 0, 1, &single, a, NULL), SOMA_OK);
     ck_assert_double_eq(a[0], 1.0);
 }
 END_TEST
@@ -329,8 +333,9 @@ START_TEST(gradients_against_finite_differences)
             if (fabs(z[i]) < 1e-3) /* away from the kink of relu and friends */
                 z[i] = 1e-3;
         }
-        ck_assert_int_eq(soma_activation_forward(f, alpha, NPTS, z, a), SOMA_OK);
-        ck_assert_int_eq(soma_activation_backward(f, alpha, NPTS, z, a, da, dz), SOMA_OK);
+        ck_assert_int_eq(soma_activation_forward(f, alpha, NPTS, z, a, NULL), SOMA_OK);
+        ck_assert_int_eq(soma_activation_backward(f, alpha, NPTS, z, a, da, dz, NULL),
+                         SOMA_OK);
         double worst = 0.0;
         size_t checked = 0;
         for (size_t i = 0; i < NPTS; i++) {
@@ -340,8 +345,8 @@ START_TEST(gradients_against_finite_differences)
              * nothing: there the error must be below 1e-7 of the 1e-4 cut. */
             if (fabsl(g) < 1e-4L) {
                 ck_assert_msg(fabsl(dz[i] - da[i] * g) <= 1e-11L * fabs(da[i]),
-                              "%s'(%g): %g vs %Lg", soma_activation_name(f), z[i],
-                              dz[i], da[i] * g);
+                              "%s'(%g): %g vs %Lg", soma_activation_name(f), z[i], dz[i],
+                              da[i] * g);
                 continue;
             }
             checked++;
@@ -371,8 +376,9 @@ START_TEST(backward_from_output_error_bound)
     }
     const soma_activation fs[2] = {SOMA_ACTIVATION_SIGMOID, SOMA_ACTIVATION_TANH};
     for (int k = 0; k < 2; k++) {
-        ck_assert_int_eq(soma_activation_forward(fs[k], 0, NPTS, z, a), SOMA_OK);
-        ck_assert_int_eq(soma_activation_backward(fs[k], 0, NPTS, z, a, one, dz), SOMA_OK);
+        ck_assert_int_eq(soma_activation_forward(fs[k], 0, NPTS, z, a, NULL), SOMA_OK);
+        ck_assert_int_eq(soma_activation_backward(fs[k], 0, NPTS, z, a, one, dz, NULL),
+                         SOMA_OK);
         for (size_t i = 0; i < NPTS; i++) {
             long double s = ref_sigmoid(z[i]), t = tanhl(z[i]);
             long double exact = k == 0 ? s * (1 - s) : 1 - t * t;
@@ -395,10 +401,11 @@ START_TEST(softmax_backward_against_finite_differences)
         double z[K], a[K], da[K], dz[K];
         ck_assert_int_eq(soma_rng_uniform_range(&r, K, -6.0, 6.0, z), SOMA_OK);
         ck_assert_int_eq(soma_rng_uniform_range(&r, K, -1.0, 1.0, da), SOMA_OK);
-        ck_assert_int_eq(soma_activation_forward(SOMA_ACTIVATION_SOFTMAX, 0, K, z, a),
-                         SOMA_OK);
         ck_assert_int_eq(
-            soma_activation_backward(SOMA_ACTIVATION_SOFTMAX, 0, K, z, a, da, dz), SOMA_OK);
+            soma_activation_forward(SOMA_ACTIVATION_SOFTMAX, 0, K, z, a, NULL), SOMA_OK);
+        ck_assert_int_eq(
+            soma_activation_backward(SOMA_ACTIVATION_SOFTMAX, 0, K, z, a, da, dz, NULL),
+            SOMA_OK);
         long double fdv[K], norm = 0, err = 0;
         for (int i = 0; i < K; i++) {
             long double L[2];
@@ -425,7 +432,8 @@ START_TEST(softmax_backward_against_finite_differences)
         double dd[K];
         memcpy(dd, da, sizeof dd);
         ck_assert_int_eq(
-            soma_activation_backward(SOMA_ACTIVATION_SOFTMAX, 0, K, z, a, dd, dd), SOMA_OK);
+            soma_activation_backward(SOMA_ACTIVATION_SOFTMAX, 0, K, z, a, dd, dd, NULL),
+            SOMA_OK);
         ck_assert_mem_eq(dd, dz, sizeof dd);
     }
 }
@@ -437,8 +445,9 @@ START_TEST(backward_special_values)
     for (size_t k = 0; k < N_ELEMENTWISE; k++) {
         const soma_activation f = elementwise[k];
         double z = NAN, a, da = 1.0, dz = 0.0;
-        ck_assert_int_eq(soma_activation_forward(f, 0.5, 1, &z, &a), SOMA_OK);
-        ck_assert_int_eq(soma_activation_backward(f, 0.5, 1, &z, &a, &da, &dz), SOMA_OK);
+        ck_assert_int_eq(soma_activation_forward(f, 0.5, 1, &z, &a, NULL), SOMA_OK);
+        ck_assert_int_eq(soma_activation_backward(f, 0.5, 1, &z, &a, &da, &dz, NULL),
+                         SOMA_OK);
         ck_assert_msg(isnan(dz), "%s'(NaN)", soma_activation_name(f));
     }
     const double zs[2] = {INFINITY, -INFINITY};
@@ -447,9 +456,11 @@ START_TEST(backward_special_values)
     };
     for (size_t k = 0; k < N_ELEMENTWISE; k++) {
         double a[2], da[2] = {1.0, 1.0}, dz[2];
-        ck_assert_int_eq(soma_activation_forward(elementwise[k], 0.5, 2, zs, a), SOMA_OK);
-        ck_assert_int_eq(soma_activation_backward(elementwise[k], 0.5, 2, zs, a, da, dz),
+        ck_assert_int_eq(soma_activation_forward(elementwise[k], 0.5, 2, zs, a, NULL),
                          SOMA_OK);
+        ck_assert_int_eq(
+            soma_activation_backward(elementwise[k], 0.5, 2, zs, a, da, dz, NULL),
+            SOMA_OK);
         ck_assert_msg(dz[0] == want[k][0] && dz[1] == want[k][1], "%s'(+-inf) = %g, %g",
                       soma_activation_name(elementwise[k]), dz[0], dz[1]);
     }
@@ -460,9 +471,10 @@ START_TEST(backward_special_values)
                                       SOMA_ACTIVATION_ELU, SOMA_ACTIVATION_SWISH};
     const double at0[4] = {0.0, 0.3, 0.3, 0.5};
     for (int k = 0; k < 4; k++) {
-        ck_assert_int_eq(soma_activation_forward(kinks[k], 0.3, 2, z0, a0), SOMA_OK);
-        ck_assert_int_eq(soma_activation_backward(kinks[k], 0.3, 2, z0, a0, one, d0),
+        ck_assert_int_eq(soma_activation_forward(kinks[k], 0.3, 2, z0, a0, NULL),
                          SOMA_OK);
+        ck_assert_int_eq(
+            soma_activation_backward(kinks[k], 0.3, 2, z0, a0, one, d0, NULL), SOMA_OK);
         ck_assert_double_eq(d0[0], at0[k]);
     }
     ck_assert_double_eq(d0[1], 0.5); /* swish at a subnormal z */
@@ -484,9 +496,9 @@ static void padded(soma_matrix *storage, soma_matrix *view, size_t rows, size_t 
     soma_rng r;
     ck_assert_int_eq(soma_rng_seed(&r, seed), SOMA_OK);
     for (size_t i = 0; i < rows; i++)
-        ck_assert_int_eq(soma_rng_uniform_range(&r, cols, -scale, scale,
-                                                soma_matrix_at(view, i, 0)),
-                         SOMA_OK);
+        ck_assert_int_eq(
+            soma_rng_uniform_range(&r, cols, -scale, scale, soma_matrix_at(view, i, 0)),
+            SOMA_OK);
 }
 
 static void assert_padding(const soma_matrix *storage, size_t cols)
@@ -506,28 +518,30 @@ START_TEST(matrix_forms_match_arrays_and_keep_padding)
     padded(&As, &A, rows, cols, pad, 2, 1.0);
     padded(&dAs, &dA, rows, cols, pad, 3, 1.0);
     padded(&dZs, &dZ, rows, cols, pad, 4, 1.0);
-    ck_assert_int_eq(soma_activation_forward_matrix(f, alpha, &Z, &A), SOMA_OK);
-    ck_assert_int_eq(soma_activation_backward_matrix(f, alpha, &Z, &A, &dA, &dZ), SOMA_OK);
+    ck_assert_int_eq(soma_activation_forward_matrix(f, alpha, &Z, &A, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_activation_backward_matrix(f, alpha, &Z, &A, &dA, &dZ, NULL),
+                     SOMA_OK);
     assert_padding(&As, cols);
     assert_padding(&dZs, cols);
     for (size_t i = 0; i < rows; i++) {
         double a[13], dz[13];
         const double *z = soma_matrix_at(&Z, i, 0);
-        ck_assert_int_eq(soma_activation_forward(f, alpha, cols, z, a), SOMA_OK);
+        ck_assert_int_eq(soma_activation_forward(f, alpha, cols, z, a, NULL), SOMA_OK);
         ck_assert_mem_eq(a, soma_matrix_at(&A, i, 0), sizeof a);
-        ck_assert_int_eq(
-            soma_activation_backward(f, alpha, cols, z, a, soma_matrix_at(&dA, i, 0), dz),
-            SOMA_OK);
+        ck_assert_int_eq(soma_activation_backward(f, alpha, cols, z, a,
+                                                  soma_matrix_at(&dA, i, 0), dz, NULL),
+                         SOMA_OK);
         ck_assert_mem_eq(dz, soma_matrix_at(&dZ, i, 0), sizeof dz);
     }
     /* In place, padded: A = f(A) and dZ computed over dA give the same bits. */
     soma_matrix Cs, C;
     padded(&Cs, &C, rows, cols, pad, 1, 5.0); /* same values as Z */
-    ck_assert_int_eq(soma_activation_forward_matrix(f, alpha, &C, &C), SOMA_OK);
+    ck_assert_int_eq(soma_activation_forward_matrix(f, alpha, &C, &C, NULL), SOMA_OK);
     for (size_t i = 0; i < rows; i++)
         ck_assert_mem_eq(soma_matrix_at(&C, i, 0), soma_matrix_at(&A, i, 0),
                          cols * sizeof(double));
-    ck_assert_int_eq(soma_activation_backward_matrix(f, alpha, &Z, &A, &dA, &dA), SOMA_OK);
+    ck_assert_int_eq(soma_activation_backward_matrix(f, alpha, &Z, &A, &dA, &dA, NULL),
+                     SOMA_OK);
     for (size_t i = 0; i < rows; i++)
         ck_assert_mem_eq(soma_matrix_at(&dA, i, 0), soma_matrix_at(&dZ, i, 0),
                          cols * sizeof(double));
@@ -553,8 +567,10 @@ START_TEST(contiguous_in_place_arrays)
         ck_assert_int_eq(soma_rng_seed(&r, 9), SOMA_OK);
         ck_assert_int_eq(soma_rng_uniform_range(&r, n, -10.0, 10.0, z), SOMA_OK);
         memcpy(b, z, n * sizeof *z);
-        ck_assert_int_eq(soma_activation_forward(elementwise[k], 0.1, n, z, a), SOMA_OK);
-        ck_assert_int_eq(soma_activation_forward(elementwise[k], 0.1, n, b, b), SOMA_OK);
+        ck_assert_int_eq(soma_activation_forward(elementwise[k], 0.1, n, z, a, NULL),
+                         SOMA_OK);
+        ck_assert_int_eq(soma_activation_forward(elementwise[k], 0.1, n, b, b, NULL),
+                         SOMA_OK);
         ck_assert_mem_eq(a, b, n * sizeof *a);
         for (size_t i = 0; i < n; i++) /* and the values are the function's */
             ck_assert(rel_err(a[i], ref_f(elementwise[k], 0.1, z[i])) <= 1e-14 ||
@@ -570,29 +586,28 @@ END_TEST
 
 START_TEST(names_round_trip)
 {
-    const char *want[SOMA_ACTIVATION_COUNT] = {"identity", "sigmoid",    "tanh",
-                                               "relu",     "leaky_relu", "elu",
-                                               "swish",    "softmax"};
+    const char *want[SOMA_ACTIVATION_COUNT] = {
+        "identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "swish", "softmax"};
     for (int f = 0; f < SOMA_ACTIVATION_COUNT; f++) {
         ck_assert_str_eq(soma_activation_name((soma_activation)f), want[f]);
         soma_activation out = SOMA_ACTIVATION_COUNT;
-        ck_assert_int_eq(soma_activation_from_name(want[f], &out), SOMA_OK);
+        ck_assert_int_eq(soma_activation_from_name(want[f], &out, NULL), SOMA_OK);
         ck_assert_int_eq(out, f);
     }
     soma_activation out = SOMA_ACTIVATION_IDENTITY;
-    ck_assert_int_eq(soma_activation_from_name("Leaky-ReLU", &out), SOMA_OK);
+    ck_assert_int_eq(soma_activation_from_name("Leaky-ReLU", &out, NULL), SOMA_OK);
     ck_assert_int_eq(out, SOMA_ACTIVATION_LEAKY_RELU);
-    ck_assert_int_eq(soma_activation_from_name("LEAKYRELU", &out), SOMA_OK);
+    ck_assert_int_eq(soma_activation_from_name("LEAKYRELU", &out, NULL), SOMA_OK);
     ck_assert_int_eq(out, SOMA_ACTIVATION_LEAKY_RELU);
-    ck_assert_int_eq(soma_activation_from_name("TanH", &out), SOMA_OK);
+    ck_assert_int_eq(soma_activation_from_name("TanH", &out, NULL), SOMA_OK);
     ck_assert_int_eq(out, SOMA_ACTIVATION_TANH);
     out = SOMA_ACTIVATION_SWISH;
-    ck_assert_int_eq(soma_activation_from_name("gelu", &out), SOMA_EINVAL);
-    ck_assert_int_eq(soma_activation_from_name("relu ", &out), SOMA_EINVAL);
-    ck_assert_int_eq(soma_activation_from_name("", &out), SOMA_EINVAL);
+    ck_assert_int_eq(soma_activation_from_name("gelu", &out, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_activation_from_name("relu ", &out, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_activation_from_name("", &out, NULL), SOMA_EINVAL);
     ck_assert_int_eq(out, SOMA_ACTIVATION_SWISH);
-    ck_assert_int_eq(soma_activation_from_name(NULL, &out), SOMA_EINVAL);
-    ck_assert_int_eq(soma_activation_from_name("relu", NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_activation_from_name(NULL, &out, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_activation_from_name("relu", NULL, NULL), SOMA_EINVAL);
     ck_assert_ptr_null(soma_activation_name(SOMA_ACTIVATION_COUNT));
     ck_assert_ptr_null(soma_activation_name((soma_activation)-1));
     ck_assert_double_eq(soma_activation_default_alpha(SOMA_ACTIVATION_LEAKY_RELU), 0.01);
@@ -609,32 +624,46 @@ START_TEST(bad_arguments)
     for (int i = 0; i < 8; i++)
         a[i] = da[i] = dz[i] = 42.0;
     const soma_activation S = SOMA_ACTIVATION_SIGMOID;
-    ck_assert_int_eq(soma_activation_forward(SOMA_ACTIVATION_COUNT, 0, 8, z, a),
+    ck_assert_int_eq(soma_activation_forward(SOMA_ACTIVATION_COUNT, 0, 8, z, a, NULL),
                      SOMA_EINVAL);
-    ck_assert_int_eq(soma_activation_forward((soma_activation)-3, 0, 8, z, a), SOMA_EINVAL);
-    ck_assert_int_eq(soma_activation_forward(S, 0, 8, NULL, a), SOMA_EINVAL);
-    ck_assert_int_eq(soma_activation_forward(S, 0, 8, z, NULL), SOMA_EINVAL);
-    ck_assert_int_eq(soma_activation_forward(S, 0, 0, NULL, NULL), SOMA_OK);
-    ck_assert_int_eq(soma_activation_forward(SOMA_ACTIVATION_LEAKY_RELU, NAN, 8, z, a),
+    ck_assert_int_eq(soma_activation_forward((soma_activation)-3, 0, 8, z, a, NULL),
                      SOMA_EINVAL);
-    ck_assert_int_eq(soma_activation_forward(SOMA_ACTIVATION_ELU, INFINITY, 8, z, a),
+    ck_assert_int_eq(soma_activation_forward(S, 0, 8, NULL, a, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_activation_forward(S, 0, 8, z, NULL, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_activation_forward(S, 0, 0, NULL, NULL, NULL), SOMA_OK);
+    ck_assert_int_eq(
+        soma_activation_forward(SOMA_ACTIVATION_LEAKY_RELU, NAN, 8, z, a, NULL),
+        SOMA_EINVAL);
+    ck_assert_int_eq(
+        soma_activation_forward(SOMA_ACTIVATION_ELU, INFINITY, 8, z, a, NULL),
+        SOMA_EINVAL);
+    ck_assert_int_eq(
+        soma_activation_forward(SOMA_ACTIVATION_ELU, -INFINITY, 8, z, a, NULL),
+        SOMA_EINVAL);
+    ck_assert_int_eq(soma_activation_forward(S, 0, 8, z, z + 1, NULL), SOMA_EALIAS);
+    ck_assert_int_eq(soma_activation_forward(S, 0, 4, z + 2, z, NULL), SOMA_EALIAS);
+    ck_assert_int_eq(soma_activation_forward(S, 0, SIZE_MAX / 4, z, a, NULL),
                      SOMA_EINVAL);
-    ck_assert_int_eq(soma_activation_forward(SOMA_ACTIVATION_ELU, -INFINITY, 8, z, a),
+    ck_assert_int_eq(soma_activation_backward(S, 0, 8, NULL, a, da, dz, NULL),
                      SOMA_EINVAL);
-    ck_assert_int_eq(soma_activation_forward(S, 0, 8, z, z + 1), SOMA_EALIAS);
-    ck_assert_int_eq(soma_activation_forward(S, 0, 4, z + 2, z), SOMA_EALIAS);
-    ck_assert_int_eq(soma_activation_forward(S, 0, SIZE_MAX / 4, z, a), SOMA_EINVAL);
-    ck_assert_int_eq(soma_activation_backward(S, 0, 8, NULL, a, da, dz), SOMA_EINVAL);
-    ck_assert_int_eq(soma_activation_backward(S, 0, 8, z, NULL, da, dz), SOMA_EINVAL);
-    ck_assert_int_eq(soma_activation_backward(S, 0, 8, z, a, NULL, dz), SOMA_EINVAL);
-    ck_assert_int_eq(soma_activation_backward(S, 0, 8, z, a, da, NULL), SOMA_EINVAL);
-    ck_assert_int_eq(soma_activation_backward(SOMA_ACTIVATION_COUNT, 0, 8, z, a, da, dz),
+    ck_assert_int_eq(soma_activation_backward(S, 0, 8, z, NULL, da, dz, NULL),
                      SOMA_EINVAL);
-    ck_assert_int_eq(soma_activation_backward(SOMA_ACTIVATION_ELU, NAN, 8, z, a, da, dz),
+    ck_assert_int_eq(soma_activation_backward(S, 0, 8, z, a, NULL, dz, NULL),
                      SOMA_EINVAL);
-    ck_assert_int_eq(soma_activation_backward(S, 0, 4, z, a, da, da + 1), SOMA_EALIAS);
-    ck_assert_int_eq(soma_activation_backward(S, 0, 4, z + 1, a, da, z), SOMA_EALIAS);
-    ck_assert_int_eq(soma_activation_backward(S, 0, 4, z, a + 2, da, a), SOMA_EALIAS);
+    ck_assert_int_eq(soma_activation_backward(S, 0, 8, z, a, da, NULL, NULL),
+                     SOMA_EINVAL);
+    ck_assert_int_eq(
+        soma_activation_backward(SOMA_ACTIVATION_COUNT, 0, 8, z, a, da, dz, NULL),
+        SOMA_EINVAL);
+    ck_assert_int_eq(
+        soma_activation_backward(SOMA_ACTIVATION_ELU, NAN, 8, z, a, da, dz, NULL),
+        SOMA_EINVAL);
+    ck_assert_int_eq(soma_activation_backward(S, 0, 4, z, a, da, da + 1, NULL),
+                     SOMA_EALIAS);
+    ck_assert_int_eq(soma_activation_backward(S, 0, 4, z + 1, a, da, z, NULL),
+                     SOMA_EALIAS);
+    ck_assert_int_eq(soma_activation_backward(S, 0, 4, z, a + 2, da, a, NULL),
+                     SOMA_EALIAS);
     for (int i = 0; i < 8; i++) {
         ck_assert_double_eq(z[i], i + 1);
         ck_assert_double_eq(a[i], 42.0);
@@ -648,17 +677,18 @@ START_TEST(bad_arguments)
     ck_assert_int_eq(soma_matrix_view(&B, a, 4, 2, 2), SOMA_OK);
     ck_assert_int_eq(soma_matrix_view(&dA, da, 2, 4, 4), SOMA_OK);
     ck_assert_int_eq(soma_matrix_view(&dZ, dz, 2, 4, 4), SOMA_OK);
-    ck_assert_int_eq(soma_activation_forward_matrix(S, 0, &Z, &B), SOMA_EDIM);
-    ck_assert_int_eq(soma_activation_forward_matrix(S, 0, NULL, &A), SOMA_EINVAL);
-    ck_assert_int_eq(soma_activation_forward_matrix(S, 0, &Z, NULL), SOMA_EINVAL);
-    ck_assert_int_eq(soma_activation_forward_matrix(SOMA_ACTIVATION_COUNT, 0, &Z, &A),
-                     SOMA_EINVAL);
+    ck_assert_int_eq(soma_activation_forward_matrix(S, 0, &Z, &B, NULL), SOMA_EDIM);
+    ck_assert_int_eq(soma_activation_forward_matrix(S, 0, NULL, &A, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_activation_forward_matrix(S, 0, &Z, NULL, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(
+        soma_activation_forward_matrix(SOMA_ACTIVATION_COUNT, 0, &Z, &A, NULL),
+        SOMA_EINVAL);
     bad = A;
     bad.ld = 3;
-    ck_assert_int_eq(soma_activation_forward_matrix(S, 0, &Z, &bad), SOMA_EINVAL);
+    ck_assert_int_eq(soma_activation_forward_matrix(S, 0, &Z, &bad, NULL), SOMA_EINVAL);
     bad = A;
     bad.data = NULL;
-    ck_assert_int_eq(soma_activation_forward_matrix(S, 0, &Z, &bad), SOMA_EINVAL);
+    ck_assert_int_eq(soma_activation_forward_matrix(S, 0, &Z, &bad, NULL), SOMA_EINVAL);
     /* Same storage, other ld: a partial overlap. */
     bad = Z;
     bad.rows = 1;
@@ -667,13 +697,14 @@ START_TEST(bad_arguments)
     Z1.cols = 2;
     bad.cols = 2;
     bad.data = z + 1;
-    ck_assert_int_eq(soma_activation_forward_matrix(S, 0, &Z1, &bad), SOMA_EALIAS);
-    ck_assert_int_eq(soma_activation_backward_matrix(S, 0, &Z, &A, &dA, &B), SOMA_EDIM);
-    ck_assert_int_eq(soma_activation_backward_matrix(S, 0, &Z, NULL, &dA, &dZ),
+    ck_assert_int_eq(soma_activation_forward_matrix(S, 0, &Z1, &bad, NULL), SOMA_EALIAS);
+    ck_assert_int_eq(soma_activation_backward_matrix(S, 0, &Z, &A, &dA, &B, NULL),
+                     SOMA_EDIM);
+    ck_assert_int_eq(soma_activation_backward_matrix(S, 0, &Z, NULL, &dA, &dZ, NULL),
                      SOMA_EINVAL);
-    ck_assert_int_eq(soma_activation_backward_matrix(S, 0, &Z, &A, NULL, &dZ),
+    ck_assert_int_eq(soma_activation_backward_matrix(S, 0, &Z, &A, NULL, &dZ, NULL),
                      SOMA_EINVAL);
-    ck_assert_int_eq(soma_activation_backward_matrix(S, 0, &Z, &A, &dA, NULL),
+    ck_assert_int_eq(soma_activation_backward_matrix(S, 0, &Z, &A, &dA, NULL, NULL),
                      SOMA_EINVAL);
     soma_matrix dZ_shift;
     ck_assert_int_eq(soma_matrix_view(&dZ_shift, da + 1, 1, 4, 4), SOMA_OK);
@@ -682,8 +713,9 @@ START_TEST(bad_arguments)
     soma_matrix Z1b, A1b;
     ck_assert_int_eq(soma_matrix_view(&Z1b, z, 1, 4, 4), SOMA_OK);
     ck_assert_int_eq(soma_matrix_view(&A1b, a, 1, 4, 4), SOMA_OK);
-    ck_assert_int_eq(soma_activation_backward_matrix(S, 0, &Z1b, &A1b, &dA1, &dZ_shift),
-                     SOMA_EALIAS);
+    ck_assert_int_eq(
+        soma_activation_backward_matrix(S, 0, &Z1b, &A1b, &dA1, &dZ_shift, NULL),
+        SOMA_EALIAS);
     for (int i = 0; i < 8; i++) {
         ck_assert_double_eq(z[i], i + 1);
         ck_assert_double_eq(a[i], 42.0);
@@ -694,8 +726,9 @@ START_TEST(bad_arguments)
     soma_matrix E0, E1;
     ck_assert_int_eq(soma_matrix_view(&E0, NULL, 0, 4, 4), SOMA_OK);
     ck_assert_int_eq(soma_matrix_view(&E1, NULL, 0, 4, 4), SOMA_OK);
-    ck_assert_int_eq(soma_activation_forward_matrix(SOMA_ACTIVATION_SOFTMAX, 0, &E0, &E1),
-                     SOMA_OK);
+    ck_assert_int_eq(
+        soma_activation_forward_matrix(SOMA_ACTIVATION_SOFTMAX, 0, &E0, &E1, NULL),
+        SOMA_OK);
 }
 END_TEST
 

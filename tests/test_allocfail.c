@@ -136,7 +136,7 @@ static soma_mlp_spec g_spec;
 static soma_status op_mlp_create(void)
 {
     const size_t sizes[4] = {3, 7, 5, 2};
-    return soma_mlp_create(&g_mlp, sizes, 4, &g_spec, &A);
+    return soma_mlp_create(&g_mlp, sizes, 4, &g_spec, &A, NULL);
 }
 
 static void mlp_null(void)
@@ -170,9 +170,9 @@ static size_t g_state_n;
 
 static unsigned char *serialize(const soma_mlp *m, size_t *n)
 {
-    ck_assert_int_eq(soma_mlp_save_buffer(m, true, NULL, 0, n), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_save_buffer(m, true, NULL, 0, n, NULL), SOMA_OK);
     unsigned char *b = malloc(*n);
-    ck_assert_int_eq(soma_mlp_save_buffer(m, true, b, *n, n), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_save_buffer(m, true, b, *n, n, NULL), SOMA_OK);
     return b;
 }
 
@@ -201,20 +201,20 @@ static soma_mlp *model_for(soma_init init)
     s.loss = SOMA_LOSS_CE;
     const size_t sizes[4] = {3, 6, 5, 2};
     soma_mlp *m = NULL;
-    ck_assert_int_eq(soma_mlp_create(&m, sizes, 4, &s, &A), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_create(&m, sizes, 4, &s, &A, NULL), SOMA_OK);
     return m;
 }
 
 static soma_status op_init_weights(void)
 {
-    return soma_mlp_init_weights(g_mlp, SOMA_INIT_ORTHOGONAL, 1.5, 9);
+    return soma_mlp_init_weights(g_mlp, SOMA_INIT_ORTHOGONAL, 1.5, 9, NULL);
 }
 
 static void init_weights_done(void)
 {
     /* Back to the remembered weights for the next round. */
-    ck_assert_int_eq(soma_mlp_init_weights(g_mlp, SOMA_INIT_XAVIER_UNIFORM, 1.0, 42),
-                     SOMA_OK);
+    ck_assert_int_eq(
+        soma_mlp_init_weights(g_mlp, SOMA_INIT_XAVIER_UNIFORM, 1.0, 42, NULL), SOMA_OK);
 }
 
 START_TEST(mlp_init_weights)
@@ -262,12 +262,12 @@ static void free_data(void)
 
 static soma_status op_fit(void)
 {
-    return soma_mlp_fit(g_mlp, &g_X, &g_Y, &g_opt, &g_hist);
+    return soma_mlp_fit(g_mlp, &g_X, &g_Y, &g_opt, &g_hist, NULL);
 }
 
 static soma_status op_fit_no_history(void)
 {
-    return soma_mlp_fit(g_mlp, &g_X, &g_Y, &g_opt, NULL);
+    return soma_mlp_fit(g_mlp, &g_X, &g_Y, &g_opt, NULL, NULL);
 }
 
 static void fit_untouched(void)
@@ -339,7 +339,8 @@ START_TEST(fit)
         if (g_opt.warm_start) { /* give it optimizer state to keep */
             soma_fit_options first = g_opt;
             first.warm_start = false;
-            ck_assert_int_eq(soma_mlp_fit(g_mlp, &g_X, &g_Y, &first, NULL), SOMA_OK);
+            ck_assert_int_eq(soma_mlp_fit(g_mlp, &g_X, &g_Y, &first, NULL, NULL),
+                             SOMA_OK);
         }
         remember_model();
         memset(&g_hist, 0x5A, sizeof g_hist);
@@ -358,7 +359,7 @@ END_TEST
 
 static soma_status op_gradient(void)
 {
-    return soma_mlp_gradient(g_mlp, &g_X, &g_Y, 0.01, &g_loss);
+    return soma_mlp_gradient(g_mlp, &g_X, &g_Y, 0.01, &g_loss, NULL);
 }
 
 static void gradient_untouched(void)
@@ -372,23 +373,23 @@ static void gradient_done(void)
 {
     /* The gradient buffer was written: remember the new one. */
     soma_matrix g;
-    ck_assert_int_eq(soma_mlp_grads(g_mlp, &g), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_grads(g_mlp, &g, NULL), SOMA_OK);
     snap(&s_grads, g.data, g.cols * sizeof(double));
 }
 
 static soma_status op_predict_proba(void)
 {
-    return soma_mlp_predict_proba(g_mlp, &g_X, &g_P);
+    return soma_mlp_predict_proba(g_mlp, &g_X, &g_P, NULL);
 }
 
 static soma_status op_predict(void)
 {
-    return soma_mlp_predict(g_mlp, &g_X, &g_labels);
+    return soma_mlp_predict(g_mlp, &g_X, &g_labels, NULL);
 }
 
 static soma_status op_evaluate(void)
 {
-    return soma_mlp_evaluate(g_mlp, &g_X, &g_Y, &g_loss, &g_acc);
+    return soma_mlp_evaluate(g_mlp, &g_X, &g_Y, &g_loss, &g_acc, NULL);
 }
 
 static void outputs_untouched(void)
@@ -406,7 +407,7 @@ START_TEST(predict_and_evaluate)
     g_mlp = model_for(SOMA_INIT_XAVIER_NORMAL);
     remember_model();
     soma_matrix g;
-    ck_assert_int_eq(soma_mlp_grads(g_mlp, &g), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_grads(g_mlp, &g, NULL), SOMA_OK);
     g_loss = 123.0;
     snap(&s_out2, &g_loss, sizeof g_loss);
     snap(&s_grads, g.data, g.cols * sizeof(double));
@@ -544,7 +545,7 @@ static void loaded_done(void)
 
 static soma_status op_save(void)
 {
-    return soma_mlp_save(g_mlp, g_file, true);
+    return soma_mlp_save(g_mlp, g_file, true, NULL);
 }
 
 /* After a failed save: the previous file byte for byte, and nothing else
@@ -595,7 +596,7 @@ static void ploaded_done(void)
 
 static soma_status op_perceptron_save(void)
 {
-    return soma_perceptron_save(g_perc, g_file);
+    return soma_perceptron_save(g_perc, g_file, NULL);
 }
 
 static soma_perceptron *fitted_perceptron(void)
@@ -605,7 +606,7 @@ static soma_perceptron *fitted_perceptron(void)
     o.shuffle = true;
     o.average = true;
     o.max_epochs = 200;
-    ck_assert_int_eq(soma_perceptron_create(&p, &o, &A), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_create(&p, &o, &A, NULL), SOMA_OK);
     soma_matrix X, y;
     ck_assert_int_eq(soma_matrix_init(&X, 30, 2, NULL), SOMA_OK);
     ck_assert_int_eq(soma_matrix_init(&y, 30, 1, NULL), SOMA_OK);
@@ -614,7 +615,7 @@ static soma_perceptron *fitted_perceptron(void)
         y.data[i] = X.data[2 * i] > X.data[2 * i + 1] ? 1.0 : 0.0;
     soma_rng r;
     ck_assert_int_eq(soma_rng_seed(&r, 2), SOMA_OK);
-    ck_assert_int_eq(soma_perceptron_fit(p, &X, &y, &r), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_fit(p, &X, &y, &r, NULL), SOMA_OK);
     soma_matrix_free(&X);
     soma_matrix_free(&y);
     return p;
@@ -632,7 +633,7 @@ START_TEST(model_files)
      * from a file. */
     g_mlp = model_for(SOMA_INIT_HE_UNIFORM);
     soma_fit_options o = fit_config(1);
-    ck_assert_int_eq(soma_mlp_fit(g_mlp, &g_X, &g_Y, &o, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_fit(g_mlp, &g_X, &g_Y, &o, NULL, NULL), SOMA_OK);
     g_bytes = serialize(g_mlp, &g_nbytes);
     g_loaded = (soma_mlp *)g_dir;
     check_path(&(path){"soma_mlp_load_buffer", op_load_buffer, loaded_null, loaded_done});
@@ -653,10 +654,11 @@ START_TEST(model_files)
     /* The perceptron: load (buffer, file) and save. */
     g_perc = fitted_perceptron();
     free(g_bytes);
-    ck_assert_int_eq(soma_perceptron_save_buffer(g_perc, NULL, 0, &g_nbytes), SOMA_OK);
-    g_bytes = malloc(g_nbytes);
-    ck_assert_int_eq(soma_perceptron_save_buffer(g_perc, g_bytes, g_nbytes, &g_nbytes),
+    ck_assert_int_eq(soma_perceptron_save_buffer(g_perc, NULL, 0, &g_nbytes, NULL),
                      SOMA_OK);
+    g_bytes = malloc(g_nbytes);
+    ck_assert_int_eq(
+        soma_perceptron_save_buffer(g_perc, g_bytes, g_nbytes, &g_nbytes, NULL), SOMA_OK);
     g_ploaded = (soma_perceptron *)g_dir;
     check_path(&(path){"soma_perceptron_load_buffer", op_perceptron_load_buffer,
                        ploaded_null, ploaded_done});
@@ -734,12 +736,12 @@ static void outs_done(void)
 
 static soma_status op_circles(void)
 {
-    return soma_make_circles(&g_rng, 50, 0.1, 0.5, true, &g_o1, &g_o2, &A);
+    return soma_make_circles(&g_rng, 50, 0.1, 0.5, true, &g_o1, &g_o2, &A, NULL);
 }
 
 static soma_status op_blobs(void)
 {
-    return soma_make_blobs(&g_rng, NULL, &g_o1, &g_o2, &g_o3, &A);
+    return soma_make_blobs(&g_rng, NULL, &g_o1, &g_o2, &g_o3, &A, NULL);
 }
 
 static soma_status op_classification(void)
@@ -748,12 +750,12 @@ static soma_status op_classification(void)
     o.hypercube = false;
     o.shift_random = true;
     o.scale_random = true;
-    return soma_make_classification(&g_rng, &o, &g_o1, &g_o2, &A);
+    return soma_make_classification(&g_rng, &o, &g_o1, &g_o2, &A, NULL);
 }
 
 static soma_status op_scaler(void)
 {
-    return soma_scaler_fit(&g_scaler, &g_X, &A);
+    return soma_scaler_fit(&g_scaler, &g_X, &A, NULL);
 }
 
 static soma_status op_split(void)
@@ -761,23 +763,23 @@ static soma_status op_split(void)
     soma_split_options o = soma_split_defaults();
     o.stratify = true;
     return soma_train_test_split(&g_X, &g_labels, &o, &g_rng, &g_o1, &g_o2, &g_o3, &g_o4,
-                                 &A);
+                                 &A, NULL);
 }
 
 static soma_status op_one_hot(void)
 {
-    return soma_one_hot(&g_labels, 0, &g_o1, &A);
+    return soma_one_hot(&g_labels, 0, &g_o1, &A, NULL);
 }
 
 static soma_status op_confusion(void)
 {
-    return soma_confusion_matrix(&g_labels, &g_labels, 0, &g_o1, &A);
+    return soma_confusion_matrix(&g_labels, &g_labels, 0, &g_o1, &A, NULL);
 }
 
 static soma_status op_prf(void)
 {
     return soma_precision_recall_f1(&g_labels, &g_labels, SOMA_AVERAGE_MACRO, 0,
-                                    &g_prf[0], &g_prf[1], &g_prf[2], &A);
+                                    &g_prf[0], &g_prf[1], &g_prf[2], &A, NULL);
 }
 
 static soma_status op_optim(void)
@@ -788,14 +790,14 @@ static soma_status op_optim(void)
 
 static soma_status op_perceptron_create(void)
 {
-    return soma_perceptron_create(&g_ploaded, NULL, &A);
+    return soma_perceptron_create(&g_ploaded, NULL, &A, NULL);
 }
 
 static soma_status op_perceptron_fit(void)
 {
     soma_rng r;
     ck_assert_int_eq(soma_rng_seed(&r, 3), SOMA_OK);
-    return soma_perceptron_fit(g_perc, &g_X, &g_o4, &r);
+    return soma_perceptron_fit(g_perc, &g_X, &g_o4, &r, NULL);
 }
 
 START_TEST(everything_else)
@@ -833,7 +835,7 @@ START_TEST(everything_else)
     double w[2], b;
     soma_matrix W;
     ck_assert_int_eq(soma_matrix_view(&W, w, 1, 2, 2), SOMA_OK);
-    ck_assert_int_eq(soma_perceptron_get_weights(g_perc, &W, &b), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_get_weights(g_perc, &W, &b, NULL), SOMA_OK);
     for (size_t k = 1;; k++) {
         const size_t live = T.live_bytes;
         T.fail_at = T.allocs + k;
@@ -844,12 +846,12 @@ START_TEST(everything_else)
         ck_assert_int_eq(st, SOMA_ENOMEM);
         ck_assert_uint_eq(T.live_bytes, live);
         size_t d;
-        ck_assert_int_eq(soma_perceptron_n_features(g_perc, &d), SOMA_OK);
+        ck_assert_int_eq(soma_perceptron_n_features(g_perc, &d, NULL), SOMA_OK);
         ck_assert_uint_eq(d, 2);
         double w2[2], b2;
         soma_matrix W2;
         ck_assert_int_eq(soma_matrix_view(&W2, w2, 1, 2, 2), SOMA_OK);
-        ck_assert_int_eq(soma_perceptron_get_weights(g_perc, &W2, &b2), SOMA_OK);
+        ck_assert_int_eq(soma_perceptron_get_weights(g_perc, &W2, &b2, NULL), SOMA_OK);
         ck_assert_mem_eq(w, w2, sizeof w);
         ck_assert_mem_eq(&b, &b2, sizeof b);
         ck_assert_uint_lt(k, 1000);

@@ -157,18 +157,70 @@ static soma_matrix *bad_matrix(int i)
     for (int bi_ = 1, on_ = 1; bi_ < N_BAD; bi_++, on_ = 1)                              \
         for (soma_matrix *var = bad_matrix(bi_); on_; on_ = 0)
 
-static void expect_(soma_status want, soma_status got, const char *call, int line)
+/* The error detail the calls under test fill (their last argument is &E
+ * wherever they take one). Before each call it is set to a sentinel, so a
+ * failing call that does not write it is caught; a call that succeeds must
+ * leave it alone. */
+static soma_error_info E;
+static const char SENTINEL[] = "<not written>";
+
+static void reset_err(void)
 {
-    ck_assert_msg(got == want, "%s, line %d: %s returned %s, documented %s", current,
-                  line, call, soma_status_string(got), soma_status_string(want));
-    watched_unchanged(call, line);
+    memset(&E, 0x5a, sizeof E);
+    strcpy(E.argument, SENTINEL);
+    strcpy(E.message, SENTINEL);
 }
 
-/* The call must return `want` and leave every watched output as it was. */
-#define EXPECT(want, call) expect_((want), (call), #call, __LINE__)
+/* True when the call text passes &E (some functions take no err). */
+static bool takes_err(const char *call)
+{
+    return strstr(call, "&E)") != NULL;
+}
+
+/* The message of a failed call: written, NUL-terminated in both fields, one
+ * that names the argument it blames (when it blames one), and not a bare
+ * status string. */
+static void check_message(soma_status got, const char *call, int line)
+{
+    const char *where = current;
+    ck_assert_msg(memchr(E.message, '\0', sizeof E.message) != NULL &&
+                      memchr(E.argument, '\0', sizeof E.argument) != NULL,
+                  "%s, line %d: %s left an unterminated error detail", where, line, call);
+    ck_assert_msg(strcmp(E.message, SENTINEL) != 0 && strcmp(E.argument, SENTINEL) != 0,
+                  "%s, line %d: %s returned %s without filling err", where, line, call,
+                  soma_status_string(got));
+    ck_assert_msg(E.message[0] != '\0' && strcmp(E.message, soma_status_string(got)) != 0,
+                  "%s, line %d: %s: message \"%s\" says no more than the status", where,
+                  line, call, E.message);
+    ck_assert_msg(E.argument[0] == '\0' || strstr(E.message, E.argument) != NULL ||
+                      (strchr(E.argument, '.') != NULL &&
+                       strstr(E.message, strchr(E.argument, '.') + 1) != NULL),
+                  "%s, line %d: %s: message \"%s\" does not name the argument \"%s\"", where,
+                  line, call, E.message, E.argument);
+}
+
+static void expect_(soma_status want, soma_status got, const char *call, int line)
+{
+    ck_assert_msg(got == want, "%s, line %d: %s returned %s, documented %s (%s: %s)", current,
+                  line, call, soma_status_string(got), soma_status_string(want), E.argument,
+                  E.message);
+    watched_unchanged(call, line);
+    if (!takes_err(call))
+        return;
+    if (got != SOMA_OK)
+        check_message(got, call, line);
+    else
+        ck_assert_msg(strcmp(E.message, SENTINEL) == 0,
+                      "%s, line %d: %s succeeded but wrote err", current, line, call);
+}
+
+/* The call must return `want` and leave every watched output as it was;
+ * when it takes &E and fails, it must fill E with a message that names the
+ * argument at fault. */
+#define EXPECT(want, call) (reset_err(), expect_((want), (call), #call, __LINE__))
 
 /* A call that must succeed (and may write). */
-#define OK(call) expect_(SOMA_OK, (call), #call, __LINE__)
+#define OK(call) (reset_err(), expect_(SOMA_OK, (call), #call, __LINE__))
 
 /* A temporary folder for the file functions. */
 static char tmp_dir[64];
@@ -233,18 +285,18 @@ static soma_mlp *small_mlp(void)
 {
     const size_t sizes[3] = {2, 3, 1};
     soma_mlp *m = NULL;
-    ck_assert_int_eq(soma_mlp_create(&m, sizes, 3, NULL, &A), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_create(&m, sizes, 3, NULL, &A, &E), SOMA_OK);
     return m;
 }
 
 static soma_perceptron *fitted_perceptron(void)
 {
     soma_perceptron *p = NULL;
-    ck_assert_int_eq(soma_perceptron_create(&p, NULL, &A), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_create(&p, NULL, &A, &E), SOMA_OK);
     soma_matrix X = mat(4, 2), y = labels01(4);
     soma_rng r;
     ck_assert_int_eq(soma_rng_seed(&r, 1), SOMA_OK);
-    ck_assert_int_eq(soma_perceptron_fit(p, &X, &y, &r), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_fit(p, &X, &y, &r, &E), SOMA_OK);
     return p;
 }
 
@@ -252,9 +304,9 @@ static soma_perceptron *fitted_perceptron(void)
 static unsigned char *mlp_file(size_t *n)
 {
     soma_mlp *m = small_mlp();
-    ck_assert_int_eq(soma_mlp_save_buffer(m, false, NULL, 0, n), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_save_buffer(m, false, NULL, 0, n, &E), SOMA_OK);
     unsigned char *b = arena_alloc(*n);
-    ck_assert_int_eq(soma_mlp_save_buffer(m, false, b, *n, n), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_save_buffer(m, false, b, *n, n, &E), SOMA_OK);
     soma_mlp_destroy(m);
     return b;
 }
@@ -262,9 +314,9 @@ static unsigned char *mlp_file(size_t *n)
 static unsigned char *perceptron_file(size_t *n)
 {
     soma_perceptron *p = fitted_perceptron();
-    ck_assert_int_eq(soma_perceptron_save_buffer(p, NULL, 0, n), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_save_buffer(p, NULL, 0, n, &E), SOMA_OK);
     unsigned char *b = arena_alloc(*n);
-    ck_assert_int_eq(soma_perceptron_save_buffer(p, b, *n, n), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_save_buffer(p, b, *n, n, &E), SOMA_OK);
     soma_perceptron_destroy(p);
     return b;
 }
@@ -672,11 +724,11 @@ static void case_soma_activation_from_name(void)
 {
     soma_activation out;
     poison(&out, sizeof out);
-    EXPECT(SOMA_EINVAL, soma_activation_from_name(NULL, &out));
-    EXPECT(SOMA_EINVAL, soma_activation_from_name("relu", NULL));
-    EXPECT(SOMA_EINVAL, soma_activation_from_name("", &out));
-    EXPECT(SOMA_EINVAL, soma_activation_from_name("relu ", &out));
-    EXPECT(SOMA_EINVAL, soma_activation_from_name("softmaxx", &out));
+    EXPECT(SOMA_EINVAL, soma_activation_from_name(NULL, &out, &E));
+    EXPECT(SOMA_EINVAL, soma_activation_from_name("relu", NULL, &E));
+    EXPECT(SOMA_EINVAL, soma_activation_from_name("", &out, &E));
+    EXPECT(SOMA_EINVAL, soma_activation_from_name("relu ", &out, &E));
+    EXPECT(SOMA_EINVAL, soma_activation_from_name("softmaxx", &out, &E));
 }
 
 static void case_soma_activation_default_alpha(void)
@@ -691,16 +743,21 @@ static void case_soma_activation_forward(void)
     poison(a, sizeof a);
     watch_mem(z, sizeof z);
     for (int i = 0; i < 3; i++)
-        EXPECT(SOMA_EINVAL, soma_activation_forward(bad_acts[i], 0, 4, z, a));
+        EXPECT(SOMA_EINVAL, soma_activation_forward(bad_acts[i], 0, 4, z, a, &E));
     EXPECT(SOMA_EINVAL,
-           soma_activation_forward(SOMA_ACTIVATION_LEAKY_RELU, NAN, 4, z, a));
-    EXPECT(SOMA_EINVAL, soma_activation_forward(SOMA_ACTIVATION_ELU, INFINITY, 4, z, a));
-    EXPECT(SOMA_EINVAL, soma_activation_forward(SOMA_ACTIVATION_TANH, 0, 4, NULL, a));
-    EXPECT(SOMA_EINVAL, soma_activation_forward(SOMA_ACTIVATION_TANH, 0, 4, z, NULL));
+           soma_activation_forward(SOMA_ACTIVATION_LEAKY_RELU, NAN, 4, z, a, &E));
     EXPECT(SOMA_EINVAL,
-           soma_activation_forward(SOMA_ACTIVATION_TANH, 0, SIZE_MAX / 4, z, a));
-    EXPECT(SOMA_EALIAS, soma_activation_forward(SOMA_ACTIVATION_TANH, 0, 3, z, z + 1));
-    EXPECT(SOMA_OK, soma_activation_forward(SOMA_ACTIVATION_TANH, 0, 0, NULL, NULL));
+           soma_activation_forward(SOMA_ACTIVATION_ELU, INFINITY, 4, z, a, &E));
+    EXPECT(SOMA_EINVAL,
+           soma_activation_forward(SOMA_ACTIVATION_TANH, 0, 4, NULL, a, &E));
+    EXPECT(SOMA_EINVAL,
+           soma_activation_forward(SOMA_ACTIVATION_TANH, 0, 4, z, NULL, &E));
+    EXPECT(SOMA_EINVAL,
+           soma_activation_forward(SOMA_ACTIVATION_TANH, 0, SIZE_MAX / 4, z, a, &E));
+    EXPECT(SOMA_EALIAS,
+           soma_activation_forward(SOMA_ACTIVATION_TANH, 0, 3, z, z + 1, &E));
+    EXPECT(SOMA_OK,
+           soma_activation_forward(SOMA_ACTIVATION_TANH, 0, 0, NULL, NULL, &E));
 }
 
 static void case_soma_activation_backward(void)
@@ -712,17 +769,18 @@ static void case_soma_activation_backward(void)
     watch_mem(da, sizeof da);
     const soma_activation f = SOMA_ACTIVATION_SIGMOID;
     for (int i = 0; i < 3; i++)
-        EXPECT(SOMA_EINVAL, soma_activation_backward(bad_acts[i], 0, 4, z, a, da, dz));
+        EXPECT(SOMA_EINVAL,
+               soma_activation_backward(bad_acts[i], 0, 4, z, a, da, dz, &E));
     EXPECT(SOMA_EINVAL,
-           soma_activation_backward(SOMA_ACTIVATION_ELU, NAN, 4, z, a, da, dz));
-    EXPECT(SOMA_EINVAL, soma_activation_backward(f, 0, 4, NULL, a, da, dz));
-    EXPECT(SOMA_EINVAL, soma_activation_backward(f, 0, 4, z, NULL, da, dz));
-    EXPECT(SOMA_EINVAL, soma_activation_backward(f, 0, 4, z, a, NULL, dz));
-    EXPECT(SOMA_EINVAL, soma_activation_backward(f, 0, 4, z, a, da, NULL));
-    EXPECT(SOMA_EINVAL, soma_activation_backward(f, 0, SIZE_MAX / 4, z, a, da, dz));
-    EXPECT(SOMA_EALIAS, soma_activation_backward(f, 0, 3, z, a, da, da + 1));
-    EXPECT(SOMA_EALIAS, soma_activation_backward(f, 0, 3, z, a, da, a + 1));
-    EXPECT(SOMA_OK, soma_activation_backward(f, 0, 0, NULL, NULL, NULL, NULL));
+           soma_activation_backward(SOMA_ACTIVATION_ELU, NAN, 4, z, a, da, dz, &E));
+    EXPECT(SOMA_EINVAL, soma_activation_backward(f, 0, 4, NULL, a, da, dz, &E));
+    EXPECT(SOMA_EINVAL, soma_activation_backward(f, 0, 4, z, NULL, da, dz, &E));
+    EXPECT(SOMA_EINVAL, soma_activation_backward(f, 0, 4, z, a, NULL, dz, &E));
+    EXPECT(SOMA_EINVAL, soma_activation_backward(f, 0, 4, z, a, da, NULL, &E));
+    EXPECT(SOMA_EINVAL, soma_activation_backward(f, 0, SIZE_MAX / 4, z, a, da, dz, &E));
+    EXPECT(SOMA_EALIAS, soma_activation_backward(f, 0, 3, z, a, da, da + 1, &E));
+    EXPECT(SOMA_EALIAS, soma_activation_backward(f, 0, 3, z, a, da, a + 1, &E));
+    EXPECT(SOMA_OK, soma_activation_backward(f, 0, 0, NULL, NULL, NULL, NULL, &E));
 }
 
 static void case_soma_activation_forward_matrix(void)
@@ -731,17 +789,18 @@ static void case_soma_activation_forward_matrix(void)
     soma_matrix *Aout = out_mat(2, 3), *wrong = out_mat(3, 2);
     const soma_activation f = SOMA_ACTIVATION_RELU;
     for (int i = 0; i < 3; i++)
-        EXPECT(SOMA_EINVAL, soma_activation_forward_matrix(bad_acts[i], 0, &Z, Aout));
-    EXPECT(SOMA_EINVAL,
-           soma_activation_forward_matrix(SOMA_ACTIVATION_LEAKY_RELU, NAN, &Z, Aout));
-    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_activation_forward_matrix(f, 0, b, Aout));
-    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_activation_forward_matrix(f, 0, &Z, b));
-    EXPECT(SOMA_EDIM, soma_activation_forward_matrix(f, 0, &Z, wrong));
+        EXPECT(SOMA_EINVAL,
+               soma_activation_forward_matrix(bad_acts[i], 0, &Z, Aout, &E));
+    EXPECT(SOMA_EINVAL, soma_activation_forward_matrix(SOMA_ACTIVATION_LEAKY_RELU, NAN,
+                                                       &Z, Aout, &E));
+    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_activation_forward_matrix(f, 0, b, Aout, &E));
+    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_activation_forward_matrix(f, 0, &Z, b, &E));
+    EXPECT(SOMA_EDIM, soma_activation_forward_matrix(f, 0, &Z, wrong, &E));
     soma_matrix big = mat(3, 3), a, c;
     watch_mem(big.data, 9 * sizeof(double));
     ck_assert_int_eq(soma_matrix_view_rows(&a, &big, 0, 2), SOMA_OK);
     ck_assert_int_eq(soma_matrix_view_rows(&c, &big, 1, 2), SOMA_OK);
-    EXPECT(SOMA_EALIAS, soma_activation_forward_matrix(f, 0, &a, &c));
+    EXPECT(SOMA_EALIAS, soma_activation_forward_matrix(f, 0, &a, &c, &E));
 }
 
 static void case_soma_activation_backward_matrix(void)
@@ -751,23 +810,23 @@ static void case_soma_activation_backward_matrix(void)
     const soma_activation f = SOMA_ACTIVATION_SWISH;
     for (int i = 0; i < 3; i++)
         EXPECT(SOMA_EINVAL,
-               soma_activation_backward_matrix(bad_acts[i], 0, &Z, &Am, &dA, dZ));
+               soma_activation_backward_matrix(bad_acts[i], 0, &Z, &Am, &dA, dZ, &E));
     EACH_BAD(b)
-    EXPECT(SOMA_EINVAL, soma_activation_backward_matrix(f, 0, b, &Am, &dA, dZ));
+    EXPECT(SOMA_EINVAL, soma_activation_backward_matrix(f, 0, b, &Am, &dA, dZ, &E));
     EACH_BAD(b)
-    EXPECT(SOMA_EINVAL, soma_activation_backward_matrix(f, 0, &Z, b, &dA, dZ));
+    EXPECT(SOMA_EINVAL, soma_activation_backward_matrix(f, 0, &Z, b, &dA, dZ, &E));
     EACH_BAD(b)
-    EXPECT(SOMA_EINVAL, soma_activation_backward_matrix(f, 0, &Z, &Am, b, dZ));
+    EXPECT(SOMA_EINVAL, soma_activation_backward_matrix(f, 0, &Z, &Am, b, dZ, &E));
     EACH_BAD(b)
-    EXPECT(SOMA_EINVAL, soma_activation_backward_matrix(f, 0, &Z, &Am, &dA, b));
-    EXPECT(SOMA_EDIM, soma_activation_backward_matrix(f, 0, &Z, &Am, &dA, wrong));
+    EXPECT(SOMA_EINVAL, soma_activation_backward_matrix(f, 0, &Z, &Am, &dA, b, &E));
+    EXPECT(SOMA_EDIM, soma_activation_backward_matrix(f, 0, &Z, &Am, &dA, wrong, &E));
     soma_matrix wrongA = mat(3, 2);
-    EXPECT(SOMA_EDIM, soma_activation_backward_matrix(f, 0, &Z, &wrongA, &dA, dZ));
+    EXPECT(SOMA_EDIM, soma_activation_backward_matrix(f, 0, &Z, &wrongA, &dA, dZ, &E));
     soma_matrix big = mat(3, 3), a, c;
     watch_mem(big.data, 9 * sizeof(double));
     ck_assert_int_eq(soma_matrix_view_rows(&a, &big, 0, 2), SOMA_OK);
     ck_assert_int_eq(soma_matrix_view_rows(&c, &big, 1, 2), SOMA_OK);
-    EXPECT(SOMA_EALIAS, soma_activation_backward_matrix(f, 0, &Z, &Am, &a, &c));
+    EXPECT(SOMA_EALIAS, soma_activation_backward_matrix(f, 0, &Z, &Am, &a, &c, &E));
 }
 
 /* ---- loss.h ----------------------------------------------------------------- */
@@ -784,10 +843,10 @@ static void case_soma_loss_from_name(void)
 {
     soma_loss out;
     poison(&out, sizeof out);
-    EXPECT(SOMA_EINVAL, soma_loss_from_name(NULL, &out));
-    EXPECT(SOMA_EINVAL, soma_loss_from_name("mse", NULL));
-    EXPECT(SOMA_EINVAL, soma_loss_from_name("", &out));
-    EXPECT(SOMA_EINVAL, soma_loss_from_name("hinge", &out));
+    EXPECT(SOMA_EINVAL, soma_loss_from_name(NULL, &out, &E));
+    EXPECT(SOMA_EINVAL, soma_loss_from_name("mse", NULL, &E));
+    EXPECT(SOMA_EINVAL, soma_loss_from_name("", &out, &E));
+    EXPECT(SOMA_EINVAL, soma_loss_from_name("hinge", &out, &E));
 }
 
 /* Targets outside each loss's domain (see loss.h), n x k with k = 2. */
@@ -821,15 +880,15 @@ static void case_soma_loss_value(void)
     double v;
     poison(&v, sizeof v);
     for (int i = 0; i < 2; i++)
-        EXPECT(SOMA_EINVAL, soma_loss_value(bad_losses[i], &P, &Y, &v));
-    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_loss_value(SOMA_LOSS_MSE, b, &Y, &v));
-    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_loss_value(SOMA_LOSS_MSE, &P, b, &v));
-    EXPECT(SOMA_EINVAL, soma_loss_value(SOMA_LOSS_MSE, &P, &Y, NULL));
-    EXPECT(SOMA_EDIM, soma_loss_value(SOMA_LOSS_MSE, &P, &wrong, &v));
+        EXPECT(SOMA_EINVAL, soma_loss_value(bad_losses[i], &P, &Y, &v, &E));
+    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_loss_value(SOMA_LOSS_MSE, b, &Y, &v, &E));
+    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_loss_value(SOMA_LOSS_MSE, &P, b, &v, &E));
+    EXPECT(SOMA_EINVAL, soma_loss_value(SOMA_LOSS_MSE, &P, &Y, NULL, &E));
+    EXPECT(SOMA_EDIM, soma_loss_value(SOMA_LOSS_MSE, &P, &wrong, &v, &E));
     for (int l = 0; l < SOMA_LOSS_COUNT; l++)
         for (int w = 0; w < 4; w++) {
             bad_targets((soma_loss)l, w, &Y);
-            EXPECT(SOMA_EINVAL, soma_loss_value((soma_loss)l, &P, &Y, &v));
+            EXPECT(SOMA_EINVAL, soma_loss_value((soma_loss)l, &P, &Y, &v, &E));
         }
 }
 
@@ -840,20 +899,20 @@ static void case_soma_loss_grad(void)
     Y.data[1] = 0.0; /* valid for every loss */
     soma_matrix *dP = out_mat(3, 2), *dwrong = out_mat(2, 2);
     for (int i = 0; i < 2; i++)
-        EXPECT(SOMA_EINVAL, soma_loss_grad(bad_losses[i], &P, &Y, dP));
-    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_loss_grad(SOMA_LOSS_BCE, b, &Y, dP));
-    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_loss_grad(SOMA_LOSS_BCE, &P, b, dP));
-    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_loss_grad(SOMA_LOSS_BCE, &P, &Y, b));
-    EXPECT(SOMA_EDIM, soma_loss_grad(SOMA_LOSS_BCE, &P, &wrong, dP));
-    EXPECT(SOMA_EDIM, soma_loss_grad(SOMA_LOSS_BCE, &P, &Y, dwrong));
+        EXPECT(SOMA_EINVAL, soma_loss_grad(bad_losses[i], &P, &Y, dP, &E));
+    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_loss_grad(SOMA_LOSS_BCE, b, &Y, dP, &E));
+    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_loss_grad(SOMA_LOSS_BCE, &P, b, dP, &E));
+    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_loss_grad(SOMA_LOSS_BCE, &P, &Y, b, &E));
+    EXPECT(SOMA_EDIM, soma_loss_grad(SOMA_LOSS_BCE, &P, &wrong, dP, &E));
+    EXPECT(SOMA_EDIM, soma_loss_grad(SOMA_LOSS_BCE, &P, &Y, dwrong, &E));
     watch_mem(Y.data, 6 * sizeof(double));
-    EXPECT(SOMA_EALIAS, soma_loss_grad(SOMA_LOSS_BCE, &P, &Y, &Y));
+    EXPECT(SOMA_EALIAS, soma_loss_grad(SOMA_LOSS_BCE, &P, &Y, &Y, &E));
     unwatch_all();
     dP = out_mat(3, 2);
     for (int l = 0; l < SOMA_LOSS_COUNT; l++)
         for (int w = 0; w < 4; w++) {
             bad_targets((soma_loss)l, w, &Y);
-            EXPECT(SOMA_EINVAL, soma_loss_grad((soma_loss)l, &P, &Y, dP));
+            EXPECT(SOMA_EINVAL, soma_loss_grad((soma_loss)l, &P, &Y, dP, &E));
         }
 }
 
@@ -867,21 +926,25 @@ static void case_soma_loss_from_logits(void)
     poison(&v, sizeof v);
     const soma_loss ce = SOMA_LOSS_CE;
     for (int i = 0; i < 2; i++)
-        EXPECT(SOMA_EINVAL, soma_loss_from_logits(bad_losses[i], &Z, &Y, &v, P, dZ));
-    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_loss_from_logits(ce, b, &Y, &v, P, dZ));
-    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_loss_from_logits(ce, &Z, b, &v, P, dZ));
-    EACH_INVALID(b) EXPECT(SOMA_EINVAL, soma_loss_from_logits(ce, &Z, &Y, &v, b, dZ));
-    EACH_INVALID(b) EXPECT(SOMA_EINVAL, soma_loss_from_logits(ce, &Z, &Y, &v, P, b));
-    EXPECT(SOMA_EDIM, soma_loss_from_logits(ce, &Z, &wrong, &v, P, dZ));
-    EXPECT(SOMA_EDIM, soma_loss_from_logits(ce, &Z, &Y, &v, pw, dZ));
-    EXPECT(SOMA_EDIM, soma_loss_from_logits(ce, &Z, &Y, &v, P, pw));
-    EXPECT(SOMA_ENOTSUP, soma_loss_from_logits(SOMA_LOSS_MSE, &Z, &Y, &v, P, dZ));
-    EXPECT(SOMA_EALIAS, soma_loss_from_logits(ce, &Z, &Y, &v, P, P));
-    EXPECT(SOMA_EALIAS, soma_loss_from_logits(ce, &Z, &Y, &v, &Z, dZ));
+        EXPECT(SOMA_EINVAL,
+               soma_loss_from_logits(bad_losses[i], &Z, &Y, &v, P, dZ, &E));
+    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_loss_from_logits(ce, b, &Y, &v, P, dZ, &E));
+    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_loss_from_logits(ce, &Z, b, &v, P, dZ, &E));
+    EACH_INVALID(b)
+    EXPECT(SOMA_EINVAL, soma_loss_from_logits(ce, &Z, &Y, &v, b, dZ, &E));
+    EACH_INVALID(b)
+    EXPECT(SOMA_EINVAL, soma_loss_from_logits(ce, &Z, &Y, &v, P, b, &E));
+    EXPECT(SOMA_EDIM, soma_loss_from_logits(ce, &Z, &wrong, &v, P, dZ, &E));
+    EXPECT(SOMA_EDIM, soma_loss_from_logits(ce, &Z, &Y, &v, pw, dZ, &E));
+    EXPECT(SOMA_EDIM, soma_loss_from_logits(ce, &Z, &Y, &v, P, pw, &E));
+    EXPECT(SOMA_ENOTSUP, soma_loss_from_logits(SOMA_LOSS_MSE, &Z, &Y, &v, P, dZ, &E));
+    EXPECT(SOMA_EALIAS, soma_loss_from_logits(ce, &Z, &Y, &v, P, P, &E));
+    EXPECT(SOMA_EALIAS, soma_loss_from_logits(ce, &Z, &Y, &v, &Z, dZ, &E));
     for (int l = SOMA_LOSS_BCE; l < SOMA_LOSS_COUNT; l++)
         for (int w = 0; w < 4; w++) {
             bad_targets((soma_loss)l, w, &Y);
-            EXPECT(SOMA_EINVAL, soma_loss_from_logits((soma_loss)l, &Z, &Y, &v, P, dZ));
+            EXPECT(SOMA_EINVAL,
+                   soma_loss_from_logits((soma_loss)l, &Z, &Y, &v, P, dZ, &E));
         }
 }
 
@@ -926,24 +989,24 @@ static void case_soma_dense_forward(void)
     soma_matrix X = mat(4, 3), Xw = mat(4, 2);
     soma_matrix *Z = out_mat(4, 2), *Ao = out_mat(4, 2), *Zw = out_mat(4, 3),
                 *Ar = out_mat(3, 2);
-    EXPECT(SOMA_EINVAL, soma_dense_forward(NULL, &X, Z, Ao));
+    EXPECT(SOMA_EINVAL, soma_dense_forward(NULL, &X, Z, Ao, &E));
     for (int i = 0; broken_layer(i, &broken); i++)
-        EXPECT(SOMA_EINVAL, soma_dense_forward(&broken, &X, Z, Ao));
+        EXPECT(SOMA_EINVAL, soma_dense_forward(&broken, &X, Z, Ao, &E));
     soma_dense wide_b = layer32();
     wide_b.b = mat(1, 3);
-    EXPECT(SOMA_EDIM, soma_dense_forward(&wide_b, &X, Z, Ao));
-    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_dense_forward(&L, b, Z, Ao));
-    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_dense_forward(&L, &X, b, Ao));
-    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_dense_forward(&L, &X, Z, b));
-    EXPECT(SOMA_EDIM, soma_dense_forward(&L, &Xw, Z, Ao));
-    EXPECT(SOMA_EDIM, soma_dense_forward(&L, &X, Zw, Ao));
-    EXPECT(SOMA_EDIM, soma_dense_forward(&L, &X, Z, Ar));
-    EXPECT(SOMA_EALIAS, soma_dense_forward(&L, &X, Z, Z)); /* tanh: not in place */
+    EXPECT(SOMA_EDIM, soma_dense_forward(&wide_b, &X, Z, Ao, &E));
+    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_dense_forward(&L, b, Z, Ao, &E));
+    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_dense_forward(&L, &X, b, Ao, &E));
+    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_dense_forward(&L, &X, Z, b, &E));
+    EXPECT(SOMA_EDIM, soma_dense_forward(&L, &Xw, Z, Ao, &E));
+    EXPECT(SOMA_EDIM, soma_dense_forward(&L, &X, Zw, Ao, &E));
+    EXPECT(SOMA_EDIM, soma_dense_forward(&L, &X, Z, Ar, &E));
+    EXPECT(SOMA_EALIAS, soma_dense_forward(&L, &X, Z, Z, &E)); /* tanh: not in place */
     soma_matrix Wout;
     ck_assert_int_eq(soma_matrix_view(&Wout, L.W.data, 3, 2, 2), SOMA_OK);
     watch_mem(L.W.data, 6 * sizeof(double));
     soma_matrix X2 = mat(3, 3);
-    EXPECT(SOMA_EALIAS, soma_dense_forward(&L, &X2, &Wout, Ar));
+    EXPECT(SOMA_EALIAS, soma_dense_forward(&L, &X2, &Wout, Ar, &E));
 }
 
 static void case_soma_dense_backward_dz(void)
@@ -952,22 +1015,26 @@ static void case_soma_dense_backward_dz(void)
     soma_matrix X = mat(4, 3), dZm = mat(4, 2), dZw = mat(4, 3);
     soma_matrix *dW = out_mat(3, 2), *db = out_mat(1, 2), *dX = out_mat(4, 3);
     soma_matrix *dWw = out_mat(2, 3), *dbw = out_mat(1, 3), *dXw = out_mat(4, 2);
-    EXPECT(SOMA_EINVAL, soma_dense_backward_dz(NULL, &X, &dZm, dW, db, dX));
+    EXPECT(SOMA_EINVAL, soma_dense_backward_dz(NULL, &X, &dZm, dW, db, dX, &E));
     for (int i = 0; broken_layer(i, &broken); i++)
-        EXPECT(SOMA_EINVAL, soma_dense_backward_dz(&broken, &X, &dZm, dW, db, dX));
-    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_dense_backward_dz(&L, b, &dZm, dW, db, dX));
-    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_dense_backward_dz(&L, &X, b, dW, db, dX));
-    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_dense_backward_dz(&L, &X, &dZm, b, db, dX));
-    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_dense_backward_dz(&L, &X, &dZm, dW, b, dX));
-    EACH_INVALID(b) EXPECT(SOMA_EINVAL, soma_dense_backward_dz(&L, &X, &dZm, dW, db, b));
-    EXPECT(SOMA_EDIM, soma_dense_backward_dz(&L, &X, &dZw, dW, db, dX));
-    EXPECT(SOMA_EDIM, soma_dense_backward_dz(&L, &X, &dZm, dWw, db, dX));
-    EXPECT(SOMA_EDIM, soma_dense_backward_dz(&L, &X, &dZm, dW, dbw, dX));
-    EXPECT(SOMA_EDIM, soma_dense_backward_dz(&L, &X, &dZm, dW, db, dXw));
-    EXPECT(SOMA_EALIAS, soma_dense_backward_dz(&L, &X, &dZm, dW, db, &X));
+        EXPECT(SOMA_EINVAL, soma_dense_backward_dz(&broken, &X, &dZm, dW, db, dX, &E));
+    EACH_BAD(b)
+    EXPECT(SOMA_EINVAL, soma_dense_backward_dz(&L, b, &dZm, dW, db, dX, &E));
+    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_dense_backward_dz(&L, &X, b, dW, db, dX, &E));
+    EACH_BAD(b)
+    EXPECT(SOMA_EINVAL, soma_dense_backward_dz(&L, &X, &dZm, b, db, dX, &E));
+    EACH_BAD(b)
+    EXPECT(SOMA_EINVAL, soma_dense_backward_dz(&L, &X, &dZm, dW, b, dX, &E));
+    EACH_INVALID(b)
+    EXPECT(SOMA_EINVAL, soma_dense_backward_dz(&L, &X, &dZm, dW, db, b, &E));
+    EXPECT(SOMA_EDIM, soma_dense_backward_dz(&L, &X, &dZw, dW, db, dX, &E));
+    EXPECT(SOMA_EDIM, soma_dense_backward_dz(&L, &X, &dZm, dWw, db, dX, &E));
+    EXPECT(SOMA_EDIM, soma_dense_backward_dz(&L, &X, &dZm, dW, dbw, dX, &E));
+    EXPECT(SOMA_EDIM, soma_dense_backward_dz(&L, &X, &dZm, dW, db, dXw, &E));
+    EXPECT(SOMA_EALIAS, soma_dense_backward_dz(&L, &X, &dZm, dW, db, &X, &E));
     soma_matrix db_in_dW;
     ck_assert_int_eq(soma_matrix_view(&db_in_dW, dW->data + 2, 1, 2, 2), SOMA_OK);
-    EXPECT(SOMA_EALIAS, soma_dense_backward_dz(&L, &X, &dZm, dW, &db_in_dW, NULL));
+    EXPECT(SOMA_EALIAS, soma_dense_backward_dz(&L, &X, &dZm, dW, &db_in_dW, NULL, &E));
 }
 
 static void case_soma_dense_backward(void)
@@ -976,34 +1043,35 @@ static void case_soma_dense_backward(void)
     soma_matrix X = mat(4, 3), Z = mat(4, 2), Am = mat(4, 2), dA = mat(4, 2);
     soma_matrix *dZ = out_mat(4, 2), *dW = out_mat(3, 2), *db = out_mat(1, 2);
     soma_matrix *dX = out_mat(4, 3), *wrong = out_mat(3, 2);
-    EXPECT(SOMA_EINVAL, soma_dense_backward(NULL, &X, &Z, &Am, &dA, dZ, dW, db, dX));
+    EXPECT(SOMA_EINVAL,
+           soma_dense_backward(NULL, &X, &Z, &Am, &dA, dZ, dW, db, dX, &E));
     for (int i = 0; broken_layer(i, &broken); i++)
         EXPECT(SOMA_EINVAL,
-               soma_dense_backward(&broken, &X, &Z, &Am, &dA, dZ, dW, db, dX));
+               soma_dense_backward(&broken, &X, &Z, &Am, &dA, dZ, dW, db, dX, &E));
     EACH_BAD(b)
-    EXPECT(SOMA_EINVAL, soma_dense_backward(&L, b, &Z, &Am, &dA, dZ, dW, db, dX));
+    EXPECT(SOMA_EINVAL, soma_dense_backward(&L, b, &Z, &Am, &dA, dZ, dW, db, dX, &E));
     EACH_BAD(b)
-    EXPECT(SOMA_EINVAL, soma_dense_backward(&L, &X, b, &Am, &dA, dZ, dW, db, dX));
+    EXPECT(SOMA_EINVAL, soma_dense_backward(&L, &X, b, &Am, &dA, dZ, dW, db, dX, &E));
     EACH_BAD(b)
-    EXPECT(SOMA_EINVAL, soma_dense_backward(&L, &X, &Z, b, &dA, dZ, dW, db, dX));
+    EXPECT(SOMA_EINVAL, soma_dense_backward(&L, &X, &Z, b, &dA, dZ, dW, db, dX, &E));
     EACH_BAD(b)
-    EXPECT(SOMA_EINVAL, soma_dense_backward(&L, &X, &Z, &Am, b, dZ, dW, db, dX));
+    EXPECT(SOMA_EINVAL, soma_dense_backward(&L, &X, &Z, &Am, b, dZ, dW, db, dX, &E));
     EACH_BAD(b)
-    EXPECT(SOMA_EINVAL, soma_dense_backward(&L, &X, &Z, &Am, &dA, b, dW, db, dX));
+    EXPECT(SOMA_EINVAL, soma_dense_backward(&L, &X, &Z, &Am, &dA, b, dW, db, dX, &E));
     EACH_BAD(b)
-    EXPECT(SOMA_EINVAL, soma_dense_backward(&L, &X, &Z, &Am, &dA, dZ, b, db, dX));
+    EXPECT(SOMA_EINVAL, soma_dense_backward(&L, &X, &Z, &Am, &dA, dZ, b, db, dX, &E));
     EACH_BAD(b)
-    EXPECT(SOMA_EINVAL, soma_dense_backward(&L, &X, &Z, &Am, &dA, dZ, dW, b, dX));
+    EXPECT(SOMA_EINVAL, soma_dense_backward(&L, &X, &Z, &Am, &dA, dZ, dW, b, dX, &E));
     EACH_INVALID(b)
-    EXPECT(SOMA_EINVAL, soma_dense_backward(&L, &X, &Z, &Am, &dA, dZ, dW, db, b));
-    EXPECT(SOMA_EDIM, soma_dense_backward(&L, &X, &Z, &Am, &dA, wrong, dW, db, dX));
-    EXPECT(SOMA_EDIM, soma_dense_backward(&L, &X, &Z, &Am, &dA, dZ, dW, db, wrong));
+    EXPECT(SOMA_EINVAL, soma_dense_backward(&L, &X, &Z, &Am, &dA, dZ, dW, db, b, &E));
+    EXPECT(SOMA_EDIM, soma_dense_backward(&L, &X, &Z, &Am, &dA, wrong, dW, db, dX, &E));
+    EXPECT(SOMA_EDIM, soma_dense_backward(&L, &X, &Z, &Am, &dA, dZ, dW, db, wrong, &E));
     soma_matrix Zw = mat(3, 2);
-    EXPECT(SOMA_EDIM, soma_dense_backward(&L, &X, &Zw, &Am, &dA, dZ, dW, db, dX));
+    EXPECT(SOMA_EDIM, soma_dense_backward(&L, &X, &Zw, &Am, &dA, dZ, dW, db, dX, &E));
     /* dZ is written first: an output that overlaps it must be refused
      * before anything is written. */
-    EXPECT(SOMA_EALIAS, soma_dense_backward(&L, &X, &Z, &Am, &dA, dZ, dW, db, &X));
-    EXPECT(SOMA_EALIAS, soma_dense_backward(&L, &X, &Z, &Am, &dA, &Z, dW, db, dX));
+    EXPECT(SOMA_EALIAS, soma_dense_backward(&L, &X, &Z, &Am, &dA, dZ, dW, db, &X, &E));
+    EXPECT(SOMA_EALIAS, soma_dense_backward(&L, &X, &Z, &Am, &dA, &Z, dW, db, dX, &E));
 }
 
 /* ---- optim.h ---------------------------------------------------------------- */
@@ -1153,48 +1221,48 @@ static void case_soma_mlp_create(void)
     poison(&out, sizeof out);
     const size_t ok[3] = {2, 3, 1};
     soma_mlp_spec s = soma_mlp_spec_default(), b;
-    EXPECT(SOMA_EINVAL, soma_mlp_create(NULL, ok, 3, &s, &A));
-    EXPECT(SOMA_EINVAL, soma_mlp_create(&out, NULL, 3, &s, &A));
-    EXPECT(SOMA_EINVAL, soma_mlp_create(&out, ok, 0, &s, &A));
-    EXPECT(SOMA_EINVAL, soma_mlp_create(&out, ok, 1, &s, &A));
-    EXPECT(SOMA_EINVAL, soma_mlp_create(&out, ok, 3, &s, &no_fns));
-    EXPECT(SOMA_EINVAL, soma_mlp_create(&out, ok, 3, &s, &no_free));
+    EXPECT(SOMA_EINVAL, soma_mlp_create(NULL, ok, 3, &s, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_mlp_create(&out, NULL, 3, &s, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_mlp_create(&out, ok, 0, &s, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_mlp_create(&out, ok, 1, &s, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_mlp_create(&out, ok, 3, &s, &no_fns, &E));
+    EXPECT(SOMA_EINVAL, soma_mlp_create(&out, ok, 3, &s, &no_free, &E));
     const size_t zero[3] = {2, 0, 1}, zero_in[3] = {0, 3, 1};
-    EXPECT(SOMA_EINVAL, soma_mlp_create(&out, zero, 3, &s, &A));
-    EXPECT(SOMA_EINVAL, soma_mlp_create(&out, zero_in, 3, &s, &A));
+    EXPECT(SOMA_EINVAL, soma_mlp_create(&out, zero, 3, &s, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_mlp_create(&out, zero_in, 3, &s, &A, &E));
     b = s;
     b.hidden = SOMA_ACTIVATION_COUNT;
-    EXPECT(SOMA_EINVAL, soma_mlp_create(&out, ok, 3, &b, &A));
+    EXPECT(SOMA_EINVAL, soma_mlp_create(&out, ok, 3, &b, &A, &E));
     b = s;
     b.output = (soma_activation)-1;
-    EXPECT(SOMA_EINVAL, soma_mlp_create(&out, ok, 3, &b, &A));
+    EXPECT(SOMA_EINVAL, soma_mlp_create(&out, ok, 3, &b, &A, &E));
     b = s;
     b.loss = SOMA_LOSS_COUNT;
-    EXPECT(SOMA_EINVAL, soma_mlp_create(&out, ok, 3, &b, &A));
+    EXPECT(SOMA_EINVAL, soma_mlp_create(&out, ok, 3, &b, &A, &E));
     b = s;
     b.init = SOMA_INIT_COUNT;
-    EXPECT(SOMA_EINVAL, soma_mlp_create(&out, ok, 3, &b, &A));
+    EXPECT(SOMA_EINVAL, soma_mlp_create(&out, ok, 3, &b, &A, &E));
     b = s;
     b.hidden_alpha = NAN;
-    EXPECT(SOMA_EINVAL, soma_mlp_create(&out, ok, 3, &b, &A));
+    EXPECT(SOMA_EINVAL, soma_mlp_create(&out, ok, 3, &b, &A, &E));
     b = s;
     b.output_alpha = INFINITY;
-    EXPECT(SOMA_EINVAL, soma_mlp_create(&out, ok, 3, &b, &A));
+    EXPECT(SOMA_EINVAL, soma_mlp_create(&out, ok, 3, &b, &A, &E));
     const double scales[3] = {0.0, -1.0, NAN};
     for (int i = 0; i < 3; i++) {
         b = s;
         b.init = SOMA_INIT_NORMAL;
         b.init_scale = scales[i];
-        EXPECT(SOMA_EINVAL, soma_mlp_create(&out, ok, 3, &b, &A));
+        EXPECT(SOMA_EINVAL, soma_mlp_create(&out, ok, 3, &b, &A, &E));
         b.init = SOMA_INIT_ORTHOGONAL;
-        EXPECT(SOMA_EINVAL, soma_mlp_create(&out, ok, 3, &b, &A));
+        EXPECT(SOMA_EINVAL, soma_mlp_create(&out, ok, 3, &b, &A, &E));
     }
     const size_t wide[3] = {2, (size_t)INT_MAX + 1, 1};
-    EXPECT(SOMA_EOVERFLOW, soma_mlp_create(&out, wide, 3, &s, &A));
+    EXPECT(SOMA_EOVERFLOW, soma_mlp_create(&out, wide, 3, &s, &A, &E));
     /* Two layers of (2^31 - 1)^2 weights: ~2^63 parameters, whose byte
      * count overflows size_t. */
     const size_t big[3] = {INT_MAX, INT_MAX, INT_MAX};
-    EXPECT(SOMA_EOVERFLOW, soma_mlp_create(&out, big, 3, &s, &A));
+    EXPECT(SOMA_EOVERFLOW, soma_mlp_create(&out, big, 3, &s, &A, &E));
     ck_assert_uint_eq(T.allocs, 0);
 }
 
@@ -1208,8 +1276,8 @@ static soma_mlp *watched_mlp(void)
 {
     soma_mlp *m = small_mlp();
     soma_matrix p, g;
-    ck_assert_int_eq(soma_mlp_params(m, &p), SOMA_OK);
-    ck_assert_int_eq(soma_mlp_grads(m, &g), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_params(m, &p, &E), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_grads(m, &g, &E), SOMA_OK);
     watch_mem(p.data, p.cols * sizeof(double));
     watch_mem(g.data, g.cols * sizeof(double));
     return m;
@@ -1218,16 +1286,18 @@ static soma_mlp *watched_mlp(void)
 static void case_soma_mlp_init_weights(void)
 {
     soma_mlp *m = watched_mlp();
-    EXPECT(SOMA_EINVAL, soma_mlp_init_weights(NULL, SOMA_INIT_HE_NORMAL, 1.0, 1));
-    EXPECT(SOMA_EINVAL, soma_mlp_init_weights(m, SOMA_INIT_COUNT, 1.0, 1));
-    EXPECT(SOMA_EINVAL, soma_mlp_init_weights(m, (soma_init)-1, 1.0, 1));
+    EXPECT(SOMA_EINVAL, soma_mlp_init_weights(NULL, SOMA_INIT_HE_NORMAL, 1.0, 1, &E));
+    EXPECT(SOMA_EINVAL, soma_mlp_init_weights(m, SOMA_INIT_COUNT, 1.0, 1, &E));
+    EXPECT(SOMA_EINVAL, soma_mlp_init_weights(m, (soma_init)-1, 1.0, 1, &E));
     const double scales[4] = {0.0, -1.0, NAN, INFINITY};
     for (int i = 0; i < 4; i++) {
-        EXPECT(SOMA_EINVAL, soma_mlp_init_weights(m, SOMA_INIT_NORMAL, scales[i], 1));
-        EXPECT(SOMA_EINVAL, soma_mlp_init_weights(m, SOMA_INIT_ORTHOGONAL, scales[i], 1));
+        EXPECT(SOMA_EINVAL,
+               soma_mlp_init_weights(m, SOMA_INIT_NORMAL, scales[i], 1, &E));
+        EXPECT(SOMA_EINVAL,
+               soma_mlp_init_weights(m, SOMA_INIT_ORTHOGONAL, scales[i], 1, &E));
     }
     soma_mlp_spec s;
-    ck_assert_int_eq(soma_mlp_get_spec(m, &s), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_get_spec(m, &s, &E), SOMA_OK);
     ck_assert_int_eq(s.init, SOMA_INIT_XAVIER_UNIFORM);
     soma_mlp_destroy(m);
 }
@@ -1256,8 +1326,8 @@ static void case_soma_mlp_get_spec(void)
     soma_mlp *m = small_mlp();
     soma_mlp_spec s;
     poison(&s, sizeof s);
-    EXPECT(SOMA_EINVAL, soma_mlp_get_spec(NULL, &s));
-    EXPECT(SOMA_EINVAL, soma_mlp_get_spec(m, NULL));
+    EXPECT(SOMA_EINVAL, soma_mlp_get_spec(NULL, &s, &E));
+    EXPECT(SOMA_EINVAL, soma_mlp_get_spec(m, NULL, &E));
     soma_mlp_destroy(m);
 }
 
@@ -1267,10 +1337,10 @@ static void case_soma_mlp_layer(void)
     soma_matrix W, b;
     poison(&W, sizeof W);
     poison(&b, sizeof b);
-    EXPECT(SOMA_EINVAL, soma_mlp_layer(NULL, 0, &W, &b));
-    EXPECT(SOMA_EINVAL, soma_mlp_layer(m, 2, &W, &b));
-    EXPECT(SOMA_EINVAL, soma_mlp_layer(m, SIZE_MAX, &W, &b));
-    EXPECT(SOMA_OK, soma_mlp_layer(m, 0, NULL, NULL)); /* either may be NULL */
+    EXPECT(SOMA_EINVAL, soma_mlp_layer(NULL, 0, &W, &b, &E));
+    EXPECT(SOMA_EINVAL, soma_mlp_layer(m, 2, &W, &b, &E));
+    EXPECT(SOMA_EINVAL, soma_mlp_layer(m, SIZE_MAX, &W, &b, &E));
+    EXPECT(SOMA_OK, soma_mlp_layer(m, 0, NULL, NULL, &E)); /* either may be NULL */
     soma_mlp_destroy(m);
 }
 
@@ -1279,8 +1349,8 @@ static void case_soma_mlp_params(void)
     soma_mlp *m = small_mlp();
     soma_matrix p;
     poison(&p, sizeof p);
-    EXPECT(SOMA_EINVAL, soma_mlp_params(NULL, &p));
-    EXPECT(SOMA_EINVAL, soma_mlp_params(m, NULL));
+    EXPECT(SOMA_EINVAL, soma_mlp_params(NULL, &p, &E));
+    EXPECT(SOMA_EINVAL, soma_mlp_params(m, NULL, &E));
     soma_mlp_destroy(m);
 }
 
@@ -1289,8 +1359,8 @@ static void case_soma_mlp_grads(void)
     soma_mlp *m = small_mlp();
     soma_matrix g;
     poison(&g, sizeof g);
-    EXPECT(SOMA_EINVAL, soma_mlp_grads(NULL, &g));
-    EXPECT(SOMA_EINVAL, soma_mlp_grads(m, NULL));
+    EXPECT(SOMA_EINVAL, soma_mlp_grads(NULL, &g, &E));
+    EXPECT(SOMA_EINVAL, soma_mlp_grads(m, NULL, &E));
     soma_mlp_destroy(m);
 }
 
@@ -1342,18 +1412,18 @@ static void case_soma_mlp_gradient(void)
     mlp_data d = data_for_small();
     double J;
     poison(&J, sizeof J);
-    EXPECT(SOMA_EINVAL, soma_mlp_gradient(NULL, &d.X, &d.Y, 0, &J));
-    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_mlp_gradient(m, b, &d.Y, 0, &J));
-    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_mlp_gradient(m, &d.X, b, 0, &J));
-    EXPECT(SOMA_EINVAL, soma_mlp_gradient(m, &d.X0, &d.Y0, 0, &J)); /* n = 0 */
-    EXPECT(SOMA_EDIM, soma_mlp_gradient(m, &d.Xw, &d.Y, 0, &J));
-    EXPECT(SOMA_EDIM, soma_mlp_gradient(m, &d.X, &d.Yw, 0, &J));
-    EXPECT(SOMA_EDIM, soma_mlp_gradient(m, &d.X, &d.Yr, 0, &J));
-    EXPECT(SOMA_EINVAL, soma_mlp_gradient(m, &d.X, &d.Y, -1.0, &J));
-    EXPECT(SOMA_EINVAL, soma_mlp_gradient(m, &d.X, &d.Y, NAN, &J));
-    EXPECT(SOMA_EINVAL, soma_mlp_gradient(m, &d.X, &d.Y, INFINITY, &J));
+    EXPECT(SOMA_EINVAL, soma_mlp_gradient(NULL, &d.X, &d.Y, 0, &J, &E));
+    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_mlp_gradient(m, b, &d.Y, 0, &J, &E));
+    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_mlp_gradient(m, &d.X, b, 0, &J, &E));
+    EXPECT(SOMA_EINVAL, soma_mlp_gradient(m, &d.X0, &d.Y0, 0, &J, &E)); /* n = 0 */
+    EXPECT(SOMA_EDIM, soma_mlp_gradient(m, &d.Xw, &d.Y, 0, &J, &E));
+    EXPECT(SOMA_EDIM, soma_mlp_gradient(m, &d.X, &d.Yw, 0, &J, &E));
+    EXPECT(SOMA_EDIM, soma_mlp_gradient(m, &d.X, &d.Yr, 0, &J, &E));
+    EXPECT(SOMA_EINVAL, soma_mlp_gradient(m, &d.X, &d.Y, -1.0, &J, &E));
+    EXPECT(SOMA_EINVAL, soma_mlp_gradient(m, &d.X, &d.Y, NAN, &J, &E));
+    EXPECT(SOMA_EINVAL, soma_mlp_gradient(m, &d.X, &d.Y, INFINITY, &J, &E));
     EACH_NONFINITE_XY(d, SOMA_ENONFINITE, SOMA_ENONFINITE,
-                      soma_mlp_gradient(m, &d.X, &d.Y, 0, &J));
+                      soma_mlp_gradient(m, &d.X, &d.Y, 0, &J, &E));
     soma_mlp_destroy(m);
 }
 
@@ -1382,95 +1452,95 @@ static void case_soma_mlp_fit(void)
     poison(&h, sizeof h);
     soma_fit_options o = soma_fit_options_default(), b;
     o.epochs = 2;
-    EXPECT(SOMA_EINVAL, soma_mlp_fit(NULL, &d.X, &d.Y, &o, &h));
-    EACH_BAD(x) EXPECT(SOMA_EINVAL, soma_mlp_fit(m, x, &d.Y, &o, &h));
-    EACH_BAD(x) EXPECT(SOMA_EINVAL, soma_mlp_fit(m, &d.X, x, &o, &h));
-    EXPECT(SOMA_EINVAL, soma_mlp_fit(m, &d.X, &d.Y, NULL, &h));
-    EXPECT(SOMA_EINVAL, soma_mlp_fit(m, &d.X0, &d.Y0, &o, &h)); /* n = 0 */
-    EXPECT(SOMA_EDIM, soma_mlp_fit(m, &d.Xw, &d.Y, &o, &h));
-    EXPECT(SOMA_EDIM, soma_mlp_fit(m, &d.X, &d.Yw, &o, &h));
-    EXPECT(SOMA_EDIM, soma_mlp_fit(m, &d.X, &d.Yr, &o, &h));
+    EXPECT(SOMA_EINVAL, soma_mlp_fit(NULL, &d.X, &d.Y, &o, &h, &E));
+    EACH_BAD(x) EXPECT(SOMA_EINVAL, soma_mlp_fit(m, x, &d.Y, &o, &h, &E));
+    EACH_BAD(x) EXPECT(SOMA_EINVAL, soma_mlp_fit(m, &d.X, x, &o, &h, &E));
+    EXPECT(SOMA_EINVAL, soma_mlp_fit(m, &d.X, &d.Y, NULL, &h, &E));
+    EXPECT(SOMA_EINVAL, soma_mlp_fit(m, &d.X0, &d.Y0, &o, &h, &E)); /* n = 0 */
+    EXPECT(SOMA_EDIM, soma_mlp_fit(m, &d.Xw, &d.Y, &o, &h, &E));
+    EXPECT(SOMA_EDIM, soma_mlp_fit(m, &d.X, &d.Yw, &o, &h, &E));
+    EXPECT(SOMA_EDIM, soma_mlp_fit(m, &d.X, &d.Yr, &o, &h, &E));
     EACH_NONFINITE_XY(d, SOMA_ENONFINITE, SOMA_ENONFINITE,
-                      soma_mlp_fit(m, &d.X, &d.Y, &o, &h));
+                      soma_mlp_fit(m, &d.X, &d.Y, &o, &h, &E));
     /* Options out of range. */
     const double lrs[5] = {0.0, -0.1, NAN, INFINITY, -INFINITY};
     for (int i = 0; i < 5; i++) {
         b = o;
         b.learning_rate = lrs[i];
-        EXPECT(SOMA_EINVAL, soma_mlp_fit(m, &d.X, &d.Y, &b, &h));
+        EXPECT(SOMA_EINVAL, soma_mlp_fit(m, &d.X, &d.Y, &b, &h, &E));
     }
     b = o;
     b.epochs = 0;
-    EXPECT(SOMA_EINVAL, soma_mlp_fit(m, &d.X, &d.Y, &b, &h));
+    EXPECT(SOMA_EINVAL, soma_mlp_fit(m, &d.X, &d.Y, &b, &h, &E));
     const double unit[4] = {-0.1, 1.0, NAN, INFINITY};
     for (int i = 0; i < 4; i++) {
         b = o;
         b.validation_fraction = unit[i];
-        EXPECT(SOMA_EINVAL, soma_mlp_fit(m, &d.X, &d.Y, &b, &h));
+        EXPECT(SOMA_EINVAL, soma_mlp_fit(m, &d.X, &d.Y, &b, &h, &E));
         b = o;
         b.dropout = unit[i];
-        EXPECT(SOMA_EINVAL, soma_mlp_fit(m, &d.X, &d.Y, &b, &h));
+        EXPECT(SOMA_EINVAL, soma_mlp_fit(m, &d.X, &d.Y, &b, &h, &E));
     }
     const double neg[3] = {-1.0, NAN, INFINITY};
     for (int i = 0; i < 3; i++) {
         b = o;
         b.l2 = neg[i];
-        EXPECT(SOMA_EINVAL, soma_mlp_fit(m, &d.X, &d.Y, &b, &h));
+        EXPECT(SOMA_EINVAL, soma_mlp_fit(m, &d.X, &d.Y, &b, &h, &E));
         b = o;
         b.clip_norm = neg[i];
-        EXPECT(SOMA_EINVAL, soma_mlp_fit(m, &d.X, &d.Y, &b, &h));
+        EXPECT(SOMA_EINVAL, soma_mlp_fit(m, &d.X, &d.Y, &b, &h, &E));
         b = o;
         b.early_stopping = true;
         b.min_delta = neg[i];
-        EXPECT(SOMA_EINVAL, soma_mlp_fit(m, &d.X, &d.Y, &b, &h));
+        EXPECT(SOMA_EINVAL, soma_mlp_fit(m, &d.X, &d.Y, &b, &h, &E));
     }
     b = o;
     b.early_stopping = true;
     b.patience = 0;
-    EXPECT(SOMA_EINVAL, soma_mlp_fit(m, &d.X, &d.Y, &b, &h));
+    EXPECT(SOMA_EINVAL, soma_mlp_fit(m, &d.X, &d.Y, &b, &h, &E));
     b = o;
     b.optimizer.kind = SOMA_OPTIMIZER_ADAM;
     b.optimizer.beta1 = 1.0;
-    EXPECT(SOMA_EINVAL, soma_mlp_fit(m, &d.X, &d.Y, &b, &h));
+    EXPECT(SOMA_EINVAL, soma_mlp_fit(m, &d.X, &d.Y, &b, &h, &E));
     b = o;
     b.optimizer.kind = SOMA_OPTIMIZER_COUNT;
-    EXPECT(SOMA_EINVAL, soma_mlp_fit(m, &d.X, &d.Y, &b, &h));
+    EXPECT(SOMA_EINVAL, soma_mlp_fit(m, &d.X, &d.Y, &b, &h, &E));
     b = o;
     b.schedule.kind = SOMA_SCHEDULE_STEP;
     b.schedule.step = 0;
-    EXPECT(SOMA_EINVAL, soma_mlp_fit(m, &d.X, &d.Y, &b, &h));
+    EXPECT(SOMA_EINVAL, soma_mlp_fit(m, &d.X, &d.Y, &b, &h, &E));
     /* A validation split that leaves no training rows, or none to validate. */
     b = o;
     b.validation_fraction = 0.01;
-    EXPECT(SOMA_EINVAL, soma_mlp_fit(m, &d.X, &d.Y, &b, &h));
+    EXPECT(SOMA_EINVAL, soma_mlp_fit(m, &d.X, &d.Y, &b, &h, &E));
     b.validation_fraction = 0.99;
-    EXPECT(SOMA_EINVAL, soma_mlp_fit(m, &d.X, &d.Y, &b, &h));
+    EXPECT(SOMA_EINVAL, soma_mlp_fit(m, &d.X, &d.Y, &b, &h, &E));
     /* Explicit validation data: half given, invalid, wrong shape, NaN. */
     b = o;
     b.X_val = &d.X;
-    EXPECT(SOMA_EINVAL, soma_mlp_fit(m, &d.X, &d.Y, &b, &h));
+    EXPECT(SOMA_EINVAL, soma_mlp_fit(m, &d.X, &d.Y, &b, &h, &E));
     b = o;
     b.Y_val = &d.Y;
-    EXPECT(SOMA_EINVAL, soma_mlp_fit(m, &d.X, &d.Y, &b, &h));
+    EXPECT(SOMA_EINVAL, soma_mlp_fit(m, &d.X, &d.Y, &b, &h, &E));
     b.X_val = &bad_ld;
-    EXPECT(SOMA_EINVAL, soma_mlp_fit(m, &d.X, &d.Y, &b, &h));
+    EXPECT(SOMA_EINVAL, soma_mlp_fit(m, &d.X, &d.Y, &b, &h, &E));
     b.X_val = &d.Xw;
-    EXPECT(SOMA_EDIM, soma_mlp_fit(m, &d.X, &d.Y, &b, &h));
+    EXPECT(SOMA_EDIM, soma_mlp_fit(m, &d.X, &d.Y, &b, &h, &E));
     b.X_val = &d.X0;
     b.Y_val = &d.Y0;
-    EXPECT(SOMA_EINVAL, soma_mlp_fit(m, &d.X, &d.Y, &b, &h));
+    EXPECT(SOMA_EINVAL, soma_mlp_fit(m, &d.X, &d.Y, &b, &h, &E));
     soma_matrix Xv = mat(3, 2), Yv = labels01(3);
     Xv.data[0] = NAN;
     b.X_val = &Xv;
     b.Y_val = &Yv;
-    EXPECT(SOMA_ENONFINITE, soma_mlp_fit(m, &d.X, &d.Y, &b, &h));
+    EXPECT(SOMA_ENONFINITE, soma_mlp_fit(m, &d.X, &d.Y, &b, &h, &E));
     Xv.data[0] = 0.0;
     Yv.data[0] = 3.0;
-    EXPECT(SOMA_EINVAL, soma_mlp_fit(m, &d.X, &d.Y, &b, &h));
+    EXPECT(SOMA_EINVAL, soma_mlp_fit(m, &d.X, &d.Y, &b, &h, &E));
     /* Epochs whose history would not fit in size_t bytes. */
     b = o;
     b.epochs = SIZE_MAX / 2;
-    EXPECT(SOMA_EOVERFLOW, soma_mlp_fit(m, &d.X, &d.Y, &b, &h));
+    EXPECT(SOMA_EOVERFLOW, soma_mlp_fit(m, &d.X, &d.Y, &b, &h, &E));
     soma_mlp_destroy(m);
 }
 
@@ -1479,24 +1549,24 @@ static void case_soma_mlp_predict_proba(void)
     soma_mlp *m = watched_mlp();
     mlp_data d = data_for_small();
     soma_matrix *P = out_mat(6, 1), *Pw = out_mat(6, 2), *Pr = out_mat(5, 1);
-    EXPECT(SOMA_EINVAL, soma_mlp_predict_proba(NULL, &d.X, P));
-    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_mlp_predict_proba(m, b, P));
-    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_mlp_predict_proba(m, &d.X, b));
-    EXPECT(SOMA_EDIM, soma_mlp_predict_proba(m, &d.Xw, P));
-    EXPECT(SOMA_EDIM, soma_mlp_predict_proba(m, &d.X, Pw));
-    EXPECT(SOMA_EDIM, soma_mlp_predict_proba(m, &d.X, Pr));
+    EXPECT(SOMA_EINVAL, soma_mlp_predict_proba(NULL, &d.X, P, &E));
+    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_mlp_predict_proba(m, b, P, &E));
+    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_mlp_predict_proba(m, &d.X, b, &E));
+    EXPECT(SOMA_EDIM, soma_mlp_predict_proba(m, &d.Xw, P, &E));
+    EXPECT(SOMA_EDIM, soma_mlp_predict_proba(m, &d.X, Pw, &E));
+    EXPECT(SOMA_EDIM, soma_mlp_predict_proba(m, &d.X, Pr, &E));
     soma_matrix Xa;
     ck_assert_int_eq(soma_matrix_view(&Xa, P->data, 3, 2, 2), SOMA_OK);
     soma_matrix Pa;
     ck_assert_int_eq(soma_matrix_view(&Pa, P->data + 2, 3, 1, 1), SOMA_OK);
-    EXPECT(SOMA_EALIAS, soma_mlp_predict_proba(m, &Xa, &Pa));
+    EXPECT(SOMA_EALIAS, soma_mlp_predict_proba(m, &Xa, &Pa, &E));
     /* Zero rows: nothing to do. */
     soma_matrix P0 = mat(0, 1);
-    EXPECT(SOMA_OK, soma_mlp_predict_proba(m, &d.X0, &P0));
+    EXPECT(SOMA_OK, soma_mlp_predict_proba(m, &d.X0, &P0, &E));
     /* Non-finite inputs are not an error: they give non-finite outputs. */
     unwatch_all();
     d.X.data[0] = NAN;
-    OK(soma_mlp_predict_proba(m, &d.X, P));
+    OK(soma_mlp_predict_proba(m, &d.X, P, &E));
     ck_assert(isnan(P->data[0]));
     soma_mlp_destroy(m);
 }
@@ -1506,19 +1576,19 @@ static void case_soma_mlp_predict(void)
     soma_mlp *m = watched_mlp();
     mlp_data d = data_for_small();
     soma_matrix *lab = out_mat(6, 1), *lw = out_mat(6, 2);
-    EXPECT(SOMA_EINVAL, soma_mlp_predict(NULL, &d.X, lab));
-    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_mlp_predict(m, b, lab));
-    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_mlp_predict(m, &d.X, b));
-    EXPECT(SOMA_EDIM, soma_mlp_predict(m, &d.Xw, lab));
-    EXPECT(SOMA_EDIM, soma_mlp_predict(m, &d.X, lw));
+    EXPECT(SOMA_EINVAL, soma_mlp_predict(NULL, &d.X, lab, &E));
+    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_mlp_predict(m, b, lab, &E));
+    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_mlp_predict(m, &d.X, b, &E));
+    EXPECT(SOMA_EDIM, soma_mlp_predict(m, &d.Xw, lab, &E));
+    EXPECT(SOMA_EDIM, soma_mlp_predict(m, &d.X, lw, &E));
     /* Regression models have no classes. */
     soma_mlp_spec s = soma_mlp_spec_default();
     s.output = SOMA_ACTIVATION_IDENTITY;
     s.loss = SOMA_LOSS_MSE;
     const size_t sizes[2] = {2, 1};
     soma_mlp *r;
-    ck_assert_int_eq(soma_mlp_create(&r, sizes, 2, &s, &A), SOMA_OK);
-    EXPECT(SOMA_ENOTSUP, soma_mlp_predict(r, &d.X, lab));
+    ck_assert_int_eq(soma_mlp_create(&r, sizes, 2, &s, &A, &E), SOMA_OK);
+    EXPECT(SOMA_ENOTSUP, soma_mlp_predict(r, &d.X, lab, &E));
     soma_mlp_destroy(r);
     soma_mlp_destroy(m);
 }
@@ -1530,15 +1600,15 @@ static void case_soma_mlp_evaluate(void)
     double loss, acc;
     poison(&loss, sizeof loss);
     poison(&acc, sizeof acc);
-    EXPECT(SOMA_EINVAL, soma_mlp_evaluate(NULL, &d.X, &d.Y, &loss, &acc));
-    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_mlp_evaluate(m, b, &d.Y, &loss, &acc));
-    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_mlp_evaluate(m, &d.X, b, &loss, &acc));
-    EXPECT(SOMA_EINVAL, soma_mlp_evaluate(m, &d.X0, &d.Y0, &loss, &acc));
-    EXPECT(SOMA_EDIM, soma_mlp_evaluate(m, &d.Xw, &d.Y, &loss, &acc));
-    EXPECT(SOMA_EDIM, soma_mlp_evaluate(m, &d.X, &d.Yw, &loss, &acc));
-    EXPECT(SOMA_EDIM, soma_mlp_evaluate(m, &d.X, &d.Yr, &loss, &acc));
+    EXPECT(SOMA_EINVAL, soma_mlp_evaluate(NULL, &d.X, &d.Y, &loss, &acc, &E));
+    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_mlp_evaluate(m, b, &d.Y, &loss, &acc, &E));
+    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_mlp_evaluate(m, &d.X, b, &loss, &acc, &E));
+    EXPECT(SOMA_EINVAL, soma_mlp_evaluate(m, &d.X0, &d.Y0, &loss, &acc, &E));
+    EXPECT(SOMA_EDIM, soma_mlp_evaluate(m, &d.Xw, &d.Y, &loss, &acc, &E));
+    EXPECT(SOMA_EDIM, soma_mlp_evaluate(m, &d.X, &d.Yw, &loss, &acc, &E));
+    EXPECT(SOMA_EDIM, soma_mlp_evaluate(m, &d.X, &d.Yr, &loss, &acc, &E));
     EACH_NONFINITE_XY(d, SOMA_ENONFINITE, SOMA_ENONFINITE,
-                      soma_mlp_evaluate(m, &d.X, &d.Y, &loss, &acc));
+                      soma_mlp_evaluate(m, &d.X, &d.Y, &loss, &acc, &E));
     soma_mlp_destroy(m);
 }
 
@@ -1551,13 +1621,13 @@ static void case_soma_mlp_save_buffer(void)
     unsigned char buf[16];
     poison(buf, sizeof buf);
     poison(&n, sizeof n);
-    EXPECT(SOMA_EINVAL, soma_mlp_save_buffer(NULL, false, buf, sizeof buf, &n));
-    EXPECT(SOMA_EINVAL, soma_mlp_save_buffer(m, false, buf, sizeof buf, NULL));
-    EXPECT(SOMA_EINVAL, soma_mlp_save_buffer(m, false, NULL, 8, &n));
+    EXPECT(SOMA_EINVAL, soma_mlp_save_buffer(NULL, false, buf, sizeof buf, &n, &E));
+    EXPECT(SOMA_EINVAL, soma_mlp_save_buffer(m, false, buf, sizeof buf, NULL, &E));
+    EXPECT(SOMA_EINVAL, soma_mlp_save_buffer(m, false, NULL, 8, &n, &E));
     unwatch_all();
     /* Too small: SOMA_EDIM, *size set (documented), the buffer untouched. */
     poison(buf, sizeof buf);
-    EXPECT(SOMA_EDIM, soma_mlp_save_buffer(m, true, buf, sizeof buf, &n));
+    EXPECT(SOMA_EDIM, soma_mlp_save_buffer(m, true, buf, sizeof buf, &n, &E));
     ck_assert_uint_gt(n, sizeof buf);
     soma_mlp_destroy(m);
 }
@@ -1566,11 +1636,11 @@ static void case_soma_mlp_save(void)
 {
     soma_mlp *m = small_mlp();
     const char *path = tmp_path("model.soma");
-    EXPECT(SOMA_EINVAL, soma_mlp_save(NULL, path, false));
-    EXPECT(SOMA_EINVAL, soma_mlp_save(m, NULL, false));
-    EXPECT(SOMA_EIO, soma_mlp_save(m, "/nonexistent-soma-dir/m.soma", false));
-    EXPECT(SOMA_EIO, soma_mlp_save(m, tmp_dir, false)); /* a folder */
-    EXPECT(SOMA_EIO, soma_mlp_save(m, "", false));
+    EXPECT(SOMA_EINVAL, soma_mlp_save(NULL, path, false, &E));
+    EXPECT(SOMA_EINVAL, soma_mlp_save(m, NULL, false, &E));
+    EXPECT(SOMA_EIO, soma_mlp_save(m, "/nonexistent-soma-dir/m.soma", false, &E));
+    EXPECT(SOMA_EIO, soma_mlp_save(m, tmp_dir, false, &E)); /* a folder */
+    EXPECT(SOMA_EIO, soma_mlp_save(m, "", false, &E));
     ck_assert_int_eq(tmp_entries(), 0); /* no temporary file left */
     soma_mlp_destroy(m);
 }
@@ -1648,19 +1718,19 @@ static void case_soma_mlp_load(void)
 static void case_soma_perceptron_save_buffer(void)
 {
     soma_perceptron *fresh;
-    ck_assert_int_eq(soma_perceptron_create(&fresh, NULL, &A), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_create(&fresh, NULL, &A, &E), SOMA_OK);
     soma_perceptron *p = fitted_perceptron();
     size_t n;
     unsigned char buf[16];
     poison(buf, sizeof buf);
     poison(&n, sizeof n);
-    EXPECT(SOMA_EINVAL, soma_perceptron_save_buffer(NULL, buf, sizeof buf, &n));
-    EXPECT(SOMA_EINVAL, soma_perceptron_save_buffer(p, buf, sizeof buf, NULL));
-    EXPECT(SOMA_EINVAL, soma_perceptron_save_buffer(p, NULL, 8, &n));
-    EXPECT(SOMA_ESTATE, soma_perceptron_save_buffer(fresh, buf, sizeof buf, &n));
+    EXPECT(SOMA_EINVAL, soma_perceptron_save_buffer(NULL, buf, sizeof buf, &n, &E));
+    EXPECT(SOMA_EINVAL, soma_perceptron_save_buffer(p, buf, sizeof buf, NULL, &E));
+    EXPECT(SOMA_EINVAL, soma_perceptron_save_buffer(p, NULL, 8, &n, &E));
+    EXPECT(SOMA_ESTATE, soma_perceptron_save_buffer(fresh, buf, sizeof buf, &n, &E));
     unwatch_all();
     poison(buf, sizeof buf);
-    EXPECT(SOMA_EDIM, soma_perceptron_save_buffer(p, buf, sizeof buf, &n));
+    EXPECT(SOMA_EDIM, soma_perceptron_save_buffer(p, buf, sizeof buf, &n, &E));
     soma_perceptron_destroy(p);
     soma_perceptron_destroy(fresh);
 }
@@ -1668,14 +1738,14 @@ static void case_soma_perceptron_save_buffer(void)
 static void case_soma_perceptron_save(void)
 {
     soma_perceptron *fresh;
-    ck_assert_int_eq(soma_perceptron_create(&fresh, NULL, &A), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_create(&fresh, NULL, &A, &E), SOMA_OK);
     soma_perceptron *p = fitted_perceptron();
     const char *path = tmp_path("p.soma");
-    EXPECT(SOMA_EINVAL, soma_perceptron_save(NULL, path));
-    EXPECT(SOMA_EINVAL, soma_perceptron_save(p, NULL));
-    EXPECT(SOMA_ESTATE, soma_perceptron_save(fresh, path));
-    EXPECT(SOMA_EIO, soma_perceptron_save(p, "/nonexistent-soma-dir/p.soma"));
-    EXPECT(SOMA_EIO, soma_perceptron_save(p, tmp_dir));
+    EXPECT(SOMA_EINVAL, soma_perceptron_save(NULL, path, &E));
+    EXPECT(SOMA_EINVAL, soma_perceptron_save(p, NULL, &E));
+    EXPECT(SOMA_ESTATE, soma_perceptron_save(fresh, path, &E));
+    EXPECT(SOMA_EIO, soma_perceptron_save(p, "/nonexistent-soma-dir/p.soma", &E));
+    EXPECT(SOMA_EIO, soma_perceptron_save(p, tmp_dir, &E));
     ck_assert_int_eq(tmp_entries(), 0);
     soma_perceptron_destroy(p);
     soma_perceptron_destroy(fresh);
@@ -1730,22 +1800,22 @@ static void case_soma_perceptron_create(void)
     soma_perceptron *out;
     poison(&out, sizeof out);
     soma_perceptron_options o = soma_perceptron_defaults(), b;
-    EXPECT(SOMA_EINVAL, soma_perceptron_create(NULL, &o, &A));
-    EXPECT(SOMA_EINVAL, soma_perceptron_create(&out, &o, &no_fns));
+    EXPECT(SOMA_EINVAL, soma_perceptron_create(NULL, &o, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_perceptron_create(&out, &o, &no_fns, &E));
     const double lrs[4] = {0.0, -1.0, NAN, INFINITY};
     for (int i = 0; i < 4; i++) {
         b = o;
         b.learning_rate = lrs[i];
-        EXPECT(SOMA_EINVAL, soma_perceptron_create(&out, &b, &A));
+        EXPECT(SOMA_EINVAL, soma_perceptron_create(&out, &b, &A, &E));
     }
     b = o;
     b.max_epochs = 0;
-    EXPECT(SOMA_EINVAL, soma_perceptron_create(&out, &b, &A));
+    EXPECT(SOMA_EINVAL, soma_perceptron_create(&out, &b, &A, &E));
     const double sds[3] = {-0.1, NAN, INFINITY};
     for (int i = 0; i < 3; i++) {
         b = o;
         b.init_sd = sds[i];
-        EXPECT(SOMA_EINVAL, soma_perceptron_create(&out, &b, &A));
+        EXPECT(SOMA_EINVAL, soma_perceptron_create(&out, &b, &A, &E));
     }
     ck_assert_uint_eq(T.allocs, 0);
 }
@@ -1768,9 +1838,9 @@ static perceptron_state perceptron_observe(const soma_perceptron *p)
     memset(&s, 0, sizeof s);
     soma_matrix W;
     ck_assert_int_eq(soma_matrix_view(&W, s.w, 1, 2, 2), SOMA_OK);
-    ck_assert_int_eq(soma_perceptron_get_weights(p, &W, &s.b), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_get_weights(p, &W, &s.b, &E), SOMA_OK);
     const soma_perceptron_epoch *e;
-    ck_assert_int_eq(soma_perceptron_history(p, &e, &s.count), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_history(p, &e, &s.count, &E), SOMA_OK);
     return s;
 }
 
@@ -1782,27 +1852,27 @@ static void case_soma_perceptron_fit(void)
     soma_matrix Xd0 = mat(4, 0), y2 = mat(4, 2), yr = labels01(3);
     soma_rng r;
     ck_assert_int_eq(soma_rng_seed(&r, 1), SOMA_OK);
-    EXPECT(SOMA_EINVAL, soma_perceptron_fit(NULL, &X, &y, &r));
-    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_perceptron_fit(p, b, &y, &r));
-    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_perceptron_fit(p, &X, b, &r));
-    EXPECT(SOMA_EINVAL, soma_perceptron_fit(p, &X, &y, NULL));
-    EXPECT(SOMA_EINVAL, soma_perceptron_fit(p, &X0, &y0, &r)); /* n = 0 */
-    EXPECT(SOMA_EINVAL, soma_perceptron_fit(p, &Xd0, &y, &r)); /* d = 0 */
-    EXPECT(SOMA_EINVAL, soma_perceptron_fit(p, &X, &y2, &r));  /* y not n x 1 */
-    EXPECT(SOMA_EDIM, soma_perceptron_fit(p, &X, &yr, &r));
+    EXPECT(SOMA_EINVAL, soma_perceptron_fit(NULL, &X, &y, &r, &E));
+    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_perceptron_fit(p, b, &y, &r, &E));
+    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_perceptron_fit(p, &X, b, &r, &E));
+    EXPECT(SOMA_EINVAL, soma_perceptron_fit(p, &X, &y, NULL, &E));
+    EXPECT(SOMA_EINVAL, soma_perceptron_fit(p, &X0, &y0, &r, &E)); /* n = 0 */
+    EXPECT(SOMA_EINVAL, soma_perceptron_fit(p, &Xd0, &y, &r, &E)); /* d = 0 */
+    EXPECT(SOMA_EINVAL, soma_perceptron_fit(p, &X, &y2, &r, &E));  /* y not n x 1 */
+    EXPECT(SOMA_EDIM, soma_perceptron_fit(p, &X, &yr, &r, &E));
     const double sp[3] = {NAN, INFINITY, -INFINITY};
     for (int i = 0; i < 3; i++) {
         X.data[3] = sp[i];
-        EXPECT(SOMA_ENONFINITE, soma_perceptron_fit(p, &X, &y, &r));
+        EXPECT(SOMA_ENONFINITE, soma_perceptron_fit(p, &X, &y, &r, &E));
         X.data[3] = 0.5;
         y.data[2] = sp[i];
-        EXPECT(SOMA_ENONFINITE, soma_perceptron_fit(p, &X, &y, &r));
+        EXPECT(SOMA_ENONFINITE, soma_perceptron_fit(p, &X, &y, &r, &E));
         y.data[2] = 0.0;
     }
     const double labels[4] = {2.0, -1.0, 0.5, 1e300};
     for (int i = 0; i < 4; i++) {
         y.data[1] = labels[i];
-        EXPECT(SOMA_EINVAL, soma_perceptron_fit(p, &X, &y, &r));
+        EXPECT(SOMA_EINVAL, soma_perceptron_fit(p, &X, &y, &r, &E));
     }
     const perceptron_state after = perceptron_observe(p);
     ck_assert_mem_eq(&before, &after, sizeof before);
@@ -1812,20 +1882,20 @@ static void case_soma_perceptron_fit(void)
 static void case_soma_perceptron_predict(void)
 {
     soma_perceptron *fresh, *p = fitted_perceptron();
-    ck_assert_int_eq(soma_perceptron_create(&fresh, NULL, &A), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_create(&fresh, NULL, &A, &E), SOMA_OK);
     soma_matrix X = mat(4, 2), Xw = mat(4, 3);
     soma_matrix *out = out_mat(4, 1), *ow = out_mat(4, 2), *orow = out_mat(3, 1);
-    EXPECT(SOMA_EINVAL, soma_perceptron_predict(NULL, &X, out));
-    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_perceptron_predict(p, b, out));
-    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_perceptron_predict(p, &X, b));
-    EXPECT(SOMA_ESTATE, soma_perceptron_predict(fresh, &X, out));
-    EXPECT(SOMA_EDIM, soma_perceptron_predict(p, &Xw, out));
-    EXPECT(SOMA_EDIM, soma_perceptron_predict(p, &X, ow));
-    EXPECT(SOMA_EDIM, soma_perceptron_predict(p, &X, orow));
+    EXPECT(SOMA_EINVAL, soma_perceptron_predict(NULL, &X, out, &E));
+    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_perceptron_predict(p, b, out, &E));
+    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_perceptron_predict(p, &X, b, &E));
+    EXPECT(SOMA_ESTATE, soma_perceptron_predict(fresh, &X, out, &E));
+    EXPECT(SOMA_EDIM, soma_perceptron_predict(p, &Xw, out, &E));
+    EXPECT(SOMA_EDIM, soma_perceptron_predict(p, &X, ow, &E));
+    EXPECT(SOMA_EDIM, soma_perceptron_predict(p, &X, orow, &E));
     soma_matrix Xa, oa;
     ck_assert_int_eq(soma_matrix_view(&Xa, out->data, 2, 2, 2), SOMA_OK);
     ck_assert_int_eq(soma_matrix_view(&oa, out->data + 1, 2, 1, 1), SOMA_OK);
-    EXPECT(SOMA_EALIAS, soma_perceptron_predict(p, &Xa, &oa));
+    EXPECT(SOMA_EALIAS, soma_perceptron_predict(p, &Xa, &oa, &E));
     soma_perceptron_destroy(p);
     soma_perceptron_destroy(fresh);
 }
@@ -1833,15 +1903,15 @@ static void case_soma_perceptron_predict(void)
 static void case_soma_perceptron_decision_function(void)
 {
     soma_perceptron *fresh, *p = fitted_perceptron();
-    ck_assert_int_eq(soma_perceptron_create(&fresh, NULL, &A), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_create(&fresh, NULL, &A, &E), SOMA_OK);
     soma_matrix X = mat(4, 2), Xw = mat(4, 1);
     soma_matrix *out = out_mat(4, 1), *ow = out_mat(4, 2);
-    EXPECT(SOMA_EINVAL, soma_perceptron_decision_function(NULL, &X, out));
-    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_perceptron_decision_function(p, b, out));
-    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_perceptron_decision_function(p, &X, b));
-    EXPECT(SOMA_ESTATE, soma_perceptron_decision_function(fresh, &X, out));
-    EXPECT(SOMA_EDIM, soma_perceptron_decision_function(p, &Xw, out));
-    EXPECT(SOMA_EDIM, soma_perceptron_decision_function(p, &X, ow));
+    EXPECT(SOMA_EINVAL, soma_perceptron_decision_function(NULL, &X, out, &E));
+    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_perceptron_decision_function(p, b, out, &E));
+    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_perceptron_decision_function(p, &X, b, &E));
+    EXPECT(SOMA_ESTATE, soma_perceptron_decision_function(fresh, &X, out, &E));
+    EXPECT(SOMA_EDIM, soma_perceptron_decision_function(p, &Xw, out, &E));
+    EXPECT(SOMA_EDIM, soma_perceptron_decision_function(p, &X, ow, &E));
     soma_perceptron_destroy(p);
     soma_perceptron_destroy(fresh);
 }
@@ -1849,16 +1919,16 @@ static void case_soma_perceptron_decision_function(void)
 static void case_soma_perceptron_get_weights(void)
 {
     soma_perceptron *fresh, *p = fitted_perceptron();
-    ck_assert_int_eq(soma_perceptron_create(&fresh, NULL, &A), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_create(&fresh, NULL, &A, &E), SOMA_OK);
     soma_matrix *w = out_mat(1, 2), *ww = out_mat(1, 3), *wt = out_mat(2, 1);
     double bias;
     poison(&bias, sizeof bias);
-    EXPECT(SOMA_EINVAL, soma_perceptron_get_weights(NULL, w, &bias));
-    EXPECT(SOMA_EINVAL, soma_perceptron_get_weights(p, NULL, NULL));
-    EACH_INVALID(b) EXPECT(SOMA_EINVAL, soma_perceptron_get_weights(p, b, &bias));
-    EXPECT(SOMA_ESTATE, soma_perceptron_get_weights(fresh, w, &bias));
-    EXPECT(SOMA_EDIM, soma_perceptron_get_weights(p, ww, &bias));
-    EXPECT(SOMA_EDIM, soma_perceptron_get_weights(p, wt, &bias));
+    EXPECT(SOMA_EINVAL, soma_perceptron_get_weights(NULL, w, &bias, &E));
+    EXPECT(SOMA_EINVAL, soma_perceptron_get_weights(p, NULL, NULL, &E));
+    EACH_INVALID(b) EXPECT(SOMA_EINVAL, soma_perceptron_get_weights(p, b, &bias, &E));
+    EXPECT(SOMA_ESTATE, soma_perceptron_get_weights(fresh, w, &bias, &E));
+    EXPECT(SOMA_EDIM, soma_perceptron_get_weights(p, ww, &bias, &E));
+    EXPECT(SOMA_EDIM, soma_perceptron_get_weights(p, wt, &bias, &E));
     soma_perceptron_destroy(p);
     soma_perceptron_destroy(fresh);
 }
@@ -1866,12 +1936,12 @@ static void case_soma_perceptron_get_weights(void)
 static void case_soma_perceptron_n_features(void)
 {
     soma_perceptron *fresh, *p = fitted_perceptron();
-    ck_assert_int_eq(soma_perceptron_create(&fresh, NULL, &A), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_create(&fresh, NULL, &A, &E), SOMA_OK);
     size_t d;
     poison(&d, sizeof d);
-    EXPECT(SOMA_EINVAL, soma_perceptron_n_features(NULL, &d));
-    EXPECT(SOMA_EINVAL, soma_perceptron_n_features(p, NULL));
-    EXPECT(SOMA_ESTATE, soma_perceptron_n_features(fresh, &d));
+    EXPECT(SOMA_EINVAL, soma_perceptron_n_features(NULL, &d, &E));
+    EXPECT(SOMA_EINVAL, soma_perceptron_n_features(p, NULL, &E));
+    EXPECT(SOMA_ESTATE, soma_perceptron_n_features(fresh, &d, &E));
     soma_perceptron_destroy(p);
     soma_perceptron_destroy(fresh);
 }
@@ -1879,15 +1949,15 @@ static void case_soma_perceptron_n_features(void)
 static void case_soma_perceptron_history(void)
 {
     soma_perceptron *fresh, *p = fitted_perceptron();
-    ck_assert_int_eq(soma_perceptron_create(&fresh, NULL, &A), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_create(&fresh, NULL, &A, &E), SOMA_OK);
     const soma_perceptron_epoch *e;
     size_t count;
     poison(&e, sizeof e);
     poison(&count, sizeof count);
-    EXPECT(SOMA_EINVAL, soma_perceptron_history(NULL, &e, &count));
-    EXPECT(SOMA_EINVAL, soma_perceptron_history(p, NULL, &count));
-    EXPECT(SOMA_EINVAL, soma_perceptron_history(p, &e, NULL));
-    EXPECT(SOMA_ESTATE, soma_perceptron_history(fresh, &e, &count));
+    EXPECT(SOMA_EINVAL, soma_perceptron_history(NULL, &e, &count, &E));
+    EXPECT(SOMA_EINVAL, soma_perceptron_history(p, NULL, &count, &E));
+    EXPECT(SOMA_EINVAL, soma_perceptron_history(p, &e, NULL, &E));
+    EXPECT(SOMA_ESTATE, soma_perceptron_history(fresh, &e, &count, &E));
     soma_perceptron_destroy(p);
     soma_perceptron_destroy(fresh);
 }
@@ -1895,14 +1965,14 @@ static void case_soma_perceptron_history(void)
 static void case_soma_perceptron_converged(void)
 {
     soma_perceptron *fresh, *p = fitted_perceptron();
-    ck_assert_int_eq(soma_perceptron_create(&fresh, NULL, &A), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_create(&fresh, NULL, &A, &E), SOMA_OK);
     bool c;
     size_t e;
     poison(&c, sizeof c);
     poison(&e, sizeof e);
-    EXPECT(SOMA_EINVAL, soma_perceptron_converged(NULL, &c, &e));
-    EXPECT(SOMA_EINVAL, soma_perceptron_converged(p, NULL, &e));
-    EXPECT(SOMA_ESTATE, soma_perceptron_converged(fresh, &c, &e));
+    EXPECT(SOMA_EINVAL, soma_perceptron_converged(NULL, &c, &e, &E));
+    EXPECT(SOMA_EINVAL, soma_perceptron_converged(p, NULL, &e, &E));
+    EXPECT(SOMA_ESTATE, soma_perceptron_converged(fresh, &c, &e, &E));
     soma_perceptron_destroy(p);
     soma_perceptron_destroy(fresh);
 }
@@ -1915,19 +1985,22 @@ static void case_soma_make_circles(void)
     soma_matrix X, y;
     poison(&X, sizeof X);
     poison(&y, sizeof y);
-    EXPECT(SOMA_EINVAL, soma_make_circles(NULL, 10, 0.1, 0.5, true, &X, &y, &A));
-    EXPECT(SOMA_EINVAL, soma_make_circles(r, 10, 0.1, 0.5, true, NULL, &y, &A));
-    EXPECT(SOMA_EINVAL, soma_make_circles(r, 10, 0.1, 0.5, true, &X, NULL, &A));
-    EXPECT(SOMA_EINVAL, soma_make_circles(r, 10, 0.1, 0.5, true, &X, &y, &no_fns));
-    EXPECT(SOMA_EINVAL, soma_make_circles(r, 0, 0.1, 0.5, true, &X, &y, &A));
+    EXPECT(SOMA_EINVAL, soma_make_circles(NULL, 10, 0.1, 0.5, true, &X, &y, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_make_circles(r, 10, 0.1, 0.5, true, NULL, &y, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_make_circles(r, 10, 0.1, 0.5, true, &X, NULL, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_make_circles(r, 10, 0.1, 0.5, true, &X, &y, &no_fns, &E));
+    EXPECT(SOMA_EINVAL, soma_make_circles(r, 0, 0.1, 0.5, true, &X, &y, &A, &E));
     const double noise[3] = {-0.1, NAN, INFINITY}, factor[4] = {1.0, -0.1, NAN, 2.0};
     for (int i = 0; i < 3; i++)
-        EXPECT(SOMA_EINVAL, soma_make_circles(r, 10, noise[i], 0.5, true, &X, &y, &A));
+        EXPECT(SOMA_EINVAL,
+               soma_make_circles(r, 10, noise[i], 0.5, true, &X, &y, &A, &E));
     for (int i = 0; i < 4; i++)
-        EXPECT(SOMA_EINVAL, soma_make_circles(r, 10, 0.1, factor[i], true, &X, &y, &A));
-    EXPECT(SOMA_EOVERFLOW, soma_make_circles(r, SIZE_MAX, 0.1, 0.5, true, &X, &y, &A));
+        EXPECT(SOMA_EINVAL,
+               soma_make_circles(r, 10, 0.1, factor[i], true, &X, &y, &A, &E));
     EXPECT(SOMA_EOVERFLOW,
-           soma_make_circles(r, SIZE_MAX / 8, 0.1, 0.5, true, &X, &y, &A));
+           soma_make_circles(r, SIZE_MAX, 0.1, 0.5, true, &X, &y, &A, &E));
+    EXPECT(SOMA_EOVERFLOW,
+           soma_make_circles(r, SIZE_MAX / 8, 0.1, 0.5, true, &X, &y, &A, &E));
     ck_assert_uint_eq(T.allocs, 0);
 }
 
@@ -1937,15 +2010,15 @@ static void case_soma_make_moons(void)
     soma_matrix X, y;
     poison(&X, sizeof X);
     poison(&y, sizeof y);
-    EXPECT(SOMA_EINVAL, soma_make_moons(NULL, 10, 0.1, true, &X, &y, &A));
-    EXPECT(SOMA_EINVAL, soma_make_moons(r, 10, 0.1, true, NULL, &y, &A));
-    EXPECT(SOMA_EINVAL, soma_make_moons(r, 10, 0.1, true, &X, NULL, &A));
-    EXPECT(SOMA_EINVAL, soma_make_moons(r, 10, 0.1, true, &X, &y, &no_free));
-    EXPECT(SOMA_EINVAL, soma_make_moons(r, 0, 0.1, true, &X, &y, &A));
+    EXPECT(SOMA_EINVAL, soma_make_moons(NULL, 10, 0.1, true, &X, &y, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_make_moons(r, 10, 0.1, true, NULL, &y, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_make_moons(r, 10, 0.1, true, &X, NULL, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_make_moons(r, 10, 0.1, true, &X, &y, &no_free, &E));
+    EXPECT(SOMA_EINVAL, soma_make_moons(r, 0, 0.1, true, &X, &y, &A, &E));
     const double noise[3] = {-0.1, NAN, INFINITY};
     for (int i = 0; i < 3; i++)
-        EXPECT(SOMA_EINVAL, soma_make_moons(r, 10, noise[i], true, &X, &y, &A));
-    EXPECT(SOMA_EOVERFLOW, soma_make_moons(r, SIZE_MAX / 8, 0.1, true, &X, &y, &A));
+        EXPECT(SOMA_EINVAL, soma_make_moons(r, 10, noise[i], true, &X, &y, &A, &E));
+    EXPECT(SOMA_EOVERFLOW, soma_make_moons(r, SIZE_MAX / 8, 0.1, true, &X, &y, &A, &E));
     ck_assert_uint_eq(T.allocs, 0);
 }
 
@@ -1964,27 +2037,27 @@ static void case_soma_make_blobs(void)
     poison(&y, sizeof y);
     poison(&C, sizeof C);
     soma_make_blobs_options o = soma_make_blobs_defaults(), b;
-    EXPECT(SOMA_EINVAL, soma_make_blobs(NULL, &o, &X, &y, &C, &A));
-    EXPECT(SOMA_EINVAL, soma_make_blobs(r, &o, NULL, &y, &C, &A));
-    EXPECT(SOMA_EINVAL, soma_make_blobs(r, &o, &X, NULL, &C, &A));
-    EXPECT(SOMA_EINVAL, soma_make_blobs(r, &o, &X, &y, &C, &no_fns));
+    EXPECT(SOMA_EINVAL, soma_make_blobs(NULL, &o, &X, &y, &C, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_make_blobs(r, &o, NULL, &y, &C, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_make_blobs(r, &o, &X, NULL, &C, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_make_blobs(r, &o, &X, &y, &C, &no_fns, &E));
     const size_t zero_field[3] = {offsetof(soma_make_blobs_options, n_samples),
                                   offsetof(soma_make_blobs_options, n_features),
                                   offsetof(soma_make_blobs_options, n_centers)};
     for (int i = 0; i < 3; i++) {
         b = o;
         memset((char *)&b + zero_field[i], 0, sizeof(size_t));
-        EXPECT(SOMA_EINVAL, soma_make_blobs(r, &b, &X, &y, &C, &A));
+        EXPECT(SOMA_EINVAL, soma_make_blobs(r, &b, &X, &y, &C, &A, &E));
     }
     const double stds[3] = {-1.0, NAN, INFINITY};
     for (int i = 0; i < 3; i++) {
         b = o;
         b.cluster_std = stds[i];
-        EXPECT(SOMA_EINVAL, soma_make_blobs(r, &b, &X, &y, &C, &A));
+        EXPECT(SOMA_EINVAL, soma_make_blobs(r, &b, &X, &y, &C, &A, &E));
         double per[3] = {1.0, stds[i], 1.0};
         b = o;
         b.cluster_stds = per;
-        EXPECT(SOMA_EINVAL, soma_make_blobs(r, &b, &X, &y, &C, &A));
+        EXPECT(SOMA_EINVAL, soma_make_blobs(r, &b, &X, &y, &C, &A, &E));
     }
     const double boxes[][2] = {
         {1, 1}, {2, -2}, {NAN, 1}, {0, INFINITY}, {-DBL_MAX, DBL_MAX}};
@@ -1992,24 +2065,24 @@ static void case_soma_make_blobs(void)
         b = o;
         b.center_box_lo = boxes[i][0];
         b.center_box_hi = boxes[i][1];
-        EXPECT(SOMA_EINVAL, soma_make_blobs(r, &b, &X, &y, &C, &A));
+        EXPECT(SOMA_EINVAL, soma_make_blobs(r, &b, &X, &y, &C, &A, &E));
     }
     EACH_INVALID(c)
     {
         b = o;
         b.centers = c;
-        EXPECT(SOMA_EINVAL, soma_make_blobs(r, &b, &X, &y, &C, &A));
+        EXPECT(SOMA_EINVAL, soma_make_blobs(r, &b, &X, &y, &C, &A, &E));
     }
     soma_matrix empty = mat(0, 2), centers = mat(3, 2);
     b = o;
     b.centers = &empty;
-    EXPECT(SOMA_EINVAL, soma_make_blobs(r, &b, &X, &y, &C, &A));
+    EXPECT(SOMA_EINVAL, soma_make_blobs(r, &b, &X, &y, &C, &A, &E));
     centers.data[3] = NAN;
     b.centers = &centers;
-    EXPECT(SOMA_ENONFINITE, soma_make_blobs(r, &b, &X, &y, &C, &A));
+    EXPECT(SOMA_ENONFINITE, soma_make_blobs(r, &b, &X, &y, &C, &A, &E));
     b = o;
     b.n_centers = SIZE_MAX / 2;
-    EXPECT(SOMA_EOVERFLOW, soma_make_blobs(r, &b, &X, &y, &C, &A));
+    EXPECT(SOMA_EOVERFLOW, soma_make_blobs(r, &b, &X, &y, &C, &A, &E));
     ck_assert_uint_eq(T.allocs, 0);
 }
 
@@ -2026,10 +2099,10 @@ static void case_soma_make_classification(void)
     poison(&X, sizeof X);
     poison(&y, sizeof y);
     soma_make_classification_options o = soma_make_classification_defaults(), b;
-    EXPECT(SOMA_EINVAL, soma_make_classification(NULL, &o, &X, &y, &A));
-    EXPECT(SOMA_EINVAL, soma_make_classification(r, &o, NULL, &y, &A));
-    EXPECT(SOMA_EINVAL, soma_make_classification(r, &o, &X, NULL, &A));
-    EXPECT(SOMA_EINVAL, soma_make_classification(r, &o, &X, &y, &no_fns));
+    EXPECT(SOMA_EINVAL, soma_make_classification(NULL, &o, &X, &y, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_make_classification(r, &o, NULL, &y, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_make_classification(r, &o, &X, NULL, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_make_classification(r, &o, &X, &y, &no_fns, &E));
     const size_t zero_field[5] = {
         offsetof(soma_make_classification_options, n_samples),
         offsetof(soma_make_classification_options, n_features),
@@ -2039,64 +2112,64 @@ static void case_soma_make_classification(void)
     for (int i = 0; i < 5; i++) {
         b = o;
         memset((char *)&b + zero_field[i], 0, sizeof(size_t));
-        EXPECT(SOMA_EINVAL, soma_make_classification(r, &b, &X, &y, &A));
+        EXPECT(SOMA_EINVAL, soma_make_classification(r, &b, &X, &y, &A, &E));
     }
     b = o;
     b.n_redundant = 19; /* 2 + 19 > 20 features */
-    EXPECT(SOMA_EINVAL, soma_make_classification(r, &b, &X, &y, &A));
+    EXPECT(SOMA_EINVAL, soma_make_classification(r, &b, &X, &y, &A, &E));
     b = o;
     b.n_repeated = SIZE_MAX; /* the sum overflows */
-    EXPECT(SOMA_EINVAL, soma_make_classification(r, &b, &X, &y, &A));
+    EXPECT(SOMA_EINVAL, soma_make_classification(r, &b, &X, &y, &A, &E));
     b = o;
     b.n_classes = 3; /* 6 clusters > 2^2 vertices */
-    EXPECT(SOMA_EINVAL, soma_make_classification(r, &b, &X, &y, &A));
+    EXPECT(SOMA_EINVAL, soma_make_classification(r, &b, &X, &y, &A, &E));
     const double bad_flip[3] = {-0.1, 1.5, NAN};
     for (int i = 0; i < 3; i++) {
         b = o;
         b.flip_y = bad_flip[i];
-        EXPECT(SOMA_EINVAL, soma_make_classification(r, &b, &X, &y, &A));
+        EXPECT(SOMA_EINVAL, soma_make_classification(r, &b, &X, &y, &A, &E));
     }
     const double nonpos[3] = {0.0, -1.0, NAN};
     for (int i = 0; i < 3; i++) {
         b = o;
         b.class_sep = nonpos[i];
-        EXPECT(SOMA_EINVAL, soma_make_classification(r, &b, &X, &y, &A));
+        EXPECT(SOMA_EINVAL, soma_make_classification(r, &b, &X, &y, &A, &E));
         b = o;
         b.scale = nonpos[i];
-        EXPECT(SOMA_EINVAL, soma_make_classification(r, &b, &X, &y, &A));
+        EXPECT(SOMA_EINVAL, soma_make_classification(r, &b, &X, &y, &A, &E));
     }
     b = o;
     b.shift = INFINITY;
-    EXPECT(SOMA_EINVAL, soma_make_classification(r, &b, &X, &y, &A));
+    EXPECT(SOMA_EINVAL, soma_make_classification(r, &b, &X, &y, &A, &E));
     double per[20];
     for (int i = 0; i < 20; i++)
         per[i] = 1.0;
     per[7] = NAN;
     b = o;
     b.shift_values = per;
-    EXPECT(SOMA_EINVAL, soma_make_classification(r, &b, &X, &y, &A));
+    EXPECT(SOMA_EINVAL, soma_make_classification(r, &b, &X, &y, &A, &E));
     b = o;
     b.scale_values = per;
-    EXPECT(SOMA_EINVAL, soma_make_classification(r, &b, &X, &y, &A));
+    EXPECT(SOMA_EINVAL, soma_make_classification(r, &b, &X, &y, &A, &E));
     const double w_bad[][2] = {{-0.5, 1.5}, {NAN, 0.5}};
     for (int i = 0; i < 2; i++) {
         b = o;
         b.weights = w_bad[i];
         b.n_weights = 2;
-        EXPECT(SOMA_EINVAL, soma_make_classification(r, &b, &X, &y, &A));
+        EXPECT(SOMA_EINVAL, soma_make_classification(r, &b, &X, &y, &A, &E));
     }
     const double w3[3] = {0.3, 0.3, 0.4};
     b = o;
     b.weights = w3;
     b.n_weights = 3; /* n_classes is 2 */
-    EXPECT(SOMA_EINVAL, soma_make_classification(r, &b, &X, &y, &A));
+    EXPECT(SOMA_EINVAL, soma_make_classification(r, &b, &X, &y, &A, &E));
     const double w_over[1] = {1.5}; /* the inferred last weight is negative */
     b.weights = w_over;
     b.n_weights = 1;
-    EXPECT(SOMA_EINVAL, soma_make_classification(r, &b, &X, &y, &A));
+    EXPECT(SOMA_EINVAL, soma_make_classification(r, &b, &X, &y, &A, &E));
     b = o;
     b.n_samples = SIZE_MAX;
-    EXPECT(SOMA_EOVERFLOW, soma_make_classification(r, &b, &X, &y, &A));
+    EXPECT(SOMA_EOVERFLOW, soma_make_classification(r, &b, &X, &y, &A, &E));
     ck_assert_uint_eq(T.allocs, 0);
 }
 
@@ -2105,15 +2178,15 @@ static void case_soma_scaler_fit(void)
     soma_scaler s;
     poison(&s, sizeof s);
     soma_matrix X = mat(4, 2), X0 = mat(0, 2), Xd0 = mat(4, 0);
-    EXPECT(SOMA_EINVAL, soma_scaler_fit(NULL, &X, &A));
-    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_scaler_fit(&s, b, &A));
-    EXPECT(SOMA_EINVAL, soma_scaler_fit(&s, &X, &no_fns));
-    EXPECT(SOMA_EINVAL, soma_scaler_fit(&s, &X0, &A));
-    EXPECT(SOMA_EINVAL, soma_scaler_fit(&s, &Xd0, &A));
+    EXPECT(SOMA_EINVAL, soma_scaler_fit(NULL, &X, &A, &E));
+    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_scaler_fit(&s, b, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_scaler_fit(&s, &X, &no_fns, &E));
+    EXPECT(SOMA_EINVAL, soma_scaler_fit(&s, &X0, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_scaler_fit(&s, &Xd0, &A, &E));
     const double sp[3] = {NAN, INFINITY, -INFINITY};
     for (int i = 0; i < 3; i++) {
         X.data[5] = sp[i];
-        EXPECT(SOMA_ENONFINITE, soma_scaler_fit(&s, &X, &A));
+        EXPECT(SOMA_ENONFINITE, soma_scaler_fit(&s, &X, &A, &E));
     }
 }
 
@@ -2121,28 +2194,28 @@ static soma_scaler fitted_scaler(void)
 {
     soma_scaler s;
     soma_matrix X = mat(4, 2);
-    ck_assert_int_eq(soma_scaler_fit(&s, &X, &A), SOMA_OK);
+    ck_assert_int_eq(soma_scaler_fit(&s, &X, &A, &E), SOMA_OK);
     return s;
 }
 
 static void scaler_cases(soma_status (*fn)(const soma_scaler *, const soma_matrix *,
-                                           soma_matrix *))
+                                           soma_matrix *, soma_error_info *))
 {
     soma_scaler s = fitted_scaler(), unfitted;
     memset(&unfitted, 0, sizeof unfitted);
     soma_matrix X = mat(3, 2), Xw = mat(3, 3);
     soma_matrix *out = out_mat(3, 2), *ow = out_mat(2, 2);
-    EXPECT(SOMA_EINVAL, fn(NULL, &X, out));
-    EACH_BAD(b) EXPECT(SOMA_EINVAL, fn(&s, b, out));
-    EACH_BAD(b) EXPECT(SOMA_EINVAL, fn(&s, &X, b));
-    EXPECT(SOMA_ESTATE, fn(&unfitted, &X, out));
-    EXPECT(SOMA_EDIM, fn(&s, &Xw, out));
-    EXPECT(SOMA_EDIM, fn(&s, &X, ow));
+    EXPECT(SOMA_EINVAL, fn(NULL, &X, out, &E));
+    EACH_BAD(b) EXPECT(SOMA_EINVAL, fn(&s, b, out, &E));
+    EACH_BAD(b) EXPECT(SOMA_EINVAL, fn(&s, &X, b, &E));
+    EXPECT(SOMA_ESTATE, fn(&unfitted, &X, out, &E));
+    EXPECT(SOMA_EDIM, fn(&s, &Xw, out, &E));
+    EXPECT(SOMA_EDIM, fn(&s, &X, ow, &E));
     soma_matrix big = mat(4, 2), a, c;
     watch_mem(big.data, 8 * sizeof(double));
     ck_assert_int_eq(soma_matrix_view_rows(&a, &big, 0, 3), SOMA_OK);
     ck_assert_int_eq(soma_matrix_view_rows(&c, &big, 1, 3), SOMA_OK);
-    EXPECT(SOMA_EALIAS, fn(&s, &a, &c));
+    EXPECT(SOMA_EALIAS, fn(&s, &a, &c, &E));
     soma_scaler_free(&s);
 }
 
@@ -2182,46 +2255,56 @@ static void case_soma_train_test_split(void)
     poison(&yte, sizeof yte);
     soma_split_options o = soma_split_defaults(), b;
     EACH_BAD(m)
-    EXPECT(SOMA_EINVAL, soma_train_test_split(m, &y, &o, r, &Xtr, &Xte, &ytr, &yte, &A));
+    EXPECT(SOMA_EINVAL,
+           soma_train_test_split(m, &y, &o, r, &Xtr, &Xte, &ytr, &yte, &A, &E));
     EACH_INVALID(m)
-    EXPECT(SOMA_EINVAL, soma_train_test_split(&X, m, &o, r, &Xtr, &Xte, &ytr, &yte, &A));
     EXPECT(SOMA_EINVAL,
-           soma_train_test_split(&X, &y, &o, NULL, &Xtr, &Xte, &ytr, &yte, &A));
-    EXPECT(SOMA_EINVAL, soma_train_test_split(&X, &y, &o, r, NULL, &Xte, &ytr, &yte, &A));
-    EXPECT(SOMA_EINVAL, soma_train_test_split(&X, &y, &o, r, &Xtr, NULL, &ytr, &yte, &A));
-    EXPECT(SOMA_EINVAL, soma_train_test_split(&X, &y, &o, r, &Xtr, &Xte, NULL, &yte, &A));
-    EXPECT(SOMA_EINVAL, soma_train_test_split(&X, &y, &o, r, &Xtr, &Xte, &ytr, NULL, &A));
+           soma_train_test_split(&X, m, &o, r, &Xtr, &Xte, &ytr, &yte, &A, &E));
     EXPECT(SOMA_EINVAL,
-           soma_train_test_split(&X, &y, &o, r, &Xtr, &Xte, &ytr, &yte, &no_fns));
-    EXPECT(SOMA_EDIM, soma_train_test_split(&X, &yr, &o, r, &Xtr, &Xte, &ytr, &yte, &A));
+           soma_train_test_split(&X, &y, &o, NULL, &Xtr, &Xte, &ytr, &yte, &A, &E));
+    EXPECT(SOMA_EINVAL,
+           soma_train_test_split(&X, &y, &o, r, NULL, &Xte, &ytr, &yte, &A, &E));
+    EXPECT(SOMA_EINVAL,
+           soma_train_test_split(&X, &y, &o, r, &Xtr, NULL, &ytr, &yte, &A, &E));
+    EXPECT(SOMA_EINVAL,
+           soma_train_test_split(&X, &y, &o, r, &Xtr, &Xte, NULL, &yte, &A, &E));
+    EXPECT(SOMA_EINVAL,
+           soma_train_test_split(&X, &y, &o, r, &Xtr, &Xte, &ytr, NULL, &A, &E));
+    EXPECT(SOMA_EINVAL,
+           soma_train_test_split(&X, &y, &o, r, &Xtr, &Xte, &ytr, &yte, &no_fns, &E));
+    EXPECT(SOMA_EDIM,
+           soma_train_test_split(&X, &yr, &o, r, &Xtr, &Xte, &ytr, &yte, &A, &E));
     const double fracs[4] = {0.0, 1.0, -0.25, NAN};
     for (int i = 0; i < 4; i++) {
         b = o;
         b.test_fraction = fracs[i];
         EXPECT(SOMA_EINVAL,
-               soma_train_test_split(&X, &y, &b, r, &Xtr, &Xte, &ytr, &yte, &A));
+               soma_train_test_split(&X, &y, &b, r, &Xtr, &Xte, &ytr, &yte, &A, &E));
     }
     b = o;
     b.test_fraction = 0.99; /* leaves no training row */
-    EXPECT(SOMA_EINVAL, soma_train_test_split(&X, &y, &b, r, &Xtr, &Xte, &ytr, &yte, &A));
+    EXPECT(SOMA_EINVAL,
+           soma_train_test_split(&X, &y, &b, r, &Xtr, &Xte, &ytr, &yte, &A, &E));
     b = o;
     b.test_count = 8;
-    EXPECT(SOMA_EINVAL, soma_train_test_split(&X, &y, &b, r, &Xtr, &Xte, &ytr, &yte, &A));
+    EXPECT(SOMA_EINVAL,
+           soma_train_test_split(&X, &y, &b, r, &Xtr, &Xte, &ytr, &yte, &A, &E));
     b = o;
     b.stratify = true;
     b.shuffle = false;
-    EXPECT(SOMA_EINVAL, soma_train_test_split(&X, &y, &b, r, &Xtr, &Xte, &ytr, &yte, &A));
+    EXPECT(SOMA_EINVAL,
+           soma_train_test_split(&X, &y, &b, r, &Xtr, &Xte, &ytr, &yte, &A, &E));
     b.shuffle = true;
     EXPECT(SOMA_EINVAL,
-           soma_train_test_split(&X, NULL, &b, r, &Xtr, &Xte, NULL, NULL, &A));
+           soma_train_test_split(&X, NULL, &b, r, &Xtr, &Xte, NULL, NULL, &A, &E));
     EXPECT(SOMA_EINVAL,
-           soma_train_test_split(&X, &y2, &b, r, &Xtr, &Xte, &ytr, &yte, &A));
+           soma_train_test_split(&X, &y2, &b, r, &Xtr, &Xte, &ytr, &yte, &A, &E));
     y.data[3] = NAN;
     EXPECT(SOMA_ENONFINITE,
-           soma_train_test_split(&X, &y, &b, r, &Xtr, &Xte, &ytr, &yte, &A));
+           soma_train_test_split(&X, &y, &b, r, &Xtr, &Xte, &ytr, &yte, &A, &E));
     soma_matrix X1 = mat(1, 2);
     EXPECT(SOMA_EINVAL,
-           soma_train_test_split(&X1, NULL, &o, r, &Xtr, &Xte, NULL, NULL, &A));
+           soma_train_test_split(&X1, NULL, &o, r, &Xtr, &Xte, NULL, NULL, &A, &E));
 }
 
 static void case_soma_one_hot(void)
@@ -2229,25 +2312,25 @@ static void case_soma_one_hot(void)
     soma_matrix out;
     poison(&out, sizeof out);
     soma_matrix lab = labels01(4), wide = mat(4, 2), none = mat(0, 1);
-    EXPECT(SOMA_EINVAL, soma_one_hot(&lab, 2, NULL, &A));
-    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_one_hot(b, 2, &out, &A));
-    EXPECT(SOMA_EINVAL, soma_one_hot(&lab, 2, &out, &no_fns));
-    EXPECT(SOMA_EINVAL, soma_one_hot(&wide, 2, &out, &A));
-    EXPECT(SOMA_EINVAL, soma_one_hot(&none, 0, &out, &A));
+    EXPECT(SOMA_EINVAL, soma_one_hot(&lab, 2, NULL, &A, &E));
+    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_one_hot(b, 2, &out, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_one_hot(&lab, 2, &out, &no_fns, &E));
+    EXPECT(SOMA_EINVAL, soma_one_hot(&wide, 2, &out, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_one_hot(&none, 0, &out, &A, &E));
     lab.data[2] = 2.0; /* label >= k */
-    EXPECT(SOMA_EINVAL, soma_one_hot(&lab, 2, &out, &A));
+    EXPECT(SOMA_EINVAL, soma_one_hot(&lab, 2, &out, &A, &E));
     const double bad[3] = {-1.0, 0.5, 1e300};
     for (int i = 0; i < 3; i++) {
         lab.data[2] = bad[i];
-        EXPECT(SOMA_EINVAL, soma_one_hot(&lab, 0, &out, &A));
+        EXPECT(SOMA_EINVAL, soma_one_hot(&lab, 0, &out, &A, &E));
     }
     const double sp[3] = {NAN, INFINITY, -INFINITY};
     for (int i = 0; i < 3; i++) {
         lab.data[2] = sp[i];
-        EXPECT(SOMA_ENONFINITE, soma_one_hot(&lab, 0, &out, &A));
+        EXPECT(SOMA_ENONFINITE, soma_one_hot(&lab, 0, &out, &A, &E));
     }
     lab.data[2] = 0.0;
-    EXPECT(SOMA_EOVERFLOW, soma_one_hot(&lab, SIZE_MAX / 4, &out, &A));
+    EXPECT(SOMA_EOVERFLOW, soma_one_hot(&lab, SIZE_MAX / 4, &out, &A, &E));
     ck_assert_uint_eq(T.allocs, 0);
 }
 
@@ -2279,7 +2362,7 @@ static double *g_metric; /* where the wrappers below put their result */
 
 static soma_status accuracy_call(const soma_matrix *t, const soma_matrix *p)
 {
-    return soma_accuracy(t, p, g_metric);
+    return soma_accuracy(t, p, g_metric, &E);
 }
 
 static void case_soma_accuracy(void)
@@ -2288,7 +2371,7 @@ static void case_soma_accuracy(void)
     poison(&out, sizeof out);
     g_metric = &out;
     soma_matrix t = labels01(4);
-    EXPECT(SOMA_EINVAL, soma_accuracy(&t, &t, NULL));
+    EXPECT(SOMA_EINVAL, soma_accuracy(&t, &t, NULL, &E));
     label_pair_cases(accuracy_call);
 }
 
@@ -2296,7 +2379,7 @@ static soma_matrix *g_cm;
 
 static soma_status confusion_call(const soma_matrix *t, const soma_matrix *p)
 {
-    return soma_confusion_matrix(t, p, 0, g_cm, &A);
+    return soma_confusion_matrix(t, p, 0, g_cm, &A, &E);
 }
 
 static void case_soma_confusion_matrix(void)
@@ -2305,17 +2388,17 @@ static void case_soma_confusion_matrix(void)
     poison(&cm, sizeof cm);
     g_cm = &cm;
     soma_matrix t = labels01(4), p = labels01(4);
-    EXPECT(SOMA_EINVAL, soma_confusion_matrix(&t, &p, 2, NULL, &A));
-    EXPECT(SOMA_EINVAL, soma_confusion_matrix(&t, &p, 2, &cm, &no_fns));
+    EXPECT(SOMA_EINVAL, soma_confusion_matrix(&t, &p, 2, NULL, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_confusion_matrix(&t, &p, 2, &cm, &no_fns, &E));
     label_pair_cases(confusion_call);
     t.data[0] = 2.0; /* label >= k */
-    EXPECT(SOMA_EINVAL, soma_confusion_matrix(&t, &p, 2, &cm, &A));
+    EXPECT(SOMA_EINVAL, soma_confusion_matrix(&t, &p, 2, &cm, &A, &E));
     t.data[0] = -1.0;
-    EXPECT(SOMA_EINVAL, soma_confusion_matrix(&t, &p, 0, &cm, &A));
+    EXPECT(SOMA_EINVAL, soma_confusion_matrix(&t, &p, 0, &cm, &A, &E));
     t.data[0] = 0.5;
-    EXPECT(SOMA_EINVAL, soma_confusion_matrix(&t, &p, 0, &cm, &A));
+    EXPECT(SOMA_EINVAL, soma_confusion_matrix(&t, &p, 0, &cm, &A, &E));
     t.data[0] = 0.0;
-    EXPECT(SOMA_EOVERFLOW, soma_confusion_matrix(&t, &p, (size_t)1 << 32, &cm, &A));
+    EXPECT(SOMA_EOVERFLOW, soma_confusion_matrix(&t, &p, (size_t)1 << 32, &cm, &A, &E));
     ck_assert_uint_eq(T.allocs, 0);
 }
 
@@ -2323,7 +2406,7 @@ static double *g_p, *g_r, *g_f;
 
 static soma_status prf_call(const soma_matrix *t, const soma_matrix *p)
 {
-    return soma_precision_recall_f1(t, p, SOMA_AVERAGE_MACRO, 0, g_p, g_r, g_f, &A);
+    return soma_precision_recall_f1(t, p, SOMA_AVERAGE_MACRO, 0, g_p, g_r, g_f, &A, &E);
 }
 
 static void case_soma_precision_recall_f1(void)
@@ -2337,14 +2420,18 @@ static void case_soma_precision_recall_f1(void)
     g_f = &f1;
     soma_matrix t = labels01(4), p = labels01(4);
     const soma_average bin = SOMA_AVERAGE_BINARY;
-    EXPECT(SOMA_EINVAL, soma_precision_recall_f1(&t, &p, bin, 1, NULL, NULL, NULL, &A));
     EXPECT(SOMA_EINVAL,
-           soma_precision_recall_f1(&t, &p, SOMA_AVERAGE_COUNT, 1, &pr, &rc, &f1, &A));
-    EXPECT(SOMA_EINVAL, soma_precision_recall_f1(&t, &p, bin, 2, &pr, &rc, &f1, &A));
-    EXPECT(SOMA_EINVAL, soma_precision_recall_f1(&t, &p, bin, 1, &pr, &rc, &f1, &no_fns));
+           soma_precision_recall_f1(&t, &p, bin, 1, NULL, NULL, NULL, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_precision_recall_f1(&t, &p, SOMA_AVERAGE_COUNT, 1, &pr, &rc,
+                                                 &f1, &A, &E));
+    EXPECT(SOMA_EINVAL,
+           soma_precision_recall_f1(&t, &p, bin, 2, &pr, &rc, &f1, &A, &E));
+    EXPECT(SOMA_EINVAL,
+           soma_precision_recall_f1(&t, &p, bin, 1, &pr, &rc, &f1, &no_fns, &E));
     label_pair_cases(prf_call);
     t.data[0] = 2.0; /* binary labels must be 0 or 1 */
-    EXPECT(SOMA_EINVAL, soma_precision_recall_f1(&t, &p, bin, 1, &pr, &rc, &f1, &A));
+    EXPECT(SOMA_EINVAL,
+           soma_precision_recall_f1(&t, &p, bin, 1, &pr, &rc, &f1, &A, &E));
     t.data[0] = -1.0;
     EXPECT(SOMA_EINVAL, prf_call(&t, &p));
 }
@@ -2359,31 +2446,31 @@ static void case_soma_log_loss(void)
         P.data[2 * i + 1] = 0.75;
         P1.data[i] = 0.5;
     }
-    EXPECT(SOMA_EINVAL, soma_log_loss(&t, &P, 0, NULL));
-    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_log_loss(b, &P, 0, &out));
-    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_log_loss(&t, b, 0, &out));
+    EXPECT(SOMA_EINVAL, soma_log_loss(&t, &P, 0, NULL, &E));
+    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_log_loss(b, &P, 0, &out, &E));
+    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_log_loss(&t, b, 0, &out, &E));
     const double eps[4] = {-0.1, 0.5, NAN, INFINITY};
     for (int i = 0; i < 4; i++)
-        EXPECT(SOMA_EINVAL, soma_log_loss(&t, &P, eps[i], &out));
-    EXPECT(SOMA_EDIM, soma_log_loss(&r, &P, 0, &out));
+        EXPECT(SOMA_EINVAL, soma_log_loss(&t, &P, eps[i], &out, &E));
+    EXPECT(SOMA_EDIM, soma_log_loss(&r, &P, 0, &out, &E));
     soma_matrix e = mat(0, 1), Pe = mat(0, 2), P0 = mat(4, 0);
-    EXPECT(SOMA_EINVAL, soma_log_loss(&e, &Pe, 0, &out));
-    EXPECT(SOMA_EINVAL, soma_log_loss(&t, &P0, 0, &out));
+    EXPECT(SOMA_EINVAL, soma_log_loss(&e, &Pe, 0, &out, &E));
+    EXPECT(SOMA_EINVAL, soma_log_loss(&t, &P0, 0, &out, &E));
     P.data[0] = 1.25; /* outside [0, 1] */
-    EXPECT(SOMA_EINVAL, soma_log_loss(&t, &P, 0, &out));
+    EXPECT(SOMA_EINVAL, soma_log_loss(&t, &P, 0, &out, &E));
     P.data[0] = 0.5; /* the row sums to 1.25 */
-    EXPECT(SOMA_EINVAL, soma_log_loss(&t, &P, 0, &out));
+    EXPECT(SOMA_EINVAL, soma_log_loss(&t, &P, 0, &out, &E));
     P.data[0] = NAN;
-    EXPECT(SOMA_ENONFINITE, soma_log_loss(&t, &P, 0, &out));
+    EXPECT(SOMA_ENONFINITE, soma_log_loss(&t, &P, 0, &out, &E));
     P.data[0] = 0.25;
     t.data[0] = 2.0; /* label >= k */
-    EXPECT(SOMA_EINVAL, soma_log_loss(&t, &P, 0, &out));
-    EXPECT(SOMA_EINVAL, soma_log_loss(&t, &P1, 0, &out));
+    EXPECT(SOMA_EINVAL, soma_log_loss(&t, &P, 0, &out, &E));
+    EXPECT(SOMA_EINVAL, soma_log_loss(&t, &P1, 0, &out, &E));
     t.data[0] = NAN;
-    EXPECT(SOMA_ENONFINITE, soma_log_loss(&t, &P, 0, &out));
+    EXPECT(SOMA_ENONFINITE, soma_log_loss(&t, &P, 0, &out, &E));
     t.data[0] = 0.0;
     P1.data[0] = -0.5;
-    EXPECT(SOMA_EINVAL, soma_log_loss(&t, &P1, 0, &out));
+    EXPECT(SOMA_EINVAL, soma_log_loss(&t, &P1, 0, &out, &E));
 }
 
 /* ---- io.h ------------------------------------------------------------------- */
@@ -2498,15 +2585,15 @@ static void case_soma_csv_write(void)
     soma_matrix X = mat(3, 2), y = labels01(3), yw = mat(3, 2), yr = labels01(2);
     soma_matrix X0 = mat(3, 0);
     const char *names[3] = {"a", "b", "y"}, *holes[3] = {"a", NULL, "y"};
-    EXPECT(SOMA_EINVAL, soma_csv_write(NULL, &X, &y, names));
-    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_csv_write(path, b, &y, names));
-    EACH_INVALID(b) EXPECT(SOMA_EINVAL, soma_csv_write(path, &X, b, names));
-    EXPECT(SOMA_EINVAL, soma_csv_write(path, &X, &yw, names));
-    EXPECT(SOMA_EDIM, soma_csv_write(path, &X, &yr, names));
-    EXPECT(SOMA_EINVAL, soma_csv_write(path, &X0, NULL, NULL));
-    EXPECT(SOMA_EINVAL, soma_csv_write(path, &X, &y, holes));
-    EXPECT(SOMA_EIO, soma_csv_write("/nonexistent-soma-dir/w.csv", &X, &y, names));
-    EXPECT(SOMA_EIO, soma_csv_write(tmp_dir, &X, &y, names));
+    EXPECT(SOMA_EINVAL, soma_csv_write(NULL, &X, &y, names, &E));
+    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_csv_write(path, b, &y, names, &E));
+    EACH_INVALID(b) EXPECT(SOMA_EINVAL, soma_csv_write(path, &X, b, names, &E));
+    EXPECT(SOMA_EINVAL, soma_csv_write(path, &X, &yw, names, &E));
+    EXPECT(SOMA_EDIM, soma_csv_write(path, &X, &yr, names, &E));
+    EXPECT(SOMA_EINVAL, soma_csv_write(path, &X0, NULL, NULL, &E));
+    EXPECT(SOMA_EINVAL, soma_csv_write(path, &X, &y, holes, &E));
+    EXPECT(SOMA_EIO, soma_csv_write("/nonexistent-soma-dir/w.csv", &X, &y, names, &E));
+    EXPECT(SOMA_EIO, soma_csv_write(tmp_dir, &X, &y, names, &E));
     /* The existing file is unchanged, and no temporary file is left. */
     FILE *f = fopen(path, "rb");
     ck_assert_ptr_nonnull(f);
@@ -2686,19 +2773,20 @@ START_TEST(empty_matrices_with_null_data)
     soma_matrix_free(&t);
     ck_assert_int_eq(soma_gemm(SOMA_TRANS_NO, SOMA_TRANS_NO, 1.0, &e31, &row0, 0.0, &e30),
                      SOMA_OK);
-    ck_assert_int_eq(soma_activation_forward_matrix(SOMA_ACTIVATION_TANH, 0, &e30, &e30b),
-                     SOMA_OK);
+    ck_assert_int_eq(
+        soma_activation_forward_matrix(SOMA_ACTIVATION_TANH, 0, &e30, &e30b, &E),
+        SOMA_OK);
     ck_assert_int_eq(soma_activation_backward_matrix(SOMA_ACTIVATION_SOFTMAX, 0, &e30,
-                                                     &e30, &e30, &e30b),
+                                                     &e30, &e30, &e30b, &E),
                      SOMA_OK);
     double v = -1.0;
     for (int l = 0; l < SOMA_LOSS_COUNT; l++) {
-        ck_assert_int_eq(soma_loss_value((soma_loss)l, &e30, &e30b, &v), SOMA_OK);
+        ck_assert_int_eq(soma_loss_value((soma_loss)l, &e30, &e30b, &v, &E), SOMA_OK);
         ck_assert_double_eq(v, 0.0);
-        ck_assert_int_eq(soma_loss_grad((soma_loss)l, &e30, &e30, &e30b), SOMA_OK);
+        ck_assert_int_eq(soma_loss_grad((soma_loss)l, &e30, &e30, &e30b, &E), SOMA_OK);
     }
-    ck_assert_int_eq(soma_loss_from_logits(SOMA_LOSS_CE, &e30, &e30, &v, &e30b, NULL),
-                     SOMA_OK);
+    ck_assert_int_eq(
+        soma_loss_from_logits(SOMA_LOSS_CE, &e30, &e30, &v, &e30b, NULL, &E), SOMA_OK);
     /* A layer with no outputs: W 3 x 0, b 1 x 0, on a 3 x 3 batch. */
     double x[9] = {0};
     soma_matrix X, W, dW, dX;
@@ -2708,18 +2796,19 @@ START_TEST(empty_matrices_with_null_data)
     double dx[9];
     ck_assert_int_eq(soma_matrix_view(&dX, dx, 3, 3, 3), SOMA_OK);
     soma_dense layer = {W, row0, SOMA_ACTIVATION_RELU, 0.0};
-    ck_assert_int_eq(soma_dense_forward(&layer, &X, &e30, &e30b), SOMA_OK);
+    ck_assert_int_eq(soma_dense_forward(&layer, &X, &e30, &e30b, &E), SOMA_OK);
     ck_assert_int_eq(
-        soma_dense_backward(&layer, &X, &e30, &e30b, &e30, &e30, &dW, &row0, &dX),
+        soma_dense_backward(&layer, &X, &e30, &e30b, &e30, &e30, &dW, &row0, &dX, &E),
         SOMA_OK);
-    ck_assert_int_eq(soma_dense_backward_dz(&layer, &X, &e30, &dW, &row0, &dX), SOMA_OK);
+    ck_assert_int_eq(soma_dense_backward_dz(&layer, &X, &e30, &dW, &row0, &dX, &E),
+                     SOMA_OK);
     for (int i = 0; i < 9; i++)
         ck_assert_double_eq(dx[i], 0.0); /* dX = dZ W^T with no columns */
     /* A table of labels only: X n x 0. */
     tmp_path("labels.csv");
     char path[128];
     snprintf(path, sizeof path, "%s/labels.csv", tmp_dir);
-    ck_assert_int_eq(soma_csv_write(path, &e30, &e31, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_csv_write(path, &e30, &e31, NULL, &E), SOMA_OK);
     soma_matrix rx, ry;
     ck_assert_int_eq(soma_csv_read_file(path, NULL, &rx, &ry, NULL, NULL, NULL), SOMA_OK);
     ck_assert(rx.rows == 3 && rx.cols == 0 && ry.data[1] == 1.0);

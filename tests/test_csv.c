@@ -392,7 +392,7 @@ END_TEST
 START_TEST(bad_arguments)
 {
     soma_matrix X = {0}, y = {0}, zero = {0};
-    soma_error_info err = {9, 9, 9, "untouched"};
+    soma_error_info err = {9, 9, 9, "", "untouched"};
     soma_csv_options o;
 #define BAD_OPT(stmt)                                                                    \
     do {                                                                                 \
@@ -491,7 +491,7 @@ START_TEST(write_read_round_trip)
         y.data[i] = (double)(i % 3);
     const char *names[6] = {"plain",    "with,comma", "say \"hi\"",
                             " padded ", "x",          "label"};
-    ck_assert_int_eq(soma_csv_write(path, &X, &y, names), SOMA_OK);
+    ck_assert_int_eq(soma_csv_write(path, &X, &y, names, NULL), SOMA_OK);
     ck_assert_uint_eq(count_files(), 1); /* no temporary left behind */
     soma_csv_options o = soma_csv_defaults();
     o.label = SOMA_CSV_LABEL_NAME;
@@ -514,7 +514,7 @@ START_TEST(write_read_round_trip)
     /* Without y and header; overwriting the file; non-finite values. */
     X.data[5] = NAN;
     X.data[6] = -INFINITY;
-    ck_assert_int_eq(soma_csv_write(path, &X, NULL, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_csv_write(path, &X, NULL, NULL, NULL), SOMA_OK);
     o = soma_csv_defaults();
     o.label = SOMA_CSV_LABEL_NONE;
     soma_error_info err;
@@ -534,7 +534,7 @@ START_TEST(write_read_round_trip)
     /* Strided input (a view with ld > cols) writes its elements only. */
     soma_matrix V;
     ck_assert_int_eq(soma_matrix_view(&V, X.data + 7, 3, 2, 5), SOMA_OK);
-    ck_assert_int_eq(soma_csv_write(path, &V, NULL, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_csv_write(path, &V, NULL, NULL, NULL), SOMA_OK);
     ck_assert_int_eq(soma_csv_read_file(path, &o, &X2, NULL, &info, NULL, NULL), SOMA_OK);
     ck_assert_uint_eq(X2.rows, 3);
     ck_assert_uint_eq(X2.cols, 2);
@@ -562,15 +562,15 @@ START_TEST(write_errors)
     ck_assert_int_eq(soma_matrix_view(&y1, yb, 1, 1, 1), SOMA_OK);
     ck_assert_int_eq(soma_matrix_view(&ywide, xb, 2, 2, 2), SOMA_OK);
     const char *names[3] = {"a", NULL, "c"};
-    ck_assert_int_eq(soma_csv_write(NULL, &X, &y, NULL), SOMA_EINVAL);
-    ck_assert_int_eq(soma_csv_write(path, NULL, &y, NULL), SOMA_EINVAL);
-    ck_assert_int_eq(soma_csv_write(path, &X, &y1, NULL), SOMA_EDIM);
-    ck_assert_int_eq(soma_csv_write(path, &X, &ywide, NULL), SOMA_EINVAL);
-    ck_assert_int_eq(soma_csv_write(path, &X, &y, names), SOMA_EINVAL);
+    ck_assert_int_eq(soma_csv_write(NULL, &X, &y, NULL, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_csv_write(path, NULL, &y, NULL, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_csv_write(path, &X, &y1, NULL, NULL), SOMA_EDIM);
+    ck_assert_int_eq(soma_csv_write(path, &X, &ywide, NULL, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_csv_write(path, &X, &y, names, NULL), SOMA_EINVAL);
     soma_matrix none;
     ck_assert_int_eq(soma_matrix_view(&none, xb, 2, 0, 0), SOMA_OK);
-    ck_assert_int_eq(soma_csv_write(path, &none, NULL, NULL), SOMA_EINVAL);
-    ck_assert_int_eq(soma_csv_write(missing, &X, &y, NULL), SOMA_EIO);
+    ck_assert_int_eq(soma_csv_write(path, &none, NULL, NULL, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_csv_write(missing, &X, &y, NULL, NULL), SOMA_EIO);
     ck_assert_uint_eq(count_files(), 0);
 
     /* The rename over a non-empty directory fails after the text was
@@ -580,7 +580,7 @@ START_TEST(write_errors)
     snprintf(inner, sizeof inner, "%s/keep", dir);
     ck_assert_int_eq(mkdir(dir, 0700), 0);
     write_file(inner, "x", 1);
-    ck_assert_int_eq(soma_csv_write(dir, &X, &y, NULL), SOMA_EIO);
+    ck_assert_int_eq(soma_csv_write(dir, &X, &y, NULL, NULL), SOMA_EIO);
     ck_assert_uint_eq(count_files(), 1);
     ck_assert_int_eq(unlink(inner), 0);
     ck_assert_int_eq(rmdir(dir), 0);
@@ -705,7 +705,7 @@ START_TEST(locale_independent)
     make_tmpdir();
     char path[256];
     tmp_path(path, sizeof path, "loc.csv");
-    ck_assert_int_eq(soma_csv_write(path, &X, &y, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_csv_write(path, &X, &y, NULL, NULL), SOMA_OK);
     char buf[64] = {0};
     FILE *f = fopen(path, "rb");
     ck_assert_uint_gt(fread(buf, 1, sizeof buf - 1, f), 0);

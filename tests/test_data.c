@@ -80,7 +80,8 @@ START_TEST(circles_geometry)
      * 51 on the circle of radius 0.3 (label 1) at 2 pi i / 51. */
     soma_rng r = seeded(1);
     soma_matrix X, y;
-    ck_assert_int_eq(soma_make_circles(&r, 101, 0.0, 0.3, false, &X, &y, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_make_circles(&r, 101, 0.0, 0.3, false, &X, &y, NULL, NULL),
+                     SOMA_OK);
     ck_assert_uint_eq(X.rows, 101);
     ck_assert_uint_eq(X.cols, 2);
     ck_assert_uint_eq(y.rows, 101);
@@ -96,7 +97,8 @@ START_TEST(circles_geometry)
     }
     /* Shuffled: the same points in another order. */
     soma_matrix Xs, ys;
-    ck_assert_int_eq(soma_make_circles(&r, 101, 0.0, 0.3, true, &Xs, &ys, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_make_circles(&r, 101, 0.0, 0.3, true, &Xs, &ys, NULL, NULL),
+                     SOMA_OK);
     assert_same_rows(&X, &y, &Xs, &ys, false);
     ck_assert_mem_ne(X.data, Xs.data, 101 * 2 * sizeof(double));
     soma_matrix_free(&Xs);
@@ -105,7 +107,8 @@ START_TEST(circles_geometry)
     soma_matrix_free(&y);
 
     /* One sample: it goes to the inner circle, as in scikit-learn. */
-    ck_assert_int_eq(soma_make_circles(&r, 1, 0.0, 0.5, true, &X, &y, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_make_circles(&r, 1, 0.0, 0.5, true, &X, &y, NULL, NULL),
+                     SOMA_OK);
     ck_assert_double_eq(y.data[0], 1.0);
     ck_assert_double_eq(X.data[0], 0.5);
     soma_matrix_free(&X);
@@ -123,7 +126,8 @@ START_TEST(shuffle_is_uniform)
     size_t where[4] = {0};
     for (size_t k = 0; k < 6000; k++) {
         soma_matrix X, y;
-        ck_assert_int_eq(soma_make_circles(&r, 4, 0.0, 0.5, true, &X, &y, NULL), SOMA_OK);
+        ck_assert_int_eq(soma_make_circles(&r, 4, 0.0, 0.5, true, &X, &y, NULL, NULL),
+                         SOMA_OK);
         size_t found = 4;
         for (size_t i = 0; i < 4; i++)
             if (X.data[2 * i] == 1.0)
@@ -147,7 +151,8 @@ START_TEST(circles_noise_scale)
     const double sigma = 0.1;
     soma_rng r = seeded(2);
     soma_matrix X, y;
-    ck_assert_int_eq(soma_make_circles(&r, n, sigma, 0.5, false, &X, &y, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_make_circles(&r, n, sigma, 0.5, false, &X, &y, NULL, NULL),
+                     SOMA_OK);
     double *e = malloc(2 * n * sizeof *e);
     for (size_t i = 0; i < n; i++) {
         bool outer = i < n / 2;
@@ -186,7 +191,7 @@ START_TEST(moons_geometry)
      * t = pi i / 49 including both ends. */
     soma_rng r = seeded(3);
     soma_matrix X, y;
-    ck_assert_int_eq(soma_make_moons(&r, 100, 0.0, false, &X, &y, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_make_moons(&r, 100, 0.0, false, &X, &y, NULL, NULL), SOMA_OK);
     for (size_t i = 0; i < 100; i++) {
         bool outer = i < 50;
         size_t k = outer ? i : i - 50;
@@ -205,7 +210,7 @@ START_TEST(moons_geometry)
     ck_assert_double_eq(X.data[2 * 50 + 1], 0.5);
     ck_assert_double_eq(X.data[2 * 99], 2.0);
     soma_matrix Xs, ys;
-    ck_assert_int_eq(soma_make_moons(&r, 100, 0.0, true, &Xs, &ys, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_make_moons(&r, 100, 0.0, true, &Xs, &ys, NULL, NULL), SOMA_OK);
     assert_same_rows(&X, &y, &Xs, &ys, false);
     soma_matrix_free(&Xs);
     soma_matrix_free(&ys);
@@ -213,7 +218,8 @@ START_TEST(moons_geometry)
     soma_matrix_free(&y);
 
     /* Noise: residual sd within 5 standard errors (0.05 / sqrt(2 * 20000)). */
-    ck_assert_int_eq(soma_make_moons(&r, 10000, 0.05, false, &X, &y, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_make_moons(&r, 10000, 0.05, false, &X, &y, NULL, NULL),
+                     SOMA_OK);
     double *e = malloc(20000 * sizeof *e);
     for (size_t i = 0; i < 10000; i++) {
         bool outer = i < 5000;
@@ -230,7 +236,7 @@ START_TEST(moons_geometry)
     soma_matrix_free(&X);
     soma_matrix_free(&y);
 
-    ck_assert_int_eq(soma_make_moons(&r, 1, 0.0, false, &X, &y, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_make_moons(&r, 1, 0.0, false, &X, &y, NULL, NULL), SOMA_OK);
     ck_assert_double_eq(y.data[0], 1.0);
     ck_assert_double_eq(X.data[0], 0.0);
     ck_assert_double_eq(X.data[1], 0.5);
@@ -245,30 +251,34 @@ START_TEST(two_class_generators_bad_input)
     soma_matrix X, y;
     memset(&X, 0x5A, sizeof X);
     soma_matrix before = X;
-    ck_assert_int_eq(soma_make_circles(NULL, 10, 0, 0.5, true, &X, &y, NULL),
+    ck_assert_int_eq(soma_make_circles(NULL, 10, 0, 0.5, true, &X, &y, NULL, NULL),
                      SOMA_EINVAL);
-    ck_assert_int_eq(soma_make_circles(&r, 10, 0, 0.5, true, NULL, &y, NULL),
+    ck_assert_int_eq(soma_make_circles(&r, 10, 0, 0.5, true, NULL, &y, NULL, NULL),
                      SOMA_EINVAL);
-    ck_assert_int_eq(soma_make_circles(&r, 10, 0, 0.5, true, &X, NULL, NULL),
+    ck_assert_int_eq(soma_make_circles(&r, 10, 0, 0.5, true, &X, NULL, NULL, NULL),
                      SOMA_EINVAL);
-    ck_assert_int_eq(soma_make_circles(&r, 0, 0, 0.5, true, &X, &y, NULL), SOMA_EINVAL);
-    ck_assert_int_eq(soma_make_circles(&r, 10, -0.1, 0.5, true, &X, &y, NULL),
+    ck_assert_int_eq(soma_make_circles(&r, 0, 0, 0.5, true, &X, &y, NULL, NULL),
                      SOMA_EINVAL);
-    ck_assert_int_eq(soma_make_circles(&r, 10, NAN, 0.5, true, &X, &y, NULL),
+    ck_assert_int_eq(soma_make_circles(&r, 10, -0.1, 0.5, true, &X, &y, NULL, NULL),
                      SOMA_EINVAL);
-    ck_assert_int_eq(soma_make_circles(&r, 10, 0, 1.0, true, &X, &y, NULL), SOMA_EINVAL);
-    ck_assert_int_eq(soma_make_circles(&r, 10, 0, -0.1, true, &X, &y, NULL), SOMA_EINVAL);
-    ck_assert_int_eq(soma_make_moons(&r, 0, 0, true, &X, &y, NULL), SOMA_EINVAL);
-    ck_assert_int_eq(soma_make_moons(&r, 5, INFINITY, true, &X, &y, NULL), SOMA_EINVAL);
-    ck_assert_int_eq(soma_make_moons(NULL, 5, 0, true, &X, &y, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_make_circles(&r, 10, NAN, 0.5, true, &X, &y, NULL, NULL),
+                     SOMA_EINVAL);
+    ck_assert_int_eq(soma_make_circles(&r, 10, 0, 1.0, true, &X, &y, NULL, NULL),
+                     SOMA_EINVAL);
+    ck_assert_int_eq(soma_make_circles(&r, 10, 0, -0.1, true, &X, &y, NULL, NULL),
+                     SOMA_EINVAL);
+    ck_assert_int_eq(soma_make_moons(&r, 0, 0, true, &X, &y, NULL, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_make_moons(&r, 5, INFINITY, true, &X, &y, NULL, NULL),
+                     SOMA_EINVAL);
+    ck_assert_int_eq(soma_make_moons(NULL, 5, 0, true, &X, &y, NULL, NULL), SOMA_EINVAL);
     test_alloc t;
     soma_allocator a = test_allocator(&t);
     for (size_t k = 1; k <= 2; k++) {
         t.fail_at = t.allocs + k;
-        ck_assert_int_eq(soma_make_circles(&r, 10, 0, 0.5, true, &X, &y, &a),
+        ck_assert_int_eq(soma_make_circles(&r, 10, 0, 0.5, true, &X, &y, &a, NULL),
                          SOMA_ENOMEM);
         t.fail_at = t.allocs + k;
-        ck_assert_int_eq(soma_make_moons(&r, 10, 0, true, &X, &y, &a), SOMA_ENOMEM);
+        ck_assert_int_eq(soma_make_moons(&r, 10, 0, true, &X, &y, &a, NULL), SOMA_ENOMEM);
     }
     ck_assert_uint_eq(t.live_bytes, 0);
     ck_assert_mem_eq(&X, &before, sizeof X);
@@ -293,7 +303,7 @@ START_TEST(blobs_statistics)
     o.shuffle = false;
     soma_rng r = seeded(5);
     soma_matrix X, y, used;
-    ck_assert_int_eq(soma_make_blobs(&r, &o, &X, &y, &used, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_make_blobs(&r, &o, &X, &y, &used, NULL, NULL), SOMA_OK);
     ck_assert_uint_eq(X.cols, 2);
     ck_assert_mem_eq(used.data, cb, sizeof cb);
     size_t start = 0;
@@ -315,7 +325,7 @@ START_TEST(blobs_statistics)
 
     /* Defaults: 100 points, 3 random centers in [-10, 10)^2, shuffled;
      * counts 34, 33, 33. */
-    ck_assert_int_eq(soma_make_blobs(&r, NULL, &X, &y, &used, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_make_blobs(&r, NULL, &X, &y, &used, NULL, NULL), SOMA_OK);
     ck_assert_uint_eq(X.rows, 100);
     ck_assert_uint_eq(used.rows, 3);
     ck_assert_uint_eq(used.cols, 2);
@@ -340,36 +350,36 @@ START_TEST(blobs_bad_input)
     soma_rng r = seeded(6);
     soma_matrix X = {0}, y = {0}, zero = {0};
     soma_make_blobs_options o = soma_make_blobs_defaults();
-    ck_assert_int_eq(soma_make_blobs(NULL, &o, &X, &y, NULL, NULL), SOMA_EINVAL);
-    ck_assert_int_eq(soma_make_blobs(&r, &o, NULL, &y, NULL, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_make_blobs(NULL, &o, &X, &y, NULL, NULL, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_make_blobs(&r, &o, NULL, &y, NULL, NULL, NULL), SOMA_EINVAL);
     o.n_samples = 0;
-    ck_assert_int_eq(soma_make_blobs(&r, &o, &X, &y, NULL, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_make_blobs(&r, &o, &X, &y, NULL, NULL, NULL), SOMA_EINVAL);
     o = soma_make_blobs_defaults();
     o.n_centers = 0;
-    ck_assert_int_eq(soma_make_blobs(&r, &o, &X, &y, NULL, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_make_blobs(&r, &o, &X, &y, NULL, NULL, NULL), SOMA_EINVAL);
     o = soma_make_blobs_defaults();
     o.cluster_std = -1;
-    ck_assert_int_eq(soma_make_blobs(&r, &o, &X, &y, NULL, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_make_blobs(&r, &o, &X, &y, NULL, NULL, NULL), SOMA_EINVAL);
     o = soma_make_blobs_defaults();
     o.center_box_lo = 5;
     o.center_box_hi = 5;
-    ck_assert_int_eq(soma_make_blobs(&r, &o, &X, &y, NULL, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_make_blobs(&r, &o, &X, &y, NULL, NULL, NULL), SOMA_EINVAL);
     o.center_box_hi = INFINITY;
-    ck_assert_int_eq(soma_make_blobs(&r, &o, &X, &y, NULL, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_make_blobs(&r, &o, &X, &y, NULL, NULL, NULL), SOMA_EINVAL);
     o = soma_make_blobs_defaults();
     double stds[3] = {1, NAN, 1};
     o.cluster_stds = stds;
-    ck_assert_int_eq(soma_make_blobs(&r, &o, &X, &y, NULL, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_make_blobs(&r, &o, &X, &y, NULL, NULL, NULL), SOMA_EINVAL);
     o = soma_make_blobs_defaults();
     double cb[2] = {1, NAN};
     soma_matrix C, Cbad = {1, 2, 1, cb, false, {0}}, Cempty = {0, 2, 2, NULL, false, {0}};
     ck_assert_int_eq(soma_matrix_view(&C, cb, 1, 2, 2), SOMA_OK);
     o.centers = &C;
-    ck_assert_int_eq(soma_make_blobs(&r, &o, &X, &y, NULL, NULL), SOMA_ENONFINITE);
+    ck_assert_int_eq(soma_make_blobs(&r, &o, &X, &y, NULL, NULL, NULL), SOMA_ENONFINITE);
     o.centers = &Cbad;
-    ck_assert_int_eq(soma_make_blobs(&r, &o, &X, &y, NULL, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_make_blobs(&r, &o, &X, &y, NULL, NULL, NULL), SOMA_EINVAL);
     o.centers = &Cempty;
-    ck_assert_int_eq(soma_make_blobs(&r, &o, &X, &y, NULL, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_make_blobs(&r, &o, &X, &y, NULL, NULL, NULL), SOMA_EINVAL);
     ck_assert_mem_eq(&X, &zero, sizeof X);
     ck_assert_mem_eq(&y, &zero, sizeof y);
 
@@ -378,13 +388,13 @@ START_TEST(blobs_bad_input)
     soma_matrix cen = {0};
     for (size_t k = 1; k <= 3; k++) {
         t.fail_at = t.allocs + k;
-        ck_assert_int_eq(soma_make_blobs(&r, NULL, &X, &y, &cen, &a), SOMA_ENOMEM);
+        ck_assert_int_eq(soma_make_blobs(&r, NULL, &X, &y, &cen, &a, NULL), SOMA_ENOMEM);
         ck_assert_uint_eq(t.live_bytes, 0);
     }
     t.fail_at = 0;
     ck_assert_mem_eq(&X, &zero, sizeof X);
     ck_assert_mem_eq(&cen, &zero, sizeof cen);
-    ck_assert_int_eq(soma_make_blobs(&r, NULL, &X, &y, NULL, &a), SOMA_OK);
+    ck_assert_int_eq(soma_make_blobs(&r, NULL, &X, &y, NULL, &a, NULL), SOMA_OK);
     soma_matrix_free(&X);
     soma_matrix_free(&y);
     ck_assert_uint_eq(t.live_bytes, 0);
@@ -453,7 +463,7 @@ START_TEST(classification_structure)
     o.class_sep = 3.0;
     soma_rng r = seeded(7);
     soma_matrix X, y;
-    ck_assert_int_eq(soma_make_classification(&r, &o, &X, &y, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_make_classification(&r, &o, &X, &y, NULL, NULL), SOMA_OK);
     ck_assert_uint_eq(X.rows, 4000);
     ck_assert_uint_eq(X.cols, 10);
     const size_t counts[6] = {667, 667, 667, 667, 666, 666};
@@ -539,7 +549,7 @@ START_TEST(classification_all_vertices_and_polytope)
     o.class_sep = 3.0;
     soma_rng r = seeded(8);
     soma_matrix X, y;
-    ck_assert_int_eq(soma_make_classification(&r, &o, &X, &y, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_make_classification(&r, &o, &X, &y, NULL, NULL), SOMA_OK);
     int seen[8] = {0};
     for (size_t c = 0; c < 8; c++) {
         int code = 0;
@@ -560,7 +570,7 @@ START_TEST(classification_all_vertices_and_polytope)
      * v_j, both uniform in [0, 1): every cluster mean moves inside the cube,
      * and (all but surely) some coordinate well inside. */
     o.hypercube = false;
-    ck_assert_int_eq(soma_make_classification(&r, &o, &X, &y, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_make_classification(&r, &o, &X, &y, NULL, NULL), SOMA_OK);
     double smallest = INFINITY;
     for (size_t c = 0; c < 8; c++)
         for (size_t j = 0; j < 3; j++) {
@@ -579,7 +589,7 @@ START_TEST(classification_all_vertices_and_polytope)
     o.n_informative = 33;
     o.n_features = 35;
     o.n_samples = 50;
-    ck_assert_int_eq(soma_make_classification(&r, &o, &X, &y, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_make_classification(&r, &o, &X, &y, NULL, NULL), SOMA_OK);
     ck_assert_uint_eq(X.cols, 35);
     ck_assert_int_eq(soma_matrix_check_finite(&X), SOMA_OK);
     soma_matrix_free(&X);
@@ -603,7 +613,7 @@ START_TEST(classification_mixing_is_centered)
         o.n_redundant = 0;
         soma_rng r = seeded(100 + seed);
         soma_matrix X, y;
-        ck_assert_int_eq(soma_make_classification(&r, &o, &X, &y, NULL), SOMA_OK);
+        ck_assert_int_eq(soma_make_classification(&r, &o, &X, &y, NULL, NULL), SOMA_OK);
         for (size_t c = 0; c < 4; c++) {
             double m0, s0, m1, s1, cov = 0;
             const double *x = X.data + c * 100 * 2;
@@ -642,7 +652,7 @@ START_TEST(classification_balance_and_weights)
      * the one left over to cluster 0 (class 0): 51 / 50. */
     soma_make_classification_options o = plain_options();
     o.n_samples = 101;
-    ck_assert_int_eq(soma_make_classification(&r, &o, &X, &y, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_make_classification(&r, &o, &X, &y, NULL, NULL), SOMA_OK);
     class_counts(&y, 2, cnt);
     ck_assert_uint_eq(cnt[0], 51);
     ck_assert_uint_eq(cnt[1], 50);
@@ -654,7 +664,7 @@ START_TEST(classification_balance_and_weights)
     o.n_samples = 1000;
     o.weights = w1;
     o.n_weights = 1;
-    ck_assert_int_eq(soma_make_classification(&r, &o, &X, &y, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_make_classification(&r, &o, &X, &y, NULL, NULL), SOMA_OK);
     class_counts(&y, 2, cnt);
     ck_assert_uint_eq(cnt[0], 250);
     ck_assert_uint_eq(cnt[1], 750);
@@ -668,7 +678,7 @@ START_TEST(classification_balance_and_weights)
     o.n_classes = 3;
     o.n_clusters_per_class = 1;
     o.shuffle = true;
-    ck_assert_int_eq(soma_make_classification(&r, &o, &X, &y, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_make_classification(&r, &o, &X, &y, NULL, NULL), SOMA_OK);
     class_counts(&y, 3, cnt);
     ck_assert_uint_eq(cnt[0], 200);
     ck_assert_uint_eq(cnt[1], 300);
@@ -690,7 +700,7 @@ START_TEST(classification_label_noise)
     o.flip_y = 0.5;
     soma_rng r = seeded(10);
     soma_matrix X, y;
-    ck_assert_int_eq(soma_make_classification(&r, &o, &X, &y, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_make_classification(&r, &o, &X, &y, NULL, NULL), SOMA_OK);
     size_t changed = 0;
     for (size_t i = 0; i < 20000; i++) {
         double orig = (double)((i / 5000) % 2);
@@ -712,7 +722,7 @@ START_TEST(classification_shift_scale_shuffle)
     o.flip_y = 0.1;
     soma_rng r = seeded(11);
     soma_matrix X1, y1, X2, y2;
-    ck_assert_int_eq(soma_make_classification(&r, &o, &X1, &y1, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_make_classification(&r, &o, &X1, &y1, NULL, NULL), SOMA_OK);
     double sh[20], sc[20];
     for (size_t j = 0; j < 20; j++) {
         sh[j] = (double)j - 7.5;
@@ -721,7 +731,7 @@ START_TEST(classification_shift_scale_shuffle)
     o.shift_values = sh;
     o.scale_values = sc;
     r = seeded(11);
-    ck_assert_int_eq(soma_make_classification(&r, &o, &X2, &y2, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_make_classification(&r, &o, &X2, &y2, NULL, NULL), SOMA_OK);
     ck_assert_mem_eq(y1.data, y2.data, 100 * sizeof(double));
     for (size_t i = 0; i < 100; i++)
         for (size_t j = 0; j < 20; j++)
@@ -735,7 +745,7 @@ START_TEST(classification_shift_scale_shuffle)
     o.shift = 2.5;
     o.scale = 3.0;
     r = seeded(11);
-    ck_assert_int_eq(soma_make_classification(&r, &o, &X2, &y2, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_make_classification(&r, &o, &X2, &y2, NULL, NULL), SOMA_OK);
     for (size_t i = 0; i < 2000; i++)
         ck_assert_double_eq(X2.data[i], (X1.data[i] + 2.5) * 3.0);
     soma_matrix_free(&X2);
@@ -748,7 +758,7 @@ START_TEST(classification_shift_scale_shuffle)
     o.shift_random = true;
     o.scale_random = true;
     r = seeded(11);
-    ck_assert_int_eq(soma_make_classification(&r, &o, &X2, &y2, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_make_classification(&r, &o, &X2, &y2, NULL, NULL), SOMA_OK);
     for (size_t j = 0; j < 20; j++) {
         double x0 = X1.data[j], x1 = X1.data[20 + j];
         double a = (X2.data[20 + j] - X2.data[j]) / (x1 - x0);
@@ -766,7 +776,7 @@ START_TEST(classification_shift_scale_shuffle)
     o.flip_y = 0.1;
     o.shuffle = true;
     r = seeded(11);
-    ck_assert_int_eq(soma_make_classification(&r, &o, &X2, &y2, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_make_classification(&r, &o, &X2, &y2, NULL, NULL), SOMA_OK);
     assert_same_rows(&X1, &y1, &X2, &y2, true);
     ck_assert_mem_ne(X1.data, X2.data, 2000 * sizeof(double));
     soma_matrix_free(&X2);
@@ -785,20 +795,20 @@ START_TEST(generators_reproducible)
             soma_status s1, s2;
             switch (g) {
             case 0:
-                s1 = soma_make_circles(&r1, 300, 0.1, 0.5, true, &A, &ya, NULL);
-                s2 = soma_make_circles(&r2, 300, 0.1, 0.5, true, &B, &yb, NULL);
+                s1 = soma_make_circles(&r1, 300, 0.1, 0.5, true, &A, &ya, NULL, NULL);
+                s2 = soma_make_circles(&r2, 300, 0.1, 0.5, true, &B, &yb, NULL, NULL);
                 break;
             case 1:
-                s1 = soma_make_moons(&r1, 300, 0.1, true, &A, &ya, NULL);
-                s2 = soma_make_moons(&r2, 300, 0.1, true, &B, &yb, NULL);
+                s1 = soma_make_moons(&r1, 300, 0.1, true, &A, &ya, NULL, NULL);
+                s2 = soma_make_moons(&r2, 300, 0.1, true, &B, &yb, NULL, NULL);
                 break;
             case 2:
-                s1 = soma_make_blobs(&r1, NULL, &A, &ya, NULL, NULL);
-                s2 = soma_make_blobs(&r2, NULL, &B, &yb, NULL, NULL);
+                s1 = soma_make_blobs(&r1, NULL, &A, &ya, NULL, NULL, NULL);
+                s2 = soma_make_blobs(&r2, NULL, &B, &yb, NULL, NULL, NULL);
                 break;
             default:
-                s1 = soma_make_classification(&r1, NULL, &A, &ya, NULL);
-                s2 = soma_make_classification(&r2, NULL, &B, &yb, NULL);
+                s1 = soma_make_classification(&r1, NULL, &A, &ya, NULL, NULL);
+                s2 = soma_make_classification(&r2, NULL, &B, &yb, NULL, NULL);
                 break;
             }
             ck_assert_int_eq(s1, SOMA_OK);
@@ -827,7 +837,8 @@ START_TEST(classification_bad_input)
     do {                                                                                 \
         o = soma_make_classification_defaults();                                         \
         stmt;                                                                            \
-        ck_assert_int_eq(soma_make_classification(&r, &o, &X, &y, NULL), SOMA_EINVAL);   \
+        ck_assert_int_eq(soma_make_classification(&r, &o, &X, &y, NULL, NULL),           \
+                         SOMA_EINVAL);                                                   \
     } while (0)
     EXPECT_EINVAL(o.n_samples = 0);
     EXPECT_EINVAL(o.n_features = 0);
@@ -858,9 +869,9 @@ START_TEST(classification_bad_input)
     EXPECT_EINVAL((o.weights = wover, o.n_weights = 2)); /* 140 samples > 100 */
 #undef EXPECT_EINVAL
     o = soma_make_classification_defaults();
-    ck_assert_int_eq(soma_make_classification(NULL, &o, &X, &y, NULL), SOMA_EINVAL);
-    ck_assert_int_eq(soma_make_classification(&r, &o, NULL, &y, NULL), SOMA_EINVAL);
-    ck_assert_int_eq(soma_make_classification(&r, &o, &X, NULL, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_make_classification(NULL, &o, &X, &y, NULL, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_make_classification(&r, &o, NULL, &y, NULL, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_make_classification(&r, &o, &X, NULL, NULL, NULL), SOMA_EINVAL);
     ck_assert_mem_eq(&X, &zero, sizeof X);
     ck_assert_mem_eq(&y, &zero, sizeof y);
 
@@ -874,7 +885,7 @@ START_TEST(classification_bad_input)
     for (k = 1; st == SOMA_ENOMEM && k < 100; k++) {
         t.fail_at = t.allocs + k;
         size_t base = t.allocs;
-        st = soma_make_classification(&r, &o, &X, &y, &a);
+        st = soma_make_classification(&r, &o, &X, &y, &a, NULL);
         if (st == SOMA_ENOMEM) {
             ck_assert_uint_eq(t.live_bytes, 0);
             ck_assert_mem_eq(&X, &zero, sizeof X);
@@ -901,19 +912,19 @@ START_TEST(scaler_by_hand)
     ck_assert_int_eq(soma_matrix_view(&X, xb, 3, 2, 2), SOMA_OK);
     ck_assert_int_eq(soma_matrix_view(&out, ob, 3, 2, 2), SOMA_OK);
     soma_scaler s = {0};
-    ck_assert_int_eq(soma_scaler_fit(&s, &X, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_scaler_fit(&s, &X, NULL, NULL), SOMA_OK);
     ck_assert_uint_eq(s.n_samples_seen, 3);
     ck_assert_double_eq(s.mean.data[0], 3.0);
     ck_assert_double_eq(s.mean.data[1], 2.0);
     ck_assert_double_eq_tol(s.scale.data[0], sqrt(8.0 / 3.0), 1e-15);
     ck_assert_double_eq(s.scale.data[1], 1.0);
-    ck_assert_int_eq(soma_scaler_transform(&s, &X, &out), SOMA_OK);
+    ck_assert_int_eq(soma_scaler_transform(&s, &X, &out, NULL), SOMA_OK);
     ck_assert_double_eq_tol(ob[0], -sqrt(1.5), 1e-15);
     ck_assert_double_eq(ob[2], 0.0);
     ck_assert_double_eq_tol(ob[4], sqrt(1.5), 1e-15);
     ck_assert_double_eq(ob[1], 0.0);
     ck_assert_double_eq(ob[5], 0.0);
-    ck_assert_int_eq(soma_scaler_inverse_transform(&s, &out, &out),
+    ck_assert_int_eq(soma_scaler_inverse_transform(&s, &out, &out, NULL),
                      SOMA_OK); /* in place */
     for (size_t i = 0; i < 6; i++)
         ck_assert_double_eq_tol(ob[i], xb[i], 1e-15);
@@ -928,10 +939,10 @@ START_TEST(scaler_by_hand)
         c[i] = 0.1;
     soma_matrix C;
     ck_assert_int_eq(soma_matrix_view(&C, c, 10, 1, 1), SOMA_OK);
-    ck_assert_int_eq(soma_scaler_fit(&s, &C, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_scaler_fit(&s, &C, NULL, NULL), SOMA_OK);
     ck_assert_double_eq(s.mean.data[0], 0.1);
     ck_assert_double_eq(s.scale.data[0], 1.0);
-    ck_assert_int_eq(soma_scaler_transform(&s, &C, &C), SOMA_OK);
+    ck_assert_int_eq(soma_scaler_transform(&s, &C, &C, NULL), SOMA_OK);
     for (size_t i = 0; i < 10; i++)
         ck_assert_double_eq(c[i], 0.0);
     soma_scaler_free(&s);
@@ -964,22 +975,22 @@ START_TEST(scaler_statistics_and_round_trip)
     test_alloc t;
     soma_allocator a = test_allocator(&t);
     soma_scaler s = {0};
-    ck_assert_int_eq(soma_scaler_fit(&s, &X, &a), SOMA_OK);
+    ck_assert_int_eq(soma_scaler_fit(&s, &X, &a, NULL), SOMA_OK);
     ck_assert_uint_eq(t.allocs, 2);
-    ck_assert_int_eq(soma_scaler_transform(&s, &X, &Z), SOMA_OK);
+    ck_assert_int_eq(soma_scaler_transform(&s, &X, &Z, NULL), SOMA_OK);
     for (size_t j = 0; j < 4; j++) {
         double m, sd;
         moments(Z.data + j, n, 4, &m, &sd);
         ck_assert_double_le(fabs(m), 4 * DBL_EPSILON * (fabs(mu[j]) / sig[j] + 1));
         ck_assert_double_lt(fabs(sd - 1.0), 1e-12);
     }
-    ck_assert_int_eq(soma_scaler_inverse_transform(&s, &Z, &back), SOMA_OK);
+    ck_assert_int_eq(soma_scaler_inverse_transform(&s, &Z, &back, NULL), SOMA_OK);
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < 4; j++)
             ck_assert_double_le(fabs(back.data[i * 4 + j] - buf[i * 6 + j]),
                                 4e-16 * (fabs(mu[j]) + 10 * sig[j]));
     /* In place on the padded view; the padding is not touched. */
-    ck_assert_int_eq(soma_scaler_transform(&s, &X, &X), SOMA_OK);
+    ck_assert_int_eq(soma_scaler_transform(&s, &X, &X, NULL), SOMA_OK);
     for (size_t i = 0; i < n; i++) {
         ck_assert_double_eq(buf[i * 6 + 4], -777.0);
         for (size_t j = 0; j < 4; j++)
@@ -1004,32 +1015,32 @@ START_TEST(scaler_bad_input)
     ck_assert_int_eq(soma_matrix_view(&overlap, xb + 1, 2, 2, 2), SOMA_OK);
     soma_scaler s, zero = {0};
     memset(&s, 0, sizeof s);
-    ck_assert_int_eq(soma_scaler_transform(&s, &X, &out), SOMA_ESTATE);
-    ck_assert_int_eq(soma_scaler_inverse_transform(&s, &X, &out), SOMA_ESTATE);
-    ck_assert_int_eq(soma_scaler_fit(NULL, &X, NULL), SOMA_EINVAL);
-    ck_assert_int_eq(soma_scaler_fit(&s, NULL, NULL), SOMA_EINVAL);
-    ck_assert_int_eq(soma_scaler_fit(&s, &empty, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_scaler_transform(&s, &X, &out, NULL), SOMA_ESTATE);
+    ck_assert_int_eq(soma_scaler_inverse_transform(&s, &X, &out, NULL), SOMA_ESTATE);
+    ck_assert_int_eq(soma_scaler_fit(NULL, &X, NULL, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_scaler_fit(&s, NULL, NULL, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_scaler_fit(&s, &empty, NULL, NULL), SOMA_EINVAL);
     xb[3] = NAN;
-    ck_assert_int_eq(soma_scaler_fit(&s, &X, NULL), SOMA_ENONFINITE);
+    ck_assert_int_eq(soma_scaler_fit(&s, &X, NULL, NULL), SOMA_ENONFINITE);
     xb[3] = 4;
     test_alloc t;
     soma_allocator a = test_allocator(&t);
     t.fail_at = 2;
-    ck_assert_int_eq(soma_scaler_fit(&s, &X, &a), SOMA_ENOMEM);
+    ck_assert_int_eq(soma_scaler_fit(&s, &X, &a, NULL), SOMA_ENOMEM);
     ck_assert_uint_eq(t.live_bytes, 0);
     ck_assert_mem_eq(&s, &zero, sizeof s);
 
-    ck_assert_int_eq(soma_scaler_fit(&s, &X, NULL), SOMA_OK);
-    ck_assert_int_eq(soma_scaler_transform(NULL, &X, &out), SOMA_EINVAL);
-    ck_assert_int_eq(soma_scaler_transform(&s, NULL, &out), SOMA_EINVAL);
-    ck_assert_int_eq(soma_scaler_transform(&s, &X, NULL), SOMA_EINVAL);
-    ck_assert_int_eq(soma_scaler_transform(&s, &X, &wrong), SOMA_EDIM);
-    ck_assert_int_eq(soma_scaler_transform(&s, &wrong, &wrong), SOMA_EDIM);
-    ck_assert_int_eq(soma_scaler_transform(&s, &overlap, &out), SOMA_EDIM);
+    ck_assert_int_eq(soma_scaler_fit(&s, &X, NULL, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_scaler_transform(NULL, &X, &out, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_scaler_transform(&s, NULL, &out, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_scaler_transform(&s, &X, NULL, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_scaler_transform(&s, &X, &wrong, NULL), SOMA_EDIM);
+    ck_assert_int_eq(soma_scaler_transform(&s, &wrong, &wrong, NULL), SOMA_EDIM);
+    ck_assert_int_eq(soma_scaler_transform(&s, &overlap, &out, NULL), SOMA_EDIM);
     soma_matrix X2;
     ck_assert_int_eq(soma_matrix_view(&X2, xb, 2, 2, 2), SOMA_OK);
-    ck_assert_int_eq(soma_scaler_transform(&s, &X2, &overlap), SOMA_EALIAS);
-    ck_assert_int_eq(soma_scaler_inverse_transform(&s, &X2, &overlap), SOMA_EALIAS);
+    ck_assert_int_eq(soma_scaler_transform(&s, &X2, &overlap, NULL), SOMA_EALIAS);
+    ck_assert_int_eq(soma_scaler_inverse_transform(&s, &X2, &overlap, NULL), SOMA_EALIAS);
     for (size_t i = 0; i < 6; i++) {
         ck_assert_double_eq(ob[i], 0.0);
         ck_assert_double_eq(xb[i], (double)(i + 1));
@@ -1089,7 +1100,8 @@ START_TEST(split_sizes_and_partition)
     soma_rng r = seeded(16);
     /* Default 0.25: ceil(25.75) = 26 test rows, 77 train. */
     ck_assert_int_eq(
-        soma_train_test_split(&X, &y, NULL, &r, &Xtr, &Xte, &ytr, &yte, NULL), SOMA_OK);
+        soma_train_test_split(&X, &y, NULL, &r, &Xtr, &Xte, &ytr, &yte, NULL, NULL),
+        SOMA_OK);
     ck_assert_uint_eq(Xte.rows, 26);
     ck_assert_uint_eq(Xtr.rows, 77);
     ck_assert_uint_eq(Xtr.cols, 2);
@@ -1099,8 +1111,9 @@ START_TEST(split_sizes_and_partition)
     /* An exact count. */
     soma_split_options o = soma_split_defaults();
     o.test_count = 10;
-    ck_assert_int_eq(soma_train_test_split(&X, &y, &o, &r, &Xtr, &Xte, &ytr, &yte, NULL),
-                     SOMA_OK);
+    ck_assert_int_eq(
+        soma_train_test_split(&X, &y, &o, &r, &Xtr, &Xte, &ytr, &yte, NULL, NULL),
+        SOMA_OK);
     ck_assert_uint_eq(Xte.rows, 10);
     check_partition(&y, &Xtr, &Xte, &ytr, &yte);
     free4(&Xtr, &Xte, &ytr, &yte);
@@ -1109,7 +1122,8 @@ START_TEST(split_sizes_and_partition)
     o = soma_split_defaults();
     o.shuffle = false;
     ck_assert_int_eq(
-        soma_train_test_split(&X, &y, &o, NULL, &Xtr, &Xte, &ytr, &yte, NULL), SOMA_OK);
+        soma_train_test_split(&X, &y, &o, NULL, &Xtr, &Xte, &ytr, &yte, NULL, NULL),
+        SOMA_OK);
     for (size_t i = 0; i < 77; i++)
         ck_assert_double_eq(Xtr.data[2 * i], (double)i);
     for (size_t i = 0; i < 26; i++)
@@ -1122,14 +1136,16 @@ START_TEST(split_sizes_and_partition)
     id_data(30, NULL, &X, &y);
     o = soma_split_defaults();
     o.test_fraction = 0.1;
-    ck_assert_int_eq(soma_train_test_split(&X, &y, &o, &r, &Xtr, &Xte, &ytr, &yte, NULL),
-                     SOMA_OK);
+    ck_assert_int_eq(
+        soma_train_test_split(&X, &y, &o, &r, &Xtr, &Xte, &ytr, &yte, NULL, NULL),
+        SOMA_OK);
     ck_assert_uint_eq(Xte.rows, 3);
     free4(&Xtr, &Xte, &ytr, &yte);
 
     /* y may be NULL; y_train and y_test are then ignored. */
     ck_assert_int_eq(
-        soma_train_test_split(&X, NULL, &o, &r, &Xtr, &Xte, NULL, NULL, NULL), SOMA_OK);
+        soma_train_test_split(&X, NULL, &o, &r, &Xtr, &Xte, NULL, NULL, NULL, NULL),
+        SOMA_OK);
     ck_assert_uint_eq(Xtr.rows, 27);
     soma_matrix_free(&Xtr);
     soma_matrix_free(&Xte);
@@ -1164,7 +1180,8 @@ START_TEST(split_stratified)
     soma_matrix first_test = {0};
     for (int rep = 0; rep < 2; rep++) {
         ck_assert_int_eq(
-            soma_train_test_split(&X, &y, &o, &r, &Xtr, &Xte, &ytr, &yte, NULL), SOMA_OK);
+            soma_train_test_split(&X, &y, &o, &r, &Xtr, &Xte, &ytr, &yte, NULL, NULL),
+            SOMA_OK);
         check_partition(&y, &Xtr, &Xte, &ytr, &yte);
         size_t te[3] = {0}, tr[3] = {0};
         for (size_t i = 0; i < yte.rows; i++)
@@ -1205,7 +1222,7 @@ START_TEST(split_bad_input)
         o = soma_split_defaults();                                                       \
         opt_stmt;                                                                        \
         ck_assert_int_eq(                                                                \
-            soma_train_test_split(&X, yy, &o, rr, &Xtr, &Xte, &ytr, &yte, NULL),         \
+            soma_train_test_split(&X, yy, &o, rr, &Xtr, &Xte, &ytr, &yte, NULL, NULL),   \
             status);                                                                     \
     } while (0)
     SPLIT(o.test_fraction = 0.0, SOMA_EINVAL, &y, &r);
@@ -1224,18 +1241,18 @@ START_TEST(split_bad_input)
     y.data[4] = 1;
 #undef SPLIT
     ck_assert_int_eq(
-        soma_train_test_split(NULL, &y, NULL, &r, &Xtr, &Xte, &ytr, &yte, NULL),
+        soma_train_test_split(NULL, &y, NULL, &r, &Xtr, &Xte, &ytr, &yte, NULL, NULL),
         SOMA_EINVAL);
     ck_assert_int_eq(
-        soma_train_test_split(&X, &y, NULL, &r, NULL, &Xte, &ytr, &yte, NULL),
+        soma_train_test_split(&X, &y, NULL, &r, NULL, &Xte, &ytr, &yte, NULL, NULL),
         SOMA_EINVAL);
     ck_assert_int_eq(
-        soma_train_test_split(&X, &y, NULL, &r, &Xtr, &Xte, NULL, &yte, NULL),
+        soma_train_test_split(&X, &y, NULL, &r, &Xtr, &Xte, NULL, &yte, NULL, NULL),
         SOMA_EINVAL);
     soma_matrix one;
     ck_assert_int_eq(soma_matrix_view(&one, X.data, 1, 2, 2), SOMA_OK);
     ck_assert_int_eq(
-        soma_train_test_split(&one, NULL, NULL, &r, &Xtr, &Xte, NULL, NULL, NULL),
+        soma_train_test_split(&one, NULL, NULL, &r, &Xtr, &Xte, NULL, NULL, NULL, NULL),
         SOMA_EINVAL);
     test_alloc t;
     soma_allocator a = test_allocator(&t);
@@ -1246,7 +1263,7 @@ START_TEST(split_bad_input)
         size_t k;
         for (k = 1; st == SOMA_ENOMEM; k++) {
             t.fail_at = t.allocs + k;
-            st = soma_train_test_split(&X, &y, &o, &r, &Xtr, &Xte, &ytr, &yte, &a);
+            st = soma_train_test_split(&X, &y, &o, &r, &Xtr, &Xte, &ytr, &yte, &a, NULL);
             if (st == SOMA_ENOMEM) {
                 ck_assert_uint_eq(t.live_bytes, 0);
                 ck_assert_mem_eq(&Xtr, &zero, sizeof Xtr);
@@ -1272,13 +1289,13 @@ START_TEST(one_hot_by_hand)
     double lb[4] = {2, 0, 1, 2};
     soma_matrix L, out;
     ck_assert_int_eq(soma_matrix_view(&L, lb, 4, 1, 1), SOMA_OK);
-    ck_assert_int_eq(soma_one_hot(&L, 0, &out, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_one_hot(&L, 0, &out, NULL, NULL), SOMA_OK);
     const double e3[12] = {0, 0, 1, 1, 0, 0, 0, 1, 0, 0, 0, 1};
     ck_assert_uint_eq(out.rows, 4);
     ck_assert_uint_eq(out.cols, 3);
     ck_assert_mem_eq(out.data, e3, sizeof e3);
     soma_matrix_free(&out);
-    ck_assert_int_eq(soma_one_hot(&L, 4, &out, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_one_hot(&L, 4, &out, NULL, NULL), SOMA_OK);
     ck_assert_uint_eq(out.cols, 4);
     ck_assert_double_eq(out.data[0 * 4 + 2], 1.0);
     ck_assert_double_eq(out.data[0 * 4 + 3], 0.0);
@@ -1286,28 +1303,29 @@ START_TEST(one_hot_by_hand)
 
     soma_matrix zero = {0}, E, W;
     out = zero;
-    ck_assert_int_eq(soma_one_hot(&L, 2, &out, NULL), SOMA_EINVAL); /* label 2 >= 2 */
+    ck_assert_int_eq(soma_one_hot(&L, 2, &out, NULL, NULL),
+                     SOMA_EINVAL); /* label 2 >= 2 */
     lb[1] = 0.5;
-    ck_assert_int_eq(soma_one_hot(&L, 0, &out, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_one_hot(&L, 0, &out, NULL, NULL), SOMA_EINVAL);
     lb[1] = -1;
-    ck_assert_int_eq(soma_one_hot(&L, 0, &out, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_one_hot(&L, 0, &out, NULL, NULL), SOMA_EINVAL);
     lb[1] = NAN;
-    ck_assert_int_eq(soma_one_hot(&L, 0, &out, NULL), SOMA_ENONFINITE);
+    ck_assert_int_eq(soma_one_hot(&L, 0, &out, NULL, NULL), SOMA_ENONFINITE);
     lb[1] = 1e300;
-    ck_assert_int_eq(soma_one_hot(&L, 0, &out, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_one_hot(&L, 0, &out, NULL, NULL), SOMA_EINVAL);
     lb[1] = 0;
-    ck_assert_int_eq(soma_one_hot(NULL, 0, &out, NULL), SOMA_EINVAL);
-    ck_assert_int_eq(soma_one_hot(&L, 0, NULL, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_one_hot(NULL, 0, &out, NULL, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_one_hot(&L, 0, NULL, NULL, NULL), SOMA_EINVAL);
     ck_assert_int_eq(soma_matrix_view(&W, lb, 2, 2, 2), SOMA_OK);
-    ck_assert_int_eq(soma_one_hot(&W, 0, &out, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_one_hot(&W, 0, &out, NULL, NULL), SOMA_EINVAL);
     ck_assert_int_eq(soma_matrix_view(&E, NULL, 0, 1, 1), SOMA_OK);
-    ck_assert_int_eq(soma_one_hot(&E, 0, &out, NULL), SOMA_EINVAL); /* k unknown */
+    ck_assert_int_eq(soma_one_hot(&E, 0, &out, NULL, NULL), SOMA_EINVAL); /* k unknown */
     test_alloc t;
     soma_allocator a = test_allocator(&t);
     t.fail_at = 1;
-    ck_assert_int_eq(soma_one_hot(&L, 0, &out, &a), SOMA_ENOMEM);
+    ck_assert_int_eq(soma_one_hot(&L, 0, &out, &a, NULL), SOMA_ENOMEM);
     ck_assert_mem_eq(&out, &zero, sizeof out);
-    ck_assert_int_eq(soma_one_hot(&E, 3, &out, NULL), SOMA_OK); /* 0 x 3 */
+    ck_assert_int_eq(soma_one_hot(&E, 3, &out, NULL, NULL), SOMA_OK); /* 0 x 3 */
     ck_assert_uint_eq(out.rows, 0);
     ck_assert_uint_eq(out.cols, 3);
     soma_matrix_free(&out);

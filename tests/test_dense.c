@@ -13,30 +13,31 @@ START_TEST(forward_by_hand)
     ck_assert_int_eq(soma_matrix_view(&layer.b, b, 1, 3, 3), SOMA_OK);
     ck_assert_int_eq(soma_matrix_init(&Z, 2, 3, NULL), SOMA_OK);
     ck_assert_int_eq(soma_matrix_init(&A, 2, 3, NULL), SOMA_OK);
-    ck_assert_int_eq(soma_dense_forward(&layer, &X, &Z, &A), SOMA_OK);
+    ck_assert_int_eq(soma_dense_forward(&layer, &X, &Z, &A, NULL), SOMA_OK);
     for (int i = 0; i < 6; i++) {
         ck_assert_double_eq_tol(Z.data[i], zr[i], 1e-14);
         ck_assert_double_eq_tol(A.data[i], ar[i], 1e-14);
     }
     /* Identity may run in place (A == Z). */
     layer.activation = SOMA_ACTIVATION_IDENTITY;
-    ck_assert_int_eq(soma_dense_forward(&layer, &X, &Z, &Z), SOMA_OK);
+    ck_assert_int_eq(soma_dense_forward(&layer, &X, &Z, &Z, NULL), SOMA_OK);
     for (int i = 0; i < 6; i++)
         ck_assert_double_eq_tol(Z.data[i], zr[i], 1e-14);
     layer.activation = SOMA_ACTIVATION_TANH;
-    ck_assert_int_eq(soma_dense_forward(&layer, &X, &Z, &Z), SOMA_EALIAS);
+    ck_assert_int_eq(soma_dense_forward(&layer, &X, &Z, &Z, NULL), SOMA_EALIAS);
     soma_matrix_free(&A);
     soma_matrix_free(&Z);
 }
 END_TEST
 
 /* J(W, b, X) = (1/m) sum_ij R_ij f(X W + b)_ij for a fixed random R. */
-static double objective(const soma_dense *layer, const soma_matrix *X, const soma_matrix *R)
+static double objective(const soma_dense *layer, const soma_matrix *X,
+                        const soma_matrix *R)
 {
     soma_matrix Z, A;
     ck_assert_int_eq(soma_matrix_init(&Z, X->rows, layer->W.cols, NULL), SOMA_OK);
     ck_assert_int_eq(soma_matrix_init(&A, X->rows, layer->W.cols, NULL), SOMA_OK);
-    ck_assert_int_eq(soma_dense_forward(layer, X, &Z, &A), SOMA_OK);
+    ck_assert_int_eq(soma_dense_forward(layer, X, &Z, &A, NULL), SOMA_OK);
     long double j = 0;
     for (size_t i = 0; i < A.rows * A.cols; i++)
         j += (long double)R->data[i] * A.data[i];
@@ -87,11 +88,11 @@ START_TEST(backward_matches_finite_differences)
     ck_assert_int_eq(soma_matrix_init(&dW, in, out, NULL), SOMA_OK);
     ck_assert_int_eq(soma_matrix_init(&db, 1, out, NULL), SOMA_OK);
     ck_assert_int_eq(soma_matrix_init(&dX, m, in, NULL), SOMA_OK);
-    ck_assert_int_eq(soma_dense_forward(&layer, &X, &Z, &A), SOMA_OK);
+    ck_assert_int_eq(soma_dense_forward(&layer, &X, &Z, &A, NULL), SOMA_OK);
     /* dA = R (per-row gradient of sum_j R_ij A_ij); dZ computed in place. */
     ck_assert_int_eq(soma_matrix_copy(&R, &dZ), SOMA_OK);
-    ck_assert_int_eq(soma_dense_backward(&layer, &X, &Z, &A, &dZ, &dZ, &dW, &db, &dX),
-                     SOMA_OK);
+    ck_assert_int_eq(
+        soma_dense_backward(&layer, &X, &Z, &A, &dZ, &dZ, &dW, &db, &dX, NULL), SOMA_OK);
     double norm = 0;
     for (size_t i = 0; i < in * out; i++) {
         assert_close(dW.data[i], central(&layer, &X, &R, &Wm.data[i]));
@@ -107,7 +108,8 @@ START_TEST(backward_matches_finite_differences)
     /* backward_dz from the dZ just computed gives the same dW. */
     soma_matrix dW2;
     ck_assert_int_eq(soma_matrix_init(&dW2, in, out, NULL), SOMA_OK);
-    ck_assert_int_eq(soma_dense_backward_dz(&layer, &X, &dZ, &dW2, &db, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_dense_backward_dz(&layer, &X, &dZ, &dW2, &db, NULL, NULL),
+                     SOMA_OK);
     ck_assert_mem_eq(dW.data, dW2.data, in * out * sizeof(double));
     soma_matrix *all[] = {&X, &R, &Wm, &bm, &Z, &A, &dZ, &dW, &db, &dX, &dW2};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
@@ -130,20 +132,20 @@ START_TEST(bad_arguments_write_nothing)
     ck_assert_int_eq(soma_matrix_fill(&dW, 7.0), SOMA_OK);
     soma_dense layer = {W, b, SOMA_ACTIVATION_SIGMOID, 0.0};
 
-    ck_assert_int_eq(soma_dense_forward(NULL, &X, &Z, &A), SOMA_EINVAL);
-    ck_assert_int_eq(soma_dense_forward(&layer, NULL, &Z, &A), SOMA_EINVAL);
-    ck_assert_int_eq(soma_dense_forward(&layer, &X, NULL, &A), SOMA_EINVAL);
-    ck_assert_int_eq(soma_dense_forward(&layer, &X, &Z, NULL), SOMA_EINVAL);
-    ck_assert_int_eq(soma_dense_forward(&layer, &X, &wrong, &A), SOMA_EDIM);
-    ck_assert_int_eq(soma_dense_forward(&layer, &Z, &Z, &A), SOMA_EDIM);
+    ck_assert_int_eq(soma_dense_forward(NULL, &X, &Z, &A, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_dense_forward(&layer, NULL, &Z, &A, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_dense_forward(&layer, &X, NULL, &A, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_dense_forward(&layer, &X, &Z, NULL, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_dense_forward(&layer, &X, &wrong, &A, NULL), SOMA_EDIM);
+    ck_assert_int_eq(soma_dense_forward(&layer, &Z, &Z, &A, NULL), SOMA_EDIM);
     layer.activation = (soma_activation)77;
-    ck_assert_int_eq(soma_dense_forward(&layer, &X, &Z, &A), SOMA_EINVAL);
+    ck_assert_int_eq(soma_dense_forward(&layer, &X, &Z, &A, NULL), SOMA_EINVAL);
     layer.activation = SOMA_ACTIVATION_ELU;
     layer.alpha = NAN;
-    ck_assert_int_eq(soma_dense_forward(&layer, &X, &Z, &A), SOMA_EINVAL);
+    ck_assert_int_eq(soma_dense_forward(&layer, &X, &Z, &A, NULL), SOMA_EINVAL);
     layer.alpha = 1.0;
     layer.b = wrong;
-    ck_assert_int_eq(soma_dense_forward(&layer, &X, &Z, &A), SOMA_EDIM);
+    ck_assert_int_eq(soma_dense_forward(&layer, &X, &Z, &A, NULL), SOMA_EDIM);
     layer.b = b;
     /* Z overlapping W. */
     soma_matrix over;
@@ -151,15 +153,19 @@ START_TEST(bad_arguments_write_nothing)
     soma_matrix x2, a2;
     ck_assert_int_eq(soma_matrix_view(&x2, X.data, 2, 2, 2), SOMA_OK);
     ck_assert_int_eq(soma_matrix_view(&a2, A.data, 2, 4, 4), SOMA_OK);
-    ck_assert_int_eq(soma_dense_forward(&layer, &x2, &over, &a2), SOMA_EALIAS);
+    ck_assert_int_eq(soma_dense_forward(&layer, &x2, &over, &a2, NULL), SOMA_EALIAS);
     for (size_t i = 0; i < 12; i++)
         ck_assert_double_eq(Z.data[i], 7.0);
 
-    ck_assert_int_eq(soma_dense_backward_dz(&layer, &X, &wrong, &dW, &db, NULL), SOMA_EDIM);
-    ck_assert_int_eq(soma_dense_backward_dz(&layer, &X, &Z, &W, &db, NULL), SOMA_EALIAS);
-    ck_assert_int_eq(soma_dense_backward_dz(&layer, &X, &Z, &dW, NULL, NULL), SOMA_EINVAL);
-    ck_assert_int_eq(soma_dense_backward(&layer, &X, &Z, &A, &A, &Z, &dW, &db, NULL),
+    ck_assert_int_eq(soma_dense_backward_dz(&layer, &X, &wrong, &dW, &db, NULL, NULL),
+                     SOMA_EDIM);
+    ck_assert_int_eq(soma_dense_backward_dz(&layer, &X, &Z, &W, &db, NULL, NULL),
                      SOMA_EALIAS);
+    ck_assert_int_eq(soma_dense_backward_dz(&layer, &X, &Z, &dW, NULL, NULL, NULL),
+                     SOMA_EINVAL);
+    ck_assert_int_eq(
+        soma_dense_backward(&layer, &X, &Z, &A, &A, &Z, &dW, &db, NULL, NULL),
+        SOMA_EALIAS);
     for (size_t i = 0; i < 8; i++)
         ck_assert_double_eq(dW.data[i], 7.0);
     for (size_t i = 0; i < 12; i++)
@@ -175,7 +181,8 @@ int main(void)
     Suite *s = suite_create("dense");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, forward_by_hand);
-    tcase_add_loop_test(tc, backward_matches_finite_differences, 0, SOMA_ACTIVATION_COUNT);
+    tcase_add_loop_test(tc, backward_matches_finite_differences, 0,
+                        SOMA_ACTIVATION_COUNT);
     tcase_add_test(tc, bad_arguments_write_nothing);
     suite_add_tcase(s, tc);
     return test_run(s);

@@ -88,7 +88,7 @@ static soma_mlp *mlp_version(int v)
     s.loss = SOMA_LOSS_CE;
     s.seed = 10 + (uint64_t)v;
     soma_mlp *m;
-    ck_assert_int_eq(soma_mlp_create(&m, sizes, 3, &s, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_create(&m, sizes, 3, &s, NULL, NULL), SOMA_OK);
     /* Give it optimizer state, so that with_optimizer writes some. */
     soma_matrix X, Y;
     ck_assert_int_eq(soma_matrix_init(&X, 20, 3, NULL), SOMA_OK);
@@ -99,7 +99,7 @@ static soma_mlp *mlp_version(int v)
     soma_fit_options o = soma_fit_options_default();
     o.epochs = 2;
     o.optimizer = soma_optim_config_default(SOMA_OPTIMIZER_ADAM);
-    ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &o, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &o, NULL, NULL), SOMA_OK);
     soma_matrix_free(&X);
     soma_matrix_free(&Y);
     return m;
@@ -107,19 +107,19 @@ static soma_mlp *mlp_version(int v)
 
 static soma_status save_mlp(int v)
 {
-    return soma_mlp_save(models[v], file, false);
+    return soma_mlp_save(models[v], file, false, NULL);
 }
 
 static soma_status save_mlp_opt(int v)
 {
-    return soma_mlp_save(models[v], file, true);
+    return soma_mlp_save(models[v], file, true, NULL);
 }
 
 static void same_params(soma_mlp *a, soma_mlp *b)
 {
     soma_matrix pa, pb;
-    ck_assert_int_eq(soma_mlp_params(a, &pa), SOMA_OK);
-    ck_assert_int_eq(soma_mlp_params(b, &pb), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_params(a, &pa, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_params(b, &pb, NULL), SOMA_OK);
     ck_assert_uint_eq(pa.cols, pb.cols);
     ck_assert_mem_eq(pa.data, pb.data, pa.cols * sizeof(double));
 }
@@ -137,7 +137,7 @@ static void mlp_loads_old(void)
 static soma_perceptron *perceptron_version(int v)
 {
     soma_perceptron *p;
-    ck_assert_int_eq(soma_perceptron_create(&p, NULL, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_create(&p, NULL, NULL, NULL), SOMA_OK);
     soma_matrix X, y;
     ck_assert_int_eq(soma_matrix_init(&X, 20, 2, NULL), SOMA_OK);
     ck_assert_int_eq(soma_matrix_init(&y, 20, 1, NULL), SOMA_OK);
@@ -146,7 +146,7 @@ static soma_perceptron *perceptron_version(int v)
         y.data[i] = X.data[2 * i] > (v ? 0.2 : -0.2) ? 1.0 : 0.0;
     soma_rng r;
     ck_assert_int_eq(soma_rng_seed(&r, (uint64_t)v), SOMA_OK);
-    ck_assert_int_eq(soma_perceptron_fit(p, &X, &y, &r), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_fit(p, &X, &y, &r, NULL), SOMA_OK);
     soma_matrix_free(&X);
     soma_matrix_free(&y);
     return p;
@@ -154,7 +154,7 @@ static soma_perceptron *perceptron_version(int v)
 
 static soma_status save_perceptron(int v)
 {
-    return soma_perceptron_save(perceptrons[v], file);
+    return soma_perceptron_save(perceptrons[v], file, NULL);
 }
 
 static void perceptron_loads_old(void)
@@ -165,8 +165,9 @@ static void perceptron_loads_old(void)
     soma_matrix W0, W1;
     ck_assert_int_eq(soma_matrix_view(&W0, w0, 1, 2, 2), SOMA_OK);
     ck_assert_int_eq(soma_matrix_view(&W1, w1, 1, 2, 2), SOMA_OK);
-    ck_assert_int_eq(soma_perceptron_get_weights(p, &W0, &b0), SOMA_OK);
-    ck_assert_int_eq(soma_perceptron_get_weights(perceptrons[0], &W1, &b1), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_get_weights(p, &W0, &b0, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_get_weights(perceptrons[0], &W1, &b1, NULL),
+                     SOMA_OK);
     ck_assert_mem_eq(w0, w1, sizeof w0);
     ck_assert_mem_eq(&b0, &b1, sizeof b0);
     soma_perceptron_destroy(p);
@@ -175,7 +176,7 @@ static void perceptron_loads_old(void)
 static soma_status save_csv(int v)
 {
     static const char *const names[3] = {"x0", "x1", "x2"};
-    return soma_csv_write(file, &tables[v], NULL, names);
+    return soma_csv_write(file, &tables[v], NULL, names, NULL);
 }
 
 static void csv_loads_old(void)
@@ -302,7 +303,7 @@ typedef struct recorder {
 static void record(recorder *r)
 {
     soma_matrix p;
-    ck_assert_int_eq(soma_mlp_params(r->mlp, &p), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_params(r->mlp, &p, NULL), SOMA_OK);
     ck_assert_uint_le(r->n, MAX_EPOCHS);
     r->params[r->n] = malloc(p.cols * sizeof(double));
     memcpy(r->params[r->n], p.data, p.cols * sizeof(double));
@@ -379,11 +380,11 @@ START_TEST(divergence_keeps_the_last_finite_parameters)
     spec.output = SOMA_ACTIVATION_IDENTITY;
     spec.loss = SOMA_LOSS_MSE;
     recorder rec = {0};
-    ck_assert_int_eq(soma_mlp_create(&rec.mlp, sizes, 3, &spec, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_create(&rec.mlp, sizes, 3, &spec, NULL, NULL), SOMA_OK);
     record(&rec);
     soma_fit_options o = diverging_options(config, &rec);
     soma_history h;
-    ck_assert_int_eq(soma_mlp_fit(rec.mlp, &X, &Y, &o, &h), SOMA_ENONFINITE);
+    ck_assert_int_eq(soma_mlp_fit(rec.mlp, &X, &Y, &o, &h, NULL), SOMA_ENONFINITE);
     ck_assert_int_eq(h.stop, SOMA_STOP_DIVERGED);
     ck_assert_uint_ge(h.n_epochs, 2); /* the configurations diverge later */
     ck_assert_uint_lt(h.n_epochs, MAX_EPOCHS);
@@ -391,7 +392,7 @@ START_TEST(divergence_keeps_the_last_finite_parameters)
      * the parameters at the end of epoch e - 1 (the start of epoch e). */
     ck_assert_uint_eq(rec.n, h.n_epochs);
     soma_matrix p;
-    ck_assert_int_eq(soma_mlp_params(rec.mlp, &p), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_params(rec.mlp, &p, NULL), SOMA_OK);
     ck_assert_int_eq(soma_matrix_check_finite(&p), SOMA_OK);
     size_t match = SIZE_MAX;
     for (size_t e = 0; e < rec.n; e++)
@@ -414,7 +415,8 @@ START_TEST(divergence_keeps_the_last_finite_parameters)
         if (config != 1) {
             /* Full batch: the epoch's loss was measured exactly there. */
             double loss;
-            ck_assert_int_eq(soma_mlp_evaluate(rec.mlp, &X, &Y, &loss, NULL), SOMA_OK);
+            ck_assert_int_eq(soma_mlp_evaluate(rec.mlp, &X, &Y, &loss, NULL, NULL),
+                             SOMA_OK);
             ck_assert_double_eq_tol(loss, h.epochs[want].loss,
                                     1e-12 * h.epochs[want].loss);
         }
@@ -422,12 +424,12 @@ START_TEST(divergence_keeps_the_last_finite_parameters)
     /* The kept model is a model: finite predictions; it saves and loads. */
     soma_matrix P;
     ck_assert_int_eq(soma_matrix_init(&P, 16, 1, NULL), SOMA_OK);
-    ck_assert_int_eq(soma_mlp_predict_proba(rec.mlp, &X, &P), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_predict_proba(rec.mlp, &X, &P, NULL), SOMA_OK);
     ck_assert_int_eq(soma_matrix_check_finite(&P), SOMA_OK);
     size_t n;
-    ck_assert_int_eq(soma_mlp_save_buffer(rec.mlp, true, NULL, 0, &n), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_save_buffer(rec.mlp, true, NULL, 0, &n, NULL), SOMA_OK);
     unsigned char *b = malloc(n);
-    ck_assert_int_eq(soma_mlp_save_buffer(rec.mlp, true, b, n, &n), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_save_buffer(rec.mlp, true, b, n, &n, NULL), SOMA_OK);
     soma_mlp *back = NULL;
     ck_assert_int_eq(soma_mlp_load_buffer(&back, b, n, NULL, NULL), SOMA_OK);
     same_params(back, rec.mlp);

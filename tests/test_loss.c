@@ -24,7 +24,8 @@ static long double clampl(long double p)
 }
 
 /* Per-row loss of one row on probabilities (loss.h's table). */
-static long double ref_row(soma_loss loss, size_t k, const long double *p, const double *y)
+static long double ref_row(soma_loss loss, size_t k, const long double *p,
+                           const double *y)
 {
     long double s = 0;
     for (size_t j = 0; j < k; j++) {
@@ -52,7 +53,8 @@ static long double ref_logits_row(soma_loss loss, size_t k, const long double *z
     long double s = 0;
     if (loss == SOMA_LOSS_BCE) {
         for (size_t j = 0; j < k; j++)
-            s += y[j] * ref_softplus(-z[j]) + (1 - (long double)y[j]) * ref_softplus(z[j]);
+            s +=
+                y[j] * ref_softplus(-z[j]) + (1 - (long double)y[j]) * ref_softplus(z[j]);
         return s / k;
     }
     /* lse(z) - z_j = (m - z_j) + log1p(sum over j != argmax of e^(z_j - m)),
@@ -134,12 +136,13 @@ START_TEST(unfused_value_and_gradient)
     ck_assert_int_eq(soma_rng_seed(&r, 100 + _i), SOMA_OK);
     for (size_t i = 0; i < rows; i++) /* probabilities away from the clamp */
         ck_assert_int_eq(
-            soma_rng_uniform_range(&r, cols, 0.05, 0.95, soma_matrix_at(&P, i, 0)), SOMA_OK);
+            soma_rng_uniform_range(&r, cols, 0.05, 0.95, soma_matrix_at(&P, i, 0)),
+            SOMA_OK);
     fill_targets(loss, &Y, &r, true);
 
     double value = 0;
-    ck_assert_int_eq(soma_loss_value(loss, &P, &Y, &value), SOMA_OK);
-    ck_assert_int_eq(soma_loss_grad(loss, &P, &Y, &G), SOMA_OK);
+    ck_assert_int_eq(soma_loss_value(loss, &P, &Y, &value, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_loss_grad(loss, &P, &Y, &G, NULL), SOMA_OK);
     long double total = 0;
     for (size_t i = 0; i < rows; i++) {
         long double p[5];
@@ -176,7 +179,7 @@ START_TEST(unfused_value_and_gradient)
     memcpy(copy, pbuf, sizeof copy);
     soma_matrix C;
     ck_assert_int_eq(soma_matrix_view(&C, copy, rows, cols, ld), SOMA_OK);
-    ck_assert_int_eq(soma_loss_grad(loss, &C, &Y, &C), SOMA_OK);
+    ck_assert_int_eq(soma_loss_grad(loss, &C, &Y, &C, NULL), SOMA_OK);
     ck_assert_mem_eq(copy, gbuf, sizeof copy);
 }
 END_TEST
@@ -189,21 +192,22 @@ START_TEST(probability_clamp)
     ck_assert_int_eq(soma_matrix_view(&P, p, 1, 2, 2), SOMA_OK);
     ck_assert_int_eq(soma_matrix_view(&Y, y, 1, 2, 2), SOMA_OK);
     ck_assert_int_eq(soma_matrix_view(&G, g, 1, 2, 2), SOMA_OK);
-    ck_assert_int_eq(soma_loss_value(SOMA_LOSS_BCE, &P, &Y, &v), SOMA_OK);
-    long double want = (-logl(SOMA_LOSS_EPS) - log1pl(-(long double)(1.0 - SOMA_LOSS_EPS))) / 2;
+    ck_assert_int_eq(soma_loss_value(SOMA_LOSS_BCE, &P, &Y, &v, NULL), SOMA_OK);
+    long double want =
+        (-logl(SOMA_LOSS_EPS) - log1pl(-(long double)(1.0 - SOMA_LOSS_EPS))) / 2;
     ck_assert(rel_err(v, want) <= 1e-14);
-    ck_assert_int_eq(soma_loss_grad(SOMA_LOSS_BCE, &P, &Y, &G), SOMA_OK);
+    ck_assert_int_eq(soma_loss_grad(SOMA_LOSS_BCE, &P, &Y, &G, NULL), SOMA_OK);
     ck_assert(isfinite(g[0]) && isfinite(g[1]) && g[0] < 0 && g[1] > 0);
-    ck_assert_int_eq(soma_loss_value(SOMA_LOSS_CE, &P, &Y, &v), SOMA_OK);
+    ck_assert_int_eq(soma_loss_value(SOMA_LOSS_CE, &P, &Y, &v, NULL), SOMA_OK);
     ck_assert(rel_err(v, -logl(SOMA_LOSS_EPS)) <= 1e-14);
-    ck_assert_int_eq(soma_loss_grad(SOMA_LOSS_CE, &P, &Y, &G), SOMA_OK);
+    ck_assert_int_eq(soma_loss_grad(SOMA_LOSS_CE, &P, &Y, &G, NULL), SOMA_OK);
     ck_assert(rel_err(g[0], -1 / (long double)SOMA_LOSS_EPS) <= 1e-14);
     ck_assert_double_eq(g[1], 0.0);
     /* NaN predictions give a NaN value. */
     p[0] = NAN;
-    ck_assert_int_eq(soma_loss_value(SOMA_LOSS_MSE, &P, &Y, &v), SOMA_OK);
+    ck_assert_int_eq(soma_loss_value(SOMA_LOSS_MSE, &P, &Y, &v, NULL), SOMA_OK);
     ck_assert(isnan(v));
-    ck_assert_int_eq(soma_loss_value(SOMA_LOSS_BCE, &P, &Y, &v), SOMA_OK);
+    ck_assert_int_eq(soma_loss_value(SOMA_LOSS_BCE, &P, &Y, &v, NULL), SOMA_OK);
     ck_assert(isnan(v));
 }
 END_TEST
@@ -237,7 +241,8 @@ START_TEST(fused_bce_sweep)
         REQUIRE(soma_matrix_view(&Y, &y, 1, 1, 1) == SOMA_OK);
         REQUIRE(soma_matrix_view(&P, &p, 1, 1, 1) == SOMA_OK);
         REQUIRE(soma_matrix_view(&G, &g, 1, 1, 1) == SOMA_OK);
-        REQUIRE(soma_loss_from_logits(SOMA_LOSS_BCE, &Z, &Y, &v, &P, &G) == SOMA_OK);
+        REQUIRE(soma_loss_from_logits(SOMA_LOSS_BCE, &Z, &Y, &v, &P, &G, NULL) ==
+                SOMA_OK);
         REQUIRE(isfinite(v) && isfinite(p) && isfinite(g));
         const long double zl = z, rv = ref_logits_row(SOMA_LOSS_BCE, 1, &zl, &y);
         /* p - y for y = 1 is -sigmoid(-z): written so, lest 1 - p vanish in
@@ -282,7 +287,7 @@ START_TEST(fused_ce_sweep)
         REQUIRE(soma_matrix_view(&Y, y, 1, 3, 3) == SOMA_OK);
         REQUIRE(soma_matrix_view(&P, p, 1, 3, 3) == SOMA_OK);
         REQUIRE(soma_matrix_view(&G, g, 1, 3, 3) == SOMA_OK);
-        REQUIRE(soma_loss_from_logits(SOMA_LOSS_CE, &Z, &Y, &v, &P, &G) == SOMA_OK);
+        REQUIRE(soma_loss_from_logits(SOMA_LOSS_CE, &Z, &Y, &v, &P, &G, NULL) == SOMA_OK);
         REQUIRE(isfinite(v));
         long double zl[3] = {z[0], z[1], z[2]}, m = zl[0], s = 0, e[3];
         const long double rv = ref_logits_row(SOMA_LOSS_CE, 3, zl, y);
@@ -297,7 +302,8 @@ START_TEST(fused_ce_sweep)
         for (int j = 0; j < 3; j++) {
             /* p_j - 1 = -(sum of the other terms) / s, without cancellation. */
             const long double rp = e[j] / s;
-            const long double rg = y[j] == 1.0 ? -(e[(j + 1) % 3] + e[(j + 2) % 3]) / s : rp;
+            const long double rg =
+                y[j] == 1.0 ? -(e[(j + 1) % 3] + e[(j + 2) % 3]) / s : rp;
             REQUIRE(isfinite(p[j]) && isfinite(g[j]));
             if (rp >= 1e-300L) {
                 double e = rel_err(p[j], rp);
@@ -336,10 +342,11 @@ START_TEST(fused_gradient_against_finite_differences)
     ck_assert_int_eq(soma_rng_seed(&r, 31 + _i), SOMA_OK);
     for (size_t i = 0; i < rows; i++)
         ck_assert_int_eq(
-            soma_rng_uniform_range(&r, cols, -8.0, 8.0, soma_matrix_at(&Z, i, 0)), SOMA_OK);
+            soma_rng_uniform_range(&r, cols, -8.0, 8.0, soma_matrix_at(&Z, i, 0)),
+            SOMA_OK);
     fill_targets(loss, &Y, &r, true);
     double v;
-    ck_assert_int_eq(soma_loss_from_logits(loss, &Z, &Y, &v, &P, &G), SOMA_OK);
+    ck_assert_int_eq(soma_loss_from_logits(loss, &Z, &Y, &v, &P, &G, NULL), SOMA_OK);
     long double total = 0;
     for (size_t i = 0; i < rows; i++) {
         long double z[4];
@@ -371,9 +378,9 @@ START_TEST(fused_gradient_against_finite_differences)
         }
     /* Optional outputs: value only, then dZ in place over Z, same bits. */
     double v2 = 0;
-    ck_assert_int_eq(soma_loss_from_logits(loss, &Z, &Y, &v2, NULL, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_loss_from_logits(loss, &Z, &Y, &v2, NULL, NULL, NULL), SOMA_OK);
     ck_assert_double_eq(v2, v);
-    ck_assert_int_eq(soma_loss_from_logits(loss, &Z, &Y, NULL, NULL, &Z), SOMA_OK);
+    ck_assert_int_eq(soma_loss_from_logits(loss, &Z, &Y, NULL, NULL, &Z, NULL), SOMA_OK);
     ck_assert_mem_eq(zb, gb, sizeof zb); /* pads were equal too */
 }
 END_TEST
@@ -399,11 +406,12 @@ START_TEST(fused_matches_unfused)
     ck_assert_int_eq(soma_rng_uniform_range(&r, rows * cols, -5.0, 5.0, Z.data), SOMA_OK);
     fill_targets(loss, &Y, &r, _i == 0);
     double vf, vu;
-    ck_assert_int_eq(soma_loss_from_logits(loss, &Z, &Y, &vf, &Pf, &dZf), SOMA_OK);
-    ck_assert_int_eq(soma_activation_forward_matrix(act, 0, &Z, &P), SOMA_OK);
-    ck_assert_int_eq(soma_loss_value(loss, &P, &Y, &vu), SOMA_OK);
-    ck_assert_int_eq(soma_loss_grad(loss, &P, &Y, &dP), SOMA_OK);
-    ck_assert_int_eq(soma_activation_backward_matrix(act, 0, &Z, &P, &dP, &dZ), SOMA_OK);
+    ck_assert_int_eq(soma_loss_from_logits(loss, &Z, &Y, &vf, &Pf, &dZf, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_activation_forward_matrix(act, 0, &Z, &P, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_loss_value(loss, &P, &Y, &vu, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_loss_grad(loss, &P, &Y, &dP, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_activation_backward_matrix(act, 0, &Z, &P, &dP, &dZ, NULL),
+                     SOMA_OK);
     ck_assert_msg(rel_err(vf, vu) <= 1e-13, "values %.17g %.17g", vf, vu);
     for (size_t i = 0; i < rows * cols; i++) {
         ck_assert(rel_err(Pf.data[i], P.data[i]) <= 1e-15);
@@ -430,7 +438,8 @@ START_TEST(fused_extreme_logits_stay_finite)
     ck_assert_int_eq(soma_matrix_view(&Z, z, 1, 4, 4), SOMA_OK);
     ck_assert_int_eq(soma_matrix_view(&Y, y, 1, 4, 4), SOMA_OK);
     ck_assert_int_eq(soma_matrix_view(&G, g, 1, 4, 4), SOMA_OK);
-    ck_assert_int_eq(soma_loss_from_logits(SOMA_LOSS_CE, &Z, &Y, &v, NULL, &G), SOMA_OK);
+    ck_assert_int_eq(soma_loss_from_logits(SOMA_LOSS_CE, &Z, &Y, &v, NULL, &G, NULL),
+                     SOMA_OK);
     ck_assert(isfinite(v)); /* DBL_MAX - 1e300 */
     for (int j = 0; j < 4; j++)
         ck_assert(isfinite(g[j]));
@@ -441,7 +450,8 @@ START_TEST(fused_extreme_logits_stay_finite)
     double zb[4] = {DBL_MAX, -DBL_MAX, 800, -800}, yb[4] = {1, 0, 0.5, 1};
     ck_assert_int_eq(soma_matrix_view(&Z, zb, 1, 4, 4), SOMA_OK);
     ck_assert_int_eq(soma_matrix_view(&Y, yb, 1, 4, 4), SOMA_OK);
-    ck_assert_int_eq(soma_loss_from_logits(SOMA_LOSS_BCE, &Z, &Y, &v, NULL, &G), SOMA_OK);
+    ck_assert_int_eq(soma_loss_from_logits(SOMA_LOSS_BCE, &Z, &Y, &v, NULL, &G, NULL),
+                     SOMA_OK);
     ck_assert(isfinite(v));
     for (int j = 0; j < 4; j++)
         ck_assert(isfinite(g[j]));
@@ -464,10 +474,11 @@ static void expect_rejected(soma_loss loss, const double *y, size_t k)
     ck_assert_int_eq(soma_matrix_view(&Y, ycopy, 1, k, k), SOMA_OK);
     ck_assert_int_eq(soma_matrix_view(&G, g, 1, k, k), SOMA_OK);
     ck_assert_int_eq(soma_matrix_view(&Q, q, 1, k, k), SOMA_OK);
-    ck_assert_int_eq(soma_loss_value(loss, &P, &Y, &v), SOMA_EINVAL);
-    ck_assert_int_eq(soma_loss_grad(loss, &P, &Y, &G), SOMA_EINVAL);
+    ck_assert_int_eq(soma_loss_value(loss, &P, &Y, &v, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_loss_grad(loss, &P, &Y, &G, NULL), SOMA_EINVAL);
     if (loss != SOMA_LOSS_MSE)
-        ck_assert_int_eq(soma_loss_from_logits(loss, &P, &Y, &v, &Q, &G), SOMA_EINVAL);
+        ck_assert_int_eq(soma_loss_from_logits(loss, &P, &Y, &v, &Q, &G, NULL),
+                         SOMA_EINVAL);
     ck_assert_double_eq(v, 7.0);
     for (size_t j = 0; j < k; j++) {
         ck_assert_double_eq(g[j], 7.0);
@@ -481,9 +492,9 @@ START_TEST(targets_outside_their_domain)
     expect_rejected(SOMA_LOSS_BCE, (const double[]){0.5, -0.1}, 2);
     expect_rejected(SOMA_LOSS_BCE, (const double[]){1.0 + 1e-12, 0}, 2);
     expect_rejected(SOMA_LOSS_BCE, (const double[]){NAN}, 1);
-    expect_rejected(SOMA_LOSS_CE, (const double[]){0.5, 0.4}, 2);          /* sum 0.9 */
-    expect_rejected(SOMA_LOSS_CE, (const double[]){1.5, -0.5}, 2);         /* negative */
-    expect_rejected(SOMA_LOSS_CE, (const double[]){0.5, 0.5 + 2e-9}, 2);   /* off by 2e-9 */
+    expect_rejected(SOMA_LOSS_CE, (const double[]){0.5, 0.4}, 2);        /* sum 0.9 */
+    expect_rejected(SOMA_LOSS_CE, (const double[]){1.5, -0.5}, 2);       /* negative */
+    expect_rejected(SOMA_LOSS_CE, (const double[]){0.5, 0.5 + 2e-9}, 2); /* off by 2e-9 */
     expect_rejected(SOMA_LOSS_CE, (const double[]){0.0, 0.0, 0.0, 0.0}, 4); /* no class */
     expect_rejected(SOMA_LOSS_CE, (const double[]){NAN, 1.0}, 2);
     expect_rejected(SOMA_LOSS_MSE, (const double[]){1.0, INFINITY}, 2);
@@ -493,12 +504,12 @@ START_TEST(targets_outside_their_domain)
     soma_matrix P, Y;
     ck_assert_int_eq(soma_matrix_view(&P, p, 1, 2, 2), SOMA_OK);
     ck_assert_int_eq(soma_matrix_view(&Y, y, 1, 2, 2), SOMA_OK);
-    ck_assert_int_eq(soma_loss_value(SOMA_LOSS_CE, &P, &Y, &v), SOMA_OK);
+    ck_assert_int_eq(soma_loss_value(SOMA_LOSS_CE, &P, &Y, &v, NULL), SOMA_OK);
     y[0] = 0.0;
     y[1] = 1.0;
-    ck_assert_int_eq(soma_loss_value(SOMA_LOSS_BCE, &P, &Y, &v), SOMA_OK);
+    ck_assert_int_eq(soma_loss_value(SOMA_LOSS_BCE, &P, &Y, &v, NULL), SOMA_OK);
     y[0] = -1e300;
-    ck_assert_int_eq(soma_loss_value(SOMA_LOSS_MSE, &P, &Y, &v), SOMA_OK);
+    ck_assert_int_eq(soma_loss_value(SOMA_LOSS_MSE, &P, &Y, &v, NULL), SOMA_OK);
 }
 END_TEST
 
@@ -508,21 +519,21 @@ START_TEST(names_round_trip)
     for (int l = 0; l < SOMA_LOSS_COUNT; l++) {
         ck_assert_str_eq(soma_loss_name((soma_loss)l), want[l]);
         soma_loss out = SOMA_LOSS_COUNT;
-        ck_assert_int_eq(soma_loss_from_name(want[l], &out), SOMA_OK);
+        ck_assert_int_eq(soma_loss_from_name(want[l], &out, NULL), SOMA_OK);
         ck_assert_int_eq(out, l);
     }
     soma_loss out = SOMA_LOSS_MSE;
-    ck_assert_int_eq(soma_loss_from_name("Binary_CrossEntropy", &out), SOMA_OK);
+    ck_assert_int_eq(soma_loss_from_name("Binary_CrossEntropy", &out, NULL), SOMA_OK);
     ck_assert_int_eq(out, SOMA_LOSS_BCE);
-    ck_assert_int_eq(soma_loss_from_name("CROSSENTROPY", &out), SOMA_OK);
+    ck_assert_int_eq(soma_loss_from_name("CROSSENTROPY", &out, NULL), SOMA_OK);
     ck_assert_int_eq(out, SOMA_LOSS_CE);
-    ck_assert_int_eq(soma_loss_from_name("MSE", &out), SOMA_OK);
+    ck_assert_int_eq(soma_loss_from_name("MSE", &out, NULL), SOMA_OK);
     ck_assert_int_eq(out, SOMA_LOSS_MSE);
-    ck_assert_int_eq(soma_loss_from_name("hinge", &out), SOMA_EINVAL);
-    ck_assert_int_eq(soma_loss_from_name("", &out), SOMA_EINVAL);
+    ck_assert_int_eq(soma_loss_from_name("hinge", &out, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_loss_from_name("", &out, NULL), SOMA_EINVAL);
     ck_assert_int_eq(out, SOMA_LOSS_MSE);
-    ck_assert_int_eq(soma_loss_from_name(NULL, &out), SOMA_EINVAL);
-    ck_assert_int_eq(soma_loss_from_name("ce", NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_loss_from_name(NULL, &out, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_loss_from_name("ce", NULL, NULL), SOMA_EINVAL);
     ck_assert_ptr_null(soma_loss_name(SOMA_LOSS_COUNT));
     ck_assert_ptr_null(soma_loss_name((soma_loss)-1));
 }
@@ -539,37 +550,39 @@ START_TEST(bad_arguments)
     ck_assert_int_eq(soma_matrix_view(&Q, q, 2, 3, 3), SOMA_OK);
     ck_assert_int_eq(soma_matrix_view(&Yt, y, 3, 2, 2), SOMA_OK);
     const soma_loss CE = SOMA_LOSS_CE;
-    ck_assert_int_eq(soma_loss_value(SOMA_LOSS_COUNT, &P, &Y, &v), SOMA_EINVAL);
-    ck_assert_int_eq(soma_loss_value((soma_loss)-1, &P, &Y, &v), SOMA_EINVAL);
-    ck_assert_int_eq(soma_loss_value(CE, NULL, &Y, &v), SOMA_EINVAL);
-    ck_assert_int_eq(soma_loss_value(CE, &P, NULL, &v), SOMA_EINVAL);
-    ck_assert_int_eq(soma_loss_value(CE, &P, &Y, NULL), SOMA_EINVAL);
-    ck_assert_int_eq(soma_loss_value(CE, &P, &Yt, &v), SOMA_EDIM);
+    ck_assert_int_eq(soma_loss_value(SOMA_LOSS_COUNT, &P, &Y, &v, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_loss_value((soma_loss)-1, &P, &Y, &v, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_loss_value(CE, NULL, &Y, &v, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_loss_value(CE, &P, NULL, &v, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_loss_value(CE, &P, &Y, NULL, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_loss_value(CE, &P, &Yt, &v, NULL), SOMA_EDIM);
     bad = P;
     bad.ld = 2;
-    ck_assert_int_eq(soma_loss_value(CE, &bad, &Y, &v), SOMA_EINVAL);
-    ck_assert_int_eq(soma_loss_grad(CE, &P, &Y, NULL), SOMA_EINVAL);
-    ck_assert_int_eq(soma_loss_grad(CE, &P, &Yt, &G), SOMA_EDIM);
+    ck_assert_int_eq(soma_loss_value(CE, &bad, &Y, &v, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_loss_grad(CE, &P, &Y, NULL, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_loss_grad(CE, &P, &Yt, &G, NULL), SOMA_EDIM);
     soma_matrix G23;
     ck_assert_int_eq(soma_matrix_view(&G23, g, 3, 2, 2), SOMA_OK);
-    ck_assert_int_eq(soma_loss_grad(CE, &P, &Y, &G23), SOMA_EDIM);
-    ck_assert_int_eq(soma_loss_grad(CE, &P, &Y, &Y), SOMA_EALIAS); /* dP over Y */
+    ck_assert_int_eq(soma_loss_grad(CE, &P, &Y, &G23, NULL), SOMA_EDIM);
+    ck_assert_int_eq(soma_loss_grad(CE, &P, &Y, &Y, NULL), SOMA_EALIAS); /* dP over Y */
     soma_matrix Pshift;
     ck_assert_int_eq(soma_matrix_view(&Pshift, p + 1, 1, 3, 3), SOMA_OK);
     soma_matrix P1, Y1;
     ck_assert_int_eq(soma_matrix_view(&P1, p, 1, 3, 3), SOMA_OK);
     ck_assert_int_eq(soma_matrix_view(&Y1, y, 1, 3, 3), SOMA_OK);
-    ck_assert_int_eq(soma_loss_grad(CE, &P1, &Y1, &Pshift), SOMA_EALIAS);
+    ck_assert_int_eq(soma_loss_grad(CE, &P1, &Y1, &Pshift, NULL), SOMA_EALIAS);
     /* Fused: MSE has no fused form; shapes; P over Z; dZ partly over Z; P = dZ. */
-    ck_assert_int_eq(soma_loss_from_logits(SOMA_LOSS_MSE, &P, &Y, &v, &Q, &G), SOMA_ENOTSUP);
-    ck_assert_int_eq(soma_loss_from_logits(CE, &P, &Yt, &v, &Q, &G), SOMA_EDIM);
-    ck_assert_int_eq(soma_loss_from_logits(CE, &P, &Y, &v, &G23, &G), SOMA_EDIM);
-    ck_assert_int_eq(soma_loss_from_logits(CE, &P, &Y, &v, &Q, &G23), SOMA_EDIM);
-    ck_assert_int_eq(soma_loss_from_logits(CE, NULL, &Y, &v, &Q, &G), SOMA_EINVAL);
-    ck_assert_int_eq(soma_loss_from_logits(CE, &P, &Y, &v, &P, &G), SOMA_EALIAS);
-    ck_assert_int_eq(soma_loss_from_logits(CE, &P1, &Y1, &v, NULL, &Pshift), SOMA_EALIAS);
-    ck_assert_int_eq(soma_loss_from_logits(CE, &P, &Y, &v, &Q, &Q), SOMA_EALIAS);
-    ck_assert_int_eq(soma_loss_from_logits(CE, &P, &Y, &v, &Q, &Y), SOMA_EALIAS);
+    ck_assert_int_eq(soma_loss_from_logits(SOMA_LOSS_MSE, &P, &Y, &v, &Q, &G, NULL),
+                     SOMA_ENOTSUP);
+    ck_assert_int_eq(soma_loss_from_logits(CE, &P, &Yt, &v, &Q, &G, NULL), SOMA_EDIM);
+    ck_assert_int_eq(soma_loss_from_logits(CE, &P, &Y, &v, &G23, &G, NULL), SOMA_EDIM);
+    ck_assert_int_eq(soma_loss_from_logits(CE, &P, &Y, &v, &Q, &G23, NULL), SOMA_EDIM);
+    ck_assert_int_eq(soma_loss_from_logits(CE, NULL, &Y, &v, &Q, &G, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_loss_from_logits(CE, &P, &Y, &v, &P, &G, NULL), SOMA_EALIAS);
+    ck_assert_int_eq(soma_loss_from_logits(CE, &P1, &Y1, &v, NULL, &Pshift, NULL),
+                     SOMA_EALIAS);
+    ck_assert_int_eq(soma_loss_from_logits(CE, &P, &Y, &v, &Q, &Q, NULL), SOMA_EALIAS);
+    ck_assert_int_eq(soma_loss_from_logits(CE, &P, &Y, &v, &Q, &Y, NULL), SOMA_EALIAS);
     ck_assert_double_eq(v, 5.0);
     for (int i = 0; i < 6; i++) {
         ck_assert_double_eq(g[i], 5.0);
@@ -581,9 +594,9 @@ START_TEST(bad_arguments)
     soma_matrix E, EY;
     ck_assert_int_eq(soma_matrix_view(&E, NULL, 0, 3, 3), SOMA_OK);
     ck_assert_int_eq(soma_matrix_view(&EY, NULL, 0, 3, 3), SOMA_OK);
-    ck_assert_int_eq(soma_loss_value(CE, &E, &EY, &v), SOMA_OK);
+    ck_assert_int_eq(soma_loss_value(CE, &E, &EY, &v, NULL), SOMA_OK);
     ck_assert_double_eq(v, 0.0);
-    ck_assert_int_eq(soma_loss_from_logits(CE, &E, &EY, &v, NULL, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_loss_from_logits(CE, &E, &EY, &v, NULL, NULL, NULL), SOMA_OK);
     ck_assert_double_eq(v, 0.0);
 }
 END_TEST

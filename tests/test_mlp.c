@@ -11,7 +11,7 @@ static soma_mlp *make(const size_t *sizes, size_t n, soma_activation hidden,
     spec.loss = loss;
     spec.seed = seed;
     soma_mlp *m = NULL;
-    ck_assert_int_eq(soma_mlp_create(&m, sizes, n, &spec, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_create(&m, sizes, n, &spec, NULL, NULL), SOMA_OK);
     return m;
 }
 
@@ -26,7 +26,8 @@ static void fill_targets(soma_matrix *Y, soma_loss loss, uint64_t seed)
         ck_assert_int_eq(soma_rng_u64(&r, &u), SOMA_OK);
         for (size_t j = 0; j < Y->cols; j++) {
             if (loss == SOMA_LOSS_MSE)
-                ck_assert_int_eq(soma_rng_uniform_range(&r, 1, -1.0, 1.0, &y[j]), SOMA_OK);
+                ck_assert_int_eq(soma_rng_uniform_range(&r, 1, -1.0, 1.0, &y[j]),
+                                 SOMA_OK);
             else if (loss == SOMA_LOSS_BCE)
                 y[j] = (double)((u >> j) & 1);
             else
@@ -46,11 +47,16 @@ typedef struct pairing {
 /* Fused pairs, the regression pair, and generic compositions whose outputs
  * stay inside the loss's domain. */
 static const pairing pairings[] = {
-    {SOMA_ACTIVATION_SIGMOID, SOMA_LOSS_BCE, 1},  {SOMA_ACTIVATION_SOFTMAX, SOMA_LOSS_CE, 3},
-    {SOMA_ACTIVATION_IDENTITY, SOMA_LOSS_MSE, 2}, {SOMA_ACTIVATION_TANH, SOMA_LOSS_MSE, 1},
-    {SOMA_ACTIVATION_SIGMOID, SOMA_LOSS_MSE, 2},  {SOMA_ACTIVATION_SWISH, SOMA_LOSS_MSE, 1},
-    {SOMA_ACTIVATION_SOFTMAX, SOMA_LOSS_MSE, 3},  {SOMA_ACTIVATION_SOFTMAX, SOMA_LOSS_BCE, 2},
-    {SOMA_ACTIVATION_SIGMOID, SOMA_LOSS_CE, 3},   {SOMA_ACTIVATION_SIGMOID, SOMA_LOSS_BCE, 3},
+    {SOMA_ACTIVATION_SIGMOID, SOMA_LOSS_BCE, 1},
+    {SOMA_ACTIVATION_SOFTMAX, SOMA_LOSS_CE, 3},
+    {SOMA_ACTIVATION_IDENTITY, SOMA_LOSS_MSE, 2},
+    {SOMA_ACTIVATION_TANH, SOMA_LOSS_MSE, 1},
+    {SOMA_ACTIVATION_SIGMOID, SOMA_LOSS_MSE, 2},
+    {SOMA_ACTIVATION_SWISH, SOMA_LOSS_MSE, 1},
+    {SOMA_ACTIVATION_SOFTMAX, SOMA_LOSS_MSE, 3},
+    {SOMA_ACTIVATION_SOFTMAX, SOMA_LOSS_BCE, 2},
+    {SOMA_ACTIVATION_SIGMOID, SOMA_LOSS_CE, 3},
+    {SOMA_ACTIVATION_SIGMOID, SOMA_LOSS_BCE, 3},
 };
 #define N_PAIRINGS (sizeof pairings / sizeof pairings[0])
 
@@ -83,16 +89,16 @@ static void gradient_check(soma_activation hidden, const pairing *pr, size_t dep
      * away from special points. */
     for (size_t l = 0; l < depth; l++) {
         soma_matrix b;
-        ck_assert_int_eq(soma_mlp_layer(m, l, NULL, &b), SOMA_OK);
+        ck_assert_int_eq(soma_mlp_layer(m, l, NULL, &b, NULL), SOMA_OK);
         test_fill_random(&b, seed + 10 + l);
         ck_assert_int_eq(soma_matrix_scale(&b, 0.5), SOMA_OK);
     }
-    ck_assert_int_eq(soma_mlp_params(m, &params), SOMA_OK);
-    ck_assert_int_eq(soma_mlp_grads(m, &grads), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_params(m, &params, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_grads(m, &grads, NULL), SOMA_OK);
     const size_t P = params.cols;
     double *analytic = malloc(P * sizeof(double));
     double J0;
-    ck_assert_int_eq(soma_mlp_gradient(m, &X, &Y, l2, &J0), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_gradient(m, &X, &Y, l2, &J0, NULL), SOMA_OK);
     ck_assert(isfinite(J0));
     memcpy(analytic, grads.data, P * sizeof(double));
     double norm = 0;
@@ -100,15 +106,16 @@ static void gradient_check(soma_activation hidden, const pairing *pr, size_t dep
         const double h = 1e-5, keep = params.data[i];
         double jp, jm;
         params.data[i] = keep + h;
-        ck_assert_int_eq(soma_mlp_gradient(m, &X, &Y, l2, &jp), SOMA_OK);
+        ck_assert_int_eq(soma_mlp_gradient(m, &X, &Y, l2, &jp, NULL), SOMA_OK);
         params.data[i] = keep - h;
-        ck_assert_int_eq(soma_mlp_gradient(m, &X, &Y, l2, &jm), SOMA_OK);
+        ck_assert_int_eq(soma_mlp_gradient(m, &X, &Y, l2, &jm, NULL), SOMA_OK);
         params.data[i] = keep;
         const double num = (jp - jm) / (2 * h), a = analytic[i];
         const double scale = fmax(fabs(a), fabs(num));
         const bool ok = fabs(a - num) <= 1e-6 * scale + 1e-10;
-        ck_assert_msg(ok, "%s hidden, %s out, %s loss, depth %zu, l2 %g: param %zu "
-                          "analytic %.10g numeric %.10g",
+        ck_assert_msg(ok,
+                      "%s hidden, %s out, %s loss, depth %zu, l2 %g: param %zu "
+                      "analytic %.10g numeric %.10g",
                       soma_activation_name(hidden), soma_activation_name(pr->out),
                       soma_loss_name(pr->loss), depth, l2, i, a, num);
         norm += fabs(a);
@@ -136,16 +143,16 @@ START_TEST(gradient_in_several_chunks)
 {
     /* 2500 rows: three chunks of at most 1024 whose gradients are summed. */
     const size_t sizes[3] = {2, 5, 1};
-    soma_mlp *m = make(sizes, 3, SOMA_ACTIVATION_TANH, SOMA_ACTIVATION_SIGMOID,
-                       SOMA_LOSS_BCE, 5);
+    soma_mlp *m =
+        make(sizes, 3, SOMA_ACTIVATION_TANH, SOMA_ACTIVATION_SIGMOID, SOMA_LOSS_BCE, 5);
     soma_matrix X, Y, params, grads;
     ck_assert_int_eq(soma_matrix_init(&X, 2500, 2, NULL), SOMA_OK);
     ck_assert_int_eq(soma_matrix_init(&Y, 2500, 1, NULL), SOMA_OK);
     test_fill_random(&X, 6);
     fill_targets(&Y, SOMA_LOSS_BCE, 7);
-    ck_assert_int_eq(soma_mlp_params(m, &params), SOMA_OK);
-    ck_assert_int_eq(soma_mlp_grads(m, &grads), SOMA_OK);
-    ck_assert_int_eq(soma_mlp_gradient(m, &X, &Y, 0.0, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_params(m, &params, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_grads(m, &grads, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_gradient(m, &X, &Y, 0.0, NULL, NULL), SOMA_OK);
     double analytic[21];
     ck_assert_uint_eq(params.cols, 21);
     memcpy(analytic, grads.data, sizeof analytic);
@@ -153,9 +160,9 @@ START_TEST(gradient_in_several_chunks)
         const double h = 1e-5, keep = params.data[i];
         double jp, jm;
         params.data[i] = keep + h;
-        ck_assert_int_eq(soma_mlp_gradient(m, &X, &Y, 0.0, &jp), SOMA_OK);
+        ck_assert_int_eq(soma_mlp_gradient(m, &X, &Y, 0.0, &jp, NULL), SOMA_OK);
         params.data[i] = keep - h;
-        ck_assert_int_eq(soma_mlp_gradient(m, &X, &Y, 0.0, &jm), SOMA_OK);
+        ck_assert_int_eq(soma_mlp_gradient(m, &X, &Y, 0.0, &jm, NULL), SOMA_OK);
         params.data[i] = keep;
         const double num = (jp - jm) / (2 * h);
         ck_assert_double_le(fabs(analytic[i] - num), 1e-6 * fmax(fabs(num), 1e-3));
@@ -182,21 +189,21 @@ START_TEST(hand_computed_step)
      * One SGD step, lr 0.1: param -= 0.1 grad.
      */
     const size_t sizes[3] = {2, 2, 1};
-    soma_mlp *m = make(sizes, 3, SOMA_ACTIVATION_RELU, SOMA_ACTIVATION_IDENTITY,
-                       SOMA_LOSS_MSE, 1);
+    soma_mlp *m =
+        make(sizes, 3, SOMA_ACTIVATION_RELU, SOMA_ACTIVATION_IDENTITY, SOMA_LOSS_MSE, 1);
     const double start[9] = {0.1, 0.2, 0.3, 0.4, 0.01, 0.02, 0.5, -0.25, 0.1};
     const double grad[9] = {-0.8, 0.4, -1.6, 0.8, -0.8, 0.4, -1.136, -1.632, -1.6};
     soma_matrix params, grads, X, Y;
-    ck_assert_int_eq(soma_mlp_params(m, &params), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_params(m, &params, NULL), SOMA_OK);
     ck_assert_uint_eq(params.cols, 9);
     memcpy(params.data, start, sizeof start);
     double x[2] = {1, 2}, y[1] = {1};
     ck_assert_int_eq(soma_matrix_view(&X, x, 1, 2, 2), SOMA_OK);
     ck_assert_int_eq(soma_matrix_view(&Y, y, 1, 1, 1), SOMA_OK);
     double J;
-    ck_assert_int_eq(soma_mlp_gradient(m, &X, &Y, 0.0, &J), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_gradient(m, &X, &Y, 0.0, &J, NULL), SOMA_OK);
     ck_assert_double_eq_tol(J, 0.64, 1e-14);
-    ck_assert_int_eq(soma_mlp_grads(m, &grads), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_grads(m, &grads, NULL), SOMA_OK);
     for (int i = 0; i < 9; i++)
         ck_assert_double_eq_tol(grads.data[i], grad[i], 1e-14);
 
@@ -204,7 +211,7 @@ START_TEST(hand_computed_step)
     o.epochs = 1;
     o.learning_rate = 0.1;
     soma_history h;
-    ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &o, &h), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &o, &h, NULL), SOMA_OK);
     ck_assert_uint_eq(h.n_epochs, 1);
     ck_assert_double_eq_tol(h.epochs[0].loss, 0.64, 1e-14);
     ck_assert(isnan(h.epochs[0].accuracy)); /* MSE: no accuracy */
@@ -224,18 +231,18 @@ START_TEST(xor_is_learned)
     ck_assert_int_eq(soma_matrix_view(&X, x, 4, 2, 2), SOMA_OK);
     ck_assert_int_eq(soma_matrix_view(&Y, y, 4, 1, 1), SOMA_OK);
     const size_t sizes[3] = {2, 4, 1};
-    soma_mlp *m = make(sizes, 3, SOMA_ACTIVATION_TANH, SOMA_ACTIVATION_SIGMOID,
-                       SOMA_LOSS_BCE, 1);
+    soma_mlp *m =
+        make(sizes, 3, SOMA_ACTIVATION_TANH, SOMA_ACTIVATION_SIGMOID, SOMA_LOSS_BCE, 1);
     soma_fit_options o = soma_fit_options_default();
     o.epochs = 2000;
     o.learning_rate = 0.5;
-    ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &o, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &o, NULL, NULL), SOMA_OK);
     double acc, loss;
-    ck_assert_int_eq(soma_mlp_evaluate(m, &X, &Y, &loss, &acc), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_evaluate(m, &X, &Y, &loss, &acc, NULL), SOMA_OK);
     ck_assert_double_eq(acc, 1.0);
     ck_assert_double_lt(loss, 0.05);
     ck_assert_int_eq(soma_matrix_init(&labels, 4, 1, NULL), SOMA_OK);
-    ck_assert_int_eq(soma_mlp_predict(m, &X, &labels), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_predict(m, &X, &labels, NULL), SOMA_OK);
     for (int i = 0; i < 4; i++)
         ck_assert_double_eq(labels.data[i], y[i]);
     soma_matrix_free(&labels);
@@ -255,10 +262,10 @@ static void blobs(size_t n, soma_matrix *X, soma_matrix *Y, uint64_t seed)
     ck_assert_int_eq(soma_rng_seed(&r, seed), SOMA_OK);
     for (size_t i = 0; i < n; i++) {
         size_t c = i % 3;
-        ck_assert_int_eq(soma_rng_normal(&r, 1, centre[c][0], 0.6, soma_matrix_at(X, i, 0)),
-                         SOMA_OK);
-        ck_assert_int_eq(soma_rng_normal(&r, 1, centre[c][1], 0.6, soma_matrix_at(X, i, 1)),
-                         SOMA_OK);
+        ck_assert_int_eq(
+            soma_rng_normal(&r, 1, centre[c][0], 0.6, soma_matrix_at(X, i, 0)), SOMA_OK);
+        ck_assert_int_eq(
+            soma_rng_normal(&r, 1, centre[c][1], 0.6, soma_matrix_at(X, i, 1)), SOMA_OK);
         *soma_matrix_at(Y, i, c) = 1.0;
     }
 }
@@ -269,17 +276,17 @@ START_TEST(softmax_blobs_are_learned)
     blobs(600, &X, &Y, 11);
     blobs(300, &Xt, &Yt, 12);
     const size_t sizes[3] = {2, 16, 3};
-    soma_mlp *m = make(sizes, 3, SOMA_ACTIVATION_RELU, SOMA_ACTIVATION_SOFTMAX,
-                       SOMA_LOSS_CE, 2);
+    soma_mlp *m =
+        make(sizes, 3, SOMA_ACTIVATION_RELU, SOMA_ACTIVATION_SOFTMAX, SOMA_LOSS_CE, 2);
     soma_fit_options o = soma_fit_options_default();
     o.epochs = 30;
     o.batch_size = 32;
     o.optimizer = soma_optim_config_default(SOMA_OPTIMIZER_ADAM);
     o.learning_rate = 0.01;
     soma_history h;
-    ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &o, &h), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &o, &h, NULL), SOMA_OK);
     double acc;
-    ck_assert_int_eq(soma_mlp_evaluate(m, &Xt, &Yt, NULL, &acc), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_evaluate(m, &Xt, &Yt, NULL, &acc, NULL), SOMA_OK);
     ck_assert_double_ge(acc, 0.95);
     ck_assert_double_lt(h.epochs[h.n_epochs - 1].loss, h.epochs[0].loss);
     soma_history_free(&h);
@@ -304,20 +311,20 @@ START_TEST(regression_of_a_smooth_curve)
         Y.data[i] = sin(X.data[i]);
     }
     const size_t sizes[4] = {1, 16, 16, 1};
-    soma_mlp *m = make(sizes, 4, SOMA_ACTIVATION_TANH, SOMA_ACTIVATION_IDENTITY,
-                       SOMA_LOSS_MSE, 3);
+    soma_mlp *m =
+        make(sizes, 4, SOMA_ACTIVATION_TANH, SOMA_ACTIVATION_IDENTITY, SOMA_LOSS_MSE, 3);
     soma_fit_options o = soma_fit_options_default();
     o.epochs = 300;
     o.batch_size = 20;
     o.optimizer = soma_optim_config_default(SOMA_OPTIMIZER_ADAM);
     o.learning_rate = 0.01;
-    ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &o, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &o, NULL, NULL), SOMA_OK);
     double mse;
-    ck_assert_int_eq(soma_mlp_evaluate(m, &X, &Y, &mse, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_evaluate(m, &X, &Y, &mse, NULL, NULL), SOMA_OK);
     ck_assert_double_lt(mse, 1e-3);
     soma_matrix labels;
     ck_assert_int_eq(soma_matrix_init(&labels, n, 1, NULL), SOMA_OK);
-    ck_assert_int_eq(soma_mlp_predict(m, &X, &labels), SOMA_ENOTSUP);
+    ck_assert_int_eq(soma_mlp_predict(m, &X, &labels, NULL), SOMA_ENOTSUP);
     soma_matrix_free(&labels);
     soma_matrix_free(&Y);
     soma_matrix_free(&X);
@@ -359,7 +366,7 @@ START_TEST(early_stopping_restores_the_best_epoch)
     o.patience = 3;
     o.min_delta = 1e9; /* nothing after the first epoch counts as better */
     soma_history h;
-    ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &o, &h), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &o, &h, NULL), SOMA_OK);
     ck_assert_int_eq(h.stop, SOMA_STOP_EARLY);
     ck_assert_uint_eq(h.n_epochs, 4);
     ck_assert_uint_eq(h.best_epoch, 0);
@@ -368,10 +375,10 @@ START_TEST(early_stopping_restores_the_best_epoch)
     soma_fit_options one = soma_fit_options_default();
     one.epochs = 1;
     one.learning_rate = 0.1;
-    ck_assert_int_eq(soma_mlp_fit(twin, &X, &Y, &one, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_fit(twin, &X, &Y, &one, NULL, NULL), SOMA_OK);
     soma_matrix q;
-    ck_assert_int_eq(soma_mlp_params(m, &p), SOMA_OK);
-    ck_assert_int_eq(soma_mlp_params(twin, &q), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_params(m, &p, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_params(twin, &q, NULL), SOMA_OK);
     ck_assert_mem_eq(p.data, q.data, p.cols * sizeof(double));
     soma_history_free(&h);
     soma_mlp_destroy(twin);
@@ -399,7 +406,7 @@ START_TEST(callback_stops_training)
     o.callback = stop_at_five;
     o.callback_user = &calls;
     soma_history h;
-    ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &o, &h), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &o, &h, NULL), SOMA_OK);
     ck_assert_int_eq(h.stop, SOMA_STOP_CALLBACK);
     ck_assert_uint_eq(h.n_epochs, 5);
     ck_assert_uint_eq(calls, 5);
@@ -424,16 +431,16 @@ START_TEST(warm_start_continues_exactly)
     o.schedule.kind = SOMA_SCHEDULE_EXPONENTIAL;
     o.schedule.gamma = 0.95;
     o.epochs = 20;
-    ck_assert_int_eq(soma_mlp_fit(a, &X, &Y, &o, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_fit(a, &X, &Y, &o, NULL, NULL), SOMA_OK);
     o.epochs = 10;
     soma_history h;
-    ck_assert_int_eq(soma_mlp_fit(b, &X, &Y, &o, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_fit(b, &X, &Y, &o, NULL, NULL), SOMA_OK);
     o.warm_start = true;
-    ck_assert_int_eq(soma_mlp_fit(b, &X, &Y, &o, &h), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_fit(b, &X, &Y, &o, &h, NULL), SOMA_OK);
     ck_assert_uint_eq(h.epochs[0].epoch, 10);
     ck_assert_double_eq_tol(h.epochs[0].learning_rate, 0.01 * pow(0.95, 10), 1e-17);
-    ck_assert_int_eq(soma_mlp_params(a, &p), SOMA_OK);
-    ck_assert_int_eq(soma_mlp_params(b, &q), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_params(a, &p, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_params(b, &q, NULL), SOMA_OK);
     ck_assert_mem_eq(p.data, q.data, p.cols * sizeof(double));
     /* The configuration is compared by value: padding bytes that differ
      * (here 0xA5 in every byte the fields do not cover) do not restart the
@@ -441,7 +448,7 @@ START_TEST(warm_start_continues_exactly)
     soma_mlp *c = circle_model(23);
     soma_matrix r;
     o.warm_start = false;
-    ck_assert_int_eq(soma_mlp_fit(c, &X, &Y, &o, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_fit(c, &X, &Y, &o, NULL, NULL), SOMA_OK);
     soma_optim_config padded;
     memset(&padded, 0xA5, sizeof padded);
     padded.kind = o.optimizer.kind;
@@ -452,15 +459,15 @@ START_TEST(warm_start_continues_exactly)
     soma_fit_options warm = o;
     warm.optimizer = padded;
     warm.warm_start = true;
-    ck_assert_int_eq(soma_mlp_fit(c, &X, &Y, &warm, NULL), SOMA_OK);
-    ck_assert_int_eq(soma_mlp_params(c, &r), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_fit(c, &X, &Y, &warm, NULL, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_params(c, &r, NULL), SOMA_OK);
     ck_assert_mem_eq(p.data, r.data, p.cols * sizeof(double));
     soma_mlp_destroy(c);
     /* Without warm start the Adam state restarts: different parameters. */
     o.warm_start = false;
-    ck_assert_int_eq(soma_mlp_fit(b, &X, &Y, &o, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_fit(b, &X, &Y, &o, NULL, NULL), SOMA_OK);
     o.warm_start = true;
-    ck_assert_int_eq(soma_mlp_fit(a, &X, &Y, &o, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_fit(a, &X, &Y, &o, NULL, NULL), SOMA_OK);
     ck_assert(memcmp(p.data, q.data, p.cols * sizeof(double)) != 0);
     soma_history_free(&h);
     soma_mlp_destroy(b);
@@ -483,7 +490,7 @@ START_TEST(same_seed_same_history)
         o.validation_fraction = 0.25;
         o.seed = 99;
         o.optimizer = soma_optim_config_default(SOMA_OPTIMIZER_NESTEROV);
-        ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &o, &h[r]), SOMA_OK);
+        ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &o, &h[r], NULL), SOMA_OK);
         soma_mlp_destroy(m);
         soma_matrix_free(&Y);
         soma_matrix_free(&X);
@@ -513,9 +520,9 @@ START_TEST(explicit_validation_matches_evaluate)
     o.X_val = &Xv;
     o.Y_val = &Yv;
     soma_history h;
-    ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &o, &h), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &o, &h, NULL), SOMA_OK);
     double vl, va;
-    ck_assert_int_eq(soma_mlp_evaluate(m, &Xv, &Yv, &vl, &va), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_evaluate(m, &Xv, &Yv, &vl, &va, NULL), SOMA_OK);
     ck_assert_double_eq(h.epochs[4].val_loss, vl);
     ck_assert_double_eq(h.epochs[4].val_accuracy, va);
     soma_history_free(&h);
@@ -569,15 +576,15 @@ START_TEST(reduce_hooks_join_every_step)
     o.batch_size = 50; /* 240 rows: batches of 50, 50, 50, 50, 40 */
     o.shuffle = false;
     o.learning_rate = 0.1;
-    ck_assert_int_eq(soma_mlp_fit(a, &X, &Y, &o, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_fit(a, &X, &Y, &o, NULL, NULL), SOMA_OK);
     hook_log log = {0, 0, 0, 0};
     o.learning_rate = 0.05;
     o.reduce.grads = double_grads;
     o.reduce.metrics = see_metrics;
     o.reduce.user = &log;
-    ck_assert_int_eq(soma_mlp_fit(b, &X, &Y, &o, NULL), SOMA_OK);
-    ck_assert_int_eq(soma_mlp_params(a, &p), SOMA_OK);
-    ck_assert_int_eq(soma_mlp_params(b, &q), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_fit(b, &X, &Y, &o, NULL, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_params(a, &p, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_params(b, &q, NULL), SOMA_OK);
     ck_assert_mem_eq(p.data, q.data, p.cols * sizeof(double));
     ck_assert_uint_eq(log.grad_calls, 15);
     ck_assert_uint_eq(log.rows_seen, 3 * 240);
@@ -586,7 +593,7 @@ START_TEST(reduce_hooks_join_every_step)
     /* A failing hook stops fit with its status. */
     o.reduce.grads = fail_grads;
     soma_history h;
-    ck_assert_int_eq(soma_mlp_fit(b, &X, &Y, &o, &h), SOMA_EMPI);
+    ck_assert_int_eq(soma_mlp_fit(b, &X, &Y, &o, &h, NULL), SOMA_EMPI);
     ck_assert_uint_eq(h.n_epochs, 0);
     soma_history_free(&h);
     soma_mlp_destroy(b);
@@ -620,10 +627,10 @@ START_TEST(start_hook_agrees_before_anything_changes)
     soma_allocator al = test_allocator(&counter);
     soma_mlp *a = circle_task(&X, &Y, 31);
     soma_mlp_spec spec;
-    ck_assert_int_eq(soma_mlp_get_spec(a, &spec), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_get_spec(a, &spec, NULL), SOMA_OK);
     const size_t sizes[4] = {2, 8, 8, 1};
     soma_mlp *b = NULL;
-    ck_assert_int_eq(soma_mlp_create(&b, sizes, 4, &spec, &al), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_create(&b, sizes, 4, &spec, &al, NULL), SOMA_OK);
     soma_fit_options o = soma_fit_options_default();
     o.epochs = 2;
     o.batch_size = 60;
@@ -632,8 +639,8 @@ START_TEST(start_hook_agrees_before_anything_changes)
     start_log log = {0, SOMA_EINVAL, SOMA_OK};
     o.reduce.start = start_answer;
     o.reduce.user = &log;
-    ck_assert_int_eq(soma_mlp_fit(a, &X, &Y, &o, NULL), SOMA_OK);
-    ck_assert_int_eq(soma_mlp_fit(b, &X, &Y, &o, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_fit(a, &X, &Y, &o, NULL, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_fit(b, &X, &Y, &o, NULL, NULL), SOMA_OK);
     ck_assert_uint_eq(log.calls, 2);
     ck_assert_int_eq(log.seen, SOMA_OK);
 
@@ -646,7 +653,7 @@ START_TEST(start_hook_agrees_before_anything_changes)
     log.answer = SOMA_EMPI;
     soma_history h;
     memset(&h, 0x5a, sizeof h);
-    ck_assert_int_eq(soma_mlp_fit(b, &X, &Y, &adam, &h), SOMA_EMPI);
+    ck_assert_int_eq(soma_mlp_fit(b, &X, &Y, &adam, &h, NULL), SOMA_EMPI);
     ck_assert_int_eq(log.seen, SOMA_OK);
     ck_assert_uint_eq(h.n_epochs, (size_t)0x5a5a5a5a5a5a5a5aULL);
     ck_assert_uint_eq(counter.live_bytes, live);
@@ -654,22 +661,22 @@ START_TEST(start_hook_agrees_before_anything_changes)
     /* A local error reaches the hook; the hook's error wins, and an OK
      * answer cannot hide the local error. */
     ck_assert_int_eq(soma_matrix_init(&Xbad, 240, 3, NULL), SOMA_OK);
-    ck_assert_int_eq(soma_mlp_fit(b, &Xbad, &Y, &o, NULL), SOMA_EMPI);
+    ck_assert_int_eq(soma_mlp_fit(b, &Xbad, &Y, &o, NULL, NULL), SOMA_EMPI);
     ck_assert_int_eq(log.seen, SOMA_EDIM);
     log.answer = SOMA_OK;
-    ck_assert_int_eq(soma_mlp_fit(b, &Xbad, &Y, &o, NULL), SOMA_EDIM);
+    ck_assert_int_eq(soma_mlp_fit(b, &Xbad, &Y, &o, NULL, NULL), SOMA_EDIM);
     o.epochs = 0;
-    ck_assert_int_eq(soma_mlp_fit(b, &X, &Y, &o, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_mlp_fit(b, &X, &Y, &o, NULL, NULL), SOMA_EINVAL);
     ck_assert_int_eq(log.seen, SOMA_EINVAL);
     ck_assert_uint_eq(log.calls, 6);
 
     /* The warm start continues the momentum state of the first fit. */
     o.epochs = 2;
     o.warm_start = true;
-    ck_assert_int_eq(soma_mlp_fit(a, &X, &Y, &o, NULL), SOMA_OK);
-    ck_assert_int_eq(soma_mlp_fit(b, &X, &Y, &o, NULL), SOMA_OK);
-    ck_assert_int_eq(soma_mlp_params(a, &p), SOMA_OK);
-    ck_assert_int_eq(soma_mlp_params(b, &q), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_fit(a, &X, &Y, &o, NULL, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_fit(b, &X, &Y, &o, NULL, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_params(a, &p, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_params(b, &q, NULL), SOMA_OK);
     ck_assert_mem_eq(p.data, q.data, p.cols * sizeof(double));
     soma_mlp_destroy(b);
     ck_assert_uint_eq(counter.allocs, counter.frees);
@@ -697,10 +704,10 @@ START_TEST(divergence_keeps_last_finite_parameters)
     o.epochs = 100;
     o.learning_rate = 10.0;
     soma_history h;
-    ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &o, &h), SOMA_ENONFINITE);
+    ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &o, &h, NULL), SOMA_ENONFINITE);
     ck_assert_int_eq(h.stop, SOMA_STOP_DIVERGED);
     ck_assert_uint_lt(h.n_epochs, 100);
-    ck_assert_int_eq(soma_mlp_params(m, &p), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_params(m, &p, NULL), SOMA_OK);
     ck_assert_int_eq(soma_matrix_check_finite(&p), SOMA_OK);
     /* Full batch: the kept parameters are the ones whose loss the last
      * finite history entry recorded (that epoch's starting point). */
@@ -710,7 +717,7 @@ START_TEST(divergence_keeps_last_finite_parameters)
         last--;
     ck_assert(isfinite(h.epochs[last].loss));
     double loss;
-    ck_assert_int_eq(soma_mlp_evaluate(m, &X, &Y, &loss, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_evaluate(m, &X, &Y, &loss, NULL, NULL), SOMA_OK);
     ck_assert_double_eq_tol(loss, h.epochs[last].loss, 1e-12 * h.epochs[last].loss);
     soma_history_free(&h);
     soma_mlp_destroy(m);
@@ -724,7 +731,7 @@ START_TEST(no_allocation_grows_with_steps)
     const size_t sizes[4] = {2, 8, 8, 1};
     soma_mlp_spec spec = soma_mlp_spec_default();
     soma_mlp *m;
-    ck_assert_int_eq(soma_mlp_create(&m, sizes, 4, &spec, &a), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_create(&m, sizes, 4, &spec, &a, NULL), SOMA_OK);
     soma_matrix X, Y;
     ck_assert_int_eq(soma_matrix_init(&X, 300, 2, NULL), SOMA_OK);
     ck_assert_int_eq(soma_matrix_init(&Y, 300, 1, NULL), SOMA_OK);
@@ -744,7 +751,7 @@ START_TEST(no_allocation_grows_with_steps)
         o.patience = 100;
         soma_history h;
         size_t before = t.allocs;
-        ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &o, &h), SOMA_OK);
+        ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &o, &h, NULL), SOMA_OK);
         counts[r] = t.allocs - before;
         ck_assert_uint_eq(h.n_epochs, epochs[r]);
         soma_history_free(&h);
@@ -765,7 +772,7 @@ START_TEST(predict_memory_is_bounded)
     soma_allocator a = test_allocator(&t);
     const size_t sizes[3] = {2, 32, 1};
     soma_mlp *m;
-    ck_assert_int_eq(soma_mlp_create(&m, sizes, 3, NULL, &a), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_create(&m, sizes, 3, NULL, &a, NULL), SOMA_OK);
     size_t peaks[2];
     const size_t rows[2] = {5000, 50000};
     for (int r = 0; r < 2; r++) {
@@ -774,7 +781,7 @@ START_TEST(predict_memory_is_bounded)
         ck_assert_int_eq(soma_matrix_init(&P, rows[r], 1, NULL), SOMA_OK);
         const size_t base = t.live_bytes;
         t.peak_bytes = base;
-        ck_assert_int_eq(soma_mlp_predict_proba(m, &X, &P), SOMA_OK);
+        ck_assert_int_eq(soma_mlp_predict_proba(m, &X, &P, NULL), SOMA_OK);
         peaks[r] = t.peak_bytes - base;
         for (size_t i = 0; i < rows[r]; i++)
             ck_assert_double_eq_tol(P.data[i], P.data[0], 1e-15); /* X = 0 */
@@ -791,7 +798,7 @@ START_TEST(bad_input_leaves_model_unchanged)
 {
     soma_matrix X, Y, params;
     soma_mlp *m = circle_task(&X, &Y, 27);
-    ck_assert_int_eq(soma_mlp_params(m, &params), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_params(m, &params, NULL), SOMA_OK);
     double *before = malloc(params.cols * sizeof(double));
     memcpy(before, params.data, params.cols * sizeof(double));
     soma_history h;
@@ -806,51 +813,51 @@ START_TEST(bad_input_leaves_model_unchanged)
     ck_assert_int_eq(soma_matrix_init(&Xe, 0, 2, NULL), SOMA_OK);
     ck_assert_int_eq(soma_matrix_init(&Ye, 0, 1, NULL), SOMA_OK);
 
-    ck_assert_int_eq(soma_mlp_fit(NULL, &X, &Y, &o, &h), SOMA_EINVAL);
-    ck_assert_int_eq(soma_mlp_fit(m, NULL, &Y, &o, &h), SOMA_EINVAL);
-    ck_assert_int_eq(soma_mlp_fit(m, &X, NULL, &o, &h), SOMA_EINVAL);
-    ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, NULL, &h), SOMA_EINVAL);
-    ck_assert_int_eq(soma_mlp_fit(m, &wrongX, &Y, &o, &h), SOMA_EDIM);
-    ck_assert_int_eq(soma_mlp_fit(m, &X, &wrongY, &o, &h), SOMA_EDIM);
-    ck_assert_int_eq(soma_mlp_fit(m, &X, &Yfew, &o, &h), SOMA_EDIM);
-    ck_assert_int_eq(soma_mlp_fit(m, &Xe, &Ye, &o, &h), SOMA_EINVAL);
+    ck_assert_int_eq(soma_mlp_fit(NULL, &X, &Y, &o, &h, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_mlp_fit(m, NULL, &Y, &o, &h, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_mlp_fit(m, &X, NULL, &o, &h, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, NULL, &h, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_mlp_fit(m, &wrongX, &Y, &o, &h, NULL), SOMA_EDIM);
+    ck_assert_int_eq(soma_mlp_fit(m, &X, &wrongY, &o, &h, NULL), SOMA_EDIM);
+    ck_assert_int_eq(soma_mlp_fit(m, &X, &Yfew, &o, &h, NULL), SOMA_EDIM);
+    ck_assert_int_eq(soma_mlp_fit(m, &Xe, &Ye, &o, &h, NULL), SOMA_EINVAL);
     const double lrs[3] = {0.0, -1.0, NAN};
     for (int i = 0; i < 3; i++) {
         bad = o;
         bad.learning_rate = lrs[i];
-        ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &bad, &h), SOMA_EINVAL);
+        ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &bad, &h, NULL), SOMA_EINVAL);
     }
     bad = o;
     bad.epochs = 0;
-    ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &bad, &h), SOMA_EINVAL);
+    ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &bad, &h, NULL), SOMA_EINVAL);
     const double fracs[3] = {-0.1, 1.0, NAN};
     for (int i = 0; i < 3; i++) {
         bad = o;
         bad.validation_fraction = fracs[i];
-        ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &bad, &h), SOMA_EINVAL);
+        ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &bad, &h, NULL), SOMA_EINVAL);
     }
     bad = o;
     bad.dropout = 1.0;
-    ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &bad, &h), SOMA_EINVAL);
+    ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &bad, &h, NULL), SOMA_EINVAL);
     bad = o;
     bad.early_stopping = true;
     bad.patience = 0;
-    ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &bad, &h), SOMA_EINVAL);
+    ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &bad, &h, NULL), SOMA_EINVAL);
     bad = o;
     bad.optimizer.kind = SOMA_OPTIMIZER_ADAM;
     bad.optimizer.beta2 = 1.5;
-    ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &bad, &h), SOMA_EINVAL);
+    ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &bad, &h, NULL), SOMA_EINVAL);
     bad = o;
     bad.X_val = &X; /* without Y_val */
-    ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &bad, &h), SOMA_EINVAL);
+    ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &bad, &h, NULL), SOMA_EINVAL);
     /* BCE targets outside [0, 1], NaN and infinity in the data. */
     Y.data[5] = 2.0;
-    ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &o, &h), SOMA_EINVAL);
+    ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &o, &h, NULL), SOMA_EINVAL);
     Y.data[5] = NAN;
-    ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &o, &h), SOMA_ENONFINITE);
+    ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &o, &h, NULL), SOMA_ENONFINITE);
     Y.data[5] = 1.0;
     X.data[7] = INFINITY;
-    ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &o, &h), SOMA_ENONFINITE);
+    ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &o, &h, NULL), SOMA_ENONFINITE);
     X.data[7] = 0.5;
     ck_assert_mem_eq(params.data, before, params.cols * sizeof(double));
     ck_assert_mem_eq(&h, &h_before, sizeof h);
@@ -858,37 +865,39 @@ START_TEST(bad_input_leaves_model_unchanged)
     /* Batch larger than n is clamped: the same as full batch. */
     soma_mlp *twin = circle_model(27);
     soma_matrix q;
-    ck_assert_int_eq(soma_mlp_params(twin, &q), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_params(twin, &q, NULL), SOMA_OK);
     bad = o;
     bad.batch_size = 100000;
-    ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &bad, NULL), SOMA_OK);
-    ck_assert_int_eq(soma_mlp_fit(twin, &X, &Y, &o, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &bad, NULL, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_fit(twin, &X, &Y, &o, NULL, NULL), SOMA_OK);
     ck_assert_mem_eq(params.data, q.data, params.cols * sizeof(double));
 
     /* predict / evaluate / create. */
     soma_matrix P;
     ck_assert_int_eq(soma_matrix_init(&P, 240, 1, NULL), SOMA_OK);
-    ck_assert_int_eq(soma_mlp_predict_proba(m, &wrongX, &P), SOMA_EDIM);
-    ck_assert_int_eq(soma_mlp_predict_proba(m, &X, &wrongY), SOMA_EDIM);
-    ck_assert_int_eq(soma_mlp_predict_proba(NULL, &X, &P), SOMA_EINVAL);
-    ck_assert_int_eq(soma_mlp_predict(m, &X, NULL), SOMA_EINVAL);
-    ck_assert_int_eq(soma_mlp_evaluate(m, &Xe, &Ye, NULL, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_mlp_predict_proba(m, &wrongX, &P, NULL), SOMA_EDIM);
+    ck_assert_int_eq(soma_mlp_predict_proba(m, &X, &wrongY, NULL), SOMA_EDIM);
+    ck_assert_int_eq(soma_mlp_predict_proba(NULL, &X, &P, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_mlp_predict(m, &X, NULL, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_mlp_evaluate(m, &Xe, &Ye, NULL, NULL, NULL), SOMA_EINVAL);
     soma_mlp *none = (soma_mlp *)&P;
     const size_t zero[3] = {2, 0, 1}, ok[3] = {2, 3, 1};
     soma_mlp_spec spec = soma_mlp_spec_default();
-    ck_assert_int_eq(soma_mlp_create(&none, zero, 3, NULL, NULL), SOMA_EINVAL);
-    ck_assert_int_eq(soma_mlp_create(&none, ok, 1, NULL, NULL), SOMA_EINVAL);
-    ck_assert_int_eq(soma_mlp_create(NULL, ok, 3, NULL, NULL), SOMA_EINVAL);
-    const size_t huge[3] = {2, ((size_t)1 << 31) - 1, ((size_t)1 << 31) - 1}; /* ~2^62 weights */
-    ck_assert_int_eq(soma_mlp_create(&none, huge, 3, NULL, NULL), SOMA_EOVERFLOW);
+    ck_assert_int_eq(soma_mlp_create(&none, zero, 3, NULL, NULL, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_mlp_create(&none, ok, 1, NULL, NULL, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_mlp_create(NULL, ok, 3, NULL, NULL, NULL), SOMA_EINVAL);
+    const size_t huge[3] = {2, ((size_t)1 << 31) - 1,
+                            ((size_t)1 << 31) - 1}; /* ~2^62 weights */
+    ck_assert_int_eq(soma_mlp_create(&none, huge, 3, NULL, NULL, NULL), SOMA_EOVERFLOW);
     spec.init = SOMA_INIT_NORMAL;
     spec.init_scale = -1.0;
-    ck_assert_int_eq(soma_mlp_create(&none, ok, 3, &spec, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_mlp_create(&none, ok, 3, &spec, NULL, NULL), SOMA_EINVAL);
     spec = soma_mlp_spec_default();
     spec.loss = (soma_loss)9;
-    ck_assert_int_eq(soma_mlp_create(&none, ok, 3, &spec, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_mlp_create(&none, ok, 3, &spec, NULL, NULL), SOMA_EINVAL);
     ck_assert_ptr_eq(none, (soma_mlp *)&P);
-    ck_assert_int_eq(soma_mlp_init_weights(m, SOMA_INIT_COUNT, 1.0, 1), SOMA_EINVAL);
+    ck_assert_int_eq(soma_mlp_init_weights(m, SOMA_INIT_COUNT, 1.0, 1, NULL),
+                     SOMA_EINVAL);
 
     /* Allocation failure at each step of create leaks nothing. */
     test_alloc t;
@@ -897,7 +906,7 @@ START_TEST(bad_input_leaves_model_unchanged)
         memset(&t, 0, sizeof t);
         t.fail_at = k;
         soma_mlp *x = NULL;
-        soma_status st = soma_mlp_create(&x, ok, 3, NULL, &a);
+        soma_status st = soma_mlp_create(&x, ok, 3, NULL, &a, NULL);
         if (st == SOMA_OK) {
             soma_mlp_destroy(x);
             ck_assert_uint_eq(t.live_bytes, 0);
@@ -925,7 +934,7 @@ START_TEST(initialisers_have_their_distributions)
      * allow 3%. */
     const size_t sizes[2] = {400, 300};
     soma_mlp *m;
-    ck_assert_int_eq(soma_mlp_create(&m, sizes, 2, NULL, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_create(&m, sizes, 2, NULL, NULL, NULL), SOMA_OK);
     const double fi = 400, fo = 300;
     const struct {
         soma_init init;
@@ -939,9 +948,10 @@ START_TEST(initialisers_have_their_distributions)
         {SOMA_INIT_NORMAL, 1.0, 1.0, INFINITY},
     };
     soma_matrix W, b;
-    ck_assert_int_eq(soma_mlp_layer(m, 0, &W, &b), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_layer(m, 0, &W, &b, NULL), SOMA_OK);
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-        ck_assert_int_eq(soma_mlp_init_weights(m, cases[c].init, cases[c].scale, c), SOMA_OK);
+        ck_assert_int_eq(soma_mlp_init_weights(m, cases[c].init, cases[c].scale, c, NULL),
+                         SOMA_OK);
         double s = 0, ss = 0, mx = 0;
         for (size_t i = 0; i < 120000; i++) {
             s += W.data[i];
@@ -969,17 +979,17 @@ START_TEST(orthogonal_init_is_orthogonal)
     spec.init = SOMA_INIT_ORTHOGONAL;
     spec.init_scale = 1.5;
     soma_mlp *m;
-    ck_assert_int_eq(soma_mlp_create(&m, sizes, 4, &spec, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_create(&m, sizes, 4, &spec, NULL, NULL), SOMA_OK);
     for (size_t l = 0; l < 3; l++) {
         soma_matrix W;
-        ck_assert_int_eq(soma_mlp_layer(m, l, &W, NULL), SOMA_OK);
+        ck_assert_int_eq(soma_mlp_layer(m, l, &W, NULL, NULL), SOMA_OK);
         const bool tall = W.rows >= W.cols;
         const size_t d = tall ? W.cols : W.rows;
         soma_matrix G;
         ck_assert_int_eq(soma_matrix_init(&G, d, d, NULL), SOMA_OK);
         ck_assert_int_eq(soma_gemm(tall ? SOMA_TRANS_YES : SOMA_TRANS_NO,
-                                   tall ? SOMA_TRANS_NO : SOMA_TRANS_YES, 1.0, &W, &W, 0.0,
-                                   &G),
+                                   tall ? SOMA_TRANS_NO : SOMA_TRANS_YES, 1.0, &W, &W,
+                                   0.0, &G),
                          SOMA_OK);
         for (size_t i = 0; i < d; i++)
             for (size_t j = 0; j < d; j++)
@@ -990,7 +1000,7 @@ START_TEST(orthogonal_init_is_orthogonal)
     /* The sign correction makes entries symmetric about 0: a strong bias in
      * the diagonal of W (~Q) would show as a mean far from 0. */
     soma_matrix W;
-    ck_assert_int_eq(soma_mlp_layer(m, 2, &W, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_layer(m, 2, &W, NULL, NULL), SOMA_OK);
     double diag = 0;
     for (size_t i = 0; i < 50; i++)
         diag += *soma_matrix_at(&W, i, i);
@@ -1002,23 +1012,24 @@ END_TEST
 START_TEST(accessors)
 {
     const size_t sizes[4] = {3, 5, 4, 2};
-    soma_mlp *m = make(sizes, 4, SOMA_ACTIVATION_ELU, SOMA_ACTIVATION_SOFTMAX, SOMA_LOSS_CE, 1);
+    soma_mlp *m =
+        make(sizes, 4, SOMA_ACTIVATION_ELU, SOMA_ACTIVATION_SOFTMAX, SOMA_LOSS_CE, 1);
     ck_assert_uint_eq(soma_mlp_n_layers(m), 3);
     ck_assert_uint_eq(soma_mlp_n_params(m), 3 * 5 + 5 + 5 * 4 + 4 + 4 * 2 + 2);
     ck_assert_uint_eq(soma_mlp_size(m, 3), 2);
     ck_assert_uint_eq(soma_mlp_size(m, 4), 0);
     ck_assert_uint_eq(soma_mlp_size(NULL, 0), 0);
     soma_mlp_spec s;
-    ck_assert_int_eq(soma_mlp_get_spec(m, &s), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_get_spec(m, &s, NULL), SOMA_OK);
     ck_assert_double_eq(s.hidden_alpha, 1.0); /* elu default */
     soma_matrix W, b, p;
-    ck_assert_int_eq(soma_mlp_layer(m, 1, &W, &b), SOMA_OK);
-    ck_assert_int_eq(soma_mlp_params(m, &p), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_layer(m, 1, &W, &b, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_params(m, &p, NULL), SOMA_OK);
     ck_assert_uint_eq(W.rows, 5);
     ck_assert_uint_eq(W.cols, 4);
     ck_assert_ptr_eq(W.data, p.data + 20);
     ck_assert_ptr_eq(b.data, p.data + 40);
-    ck_assert_int_eq(soma_mlp_layer(m, 3, &W, &b), SOMA_EINVAL);
+    ck_assert_int_eq(soma_mlp_layer(m, 3, &W, &b, NULL), SOMA_EINVAL);
     ck_assert_str_eq(soma_init_name(SOMA_INIT_ORTHOGONAL), "orthogonal");
     soma_mlp_destroy(m);
     soma_mlp_destroy(NULL);

@@ -24,9 +24,9 @@ static soma_mlp *fixture_model(void)
     spec.loss = SOMA_LOSS_CE;
     spec.seed = 7;
     soma_mlp *m;
-    ck_assert_int_eq(soma_mlp_create(&m, fixture_sizes, 3, &spec, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_create(&m, fixture_sizes, 3, &spec, NULL, NULL), SOMA_OK);
     soma_matrix p;
-    ck_assert_int_eq(soma_mlp_params(m, &p), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_params(m, &p, NULL), SOMA_OK);
     for (size_t i = 0; i < p.cols; i++)
         p.data[i] = fixture_param(i);
     return m;
@@ -46,11 +46,11 @@ static soma_mlp *trained(unsigned char **bytes, size_t *n)
     o.epochs = 5;
     o.batch_size = 8;
     o.optimizer = soma_optim_config_default(SOMA_OPTIMIZER_ADAM);
-    ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &o, NULL), SOMA_OK);
-    ck_assert_int_eq(soma_mlp_save_buffer(m, true, NULL, 0, n), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &o, NULL, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_save_buffer(m, true, NULL, 0, n, NULL), SOMA_OK);
     *bytes = malloc(*n);
     size_t again = 0;
-    ck_assert_int_eq(soma_mlp_save_buffer(m, true, *bytes, *n, &again), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_save_buffer(m, true, *bytes, *n, &again, NULL), SOMA_OK);
     ck_assert_uint_eq(again, *n);
     soma_matrix_free(&Y);
     soma_matrix_free(&X);
@@ -60,13 +60,13 @@ static soma_mlp *trained(unsigned char **bytes, size_t *n)
 static void assert_same_model(soma_mlp *a, soma_mlp *b)
 {
     soma_matrix pa, pb;
-    ck_assert_int_eq(soma_mlp_params(a, &pa), SOMA_OK);
-    ck_assert_int_eq(soma_mlp_params(b, &pb), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_params(a, &pa, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_params(b, &pb, NULL), SOMA_OK);
     ck_assert_uint_eq(pa.cols, pb.cols);
     ck_assert_mem_eq(pa.data, pb.data, pa.cols * sizeof(double));
     soma_mlp_spec sa, sb;
-    ck_assert_int_eq(soma_mlp_get_spec(a, &sa), SOMA_OK);
-    ck_assert_int_eq(soma_mlp_get_spec(b, &sb), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_get_spec(a, &sa, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_get_spec(b, &sb, NULL), SOMA_OK);
     ck_assert_int_eq(sa.hidden, sb.hidden);
     ck_assert_int_eq(sa.output, sb.output);
     ck_assert_int_eq(sa.loss, sb.loss);
@@ -90,8 +90,8 @@ START_TEST(round_trip_is_bit_exact_and_keeps_training_state)
     ck_assert_int_eq(soma_matrix_init(&Pm, 50, 2, NULL), SOMA_OK);
     ck_assert_int_eq(soma_matrix_init(&Pl, 50, 2, NULL), SOMA_OK);
     test_fill_random(&X, 9);
-    ck_assert_int_eq(soma_mlp_predict_proba(m, &X, &Pm), SOMA_OK);
-    ck_assert_int_eq(soma_mlp_predict_proba(l, &X, &Pl), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_predict_proba(m, &X, &Pm, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_predict_proba(l, &X, &Pl, NULL), SOMA_OK);
     ck_assert_mem_eq(Pm.data, Pl.data, 100 * sizeof(double));
 
     /* Warm-started training continues identically from the saved Adam state. */
@@ -105,8 +105,8 @@ START_TEST(round_trip_is_bit_exact_and_keeps_training_state)
     o.optimizer = soma_optim_config_default(SOMA_OPTIMIZER_ADAM);
     o.warm_start = true;
     soma_history hm, hl;
-    ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &o, &hm), SOMA_OK);
-    ck_assert_int_eq(soma_mlp_fit(l, &X, &Y, &o, &hl), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &o, &hm, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_fit(l, &X, &Y, &o, &hl, NULL), SOMA_OK);
     ck_assert_uint_eq(hl.epochs[0].epoch, 5);
     assert_same_model(m, l);
     soma_history_free(&hm);
@@ -115,7 +115,8 @@ START_TEST(round_trip_is_bit_exact_and_keeps_training_state)
     /* Too small a buffer: SOMA_EDIM and the needed size. */
     size_t need = 0;
     unsigned char small[16] = {0};
-    ck_assert_int_eq(soma_mlp_save_buffer(m, false, small, sizeof small, &need), SOMA_EDIM);
+    ck_assert_int_eq(soma_mlp_save_buffer(m, false, small, sizeof small, &need, NULL),
+                     SOMA_EDIM);
     ck_assert_uint_gt(need, sizeof small);
     ck_assert_uint_eq(small[0], 0);
 
@@ -136,7 +137,8 @@ START_TEST(every_truncation_and_every_byte_flip_is_an_error)
     soma_mlp *l = NULL;
     for (size_t k = 0; k < n; k++) {
         soma_status st = soma_mlp_load_buffer(&l, bytes, k, NULL, NULL);
-        ck_assert_msg(st == SOMA_EFORMAT, "truncated at %zu: %s", k, soma_status_string(st));
+        ck_assert_msg(st == SOMA_EFORMAT, "truncated at %zu: %s", k,
+                      soma_status_string(st));
     }
     unsigned char *copy = malloc(n);
     for (size_t k = 0; k < n; k++) {
@@ -239,7 +241,7 @@ START_TEST(files_round_trip_and_failed_saves_keep_the_old_file)
     char *dir = temp_dir(), path[512];
     snprintf(path, sizeof path, "%s/model.soma", dir);
     soma_mlp *a = fixture_model(), *b = NULL;
-    ck_assert_int_eq(soma_mlp_save(a, path, false), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_save(a, path, false, NULL), SOMA_OK);
     soma_error_info err;
     ck_assert_int_eq(soma_mlp_load(&b, path, NULL, &err), SOMA_OK);
     assert_same_model(a, b);
@@ -252,12 +254,12 @@ START_TEST(files_round_trip_and_failed_saves_keep_the_old_file)
     size_t na;
     /* A different model, saved with each step failing in turn. */
     soma_matrix p;
-    ck_assert_int_eq(soma_mlp_params(b, &p), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_params(b, &p, NULL), SOMA_OK);
     p.data[0] = 123.0;
     const char *steps[3] = {"write", "fsync", "rename"};
     for (int s = 0; s < 3; s++) {
         setenv("SOMA_FAULT", steps[s], 1);
-        ck_assert_int_eq(soma_mlp_save(b, path, true), SOMA_EIO);
+        ck_assert_int_eq(soma_mlp_save(b, path, true, NULL), SOMA_EIO);
         unsetenv("SOMA_FAULT");
         read_all(path, &after, &na);
         ck_assert_uint_eq(na, nb);
@@ -270,7 +272,7 @@ START_TEST(files_round_trip_and_failed_saves_keep_the_old_file)
     snprintf(cmd, sizeof cmd, "test $(ls -A %s | wc -l) -eq 1", dir);
     ck_assert_int_eq(system(cmd), 0);
     /* An unwritable destination folder is an I/O error. */
-    ck_assert_int_eq(soma_mlp_save(a, "/nonexistent-dir/x.soma", false), SOMA_EIO);
+    ck_assert_int_eq(soma_mlp_save(a, "/nonexistent-dir/x.soma", false, NULL), SOMA_EIO);
     ck_assert_int_eq(soma_mlp_load(&b, "/nonexistent-dir/x.soma", NULL, &err), SOMA_EIO);
     free(before);
     unlink(path);
@@ -294,13 +296,13 @@ START_TEST(committed_fixture_still_loads)
     for (size_t i = 0; i < 3; i++)
         ck_assert_uint_eq(soma_mlp_size(m, i), fixture_sizes[i]);
     soma_mlp_spec s;
-    ck_assert_int_eq(soma_mlp_get_spec(m, &s), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_get_spec(m, &s, NULL), SOMA_OK);
     ck_assert_int_eq(s.hidden, SOMA_ACTIVATION_TANH);
     ck_assert_int_eq(s.output, SOMA_ACTIVATION_SOFTMAX);
     ck_assert_int_eq(s.loss, SOMA_LOSS_CE);
     ck_assert_uint_eq(s.seed, 7);
     soma_matrix p;
-    ck_assert_int_eq(soma_mlp_params(m, &p), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_params(m, &p, NULL), SOMA_OK);
     ck_assert_uint_eq(p.cols, 3 * 4 + 4 + 4 * 2 + 2);
     for (size_t i = 0; i < p.cols; i++)
         ck_assert_double_eq(p.data[i], fixture_param(i));
@@ -320,7 +322,7 @@ static soma_perceptron *fitted_perceptron(void)
     o.learning_rate = 0.1;
     o.max_epochs = 50;
     soma_perceptron *p;
-    ck_assert_int_eq(soma_perceptron_create(&p, &o, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_create(&p, &o, NULL, NULL), SOMA_OK);
     soma_matrix X, y;
     ck_assert_int_eq(soma_matrix_init(&X, 40, 3, NULL), SOMA_OK);
     ck_assert_int_eq(soma_matrix_init(&y, 40, 1, NULL), SOMA_OK);
@@ -329,7 +331,7 @@ static soma_perceptron *fitted_perceptron(void)
         y.data[i] = X.data[3 * i] - X.data[3 * i + 2] > 0 ? 1.0 : 0.0;
     soma_rng r;
     ck_assert_int_eq(soma_rng_seed(&r, 5), SOMA_OK);
-    ck_assert_int_eq(soma_perceptron_fit(p, &X, &y, &r), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_fit(p, &X, &y, &r, NULL), SOMA_OK);
     soma_matrix_free(&y);
     soma_matrix_free(&X);
     return p;
@@ -339,22 +341,22 @@ START_TEST(perceptron_round_trip_and_corruption)
 {
     soma_perceptron *p = fitted_perceptron(), *q = NULL;
     size_t n;
-    ck_assert_int_eq(soma_perceptron_save_buffer(p, NULL, 0, &n), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_save_buffer(p, NULL, 0, &n, NULL), SOMA_OK);
     unsigned char *bytes = malloc(n);
-    ck_assert_int_eq(soma_perceptron_save_buffer(p, bytes, n, &n), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_save_buffer(p, bytes, n, &n, NULL), SOMA_OK);
     ck_assert_int_eq(soma_perceptron_load_buffer(&q, bytes, n, NULL, NULL), SOMA_OK);
     double wp[3], wq[3], bp, bq;
     soma_matrix Wp, Wq;
     ck_assert_int_eq(soma_matrix_view(&Wp, wp, 1, 3, 3), SOMA_OK);
     ck_assert_int_eq(soma_matrix_view(&Wq, wq, 1, 3, 3), SOMA_OK);
-    ck_assert_int_eq(soma_perceptron_get_weights(p, &Wp, &bp), SOMA_OK);
-    ck_assert_int_eq(soma_perceptron_get_weights(q, &Wq, &bq), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_get_weights(p, &Wp, &bp, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_get_weights(q, &Wq, &bq, NULL), SOMA_OK);
     ck_assert_mem_eq(wp, wq, sizeof wp);
     ck_assert_mem_eq(&bp, &bq, sizeof bp);
     bool cp, cq;
     size_t ep, eq;
-    ck_assert_int_eq(soma_perceptron_converged(p, &cp, &ep), SOMA_OK);
-    ck_assert_int_eq(soma_perceptron_converged(q, &cq, &eq), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_converged(p, &cp, &ep, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_converged(q, &cq, &eq, NULL), SOMA_OK);
     ck_assert(cp == cq);
     ck_assert(!cp || ep == eq);
     soma_matrix X, Pp, Pq;
@@ -362,37 +364,40 @@ START_TEST(perceptron_round_trip_and_corruption)
     ck_assert_int_eq(soma_matrix_init(&Pp, 100, 1, NULL), SOMA_OK);
     ck_assert_int_eq(soma_matrix_init(&Pq, 100, 1, NULL), SOMA_OK);
     test_fill_random(&X, 13);
-    ck_assert_int_eq(soma_perceptron_decision_function(p, &X, &Pp), SOMA_OK);
-    ck_assert_int_eq(soma_perceptron_decision_function(q, &X, &Pq), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_decision_function(p, &X, &Pp, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_decision_function(q, &X, &Pq, NULL), SOMA_OK);
     ck_assert_mem_eq(Pp.data, Pq.data, 100 * sizeof(double));
 
     /* Every truncation and every flipped byte fails. */
     soma_perceptron *none = NULL;
     for (size_t k = 0; k < n; k++)
-        ck_assert_int_ne(soma_perceptron_load_buffer(&none, bytes, k, NULL, NULL), SOMA_OK);
+        ck_assert_int_ne(soma_perceptron_load_buffer(&none, bytes, k, NULL, NULL),
+                         SOMA_OK);
     for (size_t k = 0; k < n; k++) {
         bytes[k] ^= 0x10;
-        ck_assert_int_ne(soma_perceptron_load_buffer(&none, bytes, n, NULL, NULL), SOMA_OK);
+        ck_assert_int_ne(soma_perceptron_load_buffer(&none, bytes, n, NULL, NULL),
+                         SOMA_OK);
         bytes[k] ^= 0x10;
     }
     ck_assert_ptr_null(none);
     /* An MLP file is not a perceptron file. */
     soma_mlp *m = fixture_model();
     size_t mn;
-    ck_assert_int_eq(soma_mlp_save_buffer(m, false, NULL, 0, &mn), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_save_buffer(m, false, NULL, 0, &mn, NULL), SOMA_OK);
     unsigned char *mb = malloc(mn);
-    ck_assert_int_eq(soma_mlp_save_buffer(m, false, mb, mn, &mn), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_save_buffer(m, false, mb, mn, &mn, NULL), SOMA_OK);
     soma_error_info err;
-    ck_assert_int_eq(soma_perceptron_load_buffer(&none, mb, mn, NULL, &err), SOMA_EFORMAT);
+    ck_assert_int_eq(soma_perceptron_load_buffer(&none, mb, mn, NULL, &err),
+                     SOMA_EFORMAT);
     ck_assert_ptr_nonnull(strstr(err.message, "another kind"));
     free(mb);
     soma_mlp_destroy(m);
 
     /* Unfitted perceptrons have nothing to save. */
     soma_perceptron *fresh;
-    ck_assert_int_eq(soma_perceptron_create(&fresh, NULL, NULL), SOMA_OK);
-    ck_assert_int_eq(soma_perceptron_save_buffer(fresh, NULL, 0, &n), SOMA_ESTATE);
-    ck_assert_int_eq(soma_perceptron_save(fresh, "/tmp/never.soma"), SOMA_ESTATE);
+    ck_assert_int_eq(soma_perceptron_create(&fresh, NULL, NULL, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_save_buffer(fresh, NULL, 0, &n, NULL), SOMA_ESTATE);
+    ck_assert_int_eq(soma_perceptron_save(fresh, "/tmp/never.soma", NULL), SOMA_ESTATE);
     soma_perceptron_destroy(fresh);
     soma_matrix *all[] = {&X, &Pp, &Pq};
     for (int i = 0; i < 3; i++)
@@ -407,21 +412,22 @@ START_TEST(committed_perceptron_fixture_still_loads)
 {
     soma_perceptron *p = NULL;
     soma_error_info err;
-    soma_status st = soma_perceptron_load(&p, FIXTURE_DIR "/perceptron-v1.soma", NULL, &err);
+    soma_status st =
+        soma_perceptron_load(&p, FIXTURE_DIR "/perceptron-v1.soma", NULL, &err);
     ck_assert_msg(st == SOMA_OK, "%s: %s", soma_status_string(st), err.message);
     size_t d;
-    ck_assert_int_eq(soma_perceptron_n_features(p, &d), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_n_features(p, &d, NULL), SOMA_OK);
     ck_assert_uint_eq(d, 3);
     double w[3], b;
     soma_matrix W;
     ck_assert_int_eq(soma_matrix_view(&W, w, 1, 3, 3), SOMA_OK);
-    ck_assert_int_eq(soma_perceptron_get_weights(p, &W, &b), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_get_weights(p, &W, &b, NULL), SOMA_OK);
     for (int i = 0; i < 3; i++)
         ck_assert_double_eq(w[i], fixture_w[i]);
     ck_assert_double_eq(b, -0.75);
     bool converged;
     size_t epoch;
-    ck_assert_int_eq(soma_perceptron_converged(p, &converged, &epoch), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_converged(p, &converged, &epoch, NULL), SOMA_OK);
     ck_assert(converged);
     ck_assert_uint_eq(epoch, 7);
     soma_perceptron_destroy(p);
@@ -439,12 +445,12 @@ static int write_perceptron_fixture(const char *path)
     le(b + 12, 2, 4); /* kind: perceptron */
     le(b + 16, 80, 8);
     memcpy(q, &lr, 8);
-    le(q + 8, 40, 8);   /* max_epochs */
+    le(q + 8, 40, 8); /* max_epochs */
     memcpy(q + 16, &sd, 8);
-    le(q + 24, 2, 4);   /* flags: average */
-    le(q + 28, 1, 4);   /* converged */
-    le(q + 32, 7, 8);   /* at epoch 7 */
-    le(q + 40, 3, 8);   /* d */
+    le(q + 24, 2, 4); /* flags: average */
+    le(q + 28, 1, 4); /* converged */
+    le(q + 32, 7, 8); /* at epoch 7 */
+    le(q + 40, 3, 8); /* d */
     memcpy(q + 48, fixture_w, 24);
     memcpy(q + 72, &bias, 8);
     le(b + 24, crc32_ref(q, 80), 4);
@@ -460,11 +466,11 @@ START_TEST(bad_arguments)
     soma_mlp *m = fixture_model(), *l = (soma_mlp *)&m;
     size_t n;
     unsigned char buf[8];
-    ck_assert_int_eq(soma_mlp_save_buffer(NULL, false, NULL, 0, &n), SOMA_EINVAL);
-    ck_assert_int_eq(soma_mlp_save_buffer(m, false, NULL, 0, NULL), SOMA_EINVAL);
-    ck_assert_int_eq(soma_mlp_save_buffer(m, false, NULL, 8, &n), SOMA_EINVAL);
-    ck_assert_int_eq(soma_mlp_save(m, NULL, false), SOMA_EINVAL);
-    ck_assert_int_eq(soma_mlp_save(NULL, "x", false), SOMA_EINVAL);
+    ck_assert_int_eq(soma_mlp_save_buffer(NULL, false, NULL, 0, &n, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_mlp_save_buffer(m, false, NULL, 0, NULL, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_mlp_save_buffer(m, false, NULL, 8, &n, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_mlp_save(m, NULL, false, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_mlp_save(NULL, "x", false, NULL), SOMA_EINVAL);
     ck_assert_int_eq(soma_mlp_load_buffer(NULL, buf, 8, NULL, NULL), SOMA_EINVAL);
     ck_assert_int_eq(soma_mlp_load_buffer(&l, NULL, 8, NULL, NULL), SOMA_EINVAL);
     ck_assert_int_eq(soma_mlp_load_buffer(&l, NULL, 0, NULL, NULL), SOMA_EFORMAT);
@@ -485,14 +491,14 @@ int main(int argc, char **argv)
         spec.output = SOMA_ACTIVATION_SOFTMAX;
         spec.loss = SOMA_LOSS_CE;
         spec.seed = 7;
-        if (soma_mlp_create(&m, fixture_sizes, 3, &spec, NULL) != SOMA_OK)
+        if (soma_mlp_create(&m, fixture_sizes, 3, &spec, NULL, NULL) != SOMA_OK)
             return 1;
         soma_matrix p;
-        if (soma_mlp_params(m, &p) != SOMA_OK)
+        if (soma_mlp_params(m, &p, NULL) != SOMA_OK)
             return 1;
         for (size_t i = 0; i < p.cols; i++)
             p.data[i] = fixture_param(i);
-        soma_status st = soma_mlp_save(m, argv[2], false);
+        soma_status st = soma_mlp_save(m, argv[2], false, NULL);
         soma_mlp_destroy(m);
         return st == SOMA_OK ? 0 : 1;
     }

@@ -38,8 +38,9 @@ START_TEST(momentum_and_nesterov_two_steps)
              * momentum: p = p0 + v1 + v2;
              * Nesterov: p = p0 + (mu v1 - lr g1) + (mu v2 - lr g2). */
             double v1 = -lr * g1[i], v2 = mu * v1 - lr * g2[i];
-            double want = nesterov ? p0[i] + (mu * v1 - lr * g1[i]) + (mu * v2 - lr * g2[i])
-                                   : p0[i] + v1 + v2;
+            double want = nesterov
+                              ? p0[i] + (mu * v1 - lr * g1[i]) + (mu * v2 - lr * g2[i])
+                              : p0[i] + v1 + v2;
             ck_assert_double_eq_tol(p[i], want, 1e-14);
             ck_assert_double_eq_tol(o.v[i], v2, 1e-15);
         }

@@ -79,13 +79,13 @@ static void compare_with_reference(const soma_matrix *X, const soma_matrix *y,
                   o.shuffle, o.average, seed, &r);
     soma_perceptron *p;
     soma_rng rng;
-    ck_assert_int_eq(soma_perceptron_create(&p, &o, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_create(&p, &o, NULL, NULL), SOMA_OK);
     ck_assert_int_eq(soma_rng_seed(&rng, seed), SOMA_OK);
-    ck_assert_int_eq(soma_perceptron_fit(p, X, y, &rng), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_fit(p, X, y, &rng, NULL), SOMA_OK);
 
     const soma_perceptron_epoch *h;
     size_t count;
-    ck_assert_int_eq(soma_perceptron_history(p, &h, &count), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_history(p, &h, &count, NULL), SOMA_OK);
     ck_assert_uint_eq(count, r.epochs);
     for (size_t e = 0; e < count; e++) {
         ck_assert_uint_eq(h[e].epoch, e);
@@ -97,13 +97,13 @@ static void compare_with_reference(const soma_matrix *X, const soma_matrix *y,
     }
     bool conv;
     size_t at = 99;
-    ck_assert_int_eq(soma_perceptron_converged(p, &conv, &at), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_converged(p, &conv, &at, NULL), SOMA_OK);
     ck_assert_int_eq(conv, r.converged);
     ck_assert_uint_eq(at, conv ? count - 1 : 0);
     soma_matrix w;
     double b;
     ck_assert_int_eq(soma_matrix_init(&w, 1, d, NULL), SOMA_OK);
-    ck_assert_int_eq(soma_perceptron_get_weights(p, &w, &b), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_get_weights(p, &w, &b, NULL), SOMA_OK);
     for (size_t j = 0; j < d; j++)
         ck_assert_double_eq(w.data[j], r.w[j]);
     ck_assert_double_eq(b, r.b);
@@ -136,14 +136,14 @@ START_TEST(and_gate_hand_trace)
     o.init_sd = 0.0;
     soma_perceptron *p;
     soma_rng rng;
-    ck_assert_int_eq(soma_perceptron_create(&p, &o, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_create(&p, &o, NULL, NULL), SOMA_OK);
     ck_assert_int_eq(soma_rng_seed(&rng, 7), SOMA_OK);
-    ck_assert_int_eq(soma_perceptron_fit(p, &X, &y, &rng), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_fit(p, &X, &y, &rng, NULL), SOMA_OK);
 
     const size_t expect[6] = {2, 3, 3, 2, 1, 0};
     const soma_perceptron_epoch *h;
     size_t count;
-    ck_assert_int_eq(soma_perceptron_history(p, &h, &count), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_history(p, &h, &count, NULL), SOMA_OK);
     ck_assert_uint_eq(count, 6);
     for (size_t e = 0; e < 6; e++) {
         ck_assert_uint_eq(h[e].epoch, e);
@@ -153,29 +153,29 @@ START_TEST(and_gate_hand_trace)
     }
     bool conv;
     size_t at;
-    ck_assert_int_eq(soma_perceptron_converged(p, &conv, &at), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_converged(p, &conv, &at, NULL), SOMA_OK);
     ck_assert(conv);
     ck_assert_uint_eq(at, 5);
     double wbuf[2], b;
     soma_matrix w;
     ck_assert_int_eq(soma_matrix_view(&w, wbuf, 1, 2, 2), SOMA_OK);
-    ck_assert_int_eq(soma_perceptron_get_weights(p, &w, &b), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_get_weights(p, &w, &b, NULL), SOMA_OK);
     ck_assert_double_eq(wbuf[0], 2.0);
     ck_assert_double_eq(wbuf[1], 1.0);
     ck_assert_double_eq(b, -3.0);
 
     ck_assert_int_eq(soma_matrix_init(&pred, 4, 1, NULL), SOMA_OK);
-    ck_assert_int_eq(soma_perceptron_predict(p, &X, &pred), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_predict(p, &X, &pred, NULL), SOMA_OK);
     for (size_t i = 0; i < 4; i++)
         ck_assert_double_eq(pred.data[i], and_y[i]);
     /* decision function: 2 x0 + x1 - 3 = -3, -2, -1, 0 */
-    ck_assert_int_eq(soma_perceptron_decision_function(p, &X, &pred), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_decision_function(p, &X, &pred, NULL), SOMA_OK);
     ck_assert_double_eq(pred.data[0], -3.0);
     ck_assert_double_eq(pred.data[1], -2.0);
     ck_assert_double_eq(pred.data[2], -1.0);
     ck_assert_double_eq(pred.data[3], 0.0);
     size_t d;
-    ck_assert_int_eq(soma_perceptron_n_features(p, &d), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_n_features(p, &d, NULL), SOMA_OK);
     ck_assert_uint_eq(d, 2);
     soma_matrix_free(&pred);
     soma_perceptron_destroy(p);
@@ -201,7 +201,8 @@ START_TEST(walkthrough_settings)
         soma_rng data_rng;
         soma_matrix X, y;
         ck_assert_int_eq(soma_rng_seed(&data_rng, seed), SOMA_OK);
-        ck_assert_int_eq(soma_make_classification(&data_rng, &mo, &X, &y, NULL), SOMA_OK);
+        ck_assert_int_eq(soma_make_classification(&data_rng, &mo, &X, &y, NULL, NULL),
+                         SOMA_OK);
 
         soma_perceptron_options o = soma_perceptron_defaults();
         o.learning_rate = 0.1;
@@ -211,15 +212,15 @@ START_TEST(walkthrough_settings)
         /* The shape of the walkthrough's history. */
         soma_perceptron *p;
         soma_rng rng;
-        ck_assert_int_eq(soma_perceptron_create(&p, &o, NULL), SOMA_OK);
+        ck_assert_int_eq(soma_perceptron_create(&p, &o, NULL, NULL), SOMA_OK);
         ck_assert_int_eq(soma_rng_seed(&rng, seed + 1000), SOMA_OK);
-        ck_assert_int_eq(soma_perceptron_fit(p, &X, &y, &rng), SOMA_OK);
+        ck_assert_int_eq(soma_perceptron_fit(p, &X, &y, &rng, NULL), SOMA_OK);
         const soma_perceptron_epoch *h;
         size_t count;
         bool conv;
         size_t at;
-        ck_assert_int_eq(soma_perceptron_history(p, &h, &count), SOMA_OK);
-        ck_assert_int_eq(soma_perceptron_converged(p, &conv, &at), SOMA_OK);
+        ck_assert_int_eq(soma_perceptron_history(p, &h, &count, NULL), SOMA_OK);
+        ck_assert_int_eq(soma_perceptron_converged(p, &conv, &at, NULL), SOMA_OK);
         ck_assert_uint_ge(count, 1);
         ck_assert_uint_le(count, 100);
         if (conv) {
@@ -259,7 +260,7 @@ static void separable_blobs(size_t n, uint64_t seed, soma_matrix *X, soma_matrix
     bo.cluster_std = 0.5;
     soma_rng r;
     ck_assert_int_eq(soma_rng_seed(&r, seed), SOMA_OK);
-    ck_assert_int_eq(soma_make_blobs(&r, &bo, X, y, NULL, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_make_blobs(&r, &bo, X, y, NULL, NULL, NULL), SOMA_OK);
 }
 
 START_TEST(converges_on_separable_data)
@@ -275,21 +276,21 @@ START_TEST(converges_on_separable_data)
 
         soma_perceptron *p;
         soma_rng rng;
-        ck_assert_int_eq(soma_perceptron_create(&p, &o, NULL), SOMA_OK);
+        ck_assert_int_eq(soma_perceptron_create(&p, &o, NULL, NULL), SOMA_OK);
         ck_assert_int_eq(soma_rng_seed(&rng, 11 + (uint64_t)mode), SOMA_OK);
-        ck_assert_int_eq(soma_perceptron_fit(p, &X, &y, &rng), SOMA_OK);
+        ck_assert_int_eq(soma_perceptron_fit(p, &X, &y, &rng, NULL), SOMA_OK);
         bool conv;
         size_t at;
         const soma_perceptron_epoch *h;
         size_t count;
-        ck_assert_int_eq(soma_perceptron_converged(p, &conv, &at), SOMA_OK);
-        ck_assert_int_eq(soma_perceptron_history(p, &h, &count), SOMA_OK);
+        ck_assert_int_eq(soma_perceptron_converged(p, &conv, &at, NULL), SOMA_OK);
+        ck_assert_int_eq(soma_perceptron_history(p, &h, &count, NULL), SOMA_OK);
         ck_assert(conv);
         ck_assert_uint_eq(at, count - 1);
         ck_assert_uint_eq(h[at].errors, 0);
-        ck_assert_int_eq(soma_perceptron_predict(p, &X, &pred), SOMA_OK);
+        ck_assert_int_eq(soma_perceptron_predict(p, &X, &pred, NULL), SOMA_OK);
         double acc;
-        ck_assert_int_eq(soma_accuracy(&y, &pred, &acc), SOMA_OK);
+        ck_assert_int_eq(soma_accuracy(&y, &pred, &acc, NULL), SOMA_OK);
         if (!o.average) {
             /* Zero errors in the last epoch and no update since: every
              * training point is classified correctly. */
@@ -321,10 +322,10 @@ START_TEST(xor_never_converges_and_history_grows)
     soma_allocator a = test_allocator(&t);
     soma_perceptron *p;
     soma_rng rng;
-    ck_assert_int_eq(soma_perceptron_create(&p, &o, &a), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_create(&p, &o, &a, NULL), SOMA_OK);
     ck_assert_int_eq(soma_rng_seed(&rng, 5), SOMA_OK);
     size_t before = t.allocs;
-    ck_assert_int_eq(soma_perceptron_fit(p, &X, &y, &rng), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_fit(p, &X, &y, &rng, NULL), SOMA_OK);
     /* Weights + history at the start, then the history doubles 64 -> 128
      * -> 150: nothing is allocated per epoch or per sample. */
     ck_assert_uint_eq(t.allocs - before, 4);
@@ -332,13 +333,13 @@ START_TEST(xor_never_converges_and_history_grows)
     size_t count;
     bool conv;
     size_t at = 42;
-    ck_assert_int_eq(soma_perceptron_history(p, &h, &count), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_history(p, &h, &count, NULL), SOMA_OK);
     ck_assert_uint_eq(count, 150);
     for (size_t e = 0; e < count; e++) {
         ck_assert_uint_eq(h[e].epoch, e);
         ck_assert_uint_gt(h[e].errors, 0);
     }
-    ck_assert_int_eq(soma_perceptron_converged(p, &conv, &at), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_converged(p, &conv, &at, NULL), SOMA_OK);
     ck_assert(!conv);
     ck_assert_uint_eq(at, 0);
     compare_with_reference(&X, &y, o, 5);
@@ -356,43 +357,43 @@ START_TEST(refit_replaces_and_failure_keeps_state)
     soma_allocator a = test_allocator(&t);
     soma_perceptron *p;
     soma_rng rng;
-    ck_assert_int_eq(soma_perceptron_create(&p, NULL, &a), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_create(&p, NULL, &a, NULL), SOMA_OK);
     ck_assert_int_eq(soma_rng_seed(&rng, 1), SOMA_OK);
-    ck_assert_int_eq(soma_perceptron_fit(p, &X, &y, &rng), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_fit(p, &X, &y, &rng, NULL), SOMA_OK);
     double w0[2], b0, w1[2], b1;
     soma_matrix w;
     ck_assert_int_eq(soma_matrix_view(&w, w0, 1, 2, 2), SOMA_OK);
-    ck_assert_int_eq(soma_perceptron_get_weights(p, &w, &b0), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_get_weights(p, &w, &b0, NULL), SOMA_OK);
     size_t count0;
     const soma_perceptron_epoch *h;
-    ck_assert_int_eq(soma_perceptron_history(p, &h, &count0), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_history(p, &h, &count0, NULL), SOMA_OK);
 
     /* Every allocation of a second fit failing in turn: ENOMEM, the first
      * fit intact, nothing leaked. */
     for (size_t k = 1; k <= 2; k++) { /* weights, history */
         size_t live = t.live_bytes;
         t.fail_at = t.allocs + k;
-        ck_assert_int_eq(soma_perceptron_fit(p, &X, &y, &rng), SOMA_ENOMEM);
+        ck_assert_int_eq(soma_perceptron_fit(p, &X, &y, &rng, NULL), SOMA_ENOMEM);
         t.fail_at = 0;
         ck_assert_uint_eq(t.live_bytes, live);
         ck_assert_int_eq(soma_matrix_view(&w, w1, 1, 2, 2), SOMA_OK);
-        ck_assert_int_eq(soma_perceptron_get_weights(p, &w, &b1), SOMA_OK);
+        ck_assert_int_eq(soma_perceptron_get_weights(p, &w, &b1, NULL), SOMA_OK);
         ck_assert_mem_eq(w0, w1, sizeof w0);
         ck_assert_double_eq(b0, b1);
         size_t count;
-        ck_assert_int_eq(soma_perceptron_history(p, &h, &count), SOMA_OK);
+        ck_assert_int_eq(soma_perceptron_history(p, &h, &count, NULL), SOMA_OK);
         ck_assert_uint_eq(count, count0);
     }
     /* A bad label: EINVAL, state intact. */
     double saved = y.data[3];
     y.data[3] = 2.0;
-    ck_assert_int_eq(soma_perceptron_fit(p, &X, &y, &rng), SOMA_EINVAL);
+    ck_assert_int_eq(soma_perceptron_fit(p, &X, &y, &rng, NULL), SOMA_EINVAL);
     y.data[3] = 0.5;
-    ck_assert_int_eq(soma_perceptron_fit(p, &X, &y, &rng), SOMA_EINVAL);
+    ck_assert_int_eq(soma_perceptron_fit(p, &X, &y, &rng, NULL), SOMA_EINVAL);
     y.data[3] = NAN;
-    ck_assert_int_eq(soma_perceptron_fit(p, &X, &y, &rng), SOMA_ENONFINITE);
+    ck_assert_int_eq(soma_perceptron_fit(p, &X, &y, &rng, NULL), SOMA_ENONFINITE);
     y.data[3] = saved;
-    ck_assert_int_eq(soma_perceptron_get_weights(p, &w, &b1), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_get_weights(p, &w, &b1, NULL), SOMA_OK);
     ck_assert_mem_eq(w0, w1, sizeof w0);
 
     /* A refit on other data with 3 features replaces the model. */
@@ -403,11 +404,11 @@ START_TEST(refit_replaces_and_failure_keeps_state)
         X3.data[3 * i + 1] = X.data[2 * i + 1];
         X3.data[3 * i + 2] = 1.0;
     }
-    ck_assert_int_eq(soma_perceptron_fit(p, &X3, &y, &rng), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_fit(p, &X3, &y, &rng, NULL), SOMA_OK);
     size_t d;
-    ck_assert_int_eq(soma_perceptron_n_features(p, &d), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_n_features(p, &d, NULL), SOMA_OK);
     ck_assert_uint_eq(d, 3);
-    ck_assert_int_eq(soma_perceptron_get_weights(p, &w, &b1), SOMA_EDIM);
+    ck_assert_int_eq(soma_perceptron_get_weights(p, &w, &b1, NULL), SOMA_EDIM);
     soma_matrix_free(&X3);
     soma_perceptron_destroy(p);
     ck_assert_uint_eq(t.live_bytes, 0);
@@ -422,30 +423,30 @@ START_TEST(bad_arguments)
     soma_perceptron *p = (soma_perceptron *)&sentinel;
     soma_perceptron *keep = p;
     soma_perceptron_options o = soma_perceptron_defaults();
-    ck_assert_int_eq(soma_perceptron_create(NULL, NULL, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_perceptron_create(NULL, NULL, NULL, NULL), SOMA_EINVAL);
     o.learning_rate = 0.0;
-    ck_assert_int_eq(soma_perceptron_create(&p, &o, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_perceptron_create(&p, &o, NULL, NULL), SOMA_EINVAL);
     o.learning_rate = NAN;
-    ck_assert_int_eq(soma_perceptron_create(&p, &o, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_perceptron_create(&p, &o, NULL, NULL), SOMA_EINVAL);
     o = soma_perceptron_defaults();
     o.max_epochs = 0;
-    ck_assert_int_eq(soma_perceptron_create(&p, &o, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_perceptron_create(&p, &o, NULL, NULL), SOMA_EINVAL);
     o = soma_perceptron_defaults();
     o.init_sd = -1.0;
-    ck_assert_int_eq(soma_perceptron_create(&p, &o, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_perceptron_create(&p, &o, NULL, NULL), SOMA_EINVAL);
     o.init_sd = INFINITY;
-    ck_assert_int_eq(soma_perceptron_create(&p, &o, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_perceptron_create(&p, &o, NULL, NULL), SOMA_EINVAL);
     test_alloc t;
     soma_allocator half = test_allocator(&t);
     half.free = NULL;
-    ck_assert_int_eq(soma_perceptron_create(&p, NULL, &half), SOMA_EINVAL);
+    ck_assert_int_eq(soma_perceptron_create(&p, NULL, &half, NULL), SOMA_EINVAL);
     soma_allocator failing = test_allocator(&t);
     t.fail_at = 1;
-    ck_assert_int_eq(soma_perceptron_create(&p, NULL, &failing), SOMA_ENOMEM);
+    ck_assert_int_eq(soma_perceptron_create(&p, NULL, &failing, NULL), SOMA_ENOMEM);
     ck_assert_ptr_eq(p, keep);
     soma_perceptron_destroy(NULL);
 
-    ck_assert_int_eq(soma_perceptron_create(&p, NULL, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_create(&p, NULL, NULL, NULL), SOMA_OK);
     soma_matrix X, y, y2, out, empty;
     double xb[6] = {1, 2, 3, 4, 5, 6}, yb[3] = {0, 1, 1}, ob[3] = {7, 7, 7};
     ck_assert_int_eq(soma_matrix_view(&X, xb, 3, 2, 2), SOMA_OK);
@@ -461,12 +462,12 @@ START_TEST(bad_arguments)
     size_t count = 77, d = 77;
     bool conv = true;
     double b = 5.0;
-    ck_assert_int_eq(soma_perceptron_predict(p, &X, &out), SOMA_ESTATE);
-    ck_assert_int_eq(soma_perceptron_decision_function(p, &X, &out), SOMA_ESTATE);
-    ck_assert_int_eq(soma_perceptron_history(p, &h, &count), SOMA_ESTATE);
-    ck_assert_int_eq(soma_perceptron_converged(p, &conv, NULL), SOMA_ESTATE);
-    ck_assert_int_eq(soma_perceptron_n_features(p, &d), SOMA_ESTATE);
-    ck_assert_int_eq(soma_perceptron_get_weights(p, NULL, &b), SOMA_ESTATE);
+    ck_assert_int_eq(soma_perceptron_predict(p, &X, &out, NULL), SOMA_ESTATE);
+    ck_assert_int_eq(soma_perceptron_decision_function(p, &X, &out, NULL), SOMA_ESTATE);
+    ck_assert_int_eq(soma_perceptron_history(p, &h, &count, NULL), SOMA_ESTATE);
+    ck_assert_int_eq(soma_perceptron_converged(p, &conv, NULL, NULL), SOMA_ESTATE);
+    ck_assert_int_eq(soma_perceptron_n_features(p, &d, NULL), SOMA_ESTATE);
+    ck_assert_int_eq(soma_perceptron_get_weights(p, NULL, &b, NULL), SOMA_ESTATE);
     ck_assert_ptr_null(h);
     ck_assert_uint_eq(count, 77);
     ck_assert_uint_eq(d, 77);
@@ -474,48 +475,49 @@ START_TEST(bad_arguments)
     ck_assert_double_eq(b, 5.0);
 
     /* fit */
-    ck_assert_int_eq(soma_perceptron_fit(NULL, &X, &y, &rng), SOMA_EINVAL);
-    ck_assert_int_eq(soma_perceptron_fit(p, NULL, &y, &rng), SOMA_EINVAL);
-    ck_assert_int_eq(soma_perceptron_fit(p, &X, NULL, &rng), SOMA_EINVAL);
-    ck_assert_int_eq(soma_perceptron_fit(p, &X, &y, NULL), SOMA_EINVAL);
-    ck_assert_int_eq(soma_perceptron_fit(p, &empty, &y, &rng), SOMA_EINVAL);
-    ck_assert_int_eq(soma_perceptron_fit(p, &X, &y2, &rng), SOMA_EDIM);
-    ck_assert_int_eq(soma_perceptron_fit(p, &X, &X, &rng), SOMA_EINVAL); /* y 3 x 2 */
+    ck_assert_int_eq(soma_perceptron_fit(NULL, &X, &y, &rng, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_perceptron_fit(p, NULL, &y, &rng, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_perceptron_fit(p, &X, NULL, &rng, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_perceptron_fit(p, &X, &y, NULL, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_perceptron_fit(p, &empty, &y, &rng, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_perceptron_fit(p, &X, &y2, &rng, NULL), SOMA_EDIM);
+    ck_assert_int_eq(soma_perceptron_fit(p, &X, &X, &rng, NULL),
+                     SOMA_EINVAL); /* y 3 x 2 */
     xb[4] = INFINITY;
-    ck_assert_int_eq(soma_perceptron_fit(p, &X, &y, &rng), SOMA_ENONFINITE);
+    ck_assert_int_eq(soma_perceptron_fit(p, &X, &y, &rng, NULL), SOMA_ENONFINITE);
     xb[4] = 5;
-    ck_assert_int_eq(soma_perceptron_history(p, &h, &count), SOMA_ESTATE);
+    ck_assert_int_eq(soma_perceptron_history(p, &h, &count, NULL), SOMA_ESTATE);
 
     /* predict */
-    ck_assert_int_eq(soma_perceptron_fit(p, &X, &y, &rng), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_fit(p, &X, &y, &rng, NULL), SOMA_OK);
     soma_matrix X1, overlap;
     ck_assert_int_eq(soma_matrix_view(&X1, xb, 6, 1, 1), SOMA_OK);
-    ck_assert_int_eq(soma_perceptron_predict(p, &X1, &out), SOMA_EDIM);
-    ck_assert_int_eq(soma_perceptron_predict(p, &X, &y2), SOMA_EDIM);
-    ck_assert_int_eq(soma_perceptron_predict(NULL, &X, &out), SOMA_EINVAL);
-    ck_assert_int_eq(soma_perceptron_predict(p, NULL, &out), SOMA_EINVAL);
-    ck_assert_int_eq(soma_perceptron_predict(p, &X, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_perceptron_predict(p, &X1, &out, NULL), SOMA_EDIM);
+    ck_assert_int_eq(soma_perceptron_predict(p, &X, &y2, NULL), SOMA_EDIM);
+    ck_assert_int_eq(soma_perceptron_predict(NULL, &X, &out, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_perceptron_predict(p, NULL, &out, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_perceptron_predict(p, &X, NULL, NULL), SOMA_EINVAL);
     ck_assert_int_eq(soma_matrix_view(&overlap, xb + 1, 3, 1, 2), SOMA_OK);
-    ck_assert_int_eq(soma_perceptron_predict(p, &X, &overlap), SOMA_EALIAS);
+    ck_assert_int_eq(soma_perceptron_predict(p, &X, &overlap, NULL), SOMA_EALIAS);
     for (size_t i = 0; i < 3; i++)
         ck_assert_double_eq(ob[i], 7.0);
     ck_assert_double_eq(xb[1], 2.0);
     /* Zero rows predict nothing and succeed. */
     soma_matrix out0;
     ck_assert_int_eq(soma_matrix_view(&out0, NULL, 0, 1, 1), SOMA_OK);
-    ck_assert_int_eq(soma_perceptron_predict(p, &empty, &out0), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_predict(p, &empty, &out0, NULL), SOMA_OK);
 
     /* accessors */
-    ck_assert_int_eq(soma_perceptron_history(p, NULL, &count), SOMA_EINVAL);
-    ck_assert_int_eq(soma_perceptron_history(p, &h, NULL), SOMA_EINVAL);
-    ck_assert_int_eq(soma_perceptron_history(NULL, &h, &count), SOMA_EINVAL);
-    ck_assert_int_eq(soma_perceptron_converged(p, NULL, NULL), SOMA_EINVAL);
-    ck_assert_int_eq(soma_perceptron_converged(NULL, &conv, NULL), SOMA_EINVAL);
-    ck_assert_int_eq(soma_perceptron_n_features(p, NULL), SOMA_EINVAL);
-    ck_assert_int_eq(soma_perceptron_get_weights(p, NULL, NULL), SOMA_EINVAL);
-    ck_assert_int_eq(soma_perceptron_get_weights(p, &out, NULL), SOMA_EDIM);
+    ck_assert_int_eq(soma_perceptron_history(p, NULL, &count, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_perceptron_history(p, &h, NULL, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_perceptron_history(NULL, &h, &count, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_perceptron_converged(p, NULL, NULL, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_perceptron_converged(NULL, &conv, NULL, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_perceptron_n_features(p, NULL, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_perceptron_get_weights(p, NULL, NULL, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_perceptron_get_weights(p, &out, NULL, NULL), SOMA_EDIM);
     ck_assert_double_eq(ob[0], 7.0);
-    ck_assert_int_eq(soma_perceptron_get_weights(p, NULL, &b), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_get_weights(p, NULL, &b, NULL), SOMA_OK);
     soma_perceptron_destroy(p);
 }
 END_TEST

@@ -61,8 +61,8 @@ static void job(int id, result *r)
     bo.n_features = 4;
     bo.n_centers = 3;
     soma_matrix labels = {0};
-    TRY(soma_make_blobs(&rng, &bo, &X, &labels, NULL, NULL));
-    soma_status st = soma_one_hot(&labels, 3, &Y, NULL);
+    TRY(soma_make_blobs(&rng, &bo, &X, &labels, NULL, NULL, NULL));
+    soma_status st = soma_one_hot(&labels, 3, &Y, NULL, NULL);
     soma_matrix_free(&labels);
     TRY(st);
     TRY(soma_matrix_init(&Xt, TEST_ROWS, 4, NULL));
@@ -75,7 +75,7 @@ static void job(int id, result *r)
     spec.loss = SOMA_LOSS_CE;
     spec.init = id % 2 ? SOMA_INIT_ORTHOGONAL : SOMA_INIT_HE_NORMAL;
     spec.seed = 7 + (uint64_t)id;
-    TRY(soma_mlp_create(&m, sizes, 4, &spec, NULL));
+    TRY(soma_mlp_create(&m, sizes, 4, &spec, NULL, NULL));
     soma_fit_options o = soma_fit_options_default();
     o.epochs = 20;
     o.batch_size = 16;
@@ -86,13 +86,13 @@ static void job(int id, result *r)
     o.dropout = 0.1;
     o.validation_fraction = 0.2;
     o.l2 = 1e-4;
-    TRY(soma_mlp_fit(m, &X, &Y, &o, &h));
+    TRY(soma_mlp_fit(m, &X, &Y, &o, &h, NULL));
     for (size_t e = 0; e < h.n_epochs && e < 20; e++) {
         r->losses[e] = h.epochs[e].loss;
         r->val_losses[e] = h.epochs[e].val_loss;
     }
     soma_matrix params;
-    TRY(soma_mlp_params(m, &params));
+    TRY(soma_mlp_params(m, &params, NULL));
     r->n_params = params.cols;
     if (params.cols > 512) {
         r->status = SOMA_EDIM;
@@ -102,21 +102,21 @@ static void job(int id, result *r)
 
     TRY(soma_matrix_init(&P, TEST_ROWS, 3, NULL));
     TRY(soma_matrix_init(&L, TEST_ROWS, 1, NULL));
-    TRY(soma_mlp_predict_proba(m, &Xt, &P));
-    TRY(soma_mlp_predict(m, &Xt, &L));
+    TRY(soma_mlp_predict_proba(m, &Xt, &P, NULL));
+    TRY(soma_mlp_predict(m, &Xt, &L, NULL));
     memcpy(r->proba, P.data, sizeof r->proba);
     memcpy(r->labels, L.data, sizeof r->labels);
-    TRY(soma_mlp_evaluate(m, &X, &Y, &r->eval_loss, &r->eval_acc));
+    TRY(soma_mlp_evaluate(m, &X, &Y, &r->eval_loss, &r->eval_acc, NULL));
 
     /* Serialize with the optimizer state and load it back. */
-    TRY(soma_mlp_save_buffer(m, true, NULL, 0, &r->file_bytes));
+    TRY(soma_mlp_save_buffer(m, true, NULL, 0, &r->file_bytes, NULL));
     if (r->file_bytes > sizeof r->file) {
         r->status = SOMA_EDIM;
         goto done;
     }
-    TRY(soma_mlp_save_buffer(m, true, r->file, sizeof r->file, &r->file_bytes));
+    TRY(soma_mlp_save_buffer(m, true, r->file, sizeof r->file, &r->file_bytes, NULL));
     TRY(soma_mlp_load_buffer(&back, r->file, r->file_bytes, NULL, NULL));
-    TRY(soma_mlp_predict_proba(back, &Xt, &P));
+    TRY(soma_mlp_predict_proba(back, &Xt, &P, NULL));
     if (memcmp(P.data, r->proba, sizeof r->proba) != 0) {
         r->status = SOMA_ESTATE;
         goto done;
@@ -136,7 +136,7 @@ static void job(int id, result *r)
     memcpy(r->csv + 6, cy.data, 3 * sizeof(double));
 
     /* The shared model: predict is read-only and may run concurrently. */
-    TRY(soma_mlp_predict_proba(shared_model, &Xt, &P));
+    TRY(soma_mlp_predict_proba(shared_model, &Xt, &P, NULL));
     memcpy(r->shared_proba, P.data, sizeof r->shared_proba);
     r->status = SOMA_OK;
 done:
@@ -194,7 +194,8 @@ START_TEST(threads_match_the_single_threaded_run)
     soma_mlp_spec spec = soma_mlp_spec_default();
     spec.output = SOMA_ACTIVATION_SOFTMAX;
     spec.loss = SOMA_LOSS_CE;
-    ck_assert_int_eq(soma_mlp_create(&shared_model, sizes, 4, &spec, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_create(&shared_model, sizes, 4, &spec, NULL, NULL),
+                     SOMA_OK);
 
     /* Each job alone, on this thread. */
     for (int t = 0; t < N_THREADS; t++) {

@@ -2,6 +2,10 @@
  * @file activation.h
  * @brief Activation functions and their gradients, in vectorized loops.
  *
+ * Errors: every function here that returns soma_status takes an optional
+ * `soma_error_info *err` as its last argument, filled on failure with the
+ * argument at fault and a message (see status.h); pass NULL to ignore it.
+ *
  * Elementwise activations work on contiguous arrays and on matrices (any
  * ld); softmax works row by row. Forward: `A = f(Z)`. Backward: `dZ = dA ⊙
  * f'(Z)` for the elementwise ones, and the Jacobian-vector product `dZ_i =
@@ -47,10 +51,10 @@ typedef enum soma_activation {
     SOMA_ACTIVATION_TANH,         /**< f(x) = tanh x */
     SOMA_ACTIVATION_RELU,         /**< f(x) = max(0, x); f'(0) = 0 */
     SOMA_ACTIVATION_LEAKY_RELU,   /**< f(x) = x if x > 0 else alpha x; f'(0) = alpha */
-    SOMA_ACTIVATION_ELU,          /**< f(x) = x if x > 0 else alpha (e^x - 1); f'(0) = alpha */
-    SOMA_ACTIVATION_SWISH,        /**< f(x) = x sigmoid(x) */
-    SOMA_ACTIVATION_SOFTMAX,      /**< row-wise e^x_i / sum_j e^x_j */
-    SOMA_ACTIVATION_COUNT         /**< number of activations; not one */
+    SOMA_ACTIVATION_ELU,     /**< f(x) = x if x > 0 else alpha (e^x - 1); f'(0) = alpha */
+    SOMA_ACTIVATION_SWISH,   /**< f(x) = x sigmoid(x) */
+    SOMA_ACTIVATION_SOFTMAX, /**< row-wise e^x_i / sum_j e^x_j */
+    SOMA_ACTIVATION_COUNT    /**< number of activations; not one */
 } soma_activation;
 
 /** Default alpha of leaky relu (as the walkthrough). */
@@ -65,7 +69,8 @@ SOMA_API const char *soma_activation_name(soma_activation f);
 /** @brief Parse a name as printed by soma_activation_name (case-insensitive;
  *  "leaky-relu" and "leakyrelu" are accepted too). SOMA_EINVAL when unknown. */
 SOMA_API SOMA_NODISCARD soma_status soma_activation_from_name(const char *name,
-                                                              soma_activation *out);
+                                                              soma_activation *out,
+                                                              soma_error_info *err);
 
 /** @brief The default alpha of f (0.01 leaky relu, 1.0 elu, 0 otherwise). */
 SOMA_API double soma_activation_default_alpha(soma_activation f);
@@ -79,7 +84,8 @@ SOMA_API double soma_activation_default_alpha(soma_activation f);
  */
 SOMA_API SOMA_NODISCARD soma_status soma_activation_forward(soma_activation f,
                                                             double alpha, size_t n,
-                                                            const double *z, double *a);
+                                                            const double *z, double *a,
+                                                            soma_error_info *err);
 
 /**
  * @brief dz[i] = da[i] * f'(z[i]) for i < n (softmax: the row JVP).
@@ -89,24 +95,23 @@ SOMA_API SOMA_NODISCARD soma_status soma_activation_forward(soma_activation f,
  * by the others; both must be given. dz may be da (in place).
  * @return as soma_activation_forward.
  */
-SOMA_API SOMA_NODISCARD soma_status soma_activation_backward(soma_activation f,
-                                                             double alpha, size_t n,
-                                                             const double *z,
-                                                             const double *a,
-                                                             const double *da, double *dz);
+SOMA_API SOMA_NODISCARD soma_status soma_activation_backward(
+    soma_activation f, double alpha, size_t n, const double *z, const double *a,
+    const double *da, double *dz, soma_error_info *err);
 
 /** @brief A = f(Z) on matrices of the same shape (softmax per row).
  *  SOMA_EDIM when shapes differ; otherwise as soma_activation_forward. */
 SOMA_API SOMA_NODISCARD soma_status soma_activation_forward_matrix(soma_activation f,
                                                                    double alpha,
                                                                    const soma_matrix *Z,
-                                                                   soma_matrix *A);
+                                                                   soma_matrix *A,
+                                                                   soma_error_info *err);
 
 /** @brief dZ = dA ⊙ f'(Z) (softmax: row JVP) on same-shaped matrices;
  *  A = f(Z) as for soma_activation_backward. */
 SOMA_API SOMA_NODISCARD soma_status soma_activation_backward_matrix(
     soma_activation f, double alpha, const soma_matrix *Z, const soma_matrix *A,
-    const soma_matrix *dA, soma_matrix *dZ);
+    const soma_matrix *dA, soma_matrix *dZ, soma_error_info *err);
 
 #ifdef __cplusplus
 }

@@ -3,6 +3,10 @@
  * @brief Toy data sets (the scikit-learn generators), standard scaling,
  * train/test split, and one-hot encoding.
  *
+ * Errors: every function here that returns soma_status takes an optional
+ * `soma_error_info *err` as its last argument, filled on failure with the
+ * argument at fault and a message (see status.h); pass NULL to ignore it.
+ *
  * Conventions shared by every function here:
  * - X is n x d (one sample per row); labels are an n x 1 matrix of doubles
  *   holding integer class values 0 .. k-1.
@@ -63,11 +67,9 @@ extern "C" {
  * @return SOMA_OK; SOMA_EINVAL for NULL pointers, n_samples == 0, or a
  *         parameter out of range; SOMA_EOVERFLOW, SOMA_ENOMEM.
  */
-SOMA_API SOMA_NODISCARD soma_status soma_make_circles(soma_rng *rng, size_t n_samples,
-                                                      double noise, double factor,
-                                                      bool shuffle, soma_matrix *X,
-                                                      soma_matrix *y,
-                                                      const soma_allocator *alloc);
+SOMA_API SOMA_NODISCARD soma_status soma_make_circles(
+    soma_rng *rng, size_t n_samples, double noise, double factor, bool shuffle,
+    soma_matrix *X, soma_matrix *y, const soma_allocator *alloc, soma_error_info *err);
 
 /**
  * @brief Two interleaving half circles, as `sklearn.datasets.make_moons`.
@@ -86,7 +88,8 @@ SOMA_API SOMA_NODISCARD soma_status soma_make_circles(soma_rng *rng, size_t n_sa
 SOMA_API SOMA_NODISCARD soma_status soma_make_moons(soma_rng *rng, size_t n_samples,
                                                     double noise, bool shuffle,
                                                     soma_matrix *X, soma_matrix *y,
-                                                    const soma_allocator *alloc);
+                                                    const soma_allocator *alloc,
+                                                    soma_error_info *err);
 
 /** @brief Parameters of soma_make_blobs; start from soma_make_blobs_defaults(). */
 typedef struct soma_make_blobs_options {
@@ -136,11 +139,9 @@ SOMA_API soma_make_blobs_options soma_make_blobs_defaults(void);
  *         drawn); SOMA_ENONFINITE when `centers` holds NaN or infinity;
  *         SOMA_EOVERFLOW, SOMA_ENOMEM.
  */
-SOMA_API SOMA_NODISCARD soma_status soma_make_blobs(soma_rng *rng,
-                                                    const soma_make_blobs_options *opt,
-                                                    soma_matrix *X, soma_matrix *y,
-                                                    soma_matrix *centers_out,
-                                                    const soma_allocator *alloc);
+SOMA_API SOMA_NODISCARD soma_status soma_make_blobs(
+    soma_rng *rng, const soma_make_blobs_options *opt, soma_matrix *X, soma_matrix *y,
+    soma_matrix *centers_out, const soma_allocator *alloc, soma_error_info *err);
 
 /**
  * @brief Parameters of soma_make_classification; start from
@@ -232,9 +233,9 @@ SOMA_API soma_make_classification_options soma_make_classification_defaults(void
  *         class_sep not finite and > 0, scale not finite and > 0, shift or
  *         per-feature values not finite; SOMA_EOVERFLOW, SOMA_ENOMEM.
  */
-SOMA_API SOMA_NODISCARD soma_status
-soma_make_classification(soma_rng *rng, const soma_make_classification_options *opt,
-                         soma_matrix *X, soma_matrix *y, const soma_allocator *alloc);
+SOMA_API SOMA_NODISCARD soma_status soma_make_classification(
+    soma_rng *rng, const soma_make_classification_options *opt, soma_matrix *X,
+    soma_matrix *y, const soma_allocator *alloc, soma_error_info *err);
 
 /** @} */
 
@@ -275,7 +276,8 @@ typedef struct soma_scaler {
  *         On error *s is untouched.
  */
 SOMA_API SOMA_NODISCARD soma_status soma_scaler_fit(soma_scaler *s, const soma_matrix *X,
-                                                    const soma_allocator *alloc);
+                                                    const soma_allocator *alloc,
+                                                    soma_error_info *err);
 
 /**
  * @brief out(i,j) = (X(i,j) - mean_j) / scale_j.
@@ -288,13 +290,15 @@ SOMA_API SOMA_NODISCARD soma_status soma_scaler_fit(soma_scaler *s, const soma_m
  */
 SOMA_API SOMA_NODISCARD soma_status soma_scaler_transform(const soma_scaler *s,
                                                           const soma_matrix *X,
-                                                          soma_matrix *out);
+                                                          soma_matrix *out,
+                                                          soma_error_info *err);
 
 /** @brief out(i,j) = X(i,j) * scale_j + mean_j; arguments and errors as
  *  soma_scaler_transform. */
 SOMA_API SOMA_NODISCARD soma_status soma_scaler_inverse_transform(const soma_scaler *s,
                                                                   const soma_matrix *X,
-                                                                  soma_matrix *out);
+                                                                  soma_matrix *out,
+                                                                  soma_error_info *err);
 
 /** @brief Free mean and scale and zero the struct. Accepts NULL and a
  *  zeroed scaler. */
@@ -358,7 +362,7 @@ SOMA_API soma_split_options soma_split_defaults(void);
 SOMA_API SOMA_NODISCARD soma_status soma_train_test_split(
     const soma_matrix *X, const soma_matrix *y, const soma_split_options *opt,
     soma_rng *rng, soma_matrix *X_train, soma_matrix *X_test, soma_matrix *y_train,
-    soma_matrix *y_test, const soma_allocator *alloc);
+    soma_matrix *y_test, const soma_allocator *alloc, soma_error_info *err);
 
 /** @} */
 
@@ -380,7 +384,8 @@ SOMA_API SOMA_NODISCARD soma_status soma_train_test_split(
  */
 SOMA_API SOMA_NODISCARD soma_status soma_one_hot(const soma_matrix *labels,
                                                  size_t n_classes, soma_matrix *out,
-                                                 const soma_allocator *alloc);
+                                                 const soma_allocator *alloc,
+                                                 soma_error_info *err);
 
 /** @} */
 

@@ -2,6 +2,10 @@
  * @file dense.h
  * @brief A fully connected layer on a batch of rows, computed with soma_gemm.
  *
+ * Errors: every function here that returns soma_status takes an optional
+ * `soma_error_info *err` as its last argument, filled on failure with the
+ * argument at fault and a message (see status.h); pass NULL to ignore it.
+ *
  * A layer maps a batch X (m x in) to Z = X W + b (m x out) and A = f(Z).
  * Backward, from dA = dLoss/dA (per-row losses, see loss.h):
  *
@@ -44,7 +48,8 @@ typedef struct soma_dense {
  */
 SOMA_API SOMA_NODISCARD soma_status soma_dense_forward(const soma_dense *layer,
                                                        const soma_matrix *X,
-                                                       soma_matrix *Z, soma_matrix *A);
+                                                       soma_matrix *Z, soma_matrix *A,
+                                                       soma_error_info *err);
 
 /**
  * @brief Given dZ, the gradients of the layer and of its input:
@@ -54,11 +59,9 @@ SOMA_API SOMA_NODISCARD soma_status soma_dense_forward(const soma_dense *layer,
  * m x out, dW in x out, db 1 x out, dX m x in. With m == 0, dW and db are
  * zeroed. Errors as soma_dense_forward; no output may overlap an input.
  */
-SOMA_API SOMA_NODISCARD soma_status soma_dense_backward_dz(const soma_dense *layer,
-                                                           const soma_matrix *X,
-                                                           const soma_matrix *dZ,
-                                                           soma_matrix *dW, soma_matrix *db,
-                                                           soma_matrix *dX);
+SOMA_API SOMA_NODISCARD soma_status soma_dense_backward_dz(
+    const soma_dense *layer, const soma_matrix *X, const soma_matrix *dZ, soma_matrix *dW,
+    soma_matrix *db, soma_matrix *dX, soma_error_info *err);
 
 /**
  * @brief Full backward from dA: dZ = dA ⊙ f'(Z), then as
@@ -68,7 +71,7 @@ SOMA_API SOMA_NODISCARD soma_status soma_dense_backward_dz(const soma_dense *lay
 SOMA_API SOMA_NODISCARD soma_status soma_dense_backward(
     const soma_dense *layer, const soma_matrix *X, const soma_matrix *Z,
     const soma_matrix *A, const soma_matrix *dA, soma_matrix *dZ, soma_matrix *dW,
-    soma_matrix *db, soma_matrix *dX);
+    soma_matrix *db, soma_matrix *dX, soma_error_info *err);
 
 #ifdef __cplusplus
 }

@@ -199,7 +199,8 @@ SOMA_API SOMA_NODISCARD soma_status soma_csv_read_file(
  */
 SOMA_API SOMA_NODISCARD soma_status soma_csv_write(const char *path, const soma_matrix *X,
                                                    const soma_matrix *y,
-                                                   const char *const *names);
+                                                   const char *const *names,
+                                                   soma_error_info *err);
 
 #ifdef __cplusplus
 }

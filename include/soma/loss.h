@@ -2,14 +2,18 @@
  * @file loss.h
  * @brief Losses, their gradients, and the fused forms computed from logits.
  *
+ * Errors: every function here that returns soma_status takes an optional
+ * `soma_error_info *err` as its last argument, filled on failure with the
+ * argument at fault and a message (see status.h); pass NULL to ignore it.
+ *
  * P (predictions) and Y (targets) are m x k matrices. The loss value is a
  * mean over rows of a per-row loss:
  *
  * | loss | per-row loss | d(per-row loss)/dP |
  * |------|--------------|--------------------|
  * | MSE  | (1/k) sum_j (p_j - y_j)^2 | 2 (p_j - y_j) / k |
- * | BCE  | -(1/k) sum_j [y_j log p_j + (1 - y_j) log(1 - p_j)] | (p_j - y_j) / (k p_j (1 - p_j)) |
- * | CE   | -sum_j y_j log p_j | -y_j / p_j |
+ * | BCE  | -(1/k) sum_j [y_j log p_j + (1 - y_j) log(1 - p_j)] | (p_j - y_j) / (k p_j (1
+ * - p_j)) | | CE   | -sum_j y_j log p_j | -y_j / p_j |
  *
  * so MSE and BCE are means over all m k elements, and CE sums over classes.
  * Gradients are those of the *per-row* loss (not divided by m): the dense
@@ -65,8 +69,8 @@ SOMA_API const char *soma_loss_name(soma_loss loss);
 
 /** @brief Parse a name as printed by soma_loss_name (case-insensitive; also
  *  "binary_crossentropy", "crossentropy"). SOMA_EINVAL when unknown. */
-SOMA_API SOMA_NODISCARD soma_status soma_loss_from_name(const char *name,
-                                                        soma_loss *out);
+SOMA_API SOMA_NODISCARD soma_status soma_loss_from_name(const char *name, soma_loss *out,
+                                                        soma_error_info *err);
 
 /**
  * @brief *value = mean over rows of the per-row loss of P against Y.
@@ -74,14 +78,16 @@ SOMA_API SOMA_NODISCARD soma_status soma_loss_from_name(const char *name,
  *         their domain; SOMA_EDIM when P and Y differ in shape.
  */
 SOMA_API SOMA_NODISCARD soma_status soma_loss_value(soma_loss loss, const soma_matrix *P,
-                                                    const soma_matrix *Y, double *value);
+                                                    const soma_matrix *Y, double *value,
+                                                    soma_error_info *err);
 
 /**
  * @brief dP = d(per-row loss)/dP, elementwise (see the table above).
  * dP must have P's shape and may be P itself. Errors as soma_loss_value.
  */
 SOMA_API SOMA_NODISCARD soma_status soma_loss_grad(soma_loss loss, const soma_matrix *P,
-                                                   const soma_matrix *Y, soma_matrix *dP);
+                                                   const soma_matrix *Y, soma_matrix *dP,
+                                                   soma_error_info *err);
 
 /**
  * @brief Fused output layer from logits: P = sigmoid(Z) (BCE) or softmax(Z)
@@ -91,11 +97,9 @@ SOMA_API SOMA_NODISCARD soma_status soma_loss_grad(soma_loss loss, const soma_ma
  * Any of value, P and dZ may be NULL when not wanted. P and dZ must have
  * Z's shape; dZ may be Z. SOMA_ENOTSUP for MSE (no fused form).
  */
-SOMA_API SOMA_NODISCARD soma_status soma_loss_from_logits(soma_loss loss,
-                                                          const soma_matrix *Z,
-                                                          const soma_matrix *Y,
-                                                          double *value, soma_matrix *P,
-                                                          soma_matrix *dZ);
+SOMA_API SOMA_NODISCARD soma_status soma_loss_from_logits(
+    soma_loss loss, const soma_matrix *Z, const soma_matrix *Y, double *value,
+    soma_matrix *P, soma_matrix *dZ, soma_error_info *err);
 
 #ifdef __cplusplus
 }

@@ -3,6 +3,10 @@
  * @brief Classification metrics: accuracy, confusion matrix, precision,
  * recall, F1, log loss.
  *
+ * Errors: every function here that returns soma_status takes an optional
+ * `soma_error_info *err` as its last argument, filled on failure with the
+ * argument at fault and a message (see status.h); pass NULL to ignore it.
+ *
  * Labels are n x 1 matrices of doubles holding integer class values
  * 0 .. k-1 (the predictions of soma_perceptron_predict, the argmax of a
  * softmax, ...). A label that is NaN or infinite gives SOMA_ENONFINITE; one
@@ -37,7 +41,8 @@ extern "C" {
  *         SOMA_ENONFINITE for NaN or infinity in either.
  */
 SOMA_API SOMA_NODISCARD soma_status soma_accuracy(const soma_matrix *y_true,
-                                                  const soma_matrix *y_pred, double *out);
+                                                  const soma_matrix *y_pred, double *out,
+                                                  soma_error_info *err);
 
 /**
  * @brief out(i, j) = number of samples with true class i predicted as j
@@ -51,11 +56,9 @@ SOMA_API SOMA_NODISCARD soma_status soma_accuracy(const soma_matrix *y_true,
  * @return SOMA_OK; errors as in the file comment, SOMA_EDIM when the row
  *         counts differ, SOMA_EOVERFLOW, SOMA_ENOMEM.
  */
-SOMA_API SOMA_NODISCARD soma_status soma_confusion_matrix(const soma_matrix *y_true,
-                                                          const soma_matrix *y_pred,
-                                                          size_t n_classes,
-                                                          soma_matrix *out,
-                                                          const soma_allocator *alloc);
+SOMA_API SOMA_NODISCARD soma_status soma_confusion_matrix(
+    const soma_matrix *y_true, const soma_matrix *y_pred, size_t n_classes,
+    soma_matrix *out, const soma_allocator *alloc, soma_error_info *err);
 
 /** @brief How soma_precision_recall_f1 combines classes. */
 typedef enum soma_average {
@@ -89,10 +92,10 @@ typedef enum soma_average {
  *         other errors as in the file comment; SOMA_EDIM when the row
  *         counts differ; SOMA_EOVERFLOW, SOMA_ENOMEM.
  */
-SOMA_API SOMA_NODISCARD soma_status
-soma_precision_recall_f1(const soma_matrix *y_true, const soma_matrix *y_pred,
-                         soma_average average, size_t pos_label, double *precision,
-                         double *recall, double *f1, const soma_allocator *alloc);
+SOMA_API SOMA_NODISCARD soma_status soma_precision_recall_f1(
+    const soma_matrix *y_true, const soma_matrix *y_pred, soma_average average,
+    size_t pos_label, double *precision, double *recall, double *f1,
+    const soma_allocator *alloc, soma_error_info *err);
 
 /**
  * @brief Mean negative log-likelihood of the true labels.
@@ -116,7 +119,7 @@ soma_precision_recall_f1(const soma_matrix *y_true, const soma_matrix *y_pred,
  */
 SOMA_API SOMA_NODISCARD soma_status soma_log_loss(const soma_matrix *y_true,
                                                   const soma_matrix *P, double eps,
-                                                  double *out);
+                                                  double *out, soma_error_info *err);
 
 #ifdef __cplusplus
 }

@@ -2,6 +2,10 @@
  * @file mlp.h
  * @brief Multi-layer perceptron: creation, initialisation, training, prediction.
  *
+ * Errors: every function here that returns soma_status takes an optional
+ * `soma_error_info *err` as its last argument, filled on failure with the
+ * argument at fault and a message (see status.h); pass NULL to ignore it.
+ *
  * A `soma_mlp` with layer sizes [n0, n1, ..., nL] has L dense layers; layer
  * l maps n(l-1) inputs to n(l) outputs. Hidden layers (1..L-1) share one
  * activation; the output layer has its own activation and a loss.
@@ -59,14 +63,14 @@ SOMA_API const char *soma_init_name(soma_init init);
 
 /** @brief What a model is made of besides its sizes. */
 typedef struct soma_mlp_spec {
-    soma_activation hidden;       /**< activation of hidden layers */
-    double hidden_alpha;          /**< its parameter (leaky relu, elu); 0 = default */
-    soma_activation output;       /**< activation of the output layer */
-    double output_alpha;          /**< its parameter; 0 = default */
-    soma_loss loss;               /**< training loss */
-    soma_init init;               /**< weight initialiser */
-    double init_scale;            /**< sigma of NORMAL, gain of ORTHOGONAL (else unused) */
-    uint64_t seed;                /**< seed of the initial weights */
+    soma_activation hidden; /**< activation of hidden layers */
+    double hidden_alpha;    /**< its parameter (leaky relu, elu); 0 = default */
+    soma_activation output; /**< activation of the output layer */
+    double output_alpha;    /**< its parameter; 0 = default */
+    soma_loss loss;         /**< training loss */
+    soma_init init;         /**< weight initialiser */
+    double init_scale;      /**< sigma of NORMAL, gain of ORTHOGONAL (else unused) */
+    uint64_t seed;          /**< seed of the initial weights */
 } soma_mlp_spec;
 
 /**
@@ -100,7 +104,8 @@ SOMA_API soma_mlp_spec soma_mlp_spec_default(void);
 SOMA_API SOMA_NODISCARD soma_status soma_mlp_create(soma_mlp **out, const size_t *sizes,
                                                     size_t n_sizes,
                                                     const soma_mlp_spec *spec,
-                                                    const soma_allocator *alloc);
+                                                    const soma_allocator *alloc,
+                                                    soma_error_info *err);
 
 /** @brief Free the model and everything it owns; accepts NULL. */
 SOMA_API void soma_mlp_destroy(soma_mlp *mlp);
@@ -111,7 +116,8 @@ SOMA_API void soma_mlp_destroy(soma_mlp *mlp);
  * Errors as soma_mlp_create; on error the model is unchanged.
  */
 SOMA_API SOMA_NODISCARD soma_status soma_mlp_init_weights(soma_mlp *mlp, soma_init init,
-                                                          double scale, uint64_t seed);
+                                                          double scale, uint64_t seed,
+                                                          soma_error_info *err);
 
 /** @brief Number of layers L (n_sizes - 1); 0 for NULL. */
 SOMA_API size_t soma_mlp_n_layers(const soma_mlp *mlp);
@@ -124,7 +130,8 @@ SOMA_API size_t soma_mlp_n_params(const soma_mlp *mlp);
 
 /** @brief *spec = the model's spec. */
 SOMA_API SOMA_NODISCARD soma_status soma_mlp_get_spec(const soma_mlp *mlp,
-                                                      soma_mlp_spec *spec);
+                                                      soma_mlp_spec *spec,
+                                                      soma_error_info *err);
 
 /**
  * @brief Views of layer l's W (n(l) x n(l+1)) and b (1 x n(l+1)), 0-based l < L.
@@ -132,14 +139,17 @@ SOMA_API SOMA_NODISCARD soma_status soma_mlp_get_spec(const soma_mlp *mlp,
  * destroyed. Either pointer may be NULL.
  */
 SOMA_API SOMA_NODISCARD soma_status soma_mlp_layer(soma_mlp *mlp, size_t l,
-                                                   soma_matrix *W, soma_matrix *b);
+                                                   soma_matrix *W, soma_matrix *b,
+                                                   soma_error_info *err);
 
 /** @brief 1 x n_params view of all parameters (read and write). */
-SOMA_API SOMA_NODISCARD soma_status soma_mlp_params(soma_mlp *mlp, soma_matrix *params);
+SOMA_API SOMA_NODISCARD soma_status soma_mlp_params(soma_mlp *mlp, soma_matrix *params,
+                                                    soma_error_info *err);
 
 /** @brief 1 x n_params view of the gradient buffer, as last computed by fit
  *  or soma_mlp_gradient. */
-SOMA_API SOMA_NODISCARD soma_status soma_mlp_grads(soma_mlp *mlp, soma_matrix *grads);
+SOMA_API SOMA_NODISCARD soma_status soma_mlp_grads(soma_mlp *mlp, soma_matrix *grads,
+                                                   soma_error_info *err);
 
 /**
  * @brief Gradient of the objective J = mean_rows(loss) + (l2 / 2) sum ||W||^2
@@ -149,7 +159,8 @@ SOMA_API SOMA_NODISCARD soma_status soma_mlp_grads(soma_mlp *mlp, soma_matrix *g
  */
 SOMA_API SOMA_NODISCARD soma_status soma_mlp_gradient(soma_mlp *mlp, const soma_matrix *X,
                                                       const soma_matrix *Y, double l2,
-                                                      double *objective);
+                                                      double *objective,
+                                                      soma_error_info *err);
 
 /** @brief Statistics of one epoch, as recorded in the history. */
 typedef struct soma_epoch_stats {
@@ -220,33 +231,33 @@ typedef struct soma_reduce_hook {
 
 /** @brief Everything soma_mlp_fit can be told. Start from soma_fit_options_default(). */
 typedef struct soma_fit_options {
-    size_t epochs;              /**< >= 1 */
-    size_t batch_size;          /**< 0 = full batch; larger than n is clamped to n */
-    bool shuffle;               /**< reshuffle the training rows each epoch (minibatch) */
-    uint64_t seed;              /**< seeds shuffling, dropout and the validation split */
+    size_t epochs;     /**< >= 1 */
+    size_t batch_size; /**< 0 = full batch; larger than n is clamped to n */
+    bool shuffle;      /**< reshuffle the training rows each epoch (minibatch) */
+    uint64_t seed;     /**< seeds shuffling, dropout and the validation split */
 
     soma_optim_config optimizer; /**< kind and hyper-parameters */
     double learning_rate;        /**< > 0 */
     soma_lr_schedule schedule;   /**< per-epoch learning rate */
 
-    double l2;                  /**< weight decay lambda >= 0: adds lambda W to dW */
-    double clip_norm;           /**< > 0: rescale the gradient to this global norm if longer */
-    double dropout;             /**< drop probability of hidden units in [0, 1) (inverted) */
+    double l2;        /**< weight decay lambda >= 0: adds lambda W to dW */
+    double clip_norm; /**< > 0: rescale the gradient to this global norm if longer */
+    double dropout;   /**< drop probability of hidden units in [0, 1) (inverted) */
 
     double validation_fraction; /**< [0, 1): rows held out (seeded) before training */
     const soma_matrix *X_val;   /**< explicit validation set (overrides the fraction) */
     const soma_matrix *Y_val;
 
-    bool early_stopping;        /**< stop when the monitored loss stops improving */
-    size_t patience;            /**< epochs without improvement before stopping, >= 1 */
-    double min_delta;           /**< an improvement must exceed this, >= 0 */
-    bool restore_best;          /**< with early stopping: end on the best epoch's parameters */
+    bool early_stopping; /**< stop when the monitored loss stops improving */
+    size_t patience;     /**< epochs without improvement before stopping, >= 1 */
+    double min_delta;    /**< an improvement must exceed this, >= 0 */
+    bool restore_best;   /**< with early stopping: end on the best epoch's parameters */
 
     soma_epoch_callback callback; /**< called after every epoch, or NULL */
     void *callback_user;
 
-    bool warm_start;            /**< keep optimizer state and epoch count of the last fit */
-    soma_reduce_hook reduce;    /**< data-parallel hooks, or all NULL */
+    bool warm_start;         /**< keep optimizer state and epoch count of the last fit */
+    soma_reduce_hook reduce; /**< data-parallel hooks, or all NULL */
 } soma_fit_options;
 
 /**
@@ -309,7 +320,8 @@ SOMA_API soma_fit_options soma_fit_options_default(void);
 SOMA_API SOMA_NODISCARD soma_status soma_mlp_fit(soma_mlp *mlp, const soma_matrix *X,
                                                  const soma_matrix *Y,
                                                  const soma_fit_options *options,
-                                                 soma_history *history);
+                                                 soma_history *history,
+                                                 soma_error_info *err);
 
 /**
  * @brief P = the model's outputs for X (n x nL): probabilities for sigmoid
@@ -320,7 +332,8 @@ SOMA_API SOMA_NODISCARD soma_status soma_mlp_fit(soma_mlp *mlp, const soma_matri
  */
 SOMA_API SOMA_NODISCARD soma_status soma_mlp_predict_proba(const soma_mlp *mlp,
                                                            const soma_matrix *X,
-                                                           soma_matrix *P);
+                                                           soma_matrix *P,
+                                                           soma_error_info *err);
 
 /**
  * @brief labels (n x 1) = predicted classes as 0.0, 1.0, ...: P > 0.5 for
@@ -330,7 +343,8 @@ SOMA_API SOMA_NODISCARD soma_status soma_mlp_predict_proba(const soma_mlp *mlp,
  */
 SOMA_API SOMA_NODISCARD soma_status soma_mlp_predict(const soma_mlp *mlp,
                                                      const soma_matrix *X,
-                                                     soma_matrix *labels);
+                                                     soma_matrix *labels,
+                                                     soma_error_info *err);
 
 /**
  * @brief Mean loss (no L2 term) and accuracy of the model on (X, Y); either
@@ -340,7 +354,8 @@ SOMA_API SOMA_NODISCARD soma_status soma_mlp_predict(const soma_mlp *mlp,
 SOMA_API SOMA_NODISCARD soma_status soma_mlp_evaluate(const soma_mlp *mlp,
                                                       const soma_matrix *X,
                                                       const soma_matrix *Y, double *loss,
-                                                      double *accuracy);
+                                                      double *accuracy,
+                                                      soma_error_info *err);
 
 #ifdef __cplusplus
 }

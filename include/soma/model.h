@@ -3,6 +3,10 @@
  * @brief Model files: save and load a soma_mlp or a soma_perceptron in
  * soma's binary format.
  *
+ * Errors: every function here that returns soma_status takes an optional
+ * `soma_error_info *err` as its last argument, filled on failure with the
+ * argument at fault and a message (see status.h); pass NULL to ignore it.
+ *
  * The format (docs/format.md) is little-endian whatever the host, starts
  * with a magic and a format version, and carries a CRC-32 of its payload.
  * Files are written atomically: a temporary file in the same folder is
@@ -43,7 +47,8 @@ extern "C" {
  */
 SOMA_API SOMA_NODISCARD soma_status soma_mlp_save_buffer(const soma_mlp *mlp,
                                                          bool with_optimizer, void *buf,
-                                                         size_t capacity, size_t *size);
+                                                         size_t capacity, size_t *size,
+                                                         soma_error_info *err);
 
 /**
  * @brief Write mlp to path atomically (see the file comment).
@@ -51,7 +56,8 @@ SOMA_API SOMA_NODISCARD soma_status soma_mlp_save_buffer(const soma_mlp *mlp,
  *         the operating system fails (the destination is then unchanged).
  */
 SOMA_API SOMA_NODISCARD soma_status soma_mlp_save(const soma_mlp *mlp, const char *path,
-                                                  bool with_optimizer);
+                                                  bool with_optimizer,
+                                                  soma_error_info *err);
 
 /**
  * @brief Create a model from a serialized buffer.
@@ -83,23 +89,24 @@ SOMA_API SOMA_NODISCARD soma_status soma_mlp_load(soma_mlp **out, const char *pa
  * @return as soma_mlp_save_buffer, and SOMA_ESTATE before a fit.
  */
 SOMA_API SOMA_NODISCARD soma_status soma_perceptron_save_buffer(const soma_perceptron *p,
-                                                                void *buf, size_t capacity,
-                                                                size_t *size);
+                                                                void *buf,
+                                                                size_t capacity,
+                                                                size_t *size,
+                                                                soma_error_info *err);
 
 /** @brief Write a fitted perceptron to path atomically; errors as
  *  soma_mlp_save, and SOMA_ESTATE before a fit. */
 SOMA_API SOMA_NODISCARD soma_status soma_perceptron_save(const soma_perceptron *p,
-                                                         const char *path);
+                                                         const char *path,
+                                                         soma_error_info *err);
 
 /**
  * @brief Create a fitted perceptron from a serialized buffer (its history is
  * empty). Errors as soma_mlp_load_buffer; *out untouched on error.
  */
-SOMA_API SOMA_NODISCARD soma_status soma_perceptron_load_buffer(soma_perceptron **out,
-                                                                const void *buf,
-                                                                size_t size,
-                                                                const soma_allocator *alloc,
-                                                                soma_error_info *err);
+SOMA_API SOMA_NODISCARD soma_status
+soma_perceptron_load_buffer(soma_perceptron **out, const void *buf, size_t size,
+                            const soma_allocator *alloc, soma_error_info *err);
 
 /** @brief soma_perceptron_load_buffer on the contents of a file. */
 SOMA_API SOMA_NODISCARD soma_status soma_perceptron_load(soma_perceptron **out,

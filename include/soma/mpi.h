@@ -177,8 +177,8 @@ SOMA_API SOMA_NODISCARD soma_status soma_mpi_context_stats(const soma_mpi_contex
  * The hooks keep pointers to ctx and mlp, which must outlive the fits that
  * use them; use them only in soma_mlp_fit calls on mlp made by every rank
  * at once. A context serves one model at a time: a later soma_mpi_hook or
- * soma_mpi_fit call on ctx rebinds it. Such a caller is responsible for what soma_mpi_fit adds: equal
- * step counts per epoch on every rank and callbacks that agree.
+ * soma_mpi_fit call on ctx rebinds it. Such a caller is responsible for what soma_mpi_fit
+ * adds: equal step counts per epoch on every rank and callbacks that agree.
  *
  * @return SOMA_OK; SOMA_EINVAL for NULL arguments.
  */

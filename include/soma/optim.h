@@ -57,10 +57,10 @@ SOMA_API const char *soma_optimizer_name(soma_optimizer kind);
 /** @brief Optimizer state for n parameters. Fields are read-only for users. */
 typedef struct soma_optim {
     soma_optim_config config;
-    size_t n;            /**< number of parameters */
-    uint64_t t;          /**< steps taken */
-    double *v;           /**< velocity (momentum, Nesterov) or first moment (Adam) */
-    double *s;           /**< second moment (Adam), else NULL */
+    size_t n;   /**< number of parameters */
+    uint64_t t; /**< steps taken */
+    double *v;  /**< velocity (momentum, Nesterov) or first moment (Adam) */
+    double *s;  /**< second moment (Adam), else NULL */
     soma_allocator alloc;
 } soma_optim;
 
@@ -72,7 +72,8 @@ typedef struct soma_optim {
  */
 SOMA_API SOMA_NODISCARD soma_status soma_optim_init(soma_optim *opt,
                                                     const soma_optim_config *config,
-                                                    size_t n, const soma_allocator *alloc);
+                                                    size_t n,
+                                                    const soma_allocator *alloc);
 
 /** @brief Release the state and zero the struct; accepts NULL. */
 SOMA_API void soma_optim_free(soma_optim *opt);
@@ -93,17 +94,18 @@ typedef enum soma_schedule {
     SOMA_SCHEDULE_CONSTANT = 0, /**< lr(e) = lr0 */
     SOMA_SCHEDULE_STEP,         /**< lr(e) = lr0 gamma^floor(e / step) */
     SOMA_SCHEDULE_EXPONENTIAL,  /**< lr(e) = lr0 gamma^e */
-    SOMA_SCHEDULE_COSINE,       /**< lr(e) = lr_min + (lr0 - lr_min)(1 + cos(pi min(e, T) / T)) / 2 */
-    SOMA_SCHEDULE_COUNT         /**< number of kinds; not one */
+    SOMA_SCHEDULE_COSINE, /**< lr(e) = lr_min + (lr0 - lr_min)(1 + cos(pi min(e, T) / T))
+                             / 2 */
+    SOMA_SCHEDULE_COUNT   /**< number of kinds; not one */
 } soma_schedule;
 
 /** @brief A schedule and its parameters. */
 typedef struct soma_lr_schedule {
     soma_schedule kind;
-    double gamma;      /**< decay factor of step and exponential, in (0, 1] */
-    size_t step;       /**< epochs per decay for step, >= 1 */
-    size_t period;     /**< T of cosine, >= 1 */
-    double lr_min;     /**< floor of cosine, in [0, lr0] */
+    double gamma;  /**< decay factor of step and exponential, in (0, 1] */
+    size_t step;   /**< epochs per decay for step, >= 1 */
+    size_t period; /**< T of cosine, >= 1 */
+    double lr_min; /**< floor of cosine, in [0, lr0] */
 } soma_lr_schedule;
 
 /**

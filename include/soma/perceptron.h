@@ -3,6 +3,10 @@
  * @brief Rosenblatt's perceptron, trained exactly as the classic walkthrough
  * trains it.
  *
+ * Errors: every function here that returns soma_status takes an optional
+ * `soma_error_info *err` as its last argument, filled on failure with the
+ * argument at fault and a message (see status.h); pass NULL to ignore it.
+ *
  * Model: prediction(x) = step(w . x + b), step(z) = 1 if z >= 0 else 0.
  *
  * Training (soma_perceptron_fit), the walkthrough's loop:
@@ -92,7 +96,7 @@ typedef struct soma_perceptron soma_perceptron;
  */
 SOMA_API SOMA_NODISCARD soma_status
 soma_perceptron_create(soma_perceptron **out, const soma_perceptron_options *opt,
-                       const soma_allocator *alloc);
+                       const soma_allocator *alloc, soma_error_info *err);
 
 /** @brief Free the perceptron and everything it owns. Accepts NULL. */
 SOMA_API void soma_perceptron_destroy(soma_perceptron *p);
@@ -112,7 +116,8 @@ SOMA_API void soma_perceptron_destroy(soma_perceptron *p);
 SOMA_API SOMA_NODISCARD soma_status soma_perceptron_fit(soma_perceptron *p,
                                                         const soma_matrix *X,
                                                         const soma_matrix *y,
-                                                        soma_rng *rng);
+                                                        soma_rng *rng,
+                                                        soma_error_info *err);
 
 /**
  * @brief out(i, 0) = step(X(i, :) . w + b), i.e. 1.0 or 0.0.
@@ -125,14 +130,16 @@ SOMA_API SOMA_NODISCARD soma_status soma_perceptron_fit(soma_perceptron *p,
  */
 SOMA_API SOMA_NODISCARD soma_status soma_perceptron_predict(const soma_perceptron *p,
                                                             const soma_matrix *X,
-                                                            soma_matrix *out);
+                                                            soma_matrix *out,
+                                                            soma_error_info *err);
 
 /**
  * @brief out(i, 0) = X(i, :) . w + b, the value the step is applied to.
  * Arguments and errors as soma_perceptron_predict.
  */
-SOMA_API SOMA_NODISCARD soma_status soma_perceptron_decision_function(
-    const soma_perceptron *p, const soma_matrix *X, soma_matrix *out);
+SOMA_API SOMA_NODISCARD soma_status
+soma_perceptron_decision_function(const soma_perceptron *p, const soma_matrix *X,
+                                  soma_matrix *out, soma_error_info *err);
 
 /**
  * @brief Copy the weights into w (1 x d, caller-owned) and the bias into
@@ -142,12 +149,14 @@ SOMA_API SOMA_NODISCARD soma_status soma_perceptron_decision_function(
  */
 SOMA_API SOMA_NODISCARD soma_status soma_perceptron_get_weights(const soma_perceptron *p,
                                                                 soma_matrix *w,
-                                                                double *bias);
+                                                                double *bias,
+                                                                soma_error_info *err);
 
 /** @brief *d = the number of features of the last fit.
  *  SOMA_EINVAL for NULL; SOMA_ESTATE before a fit. */
 SOMA_API SOMA_NODISCARD soma_status soma_perceptron_n_features(const soma_perceptron *p,
-                                                               size_t *d);
+                                                               size_t *d,
+                                                               soma_error_info *err);
 
 /**
  * @brief The history of the last fit: *epochs points to *count entries,
@@ -155,8 +164,9 @@ SOMA_API SOMA_NODISCARD soma_status soma_perceptron_n_features(const soma_percep
  * or destroy.
  * @return SOMA_OK; SOMA_EINVAL for NULL arguments; SOMA_ESTATE before a fit.
  */
-SOMA_API SOMA_NODISCARD soma_status soma_perceptron_history(
-    const soma_perceptron *p, const soma_perceptron_epoch **epochs, size_t *count);
+SOMA_API SOMA_NODISCARD soma_status
+soma_perceptron_history(const soma_perceptron *p, const soma_perceptron_epoch **epochs,
+                        size_t *count, soma_error_info *err);
 
 /**
  * @brief Whether the last fit stopped on an epoch with zero errors, and
@@ -167,7 +177,8 @@ SOMA_API SOMA_NODISCARD soma_status soma_perceptron_history(
  */
 SOMA_API SOMA_NODISCARD soma_status soma_perceptron_converged(const soma_perceptron *p,
                                                               bool *converged,
-                                                              size_t *epoch);
+                                                              size_t *epoch,
+                                                              soma_error_info *err);
 
 #ifdef __cplusplus
 }

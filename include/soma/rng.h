@@ -22,12 +22,13 @@ extern "C" {
 
 /** @brief Generator state. Treat as opaque; copy it to fork a stream. */
 typedef struct soma_rng {
-    uint64_t s[4];     /**< xoshiro256** state, never all zero */
-    double spare;      /**< second Box-Muller normal, valid if has_spare */
-    int has_spare;     /**< 1 when spare holds an unused normal */
+    uint64_t s[4]; /**< xoshiro256** state, never all zero */
+    double spare;  /**< second Box-Muller normal, valid if has_spare */
+    int has_spare; /**< 1 when spare holds an unused normal */
 } soma_rng;
 
-/** @brief Seed from a 64-bit value (any value, 0 included). SOMA_EINVAL if rng is NULL. */
+/** @brief Seed from a 64-bit value (any value, 0 included). SOMA_EINVAL if rng is NULL.
+ */
 SOMA_API SOMA_NODISCARD soma_status soma_rng_seed(soma_rng *rng, uint64_t seed);
 
 /** @brief *out = next raw 64-bit output. */
@@ -45,9 +46,8 @@ SOMA_API SOMA_NODISCARD soma_status soma_rng_uniform_range(soma_rng *rng, size_t
 
 /** @brief out[i] = mean + sd * N(0, 1) (Box-Muller), i < n. SOMA_EINVAL
  *  unless mean is finite and sd is finite and >= 0. */
-SOMA_API SOMA_NODISCARD soma_status soma_rng_normal(soma_rng *rng, size_t n,
-                                                    double mean, double sd,
-                                                    double *out);
+SOMA_API SOMA_NODISCARD soma_status soma_rng_normal(soma_rng *rng, size_t n, double mean,
+                                                    double sd, double *out);
 
 /** @brief Shuffle idx[0..n) in place (Fisher-Yates, unbiased). */
 SOMA_API SOMA_NODISCARD soma_status soma_rng_shuffle(soma_rng *rng, size_t *idx,

@@ -102,7 +102,7 @@ static uint64_t fnv_double(uint64_t h, double x)
 static uint64_t shape_fingerprint(soma_mlp *mlp)
 {
     soma_mlp_spec spec;
-    if (mlp == NULL || soma_mlp_get_spec(mlp, &spec) != SOMA_OK)
+    if (mlp == NULL || soma_mlp_get_spec(mlp, &spec, NULL) != SOMA_OK)
         return 0;
     const size_t L = soma_mlp_n_layers(mlp);
     uint64_t h = fnv_u64(FNV_OFFSET, L);
@@ -241,7 +241,7 @@ static soma_status start_hook(void *user, soma_status local)
     ctx->started = false;
     SOMA_TRY(agree(ctx, rec));
     soma_matrix p;
-    SOMA_TRY(soma_mlp_params(ctx->mlp, &p));
+    SOMA_TRY(soma_mlp_params(ctx->mlp, &p, NULL));
     SOMA_TRY(broadcast(ctx, p.data, p.cols));
     ctx->started = true;
     return SOMA_OK;
@@ -457,7 +457,7 @@ soma_status soma_mpi_hook(soma_mpi_context *ctx, soma_mlp *mlp, soma_reduce_hook
 static uint64_t params_checksum(soma_mlp *mlp)
 {
     soma_matrix p;
-    if (soma_mlp_params(mlp, &p) != SOMA_OK)
+    if (soma_mlp_params(mlp, &p, NULL) != SOMA_OK)
         return 0;
     return fnv_bytes(FNV_OFFSET, p.data, p.cols * sizeof(double));
 }
@@ -493,7 +493,7 @@ soma_status soma_mpi_fit(soma_mpi_context *ctx, soma_mlp *mlp, const soma_matrix
     ctx->started = false;
     o.callback = callback_hook;
     o.callback_user = ctx;
-    soma_status st = soma_mlp_fit(mlp, X_local, Y_local, &o, history);
+    soma_status st = soma_mlp_fit(mlp, X_local, Y_local, &o, history, NULL);
     ctx->options_fp = 0;
     ctx->steps = 0;
     ctx->user_callback = NULL;

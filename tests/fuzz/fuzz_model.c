@@ -45,21 +45,23 @@ static bool allowed(soma_status st, bool failing)
 /* Serialize (with optimizer state) into a malloc'ed buffer. */
 static uint8_t *save_mlp(const soma_mlp *m, size_t *n)
 {
-    FUZZ_CHECK(soma_mlp_save_buffer(m, true, NULL, 0, n) == SOMA_OK);
+    FUZZ_CHECK(soma_mlp_save_buffer(m, true, NULL, 0, n, NULL) == SOMA_OK);
     uint8_t *b = malloc(*n);
     FUZZ_CHECK(b != NULL);
     size_t again = 0;
-    FUZZ_CHECK(soma_mlp_save_buffer(m, true, b, *n, &again) == SOMA_OK && again == *n);
+    FUZZ_CHECK(soma_mlp_save_buffer(m, true, b, *n, &again, NULL) == SOMA_OK &&
+               again == *n);
     return b;
 }
 
 static uint8_t *save_perceptron(const soma_perceptron *p, size_t *n)
 {
-    FUZZ_CHECK(soma_perceptron_save_buffer(p, NULL, 0, n) == SOMA_OK);
+    FUZZ_CHECK(soma_perceptron_save_buffer(p, NULL, 0, n, NULL) == SOMA_OK);
     uint8_t *b = malloc(*n);
     FUZZ_CHECK(b != NULL);
     size_t again = 0;
-    FUZZ_CHECK(soma_perceptron_save_buffer(p, b, *n, &again) == SOMA_OK && again == *n);
+    FUZZ_CHECK(soma_perceptron_save_buffer(p, b, *n, &again, NULL) == SOMA_OK &&
+               again == *n);
     return b;
 }
 
@@ -75,7 +77,7 @@ static void check_mlp(soma_mlp *m)
     FUZZ_CHECK(soma_matrix_init(&P, 2, n_out, NULL) == SOMA_OK);
     for (size_t j = 0; j < n_in; j++)
         X.data[n_in + j] = 1.0;
-    FUZZ_CHECK(soma_mlp_predict_proba(m, &X, &P) == SOMA_OK);
+    FUZZ_CHECK(soma_mlp_predict_proba(m, &X, &P, NULL) == SOMA_OK);
     soma_matrix_free(&X);
     soma_matrix_free(&P);
     /* Save, load, save: the two saves agree. */
@@ -93,11 +95,11 @@ static void check_mlp(soma_mlp *m)
 static void check_perceptron(soma_perceptron *p)
 {
     size_t d = 0;
-    FUZZ_CHECK(soma_perceptron_n_features(p, &d) == SOMA_OK && d >= 1);
+    FUZZ_CHECK(soma_perceptron_n_features(p, &d, NULL) == SOMA_OK && d >= 1);
     soma_matrix X, out;
     FUZZ_CHECK(soma_matrix_init(&X, 2, d, NULL) == SOMA_OK);
     FUZZ_CHECK(soma_matrix_init(&out, 2, 1, NULL) == SOMA_OK);
-    FUZZ_CHECK(soma_perceptron_predict(p, &X, &out) == SOMA_OK);
+    FUZZ_CHECK(soma_perceptron_predict(p, &X, &out, NULL) == SOMA_OK);
     FUZZ_CHECK(out.data[0] == 0.0 || out.data[0] == 1.0);
     soma_matrix_free(&X);
     soma_matrix_free(&out);

@@ -44,17 +44,18 @@
 typedef struct api {
     soma_status (*gemm)(soma_trans, soma_trans, double, const soma_matrix *,
                         const soma_matrix *, double, soma_matrix *);
-    soma_status (*act_forward)(soma_activation, double, size_t, const double *, double *);
+    soma_status (*act_forward)(soma_activation, double, size_t, const double *, double *,
+                               soma_error_info *);
     soma_status (*act_backward)(soma_activation, double, size_t, const double *,
-                                const double *, const double *, double *);
+                                const double *, const double *, double *, soma_error_info *);
     soma_status (*mlp_create)(soma_mlp **, const size_t *, size_t, const soma_mlp_spec *,
-                              const soma_allocator *);
+                              const soma_allocator *, soma_error_info *);
     void (*mlp_destroy)(soma_mlp *);
-    soma_status (*mlp_params)(soma_mlp *, soma_matrix *);
+    soma_status (*mlp_params)(soma_mlp *, soma_matrix *, soma_error_info *);
     soma_status (*mlp_fit)(soma_mlp *, const soma_matrix *, const soma_matrix *,
-                           const soma_fit_options *, soma_history *);
-    soma_status (*mlp_predict_proba)(const soma_mlp *, const soma_matrix *,
-                                     soma_matrix *);
+                           const soma_fit_options *, soma_history *, soma_error_info *);
+    soma_status (*mlp_predict_proba)(const soma_mlp *, const soma_matrix *, soma_matrix *,
+                                     soma_error_info *);
     void (*history_free)(soma_history *);
     const char *(*backend_name)(void);
 } api;
@@ -293,11 +294,11 @@ static void fuzz_activation(fuzz_input *in)
         z[i] = activation_value(in);
     for (size_t i = 0; i < n; i++)
         da[i] = activation_value(in);
-    FUZZ_CHECK(linked.act_forward(f, alpha, n, z, a1) == SOMA_OK);
-    FUZZ_CHECK(naive()->act_forward(f, alpha, n, z, a2) == SOMA_OK);
+    FUZZ_CHECK(linked.act_forward(f, alpha, n, z, a1, NULL) == SOMA_OK);
+    FUZZ_CHECK(naive()->act_forward(f, alpha, n, z, a2, NULL) == SOMA_OK);
     FUZZ_CHECK(n == 0 || memcmp(a1, a2, n * sizeof(double)) == 0);
-    FUZZ_CHECK(linked.act_backward(f, alpha, n, z, a1, da, dz1) == SOMA_OK);
-    FUZZ_CHECK(naive()->act_backward(f, alpha, n, z, a2, da, dz2) == SOMA_OK);
+    FUZZ_CHECK(linked.act_backward(f, alpha, n, z, a1, da, dz1, NULL) == SOMA_OK);
+    FUZZ_CHECK(naive()->act_backward(f, alpha, n, z, a2, da, dz2, NULL) == SOMA_OK);
     FUZZ_CHECK(n == 0 || memcmp(dz1, dz2, n * sizeof(double)) == 0);
 
     bool all_finite = true;
@@ -399,7 +400,7 @@ static void fuzz_fit(fuzz_input *in)
     soma_mlp *m[2] = {NULL, NULL};
     soma_status created[2];
     for (int l = 0; l < 2; l++)
-        created[l] = lib[l]->mlp_create(&m[l], sizes, 3, &spec, NULL);
+        created[l] = lib[l]->mlp_create(&m[l], sizes, 3, &spec, NULL, NULL);
     FUZZ_CHECK(created[0] == created[1]);
     if (created[0] != SOMA_OK) { /* e.g. a non-finite alpha: none here */
         FUZZ_CHECK(created[0] == SOMA_EINVAL);
@@ -410,8 +411,8 @@ static void fuzz_fit(fuzz_input *in)
     /* The same start: orthogonal initialisation uses LAPACK in one build
      * and soma's own QR in the other. */
     soma_matrix p[2];
-    FUZZ_CHECK(lib[0]->mlp_params(m[0], &p[0]) == SOMA_OK);
-    FUZZ_CHECK(lib[1]->mlp_params(m[1], &p[1]) == SOMA_OK);
+    FUZZ_CHECK(lib[0]->mlp_params(m[0], &p[0], NULL) == SOMA_OK);
+    FUZZ_CHECK(lib[1]->mlp_params(m[1], &p[1], NULL) == SOMA_OK);
     FUZZ_CHECK(p[0].cols == p[1].cols);
     memcpy(p[1].data, p[0].data, p[0].cols * sizeof(double));
 
@@ -419,7 +420,7 @@ static void fuzz_fit(fuzz_input *in)
     memset(h, 0, sizeof h);
     soma_status st[2];
     for (int l = 0; l < 2; l++)
-        st[l] = lib[l]->mlp_fit(m[l], &X, &Y, &o, &h[l]);
+        st[l] = lib[l]->mlp_fit(m[l], &X, &Y, &o, &h[l], NULL);
     FUZZ_CHECK(st[0] == st[1]);
     FUZZ_CHECK(st[0] == SOMA_OK || st[0] == SOMA_ENONFINITE || st[0] == SOMA_EINVAL);
     if (data_flags & 1)

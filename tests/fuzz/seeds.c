@@ -8,7 +8,8 @@
  * exist). The committed corpus was made this way, plus the two committed
  * model fixtures with the model target's two option bytes (zero) in front:
  *
- *   (printf '\000\000'; cat tests/data/mlp-v1.soma) > tests/fuzz/corpus/model/fixture-mlp-v1
+ *   (printf '\000\000'; cat tests/data/mlp-v1.soma) >
+ * tests/fuzz/corpus/model/fixture-mlp-v1
  *
  * (and the same for perceptron-v1.soma). Rerun it after changing an input
  * format. */
@@ -103,7 +104,7 @@ static unsigned char *mlp_bytes(soma_optimizer opt, bool with_opt, size_t *n)
     s.loss = SOMA_LOSS_CE;
     soma_mlp *m;
     soma_matrix X, Y;
-    if (soma_mlp_create(&m, sizes, 4, &s, NULL) != SOMA_OK ||
+    if (soma_mlp_create(&m, sizes, 4, &s, NULL, NULL) != SOMA_OK ||
         soma_matrix_init(&X, 8, 3, NULL) != SOMA_OK ||
         soma_matrix_init(&Y, 8, 2, NULL) != SOMA_OK)
         exit(1);
@@ -115,11 +116,11 @@ static unsigned char *mlp_bytes(soma_optimizer opt, bool with_opt, size_t *n)
     soma_fit_options o = soma_fit_options_default();
     o.epochs = 2;
     o.optimizer = soma_optim_config_default(opt);
-    if (soma_mlp_fit(m, &X, &Y, &o, NULL) != SOMA_OK ||
-        soma_mlp_save_buffer(m, with_opt, NULL, 0, n) != SOMA_OK)
+    if (soma_mlp_fit(m, &X, &Y, &o, NULL, NULL) != SOMA_OK ||
+        soma_mlp_save_buffer(m, with_opt, NULL, 0, n, NULL) != SOMA_OK)
         exit(1);
     unsigned char *b = malloc(*n);
-    if (b == NULL || soma_mlp_save_buffer(m, with_opt, b, *n, n) != SOMA_OK)
+    if (b == NULL || soma_mlp_save_buffer(m, with_opt, b, *n, n, NULL) != SOMA_OK)
         exit(1);
     soma_mlp_destroy(m);
     soma_matrix_free(&X);
@@ -133,7 +134,7 @@ static unsigned char *perceptron_bytes(size_t *n)
     o.average = true;
     soma_perceptron *p;
     soma_matrix X, y;
-    if (soma_perceptron_create(&p, &o, NULL) != SOMA_OK ||
+    if (soma_perceptron_create(&p, &o, NULL, NULL) != SOMA_OK ||
         soma_matrix_init(&X, 6, 2, NULL) != SOMA_OK ||
         soma_matrix_init(&y, 6, 1, NULL) != SOMA_OK)
         exit(1);
@@ -144,11 +145,11 @@ static unsigned char *perceptron_bytes(size_t *n)
     }
     soma_rng r;
     if (soma_rng_seed(&r, 1) != SOMA_OK ||
-        soma_perceptron_fit(p, &X, &y, &r) != SOMA_OK ||
-        soma_perceptron_save_buffer(p, NULL, 0, n) != SOMA_OK)
+        soma_perceptron_fit(p, &X, &y, &r, NULL) != SOMA_OK ||
+        soma_perceptron_save_buffer(p, NULL, 0, n, NULL) != SOMA_OK)
         exit(1);
     unsigned char *b = malloc(*n);
-    if (b == NULL || soma_perceptron_save_buffer(p, b, *n, n) != SOMA_OK)
+    if (b == NULL || soma_perceptron_save_buffer(p, b, *n, n, NULL) != SOMA_OK)
         exit(1);
     soma_perceptron_destroy(p);
     soma_matrix_free(&X);

@@ -81,7 +81,7 @@ static bool same_on_all(uint64_t v)
 static uint64_t params_hash(soma_mlp *m)
 {
     soma_matrix p;
-    REQUIRE_OK(soma_mlp_params(m, &p));
+    REQUIRE_OK(soma_mlp_params(m, &p, NULL));
     return fnv(p.data, p.cols * sizeof(double));
 }
 
@@ -94,7 +94,7 @@ static soma_mlp *make_model(const size_t *sizes, size_t n, soma_activation hidde
     spec.loss = loss;
     spec.seed = seed;
     soma_mlp *m = NULL;
-    REQUIRE_OK(soma_mlp_create(&m, sizes, n, &spec, NULL));
+    REQUIRE_OK(soma_mlp_create(&m, sizes, n, &spec, NULL, NULL));
     return m;
 }
 
@@ -233,11 +233,11 @@ static void equivalence(soma_mpi_context *ctx, const equiv_case *c)
         o.X_val = &Xv;
         o.Y_val = &Yv;
     }
-    CHECK_ST(soma_mlp_fit(ref, &Xr, &Yr, &o, &hr), SOMA_OK);
+    CHECK_ST(soma_mlp_fit(ref, &Xr, &Yr, &o, &hr, NULL), SOMA_OK);
 
     soma_matrix pd, pr;
-    REQUIRE_OK(soma_mlp_params(dist, &pd));
-    REQUIRE_OK(soma_mlp_params(ref, &pr));
+    REQUIRE_OK(soma_mlp_params(dist, &pd, NULL));
+    REQUIRE_OK(soma_mlp_params(ref, &pr, NULL));
     const double rel = rel_diff(pd.data, pr.data, pd.cols);
     g_worst_rel = fmax(g_worst_rel, rel);
     if (!(rel <= 1e-12))
@@ -419,7 +419,7 @@ static void test_divergence(soma_mpi_context *ctx)
     CHECK(same_on_all(h.n_epochs));
     CHECK(same_on_all(params_hash(m)));
     soma_matrix p;
-    REQUIRE_OK(soma_mlp_params(m, &p));
+    REQUIRE_OK(soma_mlp_params(m, &p, NULL));
     CHECK(soma_matrix_check_finite(&p) == SOMA_OK);
     soma_history_free(&h);
     soma_mlp_destroy(m);
@@ -631,11 +631,11 @@ static void test_raw_hooks(soma_mpi_context *ctx)
     o.epochs = 3;
     o.batch_size = 4;
     o.learning_rate = 0.2;
-    CHECK_ST(soma_mlp_fit(ref, &X, &Y, &o, NULL), SOMA_OK);
+    CHECK_ST(soma_mlp_fit(ref, &X, &Y, &o, NULL, NULL), SOMA_OK);
     REQUIRE_OK(soma_mpi_hook(ctx, m, &o.reduce));
-    CHECK_ST(soma_mlp_fit(m, &X, &Y, &o, NULL), SOMA_OK);
-    REQUIRE_OK(soma_mlp_params(m, &p));
-    REQUIRE_OK(soma_mlp_params(ref, &q));
+    CHECK_ST(soma_mlp_fit(m, &X, &Y, &o, NULL, NULL), SOMA_OK);
+    REQUIRE_OK(soma_mlp_params(m, &p, NULL));
+    REQUIRE_OK(soma_mlp_params(ref, &q, NULL));
     CHECK(rel_diff(p.data, q.data, p.cols) <= 1e-12);
     soma_mlp_destroy(m);
     soma_mlp_destroy(ref);
