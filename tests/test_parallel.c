@@ -379,7 +379,7 @@ static void fit_params(const fit_shape *f, int threads, double *out, size_t *n_o
     spec.loss = SOMA_LOSS_CE;
     spec.seed = 9;
     soma_mlp *mlp;
-    ck_assert_int_eq(soma_mlp_create(&mlp, sizes, 3, &spec, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_create(&mlp, sizes, 3, &spec, NULL, NULL), SOMA_OK);
     soma_fit_options o = soma_fit_options_default();
     o.epochs = 3;
     o.batch_size = f->batch;
@@ -387,9 +387,9 @@ static void fit_params(const fit_shape *f, int threads, double *out, size_t *n_o
     o.seed = 4;
     o.learning_rate = 0.05;
     o.optimizer = soma_optim_config_default(SOMA_OPTIMIZER_MOMENTUM);
-    ck_assert_int_eq(soma_mlp_fit(mlp, &X, &Y, &o, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_fit(mlp, &X, &Y, &o, NULL, NULL), SOMA_OK);
     soma_matrix p;
-    ck_assert_int_eq(soma_mlp_params(mlp, &p), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_params(mlp, &p, NULL), SOMA_OK);
     memcpy(out, p.data, p.cols * sizeof(double));
     *n_out = p.cols;
     soma_mlp_destroy(mlp);
