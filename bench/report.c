@@ -177,7 +177,7 @@ static double sweep(const report_run *r, char *worst_label, size_t worst_size)
 /* The small-product threshold: the BLAS build's loop against cblas_dgemm. */
 static void threshold(const report_run *r)
 {
-    rule("Small-product threshold (SOMA_GEMM_LOOP_MAX_MNK in lib/gemm.c)");
+    rule("Small-product threshold (SOMA_GEMM_LOOP_MAX_MNK in lib/gemm_small.c)");
     if (!r->have_loop) {
         printf("soma-bench-loop not run (a naive-only build has no BLAS to compare)\n");
         return;
