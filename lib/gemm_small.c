@@ -6,18 +6,21 @@
  * loop, the reference to compare against.
  *
  * C = alpha op(A) op(B) + beta C is computed by tiles of C held in
- * registers: for a tile of MR rows and NR columns, every p adds
- * op(A)(i, p) op(B)(p, j..j+NR), a row of op(B) that is contiguous, so the
- * inner loop over j vectorizes (SSE2, AVX2 or AVX-512 clone, SOMA_VEC). When
- * op(B) = B^T its rows are not contiguous: op(B) is first copied, k x n, into
- * a buffer on the stack (up to PACK_MAX doubles; larger ones, which the
- * threshold never sends here, take dot products along p instead). Tiles
- * with few accumulators add even and odd p into two sets (KU = 2) so that
- * consecutive additions do not wait for each other, and add the two sets at
- * the end. The order of the additions is fixed by the shape alone, so the
- * results are the same on every run and every clone (the library is built
- * without floating-point contraction); they agree with the BLAS's and the
- * textbook loop's to rounding. beta == 0 overwrites C without reading it.
+ * registers (4 x 8, 4 x 4 and, for single rows and the rows left over,
+ * 1 x 32, 1 x 8, 1 x 4; leftover columns one at a time): for every p, a
+ * tile adds op(A)(i, p) times the row op(B)(p, j..j+NR), which is
+ * contiguous, in vectors of 4 doubles (GCC's and clang's vector extension:
+ * two SSE2 registers or one AVX register, in the clones of SOMA_VEC). When
+ * op(B) = B^T its rows are not contiguous: op(B) is first copied, k x n,
+ * into a buffer on the stack (up to PACK_MAX doubles; larger ones, which
+ * only a build with a huge threshold sends here, take dot products along p
+ * instead). Tiles with few accumulators add even and odd p into two sets
+ * (KU = 2), so that consecutive additions do not wait for each other, and
+ * add the two sets at the end. The order of the additions is fixed by the
+ * shape alone, so the results are the same on every run and every clone
+ * (the library is built without floating-point contraction); they agree
+ * with the BLAS's and the textbook loop's to rounding. beta == 0 overwrites
+ * C without reading it.
  */
 #include <string.h>
 
@@ -50,72 +53,117 @@ bool soma__gemm_small_wins(size_t m, size_t n, size_t k)
 /* Doubles of op(B) copied to the stack when op(B) = B^T (16 KiB). */
 enum { PACK_MAX = 2048 };
 
-#if defined(__GNUC__)
 #define TILE_INLINE static inline __attribute__((always_inline))
-#else
-#define TILE_INLINE static inline
-#endif
+
+/* Four doubles in a vector register (two in the SSE2 clone). Loads and
+ * stores go through memcpy, so no alignment is assumed; they are macros,
+ * since a function passing a vector by value would have a different ABI in
+ * the SSE2 clone than in the others. */
+typedef double v4d __attribute__((vector_size(32)));
+#define LOAD4(v, p) memcpy(&(v), (p), sizeof(v4d))
+#define STORE4(p, v) memcpy((p), &(v), sizeof(v4d))
+
+/* C(r, 0..4V) for r < R from acc[r][v], v < V: alpha acc (+ beta C). */
+TILE_INLINE void store_tile(size_t R, size_t V, v4d acc[4][8], double alpha, double beta,
+                            double *c, size_t ldc)
+{
+    const v4d va = {alpha, alpha, alpha, alpha}, vb = {beta, beta, beta, beta};
+    for (size_t r = 0; r < R; r++)
+        for (size_t v = 0; v < V; v++) {
+            double *cp = c + r * ldc + 4 * v;
+            v4d out = va * acc[r][v];
+            if (beta != 0.0) {
+                v4d old;
+                LOAD4(old, cp);
+                out += vb * old;
+            }
+            STORE4(cp, out);
+        }
+}
 
 /*
- * tile_MRxNR: C(0..MR, 0..NR) from op(A) rows at a (element (r, p) at
- * a[r * as_i + p * as_p]) and op(B) rows at b (element (p, j) at
- * b[p * ldb + j]), with KU sets of partial sums along p. Inlined into the
- * multiversioned driver, so each clone vectorizes it for its own width.
+ * The tile of R rows (1 or 4) and 4V columns (V = 1, 2 or 8) of C at c:
+ * op(A) rows at a (element (r, p) at a[r * as_i + p * as_p]), op(B) rows
+ * at b (element (p, j) at b[p * ldb + j]), KU sets of partial sums along p
+ * (1 or 2). R, V and KU are constants at every call, so the loops over
+ * them unroll and acc stays in registers.
  */
-#define DEFINE_TILE(MR, NR, KU)                                                          \
-    TILE_INLINE void tile_##MR##x##NR(size_t k, double alpha, const double *a,           \
-                                      size_t as_i, size_t as_p, const double *b,         \
-                                      size_t ldb, double beta, double *c, size_t ldc)    \
-    {                                                                                    \
-        double acc[KU][MR][NR];                                                          \
-        for (size_t u = 0; u < KU; u++)                                                  \
-            for (size_t r = 0; r < MR; r++)                                              \
-                for (size_t j = 0; j < NR; j++)                                          \
-                    acc[u][r][j] = 0.0;                                                  \
-        size_t p = 0;                                                                    \
-        for (; p + KU <= k; p += KU)                                                     \
-            for (size_t u = 0; u < KU; u++) {                                            \
-                const double *bp = b + (p + u) * ldb;                                    \
-                for (size_t r = 0; r < MR; r++) {                                        \
-                    const double ar = a[r * as_i + (p + u) * as_p];                      \
-                    for (size_t j = 0; j < NR; j++)                                      \
-                        acc[u][r][j] += ar * bp[j];                                      \
-                }                                                                        \
-            }                                                                            \
-        for (; p < k; p++) {                                                             \
-            const double *bp = b + p * ldb;                                              \
-            for (size_t r = 0; r < MR; r++) {                                            \
-                const double ar = a[r * as_i + p * as_p];                                \
-                for (size_t j = 0; j < NR; j++)                                          \
-                    acc[0][r][j] += ar * bp[j];                                          \
-            }                                                                            \
-        }                                                                                \
-        for (size_t u = 1; u < KU; u++)                                                  \
-            for (size_t r = 0; r < MR; r++)                                              \
-                for (size_t j = 0; j < NR; j++)                                          \
-                    acc[0][r][j] += acc[u][r][j];                                        \
-        for (size_t r = 0; r < MR; r++) {                                                \
-            double *cr = c + r * ldc;                                                    \
-            if (beta == 0.0) {                                                           \
-                for (size_t j = 0; j < NR; j++)                                          \
-                    cr[j] = alpha * acc[0][r][j];                                        \
-            } else {                                                                     \
-                for (size_t j = 0; j < NR; j++)                                          \
-                    cr[j] = alpha * acc[0][r][j] + beta * cr[j];                         \
-            }                                                                            \
-        }                                                                                \
+TILE_INLINE void tile(size_t R, size_t V, size_t KU, size_t k, double alpha,
+                      const double *a, size_t as_i, size_t as_p, const double *b,
+                      size_t ldb, double beta, double *c, size_t ldc)
+{
+    v4d acc[4][8], acc2[4][8];
+    const v4d zero = {0.0, 0.0, 0.0, 0.0};
+    for (size_t r = 0; r < R; r++)
+        for (size_t v = 0; v < V; v++)
+            acc[r][v] = acc2[r][v] = zero;
+    size_t p = 0;
+    if (KU == 2) {
+        for (; p + 2 <= k; p += 2) {
+            const double *b0 = b + p * ldb, *b1 = b0 + ldb;
+            v4d x0[8], x1[8];
+            for (size_t v = 0; v < V; v++) {
+                LOAD4(x0[v], b0 + 4 * v);
+                LOAD4(x1[v], b1 + 4 * v);
+            }
+            for (size_t r = 0; r < R; r++) {
+                const double s0 = a[r * as_i + p * as_p],
+                             s1 = a[r * as_i + (p + 1) * as_p];
+                const v4d a0 = {s0, s0, s0, s0}, a1 = {s1, s1, s1, s1};
+                for (size_t v = 0; v < V; v++) {
+                    acc[r][v] += a0 * x0[v];
+                    acc2[r][v] += a1 * x1[v];
+                }
+            }
+        }
     }
+    for (; p < k; p++) {
+        const double *b0 = b + p * ldb;
+        v4d x0[8];
+        for (size_t v = 0; v < V; v++)
+            LOAD4(x0[v], b0 + 4 * v);
+        for (size_t r = 0; r < R; r++) {
+            const double s0 = a[r * as_i + p * as_p];
+            const v4d a0 = {s0, s0, s0, s0};
+            for (size_t v = 0; v < V; v++)
+                acc[r][v] += a0 * x0[v];
+        }
+    }
+    if (KU == 2)
+        for (size_t r = 0; r < R; r++)
+            for (size_t v = 0; v < V; v++)
+                acc[r][v] += acc2[r][v];
+    store_tile(R, V, acc, alpha, beta, c, ldc);
+}
 
-/* Four rows: 8 columns (8 vector accumulators with AVX2), 4, then 1. */
-DEFINE_TILE(4, 8, 1)
-DEFINE_TILE(4, 4, 2)
-DEFINE_TILE(4, 1, 2)
-/* One row (the rows left over, and single-row predictions): wide tiles, so
- * that several accumulators are in flight. */
-DEFINE_TILE(1, 32, 1)
-DEFINE_TILE(1, 8, 2)
-DEFINE_TILE(1, 4, 2)
-DEFINE_TILE(1, 1, 4)
+/* One column of R rows of C (the columns left over, fewer than 4), with
+ * four partial sums along p. */
+TILE_INLINE void column(size_t R, size_t k, double alpha, const double *a, size_t as_i,
+                        size_t as_p, const double *b, size_t ldb, double beta, double *c,
+                        size_t ldc)
+{
+    for (size_t r = 0; r < R; r++) {
+        const double *ar = a + r * as_i;
+        double s[4] = {0.0, 0.0, 0.0, 0.0};
+        size_t p = 0;
+        for (; p + 4 <= k; p += 4)
+            for (size_t u = 0; u < 4; u++)
+                s[u] += ar[(p + u) * as_p] * b[(p + u) * ldb];
+        for (; p < k; p++)
+            s[0] += ar[p * as_p] * b[p * ldb];
+        const double sum = (s[0] + s[2]) + (s[1] + s[3]);
+        double *cr = c + r * ldc;
+        *cr = beta == 0.0 ? alpha * sum : alpha * sum + beta * *cr;
+    }
+}
+
+#define tile_4x8(...) tile(4, 2, 1, __VA_ARGS__)
+#define tile_4x4(...) tile(4, 1, 2, __VA_ARGS__)
+#define tile_4x1(...) column(4, __VA_ARGS__)
+#define tile_1x32(...) tile(1, 8, 1, __VA_ARGS__)
+#define tile_1x8(...) tile(1, 2, 2, __VA_ARGS__)
+#define tile_1x4(...) tile(1, 1, 2, __VA_ARGS__)
+#define tile_1x1(...) column(1, __VA_ARGS__)
 
 /* Rows [i, i + 4) of C, every column. */
 TILE_INLINE void rows4(size_t n, size_t k, double alpha, const double *a, size_t as_i,
