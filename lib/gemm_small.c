@@ -222,9 +222,14 @@ static void dot_products(bool ta, size_t m, size_t n, size_t k, double alpha,
     }
 }
 
-SOMA_VEC void soma__gemm_small(bool ta, bool tb, size_t m, size_t n, size_t k,
-                               double alpha, const double *a, size_t lda, const double *b,
-                               size_t ldb, double beta, double *c, size_t ldc)
+/* Multiversioned, hence static: clang 14 names the dispatcher of an
+ * external multiversioned function differently from the function, so that
+ * calls from other files would not link (soma__gemm_small below is the
+ * entry point). */
+SOMA_VEC static void gemm_small_kernel(bool ta, bool tb, size_t m, size_t n, size_t k,
+                                       double alpha, const double *a, size_t lda,
+                                       const double *b, size_t ldb, double beta,
+                                       double *c, size_t ldc)
 {
     double pack[PACK_MAX];
     if (tb) {
@@ -245,6 +250,13 @@ SOMA_VEC void soma__gemm_small(bool ta, bool tb, size_t m, size_t n, size_t k,
         rows4(n, k, alpha, a + i * as_i, as_i, as_p, b, ldb, beta, c + i * ldc, ldc);
     for (; i < m; i++)
         rows1(n, k, alpha, a + i * as_i, as_p, b, ldb, beta, c + i * ldc);
+}
+
+void soma__gemm_small(bool ta, bool tb, size_t m, size_t n, size_t k, double alpha,
+                      const double *a, size_t lda, const double *b, size_t ldb,
+                      double beta, double *c, size_t ldc)
+{
+    gemm_small_kernel(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 #endif
