@@ -19,6 +19,23 @@ soma_mlp_spec soma_mlp_spec_default(void)
     return s;
 }
 
+soma_mlp_spec soma_mlp_spec_classifier(size_t n_classes)
+{
+    soma_mlp_spec s = soma_mlp_spec_default();
+    s.hidden = SOMA_ACTIVATION_RELU;
+    s.init = SOMA_INIT_HE_NORMAL;
+    if (n_classes > 2) {
+        s.output = SOMA_ACTIVATION_SOFTMAX;
+        s.loss = SOMA_LOSS_CE;
+    }
+    return s;
+}
+
+size_t soma_classifier_outputs(size_t n_classes)
+{
+    return n_classes > 2 ? n_classes : 1;
+}
+
 const char *soma_init_name(soma_init init)
 {
     static const char *const names[SOMA_INIT_COUNT] = {
@@ -82,6 +99,7 @@ void soma_mlp_destroy(soma_mlp *mlp)
         return;
     soma_allocator a = mlp->alloc;
     const size_t L = mlp->n_layers;
+    soma__mlp_meta_free(mlp);
     soma_optim_free(&mlp->opt);
     soma__free(&a, mlp->params, mlp->n_params * sizeof(double));
     soma__free(&a, mlp->grads, mlp->n_params * sizeof(double));

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "labels.h"
 #include "mlp_internal.h"
 #include "parallel.h"
 #include "vmath.h"
@@ -24,6 +25,7 @@ typedef struct workspace {
     double *best;        /* parameters of the best epoch */
     void *block;
     size_t bytes;
+    soma_allocator alloc; /* of block */
 } workspace;
 
 typedef struct ws_plan {
@@ -31,6 +33,7 @@ typedef struct ws_plan {
     bool train;    /* dZ buffers */
     bool dropout;  /* M, D */
     bool gather;   /* xg, yg */
+    bool onehot;   /* yg, for integer labels expanded to one-hot rows */
     size_t n_idx;  /* idx entries */
     size_t n_mark; /* mark entries */
     bool snapshot;
@@ -99,10 +102,10 @@ static void ws_layout(const soma_mlp *mlp, const ws_plan *p, carver *c, workspac
         w->dz[0] = carve_matrix(c, p->cap, widest);
         w->dz[1] = carve_matrix(c, p->cap, widest);
     }
-    if (p->gather) {
+    if (p->gather)
         w->xg = carve_matrix(c, p->cap, mlp->sizes[0]);
+    if (p->gather || p->onehot)
         w->yg = carve_matrix(c, p->cap, mlp->sizes[L]);
-    }
     w->idx = carve(c, p->n_idx, sizeof(size_t));
     w->mark = carve(c, p->n_mark, 1);
     if (p->snapshot) {
@@ -113,8 +116,9 @@ static void ws_layout(const soma_mlp *mlp, const ws_plan *p, carver *c, workspac
         w->best = carve(c, mlp->n_params, sizeof(double));
 }
 
-static soma_status ws_create(const soma_mlp *mlp, const ws_plan *p, workspace *w,
-                             soma_error_info *err)
+/* Allocate a workspace for mlp through alloc (resolved, not NULL). */
+static soma_status ws_create_with(const soma_mlp *mlp, const ws_plan *p, workspace *w,
+                                  const soma_allocator *alloc, soma_error_info *err)
 {
     carver measure = {NULL, 0, false};
     ws_layout(mlp, p, &measure, w);
@@ -122,19 +126,27 @@ static soma_status ws_create(const soma_mlp *mlp, const ws_plan *p, workspace *w
         return soma__fail(err, SOMA_EOVERFLOW, "",
                           "the workspace for %zu rows per chunk does not fit in size_t",
                           p->cap);
-    void *block = soma__alloc(&mlp->alloc, measure.off);
+    void *block = soma__alloc(alloc, measure.off);
     if (block == NULL)
         return soma__fail_nomem(err, measure.off, "the workspace");
     carver real = {block, 0, false};
     ws_layout(mlp, p, &real, w);
     w->block = block;
     w->bytes = measure.off;
+    w->alloc = *alloc;
     return SOMA_OK;
+}
+
+static soma_status ws_create(const soma_mlp *mlp, const ws_plan *p, workspace *w,
+                             soma_error_info *err)
+{
+    return ws_create_with(mlp, p, w, &mlp->alloc, err);
 }
 
 static void ws_free(const soma_mlp *mlp, workspace *w)
 {
-    soma__free(&mlp->alloc, w->block, w->bytes);
+    (void)mlp;
+    soma__free(&w->alloc, w->block, w->bytes);
     memset(w, 0, sizeof *w);
 }
 
@@ -241,41 +253,69 @@ static void backward(soma_mlp *mlp, workspace *w, const soma_matrix *X, double s
     }
 }
 
-/* The rows idx[begin..end) of X and Y copied into rows [begin, end) of the
- * workspace's xg and yg: one block of the parallel gather. */
+/* Width of the one-hot rows that integer labels Y (n x 1, values 0..k-1)
+ * stand for on a k-output cross-entropy model; 0 when Y holds the targets
+ * themselves. */
+static size_t onehot_width(const soma_mlp *mlp, const soma_matrix *Y)
+{
+    const size_t k = mlp->sizes[mlp->n_layers];
+    return Y->cols == 1 && k > 1 && mlp->spec.loss == SOMA_LOSS_CE ? k : 0;
+}
+
+/* One block of the rows a chunk copies into the workspace: rows [begin,
+ * end) of xg (when idx) and of yg (gathered rows of Y when idx, one-hot
+ * rows of integer labels when onehot > 0), row i taken from X and Y's row
+ * idx[i] (or i when idx is NULL). */
 typedef struct gather {
     workspace *w;
     const soma_matrix *X, *Y;
-    const size_t *idx;
+    const size_t *idx; /* the chunk's first index, or NULL */
+    size_t start;      /* the chunk's first row, when idx is NULL */
+    size_t onehot;
 } gather;
 
 static void gather_rows(const void *ctx, size_t begin, size_t end)
 {
     const gather *g = ctx;
-    const size_t nx = g->X->cols, ny = g->Y->cols;
+    const size_t nx = g->X->cols, ny = g->Y->cols, k = g->onehot;
     for (size_t i = begin; i < end; i++) {
-        memcpy(g->w->xg.data + i * nx, soma_matrix_at(g->X, g->idx[i], 0),
-               nx * sizeof(double));
-        memcpy(g->w->yg.data + i * ny, soma_matrix_at(g->Y, g->idx[i], 0),
-               ny * sizeof(double));
+        const size_t row = g->idx != NULL ? g->idx[i] : g->start + i;
+        if (g->idx != NULL)
+            memcpy(g->w->xg.data + i * nx, soma_matrix_at(g->X, row, 0),
+                   nx * sizeof(double));
+        if (k > 0) {
+            double *y = g->w->yg.data + i * k;
+            memset(y, 0, k * sizeof(double));
+            y[(size_t)*soma_matrix_at(g->Y, row, 0)] = 1.0;
+        } else if (g->idx != NULL) {
+            memcpy(g->w->yg.data + i * ny, soma_matrix_at(g->Y, row, 0),
+                   ny * sizeof(double));
+        }
     }
 }
 
 /* Rows [start, start + m) of (X, Y), or the rows idx[start..start+m)
- * gathered into the workspace (on the shared pool when they are many). */
+ * gathered into the workspace (on the shared pool when they are many). With
+ * onehot = k > 0, Y holds integer labels and Yc receives their one-hot rows
+ * (k wide) in the workspace. */
 static void chunk_rows(workspace *w, const soma_matrix *X, const soma_matrix *Y,
-                       const size_t *idx, size_t start, size_t m, soma_matrix *Xc,
-                       soma_matrix *Yc)
+                       size_t onehot, const size_t *idx, size_t start, size_t m,
+                       soma_matrix *Xc, soma_matrix *Yc)
 {
-    if (idx == NULL) {
-        *Xc = soma__view(soma_matrix_at(X, start, 0), m, X->cols, X->ld);
-        *Yc = soma__view(soma_matrix_at(Y, start, 0), m, Y->cols, Y->ld);
-        return;
+    if (idx != NULL || onehot > 0) {
+        gather g = {w, X, Y, idx != NULL ? idx + start : NULL, start, onehot};
+        const size_t per_row =
+            (idx != NULL ? X->cols : 0) + (onehot > 0 ? onehot : idx != NULL ? Y->cols : 0);
+        soma__par_for(m, SOMA__GRAIN_COPY / per_row + 1, gather_rows, &g);
     }
-    gather g = {w, X, Y, idx + start};
-    soma__par_for(m, SOMA__GRAIN_COPY / (X->cols + Y->cols) + 1, gather_rows, &g);
-    *Xc = head(&w->xg, m, X->cols);
-    *Yc = head(&w->yg, m, Y->cols);
+    *Xc = idx != NULL ? head(&w->xg, m, X->cols)
+                      : soma__view(soma_matrix_at(X, start, 0), m, X->cols, X->ld);
+    if (onehot > 0)
+        *Yc = head(&w->yg, m, onehot);
+    else if (idx != NULL)
+        *Yc = head(&w->yg, m, Y->cols);
+    else
+        *Yc = soma__view(soma_matrix_at(Y, start, 0), m, Y->cols, Y->ld);
 }
 
 typedef struct sums {
@@ -284,18 +324,19 @@ typedef struct sums {
 
 /* Gradient of the mean loss over a batch into mlp->grads, chunk by chunk. */
 static void batch_gradient(soma_mlp *mlp, workspace *w, const soma_matrix *X,
-                           const soma_matrix *Y, const size_t *idx, size_t start,
-                           size_t m, double keep, soma_rng *rng, sums *s)
+                           const soma_matrix *Y, size_t onehot, const size_t *idx,
+                           size_t start, size_t m, double keep, soma_rng *rng, sums *s)
 {
     const double scale = 1.0 / (double)m;
+    const size_t k = mlp->sizes[mlp->n_layers];
     for (size_t c0 = 0; c0 < m; c0 += w->cap) {
         const size_t mc = m - c0 < w->cap ? m - c0 : w->cap;
         soma_matrix Xc, Yc;
-        chunk_rows(w, X, Y, idx, start + c0, mc, &Xc, &Yc);
+        chunk_rows(w, X, Y, onehot, idx, start + c0, mc, &Xc, &Yc);
         forward(mlp, w, &Xc, keep, rng);
-        soma_matrix dz = head(&w->dz[0], mc, Y->cols);
+        soma_matrix dz = head(&w->dz[0], mc, k);
         s->loss += output_loss(mlp, w, &Yc, &dz);
-        soma_matrix P = head(&w->A[mlp->n_layers - 1], mc, Y->cols);
+        soma_matrix P = head(&w->A[mlp->n_layers - 1], mc, k);
         s->correct += (double)count_correct(&P, &Yc);
         s->count += (double)mc;
         backward(mlp, w, &Xc, scale, c0 > 0, rng != NULL);
@@ -304,15 +345,17 @@ static void batch_gradient(soma_mlp *mlp, workspace *w, const soma_matrix *X,
 
 /* Loss and correct counts of the model on rows of (X, Y), no dropout. */
 static void evaluate_rows(const soma_mlp *mlp, workspace *w, const soma_matrix *X,
-                          const soma_matrix *Y, const size_t *idx, size_t n, sums *s)
+                          const soma_matrix *Y, size_t onehot, const size_t *idx,
+                          size_t n, sums *s)
 {
+    const size_t k = mlp->sizes[mlp->n_layers];
     for (size_t c0 = 0; c0 < n; c0 += w->cap) {
         const size_t mc = n - c0 < w->cap ? n - c0 : w->cap;
         soma_matrix Xc, Yc;
-        chunk_rows(w, X, Y, idx, c0, mc, &Xc, &Yc);
+        chunk_rows(w, X, Y, onehot, idx, c0, mc, &Xc, &Yc);
         forward(mlp, w, &Xc, 1.0, NULL);
         s->loss += output_loss(mlp, w, &Yc, NULL);
-        soma_matrix P = head(&w->A[mlp->n_layers - 1], mc, Y->cols);
+        soma_matrix P = head(&w->A[mlp->n_layers - 1], mc, k);
         s->correct += (double)count_correct(&P, &Yc);
         s->count += (double)mc;
     }
@@ -408,18 +451,26 @@ static soma_status check_data(const soma_mlp *mlp, const soma_matrix *X,
     const size_t k = mlp->sizes[mlp->n_layers];
     SOMA_TRY(check_input(mlp, X, xname, err));
     SOMA_TRY(soma__check_matrix_arg(Y, yname, err));
-    if (Y->cols != k) {
+    const size_t onehot = onehot_width(mlp, Y);
+    if (Y->cols != k && onehot == 0) {
         const bool labels = Y->cols == 1 && k > 1;
         return soma__fail(
             err, SOMA_EDIM, yname, "%s has %zu column%s but the model has %zu output%s%s",
             yname, Y->cols, Y->cols == 1 ? "" : "s", k, k == 1 ? "" : "s",
-            labels ? ": one-hot the labels (soma_one_hot with k explicit)" : "");
+            labels ? ": integer labels need a cross-entropy model; otherwise "
+                     "one-hot them (soma_one_hot with k explicit)"
+                   : "");
     }
     SOMA_REQUIRE(Y->rows == X->rows, err, SOMA_EDIM, yname,
                  "%s has %zu rows but %s has %zu: one target row per input row", yname,
                  Y->rows, xname, X->rows);
     SOMA_REQUIRE(X->rows >= 1, err, SOMA_EINVAL, xname, "%s has no rows", xname);
     SOMA_TRY(soma__check_finite_arg(X, xname, err));
+    if (onehot > 0) {
+        size_t top;
+        return soma__labels_scan(Y, yname, k, " (one per output of the model)", &top,
+                                 err);
+    }
     SOMA_TRY(soma__check_finite_arg(Y, yname, err));
     return soma__loss_check_targets(mlp->spec.loss, Y, yname, err);
 }
@@ -480,6 +531,16 @@ soma_fit_options soma_fit_options_default(void)
     return o;
 }
 
+soma_fit_options soma_fit_options_adam(size_t epochs)
+{
+    soma_fit_options o = soma_fit_options_default();
+    o.epochs = epochs == 0 ? 200 : epochs;
+    o.batch_size = 32;
+    o.optimizer = soma_optim_config_default(SOMA_OPTIMIZER_ADAM);
+    o.learning_rate = 1e-3;
+    return o;
+}
+
 void soma_history_free(soma_history *history)
 {
     if (history == NULL)
@@ -531,12 +592,31 @@ typedef struct fit_state {
     size_t n_train, n_val, batch;
     soma_rng rng;
     bool has_val, dropout;
-    soma_optim opt; /* fresh optimizer state, until fit_commit */
-    bool fresh_opt; /* opt holds state not yet installed */
+    size_t y_onehot, v_onehot; /* one-hot widths of integer-label Y and Y_val */
+    soma_optim opt;            /* fresh optimizer state, until fit_commit */
+    bool fresh_opt;            /* opt holds state not yet installed */
+    bool stop_requested;       /* the batch callback asked to stop */
 } fit_state;
 
 /* One epoch of training; fills s (training sums) and v (validation sums). */
-static soma_status run_epoch(fit_state *f, double lr, sums *s, sums *v)
+/* Report a finished batch to the batch callback; true when it asks to stop. */
+static bool report_batch(const fit_state *f, size_t epoch, size_t batch, size_t rows_done,
+                         const sums *s)
+{
+    const soma_fit_options *o = f->o;
+    const bool classify = f->mlp->spec.loss != SOMA_LOSS_MSE;
+    const soma_batch_stats b = {
+        .epoch = epoch,
+        .batch = batch,
+        .rows_done = rows_done,
+        .rows_total = f->n_train,
+        .loss = s->loss / s->count,
+        .accuracy = classify ? s->correct / s->count : NAN,
+    };
+    return o->batch_callback(o->callback_user, &b) != 0;
+}
+
+static soma_status run_epoch(fit_state *f, size_t epoch, double lr, sums *s, sums *v)
 {
     soma_mlp *mlp = f->mlp;
     const soma_fit_options *o = f->o;
@@ -546,7 +626,7 @@ static soma_status run_epoch(fit_state *f, double lr, sums *s, sums *v)
     const double keep = 1.0 - o->dropout;
     for (size_t b0 = 0; b0 < f->n_train; b0 += f->batch) {
         const size_t m = f->n_train - b0 < f->batch ? f->n_train - b0 : f->batch;
-        batch_gradient(mlp, &f->w, f->X, f->Y, order, b0, m, keep,
+        batch_gradient(mlp, &f->w, f->X, f->Y, f->y_onehot, order, b0, m, keep,
                        f->dropout ? &f->rng : NULL, s);
         if (o->reduce.grads != NULL)
             SOMA_TRY(o->reduce.grads(o->reduce.user, mlp->grads, mlp->n_params, m));
@@ -555,9 +635,14 @@ static soma_status run_epoch(fit_state *f, double lr, sums *s, sums *v)
         if (o->clip_norm > 0.0)
             clip_gradient(mlp, o->clip_norm);
         SOMA_TRY(soma_optim_step(&mlp->opt, lr, mlp->params, mlp->grads));
+        if (o->batch_callback != NULL &&
+            report_batch(f, epoch, b0 / f->batch, b0 + m, s)) {
+            f->stop_requested = true;
+            break;
+        }
     }
     if (f->has_val)
-        evaluate_rows(mlp, &f->w, f->Xv, f->Yv, f->val_idx, f->n_val, v);
+        evaluate_rows(mlp, &f->w, f->Xv, f->Yv, f->v_onehot, f->val_idx, f->n_val, v);
     if (o->reduce.metrics != NULL) {
         double vals[6] = {s->loss, s->correct, s->count, v->loss, v->correct, v->count};
         SOMA_TRY(o->reduce.metrics(o->reduce.user, vals, 6));
@@ -625,6 +710,8 @@ static soma_status fit_setup(fit_state *f, soma_history *h, soma_error_info *err
         f->n_val = n_split;
     }
     f->has_val = f->n_val > 0;
+    f->y_onehot = onehot_width(mlp, f->Y);
+    f->v_onehot = f->has_val ? onehot_width(mlp, f->Yv) : 0;
     f->n_train = n - n_split;
     f->batch =
         o->batch_size == 0 || o->batch_size > f->n_train ? f->n_train : o->batch_size;
@@ -634,14 +721,15 @@ static soma_status fit_setup(fit_state *f, soma_history *h, soma_error_info *err
     size_t cap = f->batch < SOMA_MLP_CHUNK ? f->batch : SOMA_MLP_CHUNK;
     if (f->has_val && f->n_val > cap)
         cap = f->n_val < SOMA_MLP_CHUNK ? f->n_val : SOMA_MLP_CHUNK;
-    ws_plan p = {cap,
-                 true,
-                 f->dropout,
-                 indexed,
-                 indexed ? n : 0,
-                 n_split > 0 ? n : 0,
-                 true,
-                 o->early_stopping && o->restore_best};
+    ws_plan p = {.cap = cap,
+                 .train = true,
+                 .dropout = f->dropout,
+                 .gather = indexed,
+                 .onehot = f->y_onehot > 0 || f->v_onehot > 0,
+                 .n_idx = indexed ? n : 0,
+                 .n_mark = n_split > 0 ? n : 0,
+                 .snapshot = true,
+                 .best = o->early_stopping && o->restore_best};
     SOMA_TRY(ws_create(mlp, &p, &f->w, err));
     soma_status st = SOMA_OK;
     if (h != NULL) {
@@ -750,7 +838,7 @@ soma_status soma_mlp_fit(soma_mlp *mlp, const soma_matrix *X, const soma_matrix 
                                             base + e, &lr));
         memcpy(f.w.snapshot[e % 2], mlp->params, P * sizeof(double));
         sums s = {0, 0, 0}, v = {0, 0, 0};
-        status = run_epoch(&f, lr, &s, &v);
+        status = run_epoch(&f, base + e, lr, &s, &v);
         if (status != SOMA_OK)
             break;
         const bool classify = mlp->spec.loss != SOMA_LOSS_MSE;
@@ -806,6 +894,8 @@ soma_status soma_mlp_fit(soma_mlp *mlp, const soma_matrix *X, const soma_matrix 
             options->callback(options->callback_user, &st) != 0 &&
             stop == SOMA_STOP_EPOCHS)
             stop = SOMA_STOP_CALLBACK;
+        if (f.stop_requested && stop == SOMA_STOP_EPOCHS)
+            stop = SOMA_STOP_CALLBACK;
         if (stop != SOMA_STOP_EPOCHS)
             break;
     }
@@ -845,13 +935,14 @@ soma_status soma_mlp_gradient(soma_mlp *mlp, const soma_matrix *X, const soma_ma
     SOMA_REQUIRE(nonneg_finite(l2), err, SOMA_EINVAL, "l2",
                  "l2 is %g: it must be finite and >= 0", l2);
     SOMA_TRY(check_data(mlp, X, "X", Y, "Y", err));
-    const size_t n = X->rows;
-    ws_plan p = {
-        n < SOMA_MLP_CHUNK ? n : SOMA_MLP_CHUNK, true, false, false, 0, 0, false, false};
+    const size_t n = X->rows, onehot = onehot_width(mlp, Y);
+    ws_plan p = {.cap = n < SOMA_MLP_CHUNK ? n : SOMA_MLP_CHUNK,
+                 .train = true,
+                 .onehot = onehot > 0};
     workspace w;
     SOMA_TRY(ws_create(mlp, &p, &w, err));
     sums s = {0, 0, 0};
-    batch_gradient(mlp, &w, X, Y, NULL, 0, n, 1.0, NULL, &s);
+    batch_gradient(mlp, &w, X, Y, onehot, NULL, 0, n, 1.0, NULL, &s);
     ws_free(mlp, &w);
     double J = s.loss / (double)n;
     if (l2 > 0.0) {
@@ -866,21 +957,16 @@ soma_status soma_mlp_gradient(soma_mlp *mlp, const soma_matrix *X, const soma_ma
 /* Inference over X chunk by chunk; each chunk's outputs go to `sink`. */
 typedef enum sink_kind { SINK_PROBA, SINK_LABELS } sink_kind;
 
-static soma_status infer(const soma_mlp *mlp, const soma_matrix *X, soma_matrix *out,
-                         sink_kind kind, soma_error_info *err)
+/* Inference over X chunk by chunk in the workspace w (no allocation). */
+static void infer_into(const soma_mlp *mlp, workspace *w, const soma_matrix *X,
+                       soma_matrix *out, sink_kind kind)
 {
     const size_t n = X->rows, k = mlp->sizes[mlp->n_layers];
-    if (n == 0)
-        return SOMA_OK;
-    ws_plan p = {
-        n < SOMA_MLP_CHUNK ? n : SOMA_MLP_CHUNK, false, false, false, 0, 0, false, false};
-    workspace w;
-    SOMA_TRY(ws_create(mlp, &p, &w, err));
-    for (size_t c0 = 0; c0 < n; c0 += w.cap) {
-        const size_t mc = n - c0 < w.cap ? n - c0 : w.cap;
+    for (size_t c0 = 0; c0 < n; c0 += w->cap) {
+        const size_t mc = n - c0 < w->cap ? n - c0 : w->cap;
         soma_matrix Xc = soma__view(soma_matrix_at(X, c0, 0), mc, X->cols, X->ld);
-        forward(mlp, &w, &Xc, 1.0, NULL);
-        const soma_matrix P = head(&w.A[mlp->n_layers - 1], mc, k);
+        forward(mlp, w, &Xc, 1.0, NULL);
+        const soma_matrix P = head(&w->A[mlp->n_layers - 1], mc, k);
         for (size_t i = 0; i < mc; i++) {
             const double *pr = soma_matrix_at(&P, i, 0);
             double *o = soma_matrix_at(out, c0 + i, 0);
@@ -896,6 +982,18 @@ static soma_status infer(const soma_mlp *mlp, const soma_matrix *X, soma_matrix 
             }
         }
     }
+}
+
+static soma_status infer(const soma_mlp *mlp, const soma_matrix *X, soma_matrix *out,
+                         sink_kind kind, soma_error_info *err)
+{
+    const size_t n = X->rows;
+    if (n == 0)
+        return SOMA_OK;
+    ws_plan p = {.cap = n < SOMA_MLP_CHUNK ? n : SOMA_MLP_CHUNK};
+    workspace w;
+    SOMA_TRY(ws_create(mlp, &p, &w, err));
+    infer_into(mlp, &w, X, out, kind);
     ws_free(mlp, &w);
     return SOMA_OK;
 }
@@ -943,17 +1041,83 @@ soma_status soma_mlp_evaluate(const soma_mlp *mlp, const soma_matrix *X,
 {
     SOMA_REQUIRE_PTR(mlp, err, "mlp");
     SOMA_TRY(check_data(mlp, X, "X", Y, "Y", err));
-    const size_t n = X->rows;
-    ws_plan p = {
-        n < SOMA_MLP_CHUNK ? n : SOMA_MLP_CHUNK, false, false, false, 0, 0, false, false};
+    const size_t n = X->rows, onehot = onehot_width(mlp, Y);
+    ws_plan p = {.cap = n < SOMA_MLP_CHUNK ? n : SOMA_MLP_CHUNK, .onehot = onehot > 0};
     workspace w;
     SOMA_TRY(ws_create(mlp, &p, &w, err));
     sums s = {0, 0, 0};
-    evaluate_rows(mlp, &w, X, Y, NULL, n, &s);
+    evaluate_rows(mlp, &w, X, Y, onehot, NULL, n, &s);
     ws_free(mlp, &w);
     if (loss != NULL)
         *loss = s.loss / s.count;
     if (accuracy != NULL)
         *accuracy = mlp->spec.loss == SOMA_LOSS_MSE ? NAN : s.correct / s.count;
+    return SOMA_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Predictors: prediction in a workspace allocated once                      */
+
+struct soma_mlp_predictor {
+    const soma_mlp *mlp;
+    workspace w;
+    soma_allocator alloc;
+};
+
+soma_status soma_mlp_predictor_create(soma_mlp_predictor **out, const soma_mlp *mlp,
+                                      size_t max_rows, const soma_allocator *alloc,
+                                      soma_error_info *err)
+{
+    SOMA_REQUIRE_PTR(out, err, "out");
+    SOMA_REQUIRE_PTR(mlp, err, "mlp");
+    SOMA_REQUIRE(max_rows >= 1, err, SOMA_EINVAL, "max_rows",
+                 "max_rows is 0: a predictor works on chunks of at least one row");
+    SOMA_REQUIRE(soma__allocator_valid(alloc), err, SOMA_EINVAL, "alloc",
+                 "alloc must set both its allocate and free functions (or be NULL)");
+    soma_allocator a = alloc != NULL ? soma__allocator_resolve(alloc) : mlp->alloc;
+    soma_mlp_predictor *pr = soma__calloc(&a, sizeof *pr);
+    if (pr == NULL)
+        return soma__fail_nomem(err, sizeof *pr, "the predictor");
+    pr->mlp = mlp;
+    pr->alloc = a;
+    ws_plan p = {.cap = max_rows < SOMA_MLP_CHUNK ? max_rows : SOMA_MLP_CHUNK};
+    const soma_status st = ws_create_with(mlp, &p, &pr->w, &a, err);
+    if (st != SOMA_OK) {
+        soma__free(&a, pr, sizeof *pr);
+        return st;
+    }
+    *out = pr;
+    return SOMA_OK;
+}
+
+void soma_mlp_predictor_destroy(soma_mlp_predictor *pr)
+{
+    if (pr == NULL)
+        return;
+    soma_allocator a = pr->alloc;
+    ws_free(pr->mlp, &pr->w);
+    soma__free(&a, pr, sizeof *pr);
+}
+
+soma_status soma_mlp_predictor_proba(soma_mlp_predictor *pr, const soma_matrix *X,
+                                     soma_matrix *P, soma_error_info *err)
+{
+    SOMA_REQUIRE_PTR(pr, err, "pr");
+    const soma_mlp *mlp = pr->mlp;
+    SOMA_TRY(check_predict(mlp, X, P, "P", mlp->sizes[mlp->n_layers], err));
+    infer_into(mlp, &pr->w, X, P, SINK_PROBA);
+    return SOMA_OK;
+}
+
+soma_status soma_mlp_predictor_labels(soma_mlp_predictor *pr, const soma_matrix *X,
+                                      soma_matrix *labels, soma_error_info *err)
+{
+    SOMA_REQUIRE_PTR(pr, err, "pr");
+    const soma_mlp *mlp = pr->mlp;
+    SOMA_TRY(check_predict(mlp, X, labels, "labels", 1, err));
+    SOMA_REQUIRE(mlp->spec.loss != SOMA_LOSS_MSE, err, SOMA_ENOTSUP, "pr",
+                 "a regression (MSE) model predicts values, not classes: use "
+                 "soma_mlp_predictor_proba");
+    infer_into(mlp, &pr->w, X, labels, SINK_LABELS);
     return SOMA_OK;
 }

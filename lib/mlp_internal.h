@@ -22,7 +22,27 @@ struct soma_mlp {
     bool opt_ready;
     size_t epochs_done; /* epochs run by fits so far (for warm start) */
     soma_allocator alloc;
+    /* Carried with the model and saved in its file (format version 2);
+     * fit and predict do not use them (lib/mlp_meta.c). */
+    char **class_names; /* n_class_names NUL-terminated copies, or NULL */
+    size_t n_class_names;
+    soma_scaler *pre; /* preprocessing of raw input rows, or NULL */
+    char *metadata;   /* NUL-terminated text, or NULL */
 };
+
+/* Free the class names, preprocessing and metadata (lib/mlp_meta.c). */
+void soma__mlp_meta_free(soma_mlp *mlp);
+
+/* Limits of the carried data, shared by the setters and the file reader. */
+#define SOMA_CLASS_NAME_MAX 1024
+#define SOMA_METADATA_MAX 65536
+
+/* Number of classes a model predicts: nL when nL > 1, 2 for one output;
+ * 0 for MSE models (no classes). */
+size_t soma__mlp_n_classes(const soma_mlp *mlp);
+
+/* SOMA_OK when s is a fitted scaler for d features, finite, scales > 0. */
+soma_status soma__scaler_check(const soma_scaler *s, size_t d, soma_error_info *err);
 
 /* Views of layer l's gradient blocks. */
 static inline soma_matrix soma__mlp_dW(const soma_mlp *mlp, size_t l)

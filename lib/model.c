@@ -1,5 +1,6 @@
 /* Model files: the container (magic, version, kind, length, CRC-32) and the
  * MLP payload. The byte layout is documented in docs/format.md. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +12,12 @@
 #define HEADER_SIZE 32
 #define KIND_MLP 1u
 #define KIND_PERCEPTRON 2u
+#define KIND_SCALER 3u
+/* Section tags of a version-2 MLP payload (docs/format.md). */
+#define TAG_PREPROCESSING 1u
+#define TAG_CLASS_NAMES 2u
+#define TAG_METADATA 3u
+#define PRECISION_F64 0u
 static const unsigned char magic[8] = {'S', 'O', 'M', 'A', 'M', 'O', 'D', 'L'};
 
 /* Fill the 32-byte header in front of a payload already in buf[32..total). */
@@ -26,9 +33,11 @@ static void seal(unsigned char *buf, size_t total, uint32_t kind)
     soma__put_u32(&w, 0);
 }
 
-/* Check the header of buf and position *payload on the payload. */
+/* Check the header of buf and position *payload on the payload; *version
+ * receives the format version (1 or 2). */
 static soma_status open_container(const void *buf, size_t len, uint32_t kind,
-                                  soma__reader *payload, soma_error_info *err)
+                                  soma__reader *payload, uint32_t *version_out,
+                                  soma_error_info *err)
 {
     soma__reader r = {buf, len, 0};
     unsigned char m[8];
@@ -42,9 +51,10 @@ static soma_status open_container(const void *buf, size_t len, uint32_t kind,
         soma__error_set(err, 0, 0, 8, "truncated header");
         return SOMA_EFORMAT;
     }
-    if (version != SOMA_MODEL_FORMAT_VERSION) {
+    if (version < 1 || version > SOMA_MODEL_FORMAT_VERSION) {
         char msg[96];
-        snprintf(msg, sizeof msg, "format version %u; this library reads version %u",
+        snprintf(msg, sizeof msg,
+                 "format version %u; this library reads versions 1 to %u",
                  (unsigned)version, (unsigned)SOMA_MODEL_FORMAT_VERSION);
         soma__error_set(err, 0, 0, 8, msg);
         return SOMA_EVERSION;
@@ -59,7 +69,16 @@ static soma_status open_container(const void *buf, size_t len, uint32_t kind,
         return SOMA_EFORMAT;
     }
     if (k != kind) {
-        soma__error_set(err, 0, 0, 12, "the file holds another kind of model");
+        static const char *const kinds[] = {
+            "something unknown", "a multi-layer perceptron", "a perceptron", "a scaler"};
+        char msg[128];
+        snprintf(msg, sizeof msg, "the file holds %s, not %s",
+                 kinds[k <= KIND_SCALER ? k : 0], kinds[kind]);
+        soma__error_set(err, 0, 0, 12, msg);
+        return SOMA_EFORMAT;
+    }
+    if (version == 1 && kind == KIND_SCALER) {
+        soma__error_set(err, 0, 0, 8, "scaler files exist from format version 2 on");
         return SOMA_EFORMAT;
     }
     if (plen != soma__left(&r)) {
@@ -73,6 +92,7 @@ static soma_status open_container(const void *buf, size_t len, uint32_t kind,
         return SOMA_ECHECKSUM;
     }
     *payload = (soma__reader){r.buf + r.pos, soma__left(&r), 0};
+    *version_out = version;
     return SOMA_OK;
 }
 
@@ -84,12 +104,61 @@ static void put_doubles(soma__writer *w, const double *x, size_t n)
         soma__put_f64(w, x[i]);
 }
 
+/* The scaler body: d, samples seen, means, scales (also kind 3's payload). */
+static void write_scaler(soma__writer *w, const soma_scaler *s)
+{
+    const size_t d = s->mean.cols;
+    soma__put_u64(w, d);
+    soma__put_u64(w, s->n_samples_seen);
+    for (size_t j = 0; j < d; j++)
+        soma__put_f64(w, *soma_matrix_at(&s->mean, 0, j));
+    for (size_t j = 0; j < d; j++)
+        soma__put_f64(w, *soma_matrix_at(&s->scale, 0, j));
+}
+
+/* A section header; the body follows (its length measured beforehand). */
+static void put_section(soma__writer *w, uint32_t tag, size_t len)
+{
+    soma__put_u32(w, tag);
+    soma__put_u32(w, 0);
+    soma__put_u64(w, len);
+}
+
+static void write_sections(soma__writer *w, const soma_mlp *mlp)
+{
+    if (mlp->pre != NULL) {
+        soma__writer count = {NULL, 0, 0};
+        write_scaler(&count, mlp->pre);
+        put_section(w, TAG_PREPROCESSING, count.len);
+        write_scaler(w, mlp->pre);
+    }
+    if (mlp->n_class_names > 0) {
+        size_t len = 8;
+        for (size_t i = 0; i < mlp->n_class_names; i++)
+            len += 4 + strlen(mlp->class_names[i]);
+        put_section(w, TAG_CLASS_NAMES, len);
+        soma__put_u64(w, mlp->n_class_names);
+        for (size_t i = 0; i < mlp->n_class_names; i++) {
+            const size_t m = strlen(mlp->class_names[i]);
+            soma__put_u32(w, (uint32_t)m);
+            soma__put(w, mlp->class_names[i], m);
+        }
+    }
+    if (mlp->metadata != NULL) {
+        const size_t m = strlen(mlp->metadata);
+        put_section(w, TAG_METADATA, m);
+        soma__put(w, mlp->metadata, m);
+    }
+}
+
 static void write_mlp(soma__writer *w, const soma_mlp *mlp, bool with_opt)
 {
     const soma_mlp_spec *s = &mlp->spec;
     with_opt = with_opt && mlp->opt_ready;
     soma__put_u32(w, (uint32_t)mlp->n_layers);
     soma__put_u32(w, with_opt ? 1u : 0u);
+    soma__put_u32(w, PRECISION_F64);
+    soma__put_u32(w, 0);
     for (size_t i = 0; i <= mlp->n_layers; i++)
         soma__put_u64(w, mlp->sizes[i]);
     soma__put_u32(w, (uint32_t)s->hidden);
@@ -119,6 +188,13 @@ static void write_mlp(soma__writer *w, const soma_mlp *mlp, bool with_opt)
         put_doubles(w, o->s, o->n);
 }
 
+/* The whole kind-1 payload: the model, its optimizer state, its sections. */
+static void write_mlp_payload(soma__writer *w, const soma_mlp *mlp, bool with_opt)
+{
+    write_mlp(w, mlp, with_opt);
+    write_sections(w, mlp);
+}
+
 soma_status soma_mlp_save_buffer(const soma_mlp *mlp, bool with_optimizer, void *buf,
                                  size_t capacity, size_t *size, soma_error_info *err)
 {
@@ -127,7 +203,7 @@ soma_status soma_mlp_save_buffer(const soma_mlp *mlp, bool with_optimizer, void 
     SOMA_REQUIRE(buf != NULL || capacity == 0, err, SOMA_EINVAL, "buf",
                  "buf is NULL with capacity %zu (pass capacity 0 to measure)", capacity);
     soma__writer count = {NULL, 0, HEADER_SIZE};
-    write_mlp(&count, mlp, with_optimizer);
+    write_mlp_payload(&count, mlp, with_optimizer);
     *size = count.len;
     if (buf == NULL)
         return SOMA_OK;
@@ -135,7 +211,7 @@ soma_status soma_mlp_save_buffer(const soma_mlp *mlp, bool with_optimizer, void 
                  "capacity is %zu bytes but the model needs %zu (returned in *size)",
                  capacity, count.len);
     soma__writer w = {buf, capacity, HEADER_SIZE};
-    write_mlp(&w, mlp, with_optimizer);
+    write_mlp_payload(&w, mlp, with_optimizer);
     seal(buf, w.len, KIND_MLP);
     return SOMA_OK;
 }
@@ -230,8 +306,133 @@ static soma_status read_optimizer(soma__reader *r, soma_mlp *m, soma_error_info 
     return SOMA_OK;
 }
 
-static soma_status read_mlp(soma__reader *r, soma_mlp **out, const soma_allocator *alloc,
-                            soma_error_info *err)
+/* The scaler body at r into a new scaler from alloc: d features expected
+ * (0 = any). */
+static soma_status read_scaler(soma__reader *r, soma_scaler *out, size_t d_expected,
+                               const soma_allocator *alloc, soma_error_info *err)
+{
+    uint64_t d, seen;
+    if (!soma__get_u64(r, &d) || !soma__get_u64(r, &seen))
+        return bad(err, r, "truncated scaler");
+    if (d == 0 || (d_expected != 0 && d != d_expected))
+        return bad(err, r, "scaler width does not match the model's input");
+    if (d > soma__left(r) / 16)
+        return bad(err, r, "truncated scaler values");
+    soma_scaler s = {0};
+    soma_status st = soma_matrix_init(&s.mean, 1, (size_t)d, alloc);
+    if (st == SOMA_OK)
+        st = soma_matrix_init(&s.scale, 1, (size_t)d, alloc);
+    if (st != SOMA_OK) {
+        soma_scaler_free(&s);
+        return soma__fail_nomem(err, (size_t)d * 16, "the scaler");
+    }
+    bool ok =
+        get_doubles(r, s.mean.data, (size_t)d) && get_doubles(r, s.scale.data, (size_t)d);
+    for (size_t j = 0; ok && j < d; j++)
+        ok = s.scale.data[j] > 0.0;
+    if (!ok) {
+        soma_scaler_free(&s);
+        return bad(err, r, "scaler values not finite or scale not > 0");
+    }
+    s.n_samples_seen = (size_t)seen;
+    *out = s;
+    return SOMA_OK;
+}
+
+static soma_status read_class_names(soma__reader *r, soma_mlp *m, size_t end,
+                                    soma_error_info *err)
+{
+    uint64_t k;
+    if (!soma__get_u64(r, &k))
+        return bad(err, r, "truncated class names");
+    if (k != soma__mlp_n_classes(m))
+        return bad(err, r, "class name count differs from the model's classes");
+    /* Each name takes at least 5 bytes: check before allocating. */
+    if (k > (end - r->pos) / 5)
+        return bad(err, r, "truncated class names");
+    char **names = soma__calloc(&m->alloc, (size_t)k * sizeof(char *));
+    if (names == NULL)
+        return soma__fail_nomem(err, (size_t)k * sizeof(char *), "the class names");
+    soma_status st = SOMA_OK;
+    for (size_t i = 0; i < k && st == SOMA_OK; i++) {
+        uint32_t len;
+        if (!soma__get_u32(r, &len) || len == 0 || len > SOMA_CLASS_NAME_MAX ||
+            len > end - r->pos) {
+            st = bad(err, r, "bad class name length");
+            break;
+        }
+        const char *p = (const char *)r->buf + r->pos;
+        if (memchr(p, '\0', len) != NULL) {
+            st = bad(err, r, "class name holds a NUL byte");
+            break;
+        }
+        names[i] = soma__alloc(&m->alloc, (size_t)len + 1);
+        if (names[i] == NULL) {
+            st = soma__fail_nomem(err, (size_t)len + 1, "a class name");
+            break;
+        }
+        memcpy(names[i], p, len);
+        names[i][len] = '\0';
+        r->pos += len;
+    }
+    m->class_names = names; /* freed with the model on error too */
+    m->n_class_names = (size_t)k;
+    return st;
+}
+
+/* Version-2 sections after the optimizer state, until the payload ends. */
+static soma_status read_sections(soma__reader *r, soma_mlp *m, soma_error_info *err)
+{
+    uint32_t last = 0;
+    while (soma__left(r) > 0) {
+        uint32_t tag, reserved;
+        uint64_t len;
+        if (!soma__get_u32(r, &tag) || !soma__get_u32(r, &reserved) ||
+            !soma__get_u64(r, &len))
+            return bad(err, r, "truncated section header");
+        if (reserved != 0 || tag <= last || tag > TAG_METADATA)
+            return bad(err, r, "unknown, repeated or misordered section");
+        if (len > soma__left(r))
+            return bad(err, r, "section longer than the file");
+        last = tag;
+        const size_t end = r->pos + (size_t)len;
+        soma__reader body = {r->buf, end, r->pos};
+        soma_status st = SOMA_OK;
+        if (tag == TAG_PREPROCESSING) {
+            soma_scaler *s = soma__calloc(&m->alloc, sizeof *s);
+            if (s == NULL)
+                return soma__fail_nomem(err, sizeof *s, "the preprocessing");
+            st = read_scaler(&body, s, m->sizes[0], &m->alloc, err);
+            if (st != SOMA_OK) {
+                soma__free(&m->alloc, s, sizeof *s);
+                return st;
+            }
+            m->pre = s;
+        } else if (tag == TAG_CLASS_NAMES) {
+            st = read_class_names(&body, m, end, err);
+        } else {
+            const char *p = (const char *)r->buf + r->pos;
+            if (len == 0 || len > SOMA_METADATA_MAX ||
+                memchr(p, '\0', (size_t)len) != NULL)
+                return bad(err, r, "bad metadata text");
+            m->metadata = soma__alloc(&m->alloc, (size_t)len + 1);
+            if (m->metadata == NULL)
+                return soma__fail_nomem(err, (size_t)len + 1, "the metadata");
+            memcpy(m->metadata, p, (size_t)len);
+            m->metadata[len] = '\0';
+            body.pos = end;
+        }
+        if (st != SOMA_OK)
+            return st;
+        if (body.pos != end)
+            return bad(err, &body, "section has bytes after its content");
+        r->pos = end;
+    }
+    return SOMA_OK;
+}
+
+static soma_status read_mlp(soma__reader *r, uint32_t version, soma_mlp **out,
+                            const soma_allocator *alloc, soma_error_info *err)
 {
     uint32_t n_layers, flags, e[4];
     soma_mlp_spec spec;
@@ -240,6 +441,15 @@ static soma_status read_mlp(soma__reader *r, soma_mlp **out, const soma_allocato
         return bad(err, r, "truncated payload");
     if (n_layers == 0 || flags > 1)
         return bad(err, r, "bad layer count or flags");
+    if (version >= 2) {
+        uint32_t precision, reserved;
+        if (!soma__get_u32(r, &precision) || !soma__get_u32(r, &reserved))
+            return bad(err, r, "truncated payload");
+        if (reserved != 0)
+            return bad(err, r, "reserved field is not zero");
+        if (precision != PRECISION_F64)
+            return bad(err, r, "unknown precision");
+    }
     /* First pass over the sizes: validate them and count the parameters
      * they imply, so that nothing is allocated for a file whose counts the
      * bytes present cannot back. */
@@ -317,6 +527,11 @@ static soma_status read_mlp(soma__reader *r, soma_mlp **out, const soma_allocato
         if (st != SOMA_OK)
             goto fail;
     }
+    if (version >= 2) {
+        st = read_sections(r, m, err);
+        if (st != SOMA_OK)
+            goto fail;
+    }
     if (soma__left(r) != 0) {
         st = bad(err, r, "unexpected bytes after the model");
         goto fail;
@@ -330,48 +545,66 @@ fail:
     return st;
 }
 
+/* The arguments every load_buffer function shares. */
+static soma_status check_load_args(const void *out, const void *buf, size_t size,
+                                   const soma_allocator *alloc, soma_error_info *err)
+{
+    SOMA_REQUIRE_PTR(out, err, "out");
+    SOMA_REQUIRE(buf != NULL || size == 0, err, SOMA_EINVAL, "buf",
+                 "buf is NULL with size %zu", size);
+    SOMA_REQUIRE(soma__allocator_valid(alloc), err, SOMA_EINVAL, "alloc",
+                 "alloc must set both its allocate and free functions (or be NULL)");
+    return SOMA_OK;
+}
+
 soma_status soma_mlp_load_buffer(soma_mlp **out, const void *buf, size_t size,
                                  const soma_allocator *alloc, soma_error_info *err)
 {
-    if (out == NULL || (buf == NULL && size > 0) || !soma__allocator_valid(alloc))
-        return SOMA_EINVAL;
+    SOMA_TRY(check_load_args(out, buf, size, alloc, err));
     soma__reader payload;
-    SOMA_TRY(open_container(buf, size, KIND_MLP, &payload, err));
-    return read_mlp(&payload, out, alloc, err);
+    uint32_t version;
+    SOMA_TRY(open_container(buf, size, KIND_MLP, &payload, &version, err));
+    return read_mlp(&payload, version, out, alloc, err);
 }
 
 /* Read a file and hand its bytes to a load_buffer function. */
-typedef soma_status (*from_buffer_fn)(void **out, const void *buf, size_t size,
+typedef soma_status (*from_buffer_fn)(void *out, const void *buf, size_t size,
                                       const soma_allocator *alloc, soma_error_info *err);
 
-static soma_status load_file(void **out, from_buffer_fn fn, const char *path,
+static soma_status load_file(void *out, from_buffer_fn fn, const char *path,
                              const soma_allocator *alloc, soma_error_info *err)
 {
-    if (out == NULL || path == NULL || !soma__allocator_valid(alloc))
-        return SOMA_EINVAL;
+    SOMA_REQUIRE_PTR(out, err, "out");
+    SOMA_REQUIRE_PTR(path, err, "path");
+    SOMA_REQUIRE(soma__allocator_valid(alloc), err, SOMA_EINVAL, "alloc",
+                 "alloc must set both its allocate and free functions (or be NULL)");
     soma_allocator a = soma__allocator_resolve(alloc);
     void *data = NULL;
     size_t n = 0;
+    errno = 0;
     soma_status st = soma__read_file(path, &a, &data, &n);
     if (st != SOMA_OK) {
-        soma__error_set(err, 0, 0, 0, "cannot read the file");
-        return st;
+        const int e = errno;
+        return soma__fail(err, st, "path", "cannot read path '%.120s': %s", path,
+                          st == SOMA_ENOMEM ? "out of memory"
+                          : e != 0          ? strerror(e)
+                                            : "not a regular file, or short read");
     }
     st = fn(out, data, n, alloc, err);
     soma__free(&a, data, n);
     return st;
 }
 
-static soma_status mlp_from_buffer(void **out, const void *buf, size_t size,
+static soma_status mlp_from_buffer(void *out, const void *buf, size_t size,
                                    const soma_allocator *alloc, soma_error_info *err)
 {
-    return soma_mlp_load_buffer((soma_mlp **)out, buf, size, alloc, err);
+    return soma_mlp_load_buffer(out, buf, size, alloc, err);
 }
 
 soma_status soma_mlp_load(soma_mlp **out, const char *path, const soma_allocator *alloc,
                           soma_error_info *err)
 {
-    return load_file((void **)out, mlp_from_buffer, path, alloc, err);
+    return load_file(out, mlp_from_buffer, path, alloc, err);
 }
 
 /* ---- perceptron payload ----------------------------------------------------
@@ -482,22 +715,88 @@ soma_status soma_perceptron_load_buffer(soma_perceptron **out, const void *buf,
                                         size_t size, const soma_allocator *alloc,
                                         soma_error_info *err)
 {
-    if (out == NULL || (buf == NULL && size > 0) || !soma__allocator_valid(alloc))
-        return SOMA_EINVAL;
+    SOMA_TRY(check_load_args(out, buf, size, alloc, err));
     soma__reader payload;
-    SOMA_TRY(open_container(buf, size, KIND_PERCEPTRON, &payload, err));
+    uint32_t version;
+    SOMA_TRY(open_container(buf, size, KIND_PERCEPTRON, &payload, &version, err));
     return read_perceptron(&payload, out, alloc, err);
 }
 
-static soma_status perceptron_from_buffer(void **out, const void *buf, size_t size,
+static soma_status perceptron_from_buffer(void *out, const void *buf, size_t size,
                                           const soma_allocator *alloc,
                                           soma_error_info *err)
 {
-    return soma_perceptron_load_buffer((soma_perceptron **)out, buf, size, alloc, err);
+    return soma_perceptron_load_buffer(out, buf, size, alloc, err);
 }
 
 soma_status soma_perceptron_load(soma_perceptron **out, const char *path,
                                  const soma_allocator *alloc, soma_error_info *err)
 {
-    return load_file((void **)out, perceptron_from_buffer, path, alloc, err);
+    return load_file(out, perceptron_from_buffer, path, alloc, err);
+}
+
+/* ---- scaler files (kind 3) --------------------------------------------------- */
+
+soma_status soma_scaler_save_buffer(const soma_scaler *s, void *buf, size_t capacity,
+                                    size_t *size, soma_error_info *err)
+{
+    SOMA_REQUIRE_PTR(s, err, "s");
+    SOMA_REQUIRE_PTR(size, err, "size");
+    SOMA_REQUIRE(buf != NULL || capacity == 0, err, SOMA_EINVAL, "buf",
+                 "buf is NULL with capacity %zu (pass capacity 0 to measure)", capacity);
+    SOMA_TRY(soma__scaler_check(s, s->mean.cols, err));
+    soma__writer count = {NULL, 0, HEADER_SIZE};
+    write_scaler(&count, s);
+    *size = count.len;
+    if (buf == NULL)
+        return SOMA_OK;
+    SOMA_REQUIRE(capacity >= count.len, err, SOMA_EDIM, "capacity",
+                 "capacity is %zu bytes but the scaler needs %zu (returned in *size)",
+                 capacity, count.len);
+    soma__writer w = {buf, capacity, HEADER_SIZE};
+    write_scaler(&w, s);
+    seal(buf, w.len, KIND_SCALER);
+    return SOMA_OK;
+}
+
+static soma_status scaler_to_buffer(const void *s, void *buf, size_t cap, size_t *size)
+{
+    return soma_scaler_save_buffer(s, buf, cap, size, NULL);
+}
+
+soma_status soma_scaler_save(const soma_scaler *s, const char *path, soma_error_info *err)
+{
+    SOMA_REQUIRE_PTR(s, err, "s");
+    SOMA_REQUIRE_PTR(path, err, "path");
+    SOMA_TRY(soma__scaler_check(s, s->mean.cols, err));
+    return save_file(s, scaler_to_buffer, path, NULL, err);
+}
+
+soma_status soma_scaler_load_buffer(soma_scaler *s, const void *buf, size_t size,
+                                    const soma_allocator *alloc, soma_error_info *err)
+{
+    SOMA_TRY(check_load_args(s, buf, size, alloc, err));
+    soma__reader payload;
+    uint32_t version;
+    SOMA_TRY(open_container(buf, size, KIND_SCALER, &payload, &version, err));
+    soma_scaler tmp;
+    SOMA_TRY(read_scaler(&payload, &tmp, 0, alloc, err));
+    if (soma__left(&payload) != 0) {
+        soma_scaler_free(&tmp);
+        return bad(err, &payload, "unexpected bytes after the scaler");
+    }
+    *s = tmp;
+    return SOMA_OK;
+}
+
+static soma_status scaler_from_buffer(void *out, const void *buf, size_t size,
+                                      const soma_allocator *alloc, soma_error_info *err)
+{
+    return soma_scaler_load_buffer(out, buf, size, alloc, err);
+}
+
+soma_status soma_scaler_load(soma_scaler *s, const char *path,
+                             const soma_allocator *alloc, soma_error_info *err)
+{
+    return load_file(s, scaler_from_buffer, path, alloc, err);
 }

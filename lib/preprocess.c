@@ -92,6 +92,38 @@ soma_status soma_scaler_fit(soma_scaler *s, const soma_matrix *X,
     return SOMA_OK;
 }
 
+soma_status soma_scaler_init_fixed(soma_scaler *s, size_t d, double offset,
+                                   double divisor, const soma_allocator *alloc,
+                                   soma_error_info *err)
+{
+    SOMA_REQUIRE_PTR(s, err, "s");
+    SOMA_REQUIRE(d >= 1, err, SOMA_EINVAL, "d",
+                 "d is 0: a scaler has at least one feature");
+    SOMA_REQUIRE(isfinite(offset), err, SOMA_EINVAL, "offset",
+                 "offset is %g: it must be finite", offset);
+    SOMA_REQUIRE(isfinite(divisor) && divisor > 0.0, err, SOMA_EINVAL, "divisor",
+                 "divisor is %g: it must be finite and > 0", divisor);
+    SOMA_REQUIRE(soma__allocator_valid(alloc), err, SOMA_EINVAL, "alloc",
+                 "alloc must set both its allocate and free functions (or be NULL)");
+    soma_matrix mean = {0}, scale = {0};
+    soma_status st = soma_matrix_init(&mean, 1, d, alloc);
+    if (st == SOMA_OK)
+        st = soma_matrix_init(&scale, 1, d, alloc);
+    if (st != SOMA_OK) {
+        soma_matrix_free(&mean);
+        return soma__fail(err, st, "d", "d is %zu: cannot allocate the scaler: %s", d,
+                          soma_status_string(st));
+    }
+    for (size_t j = 0; j < d; j++) {
+        mean.data[j] = offset;
+        scale.data[j] = divisor;
+    }
+    s->mean = mean;
+    s->scale = scale;
+    s->n_samples_seen = 0;
+    return SOMA_OK;
+}
+
 void soma_scaler_free(soma_scaler *s)
 {
     if (s == NULL)
@@ -404,5 +436,15 @@ soma_status soma_one_hot(const soma_matrix *labels, size_t n_classes, soma_matri
     for (size_t i = 0; i < labels->rows; i++)
         tmp.data[i * k + (size_t)*soma_matrix_at(labels, i, 0)] = 1.0;
     *out = tmp;
+    return SOMA_OK;
+}
+
+soma_status soma_class_count(const soma_matrix *labels, size_t *n_classes,
+                             soma_error_info *err)
+{
+    SOMA_REQUIRE_PTR(n_classes, err, "n_classes");
+    size_t k;
+    SOMA_TRY(soma__labels_scan(labels, "labels", 0, NULL, &k, err));
+    *n_classes = k;
     return SOMA_OK;
 }

@@ -195,15 +195,15 @@ static void check_message(soma_status got, const char *call, int line)
     ck_assert_msg(E.argument[0] == '\0' || strstr(E.message, E.argument) != NULL ||
                       (strchr(E.argument, '.') != NULL &&
                        strstr(E.message, strchr(E.argument, '.') + 1) != NULL),
-                  "%s, line %d: %s: message \"%s\" does not name the argument \"%s\"", where,
-                  line, call, E.message, E.argument);
+                  "%s, line %d: %s: message \"%s\" does not name the argument \"%s\"",
+                  where, line, call, E.message, E.argument);
 }
 
 static void expect_(soma_status want, soma_status got, const char *call, int line)
 {
-    ck_assert_msg(got == want, "%s, line %d: %s returned %s, documented %s (%s: %s)", current,
-                  line, call, soma_status_string(got), soma_status_string(want), E.argument,
-                  E.message);
+    ck_assert_msg(got == want, "%s, line %d: %s returned %s, documented %s (%s: %s)",
+                  current, line, call, soma_status_string(got), soma_status_string(want),
+                  E.argument, E.message);
     watched_unchanged(call, line);
     if (!takes_err(call))
         return;
@@ -321,13 +321,13 @@ static unsigned char *perceptron_file(size_t *n)
     return b;
 }
 
-/* The same file claiming format version 2 (the version is checked before
- * the checksum, so nothing else needs changing). */
+/* The same file claiming the next format version (the version is checked
+ * before the checksum, so nothing else needs changing). */
 static unsigned char *other_version(const unsigned char *file, size_t n)
 {
     unsigned char *b = arena_alloc(n);
     memcpy(b, file, n);
-    b[8] = 2;
+    b[8] = SOMA_MODEL_FORMAT_VERSION + 1;
     return b;
 }
 
@@ -748,16 +748,13 @@ static void case_soma_activation_forward(void)
            soma_activation_forward(SOMA_ACTIVATION_LEAKY_RELU, NAN, 4, z, a, &E));
     EXPECT(SOMA_EINVAL,
            soma_activation_forward(SOMA_ACTIVATION_ELU, INFINITY, 4, z, a, &E));
-    EXPECT(SOMA_EINVAL,
-           soma_activation_forward(SOMA_ACTIVATION_TANH, 0, 4, NULL, a, &E));
-    EXPECT(SOMA_EINVAL,
-           soma_activation_forward(SOMA_ACTIVATION_TANH, 0, 4, z, NULL, &E));
+    EXPECT(SOMA_EINVAL, soma_activation_forward(SOMA_ACTIVATION_TANH, 0, 4, NULL, a, &E));
+    EXPECT(SOMA_EINVAL, soma_activation_forward(SOMA_ACTIVATION_TANH, 0, 4, z, NULL, &E));
     EXPECT(SOMA_EINVAL,
            soma_activation_forward(SOMA_ACTIVATION_TANH, 0, SIZE_MAX / 4, z, a, &E));
     EXPECT(SOMA_EALIAS,
            soma_activation_forward(SOMA_ACTIVATION_TANH, 0, 3, z, z + 1, &E));
-    EXPECT(SOMA_OK,
-           soma_activation_forward(SOMA_ACTIVATION_TANH, 0, 0, NULL, NULL, &E));
+    EXPECT(SOMA_OK, soma_activation_forward(SOMA_ACTIVATION_TANH, 0, 0, NULL, NULL, &E));
 }
 
 static void case_soma_activation_backward(void)
@@ -789,10 +786,9 @@ static void case_soma_activation_forward_matrix(void)
     soma_matrix *Aout = out_mat(2, 3), *wrong = out_mat(3, 2);
     const soma_activation f = SOMA_ACTIVATION_RELU;
     for (int i = 0; i < 3; i++)
-        EXPECT(SOMA_EINVAL,
-               soma_activation_forward_matrix(bad_acts[i], 0, &Z, Aout, &E));
-    EXPECT(SOMA_EINVAL, soma_activation_forward_matrix(SOMA_ACTIVATION_LEAKY_RELU, NAN,
-                                                       &Z, Aout, &E));
+        EXPECT(SOMA_EINVAL, soma_activation_forward_matrix(bad_acts[i], 0, &Z, Aout, &E));
+    EXPECT(SOMA_EINVAL,
+           soma_activation_forward_matrix(SOMA_ACTIVATION_LEAKY_RELU, NAN, &Z, Aout, &E));
     EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_activation_forward_matrix(f, 0, b, Aout, &E));
     EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_activation_forward_matrix(f, 0, &Z, b, &E));
     EXPECT(SOMA_EDIM, soma_activation_forward_matrix(f, 0, &Z, wrong, &E));
@@ -926,8 +922,7 @@ static void case_soma_loss_from_logits(void)
     poison(&v, sizeof v);
     const soma_loss ce = SOMA_LOSS_CE;
     for (int i = 0; i < 2; i++)
-        EXPECT(SOMA_EINVAL,
-               soma_loss_from_logits(bad_losses[i], &Z, &Y, &v, P, dZ, &E));
+        EXPECT(SOMA_EINVAL, soma_loss_from_logits(bad_losses[i], &Z, &Y, &v, P, dZ, &E));
     EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_loss_from_logits(ce, b, &Y, &v, P, dZ, &E));
     EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_loss_from_logits(ce, &Z, b, &v, P, dZ, &E));
     EACH_INVALID(b)
@@ -1043,8 +1038,7 @@ static void case_soma_dense_backward(void)
     soma_matrix X = mat(4, 3), Z = mat(4, 2), Am = mat(4, 2), dA = mat(4, 2);
     soma_matrix *dZ = out_mat(4, 2), *dW = out_mat(3, 2), *db = out_mat(1, 2);
     soma_matrix *dX = out_mat(4, 3), *wrong = out_mat(3, 2);
-    EXPECT(SOMA_EINVAL,
-           soma_dense_backward(NULL, &X, &Z, &Am, &dA, dZ, dW, db, dX, &E));
+    EXPECT(SOMA_EINVAL, soma_dense_backward(NULL, &X, &Z, &Am, &dA, dZ, dW, db, dX, &E));
     for (int i = 0; broken_layer(i, &broken); i++)
         EXPECT(SOMA_EINVAL,
                soma_dense_backward(&broken, &X, &Z, &Am, &dA, dZ, dW, db, dX, &E));
@@ -1291,8 +1285,7 @@ static void case_soma_mlp_init_weights(void)
     EXPECT(SOMA_EINVAL, soma_mlp_init_weights(m, (soma_init)-1, 1.0, 1, &E));
     const double scales[4] = {0.0, -1.0, NAN, INFINITY};
     for (int i = 0; i < 4; i++) {
-        EXPECT(SOMA_EINVAL,
-               soma_mlp_init_weights(m, SOMA_INIT_NORMAL, scales[i], 1, &E));
+        EXPECT(SOMA_EINVAL, soma_mlp_init_weights(m, SOMA_INIT_NORMAL, scales[i], 1, &E));
         EXPECT(SOMA_EINVAL,
                soma_mlp_init_weights(m, SOMA_INIT_ORTHOGONAL, scales[i], 1, &E));
     }
@@ -1593,6 +1586,177 @@ static void case_soma_mlp_predict(void)
     soma_mlp_destroy(m);
 }
 
+static soma_scaler fitted_scaler(void);
+
+static void case_soma_mlp_set_class_names(void)
+{
+    soma_mlp *m = watched_mlp(); /* one sigmoid output: two classes */
+    const char *two[2] = {"no", "yes"}, *three[3] = {"a", "b", "c"};
+    const char *null_name[2] = {"no", NULL}, *empty[2] = {"no", ""};
+    EXPECT(SOMA_EINVAL, soma_mlp_set_class_names(NULL, two, 2, &E));
+    EXPECT(SOMA_EINVAL, soma_mlp_set_class_names(m, NULL, 2, &E));
+    EXPECT(SOMA_EDIM, soma_mlp_set_class_names(m, three, 3, &E));
+    EXPECT(SOMA_EDIM, soma_mlp_set_class_names(m, two, 1, &E));
+    EXPECT(SOMA_EINVAL, soma_mlp_set_class_names(m, null_name, 2, &E));
+    EXPECT(SOMA_EINVAL, soma_mlp_set_class_names(m, empty, 2, &E));
+    char *long_name = arena_alloc(1100);
+    memset(long_name, 'x', 1099);
+    const char *too_long[2] = {"no", long_name};
+    EXPECT(SOMA_EINVAL, soma_mlp_set_class_names(m, too_long, 2, &E));
+    soma_mlp_spec s = soma_mlp_spec_default();
+    s.output = SOMA_ACTIVATION_IDENTITY;
+    s.loss = SOMA_LOSS_MSE;
+    const size_t sizes[2] = {2, 1};
+    soma_mlp *r;
+    ck_assert_int_eq(soma_mlp_create(&r, sizes, 2, &s, &A, &E), SOMA_OK);
+    EXPECT(SOMA_EINVAL, soma_mlp_set_class_names(r, two, 2, &E));
+    soma_mlp_destroy(r);
+    ck_assert_uint_eq(soma_mlp_n_class_names(m), 0);
+    soma_mlp_destroy(m);
+}
+
+static void case_soma_mlp_n_class_names(void)
+{
+    ck_assert_uint_eq(soma_mlp_n_class_names(NULL), 0);
+}
+
+static void case_soma_mlp_class_name(void)
+{
+    ck_assert_ptr_null(soma_mlp_class_name(NULL, 0));
+    soma_mlp *m = small_mlp();
+    ck_assert_ptr_null(soma_mlp_class_name(m, 0));
+    ck_assert_ptr_null(soma_mlp_class_name(m, SIZE_MAX));
+    soma_mlp_destroy(m);
+}
+
+static void case_soma_mlp_set_preprocessing(void)
+{
+    soma_mlp *m = watched_mlp(); /* input width 2 */
+    soma_scaler s = fitted_scaler(), unfitted, wide;
+    memset(&unfitted, 0, sizeof unfitted);
+    soma_matrix X3 = mat(4, 3);
+    ck_assert_int_eq(soma_scaler_fit(&wide, &X3, &A, &E), SOMA_OK);
+    EXPECT(SOMA_EINVAL, soma_mlp_set_preprocessing(NULL, &s, &E));
+    EXPECT(SOMA_ESTATE, soma_mlp_set_preprocessing(m, &unfitted, &E));
+    EXPECT(SOMA_EDIM, soma_mlp_set_preprocessing(m, &wide, &E));
+    s.scale.data[0] = -1.0;
+    EXPECT(SOMA_EINVAL, soma_mlp_set_preprocessing(m, &s, &E));
+    s.mean.data[0] = NAN;
+    EXPECT(SOMA_ENONFINITE, soma_mlp_set_preprocessing(m, &s, &E));
+    ck_assert_ptr_null(soma_mlp_preprocessing(m));
+    soma_scaler_free(&s);
+    soma_scaler_free(&wide);
+    soma_mlp_destroy(m);
+}
+
+static void case_soma_mlp_preprocessing(void)
+{
+    ck_assert_ptr_null(soma_mlp_preprocessing(NULL));
+}
+
+static void case_soma_mlp_set_metadata(void)
+{
+    soma_mlp *m = watched_mlp();
+    EXPECT(SOMA_EINVAL, soma_mlp_set_metadata(NULL, "x", &E));
+    char *big = arena_alloc(65538);
+    memset(big, 'm', 65537);
+    EXPECT(SOMA_EINVAL, soma_mlp_set_metadata(m, big, &E));
+    ck_assert_str_eq(soma_mlp_metadata(m), "");
+    soma_mlp_destroy(m);
+}
+
+static void case_soma_mlp_metadata(void)
+{
+    ck_assert_str_eq(soma_mlp_metadata(NULL), "");
+}
+
+static void case_soma_mlp_spec_classifier(void)
+{
+    ck_assert_int_eq(soma_mlp_spec_classifier(2).loss, SOMA_LOSS_BCE);
+    ck_assert_int_eq(soma_mlp_spec_classifier(0).output, SOMA_ACTIVATION_SIGMOID);
+    ck_assert_int_eq(soma_mlp_spec_classifier(3).output, SOMA_ACTIVATION_SOFTMAX);
+    ck_assert_int_eq(soma_mlp_spec_classifier(SIZE_MAX).loss, SOMA_LOSS_CE);
+}
+
+static void case_soma_classifier_outputs(void)
+{
+    ck_assert_uint_eq(soma_classifier_outputs(0), 1);
+    ck_assert_uint_eq(soma_classifier_outputs(2), 1);
+    ck_assert_uint_eq(soma_classifier_outputs(SIZE_MAX), SIZE_MAX);
+}
+
+static void case_soma_fit_options_adam(void)
+{
+    ck_assert_uint_eq(soma_fit_options_adam(0).epochs, 200);
+    ck_assert_int_eq(soma_fit_options_adam(SIZE_MAX).optimizer.kind, SOMA_OPTIMIZER_ADAM);
+}
+
+static void case_soma_mlp_predictor_create(void)
+{
+    soma_mlp *m = watched_mlp();
+    soma_mlp_predictor *out;
+    poison(&out, sizeof out);
+    EXPECT(SOMA_EINVAL, soma_mlp_predictor_create(NULL, m, 4, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_mlp_predictor_create(&out, NULL, 4, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_mlp_predictor_create(&out, m, 0, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_mlp_predictor_create(&out, m, 4, &no_fns, &E));
+    EXPECT(SOMA_EINVAL, soma_mlp_predictor_create(&out, m, 4, &no_free, &E));
+    soma_mlp_destroy(m);
+}
+
+static void case_soma_mlp_predictor_destroy(void)
+{
+    soma_mlp_predictor_destroy(NULL);
+}
+
+/* A predictor on the small model, made before the outputs are watched. */
+static soma_mlp_predictor *small_predictor(soma_mlp *m)
+{
+    soma_mlp_predictor *pr;
+    ck_assert_int_eq(soma_mlp_predictor_create(&pr, m, 4, &A, &E), SOMA_OK);
+    return pr;
+}
+
+static void case_soma_mlp_predictor_proba(void)
+{
+    soma_mlp *m = watched_mlp();
+    soma_mlp_predictor *pr = small_predictor(m);
+    mlp_data d = data_for_small();
+    soma_matrix *P = out_mat(6, 1), *Pw = out_mat(6, 2);
+    EXPECT(SOMA_EINVAL, soma_mlp_predictor_proba(NULL, &d.X, P, &E));
+    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_mlp_predictor_proba(pr, b, P, &E));
+    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_mlp_predictor_proba(pr, &d.X, b, &E));
+    EXPECT(SOMA_EDIM, soma_mlp_predictor_proba(pr, &d.Xw, P, &E));
+    EXPECT(SOMA_EDIM, soma_mlp_predictor_proba(pr, &d.X, Pw, &E));
+    soma_mlp_predictor_destroy(pr);
+    soma_mlp_destroy(m);
+}
+
+static void case_soma_mlp_predictor_labels(void)
+{
+    soma_mlp *m = watched_mlp();
+    soma_mlp_predictor *pr = small_predictor(m);
+    mlp_data d = data_for_small();
+    soma_matrix *lab = out_mat(6, 1), *lw = out_mat(6, 2);
+    EXPECT(SOMA_EINVAL, soma_mlp_predictor_labels(NULL, &d.X, lab, &E));
+    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_mlp_predictor_labels(pr, b, lab, &E));
+    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_mlp_predictor_labels(pr, &d.X, b, &E));
+    EXPECT(SOMA_EDIM, soma_mlp_predictor_labels(pr, &d.Xw, lab, &E));
+    EXPECT(SOMA_EDIM, soma_mlp_predictor_labels(pr, &d.X, lw, &E));
+    soma_mlp_spec s = soma_mlp_spec_default();
+    s.output = SOMA_ACTIVATION_IDENTITY;
+    s.loss = SOMA_LOSS_MSE;
+    const size_t sizes[2] = {2, 1};
+    soma_mlp *r;
+    ck_assert_int_eq(soma_mlp_create(&r, sizes, 2, &s, &A, &E), SOMA_OK);
+    soma_mlp_predictor *rp = small_predictor(r);
+    EXPECT(SOMA_ENOTSUP, soma_mlp_predictor_labels(rp, &d.X, lab, &E));
+    soma_mlp_predictor_destroy(rp);
+    soma_mlp_destroy(r);
+    soma_mlp_predictor_destroy(pr);
+    soma_mlp_destroy(m);
+}
+
 static void case_soma_mlp_evaluate(void)
 {
     soma_mlp *m = watched_mlp();
@@ -1678,16 +1842,15 @@ static void case_soma_mlp_load_buffer(void)
     size_t n, np;
     const unsigned char *good = mlp_file(&n), *perc = perceptron_file(&np);
     soma_mlp *out;
-    soma_error_info err;
     poison(&out, sizeof out);
-    EXPECT(SOMA_EINVAL, soma_mlp_load_buffer(NULL, good, n, &A, &err));
-    EXPECT(SOMA_EINVAL, soma_mlp_load_buffer(&out, NULL, n, &A, &err));
-    EXPECT(SOMA_EINVAL, soma_mlp_load_buffer(&out, good, n, &no_fns, &err));
+    EXPECT(SOMA_EINVAL, soma_mlp_load_buffer(NULL, good, n, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_mlp_load_buffer(&out, NULL, n, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_mlp_load_buffer(&out, good, n, &no_fns, &E));
     bad_file bad[8];
     size_t nb = bad_files(good, n, perc, np, bad);
     for (size_t i = 0; i < nb; i++) {
         EXPECT(bad[i].status,
-               soma_mlp_load_buffer(&out, bad[i].bytes, bad[i].len, &A, &err));
+               soma_mlp_load_buffer(&out, bad[i].bytes, bad[i].len, &A, &E));
         EXPECT(bad[i].status,
                soma_mlp_load_buffer(&out, bad[i].bytes, bad[i].len, &A, NULL));
     }
@@ -1698,20 +1861,19 @@ static void case_soma_mlp_load(void)
     size_t n, np;
     const unsigned char *good = mlp_file(&n), *perc = perceptron_file(&np);
     soma_mlp *out;
-    soma_error_info err;
     poison(&out, sizeof out);
     const char *path = tmp_path("m.soma");
-    EXPECT(SOMA_EINVAL, soma_mlp_load(NULL, path, &A, &err));
-    EXPECT(SOMA_EINVAL, soma_mlp_load(&out, NULL, &A, &err));
+    EXPECT(SOMA_EINVAL, soma_mlp_load(NULL, path, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_mlp_load(&out, NULL, &A, &E));
     write_file(path, good, n);
-    EXPECT(SOMA_EINVAL, soma_mlp_load(&out, path, &no_fns, &err));
-    EXPECT(SOMA_EIO, soma_mlp_load(&out, "/nonexistent-soma-dir/m.soma", &A, &err));
-    EXPECT(SOMA_EIO, soma_mlp_load(&out, tmp_dir, &A, &err)); /* a folder */
+    EXPECT(SOMA_EINVAL, soma_mlp_load(&out, path, &no_fns, &E));
+    EXPECT(SOMA_EIO, soma_mlp_load(&out, "/nonexistent-soma-dir/m.soma", &A, &E));
+    EXPECT(SOMA_EIO, soma_mlp_load(&out, tmp_dir, &A, &E)); /* a folder */
     bad_file bad[8];
     size_t nb = bad_files(good, n, perc, np, bad);
     for (size_t i = 0; i < nb; i++) {
         write_file(path, bad[i].bytes, bad[i].len);
-        EXPECT(bad[i].status, soma_mlp_load(&out, path, &A, &err));
+        EXPECT(bad[i].status, soma_mlp_load(&out, path, &A, &E));
     }
 }
 
@@ -1756,16 +1918,15 @@ static void case_soma_perceptron_load_buffer(void)
     size_t n, nm;
     const unsigned char *good = perceptron_file(&n), *mlp = mlp_file(&nm);
     soma_perceptron *out;
-    soma_error_info err;
     poison(&out, sizeof out);
-    EXPECT(SOMA_EINVAL, soma_perceptron_load_buffer(NULL, good, n, &A, &err));
-    EXPECT(SOMA_EINVAL, soma_perceptron_load_buffer(&out, NULL, n, &A, &err));
-    EXPECT(SOMA_EINVAL, soma_perceptron_load_buffer(&out, good, n, &no_free, &err));
+    EXPECT(SOMA_EINVAL, soma_perceptron_load_buffer(NULL, good, n, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_perceptron_load_buffer(&out, NULL, n, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_perceptron_load_buffer(&out, good, n, &no_free, &E));
     bad_file bad[8];
     size_t nb = bad_files(good, n, mlp, nm, bad);
     for (size_t i = 0; i < nb; i++)
         EXPECT(bad[i].status,
-               soma_perceptron_load_buffer(&out, bad[i].bytes, bad[i].len, &A, &err));
+               soma_perceptron_load_buffer(&out, bad[i].bytes, bad[i].len, &A, &E));
 }
 
 static void case_soma_perceptron_load(void)
@@ -1773,17 +1934,16 @@ static void case_soma_perceptron_load(void)
     size_t n, nm;
     const unsigned char *good = perceptron_file(&n), *mlp = mlp_file(&nm);
     soma_perceptron *out;
-    soma_error_info err;
     poison(&out, sizeof out);
     const char *path = tmp_path("p.soma");
-    EXPECT(SOMA_EINVAL, soma_perceptron_load(NULL, path, &A, &err));
-    EXPECT(SOMA_EINVAL, soma_perceptron_load(&out, NULL, &A, &err));
-    EXPECT(SOMA_EIO, soma_perceptron_load(&out, "/nonexistent-soma-dir/p", &A, &err));
+    EXPECT(SOMA_EINVAL, soma_perceptron_load(NULL, path, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_perceptron_load(&out, NULL, &A, &E));
+    EXPECT(SOMA_EIO, soma_perceptron_load(&out, "/nonexistent-soma-dir/p", &A, &E));
     bad_file bad[8];
     size_t nb = bad_files(good, n, mlp, nm, bad);
     for (size_t i = 0; i < nb; i++) {
         write_file(path, bad[i].bytes, bad[i].len);
-        EXPECT(bad[i].status, soma_perceptron_load(&out, path, &A, &err));
+        EXPECT(bad[i].status, soma_perceptron_load(&out, path, &A, &E));
     }
 }
 
@@ -2198,6 +2358,106 @@ static soma_scaler fitted_scaler(void)
     return s;
 }
 
+static void case_soma_scaler_init_fixed(void)
+{
+    soma_scaler s;
+    poison(&s, sizeof s);
+    EXPECT(SOMA_EINVAL, soma_scaler_init_fixed(NULL, 3, 0.0, 255.0, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_scaler_init_fixed(&s, 0, 0.0, 255.0, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_scaler_init_fixed(&s, 3, NAN, 255.0, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_scaler_init_fixed(&s, 3, 0.0, 0.0, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_scaler_init_fixed(&s, 3, 0.0, -1.0, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_scaler_init_fixed(&s, 3, 0.0, INFINITY, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_scaler_init_fixed(&s, 3, 0.0, 255.0, &no_fns, &E));
+    EXPECT(SOMA_EOVERFLOW, soma_scaler_init_fixed(&s, SIZE_MAX / 4, 0.0, 255.0, &A, &E));
+    ck_assert_uint_eq(T.allocs, 0);
+}
+
+static void case_soma_scaler_save_buffer(void)
+{
+    soma_scaler s = fitted_scaler(), unfitted;
+    memset(&unfitted, 0, sizeof unfitted);
+    size_t n;
+    unsigned char buf[16];
+    poison(buf, sizeof buf);
+    poison(&n, sizeof n);
+    EXPECT(SOMA_EINVAL, soma_scaler_save_buffer(NULL, buf, sizeof buf, &n, &E));
+    EXPECT(SOMA_EINVAL, soma_scaler_save_buffer(&s, buf, sizeof buf, NULL, &E));
+    EXPECT(SOMA_EINVAL, soma_scaler_save_buffer(&s, NULL, 8, &n, &E));
+    EXPECT(SOMA_ESTATE, soma_scaler_save_buffer(&unfitted, buf, sizeof buf, &n, &E));
+    s.scale.data[1] = 0.0;
+    EXPECT(SOMA_EINVAL, soma_scaler_save_buffer(&s, buf, sizeof buf, &n, &E));
+    s.scale.data[1] = NAN;
+    EXPECT(SOMA_ENONFINITE, soma_scaler_save_buffer(&s, buf, sizeof buf, &n, &E));
+    s.scale.data[1] = 1.0;
+    unwatch_all();
+    poison(buf, sizeof buf);
+    EXPECT(SOMA_EDIM, soma_scaler_save_buffer(&s, buf, sizeof buf, &n, &E));
+    soma_scaler_free(&s);
+}
+
+static void case_soma_scaler_save(void)
+{
+    soma_scaler s = fitted_scaler(), unfitted;
+    memset(&unfitted, 0, sizeof unfitted);
+    const char *path = tmp_path("s.soma");
+    EXPECT(SOMA_EINVAL, soma_scaler_save(NULL, path, &E));
+    EXPECT(SOMA_EINVAL, soma_scaler_save(&s, NULL, &E));
+    EXPECT(SOMA_ESTATE, soma_scaler_save(&unfitted, path, &E));
+    EXPECT(SOMA_EIO, soma_scaler_save(&s, "/nonexistent-soma-dir/s.soma", &E));
+    EXPECT(SOMA_EIO, soma_scaler_save(&s, tmp_dir, &E));
+    ck_assert_int_eq(tmp_entries(), 0);
+    soma_scaler_free(&s);
+}
+
+/* A serialized fitted scaler (arena memory). */
+static const unsigned char *scaler_file(size_t *n)
+{
+    soma_scaler s = fitted_scaler();
+    ck_assert_int_eq(soma_scaler_save_buffer(&s, NULL, 0, n, &E), SOMA_OK);
+    unsigned char *b = arena_alloc(*n);
+    ck_assert_int_eq(soma_scaler_save_buffer(&s, b, *n, n, &E), SOMA_OK);
+    soma_scaler_free(&s);
+    return b;
+}
+
+static void case_soma_scaler_load_buffer(void)
+{
+    size_t n, np;
+    const unsigned char *good = scaler_file(&n), *perc = perceptron_file(&np);
+    soma_scaler out;
+    poison(&out, sizeof out);
+    EXPECT(SOMA_EINVAL, soma_scaler_load_buffer(NULL, good, n, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_scaler_load_buffer(&out, NULL, n, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_scaler_load_buffer(&out, good, n, &no_fns, &E));
+    bad_file bad[8];
+    size_t nb = bad_files(good, n, perc, np, bad);
+    for (size_t i = 0; i < nb; i++)
+        EXPECT(bad[i].status,
+               soma_scaler_load_buffer(&out, bad[i].bytes, bad[i].len, &A, &E));
+}
+
+static void case_soma_scaler_load(void)
+{
+    size_t n, np;
+    const unsigned char *good = scaler_file(&n), *perc = perceptron_file(&np);
+    soma_scaler out;
+    poison(&out, sizeof out);
+    const char *path = tmp_path("s.soma");
+    EXPECT(SOMA_EINVAL, soma_scaler_load(NULL, path, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_scaler_load(&out, NULL, &A, &E));
+    write_file(path, good, n);
+    EXPECT(SOMA_EINVAL, soma_scaler_load(&out, path, &no_fns, &E));
+    EXPECT(SOMA_EIO, soma_scaler_load(&out, "/nonexistent-soma-dir/s.soma", &A, &E));
+    EXPECT(SOMA_EIO, soma_scaler_load(&out, tmp_dir, &A, &E));
+    bad_file bad[8];
+    size_t nb = bad_files(good, n, perc, np, bad);
+    for (size_t i = 0; i < nb; i++) {
+        write_file(path, bad[i].bytes, bad[i].len);
+        EXPECT(bad[i].status, soma_scaler_load(&out, path, &A, &E));
+    }
+}
+
 static void scaler_cases(soma_status (*fn)(const soma_scaler *, const soma_matrix *,
                                            soma_matrix *, soma_error_info *))
 {
@@ -2305,6 +2565,27 @@ static void case_soma_train_test_split(void)
     soma_matrix X1 = mat(1, 2);
     EXPECT(SOMA_EINVAL,
            soma_train_test_split(&X1, NULL, &o, r, &Xtr, &Xte, NULL, NULL, &A, &E));
+}
+
+static void case_soma_class_count(void)
+{
+    size_t k;
+    poison(&k, sizeof k);
+    soma_matrix lab = labels01(4), wide = mat(4, 2);
+    EXPECT(SOMA_EINVAL, soma_class_count(&lab, NULL, &E));
+    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_class_count(b, &k, &E));
+    EXPECT(SOMA_EINVAL, soma_class_count(&wide, &k, &E));
+    const double bad[3] = {-1.0, 0.5, 1e300};
+    for (int i = 0; i < 3; i++) {
+        lab.data[2] = bad[i];
+        EXPECT(SOMA_EINVAL, soma_class_count(&lab, &k, &E));
+    }
+    const double sp[3] = {NAN, INFINITY, -INFINITY};
+    for (int i = 0; i < 3; i++) {
+        lab.data[2] = sp[i];
+        EXPECT(SOMA_ENONFINITE, soma_class_count(&lab, &k, &E));
+    }
+    ck_assert_uint_eq(T.allocs, 0);
 }
 
 static void case_soma_one_hot(void)
@@ -2424,14 +2705,12 @@ static void case_soma_precision_recall_f1(void)
            soma_precision_recall_f1(&t, &p, bin, 1, NULL, NULL, NULL, &A, &E));
     EXPECT(SOMA_EINVAL, soma_precision_recall_f1(&t, &p, SOMA_AVERAGE_COUNT, 1, &pr, &rc,
                                                  &f1, &A, &E));
-    EXPECT(SOMA_EINVAL,
-           soma_precision_recall_f1(&t, &p, bin, 2, &pr, &rc, &f1, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_precision_recall_f1(&t, &p, bin, 2, &pr, &rc, &f1, &A, &E));
     EXPECT(SOMA_EINVAL,
            soma_precision_recall_f1(&t, &p, bin, 1, &pr, &rc, &f1, &no_fns, &E));
     label_pair_cases(prf_call);
     t.data[0] = 2.0; /* binary labels must be 0 or 1 */
-    EXPECT(SOMA_EINVAL,
-           soma_precision_recall_f1(&t, &p, bin, 1, &pr, &rc, &f1, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_precision_recall_f1(&t, &p, bin, 1, &pr, &rc, &f1, &A, &E));
     t.data[0] = -1.0;
     EXPECT(SOMA_EINVAL, prf_call(&t, &p));
 }
@@ -2502,7 +2781,42 @@ static size_t bad_csv_options(soma_csv_options *out)
     out[k].label = SOMA_CSV_LABEL_NAME;
     out[k].label_name = "y";
     out[k++].header = SOMA_CSV_HEADER_NO;
+    /* Comment bytes that could start a field, or the delimiter. */
+    const char comments[] = {',', '"', '\r', '\n', ' ', '\t', '5', '+', '-', '.'};
+    for (size_t i = 0; i < sizeof comments; i++) {
+        out[k] = d;
+        out[k++].comment = comments[i];
+    }
+    out[k] = d;
+    out[k].delimiter = '|';
+    out[k++].comment = '|';
+    out[k] = d;
+    out[k++].label_type = SOMA_CSV_LABELS_COUNT;
+    out[k] = d;
+    out[k].label_type = SOMA_CSV_LABELS_TEXT; /* without a label column */
+    out[k++].label = SOMA_CSV_LABEL_NONE;
+    out[k] = d;
+    out[k].label_type = SOMA_CSV_LABELS_AUTO;
+    out[k++].label = SOMA_CSV_LABEL_NONE;
+    out[k] = d;
+    out[k++].sort_classes = true; /* with numeric labels */
     return k;
+}
+
+/* The option an invalid set of options is refused for must be named. */
+static void expect_option_named(const soma_error_info *err)
+{
+    static const char *const names[] = {"delimiter", "header",     "label",
+                                        "comment",   "label_type", "sort_classes"};
+    bool named = false;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        named = named || strstr(err->message, names[i]) != NULL;
+    ck_assert_msg(named && strncmp(err->message, "option ", 7) == 0,
+                  "%s: no option named in '%s'", current, err->message);
+    ck_assert_msg(strncmp(err->argument, "opt.", 4) == 0 &&
+                      strstr(err->message, err->argument + 4) != NULL,
+                  "%s: argument '%s' is not the option the message names ('%s')", current,
+                  err->argument, err->message);
 }
 
 static void case_soma_csv_read_buffer(void)
@@ -2511,71 +2825,147 @@ static void case_soma_csv_read_buffer(void)
     const size_t len = sizeof text - 1;
     soma_matrix X, y;
     soma_csv_info info;
-    soma_error_info err;
     poison(&X, sizeof X);
     poison(&y, sizeof y);
     poison(&info, sizeof info);
     const soma_csv_options d = soma_csv_defaults();
-    EXPECT(SOMA_EINVAL, soma_csv_read_buffer(text, len, &d, NULL, &y, &info, &A, &err));
-    EXPECT(SOMA_EINVAL, soma_csv_read_buffer(text, len, &d, &X, NULL, &info, &A, &err));
-    EXPECT(SOMA_EINVAL, soma_csv_read_buffer(NULL, len, &d, &X, &y, &info, &A, &err));
-    EXPECT(SOMA_EINVAL,
-           soma_csv_read_buffer(text, len, &d, &X, &y, &info, &no_fns, &err));
-    soma_csv_options bad[16];
+    EXPECT(SOMA_EINVAL, soma_csv_read_buffer(text, len, &d, NULL, &y, &info, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_csv_read_buffer(text, len, &d, &X, NULL, &info, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_csv_read_buffer(NULL, len, &d, &X, &y, &info, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_csv_read_buffer(text, len, &d, &X, &y, &info, &no_fns, &E));
+    soma_csv_options bad[32];
     size_t nb = bad_csv_options(bad);
-    for (size_t i = 0; i < nb; i++)
+    for (size_t i = 0; i < nb; i++) {
         EXPECT(SOMA_EINVAL,
-               soma_csv_read_buffer(text, len, &bad[i], &X, &y, &info, &A, &err));
+               soma_csv_read_buffer(text, len, &bad[i], &X, &y, &info, &A, &E));
+        expect_option_named(&E);
+    }
     /* Zero length and bad content. */
-    EXPECT(SOMA_EFORMAT, soma_csv_read_buffer(NULL, 0, &d, &X, &y, &info, &A, &err));
-    EXPECT(SOMA_EFORMAT, soma_csv_read_buffer("a,b\n", 4, &d, &X, &y, &info, &A, &err));
-    EXPECT(SOMA_EFORMAT,
-           soma_csv_read_buffer("1,2\n3\n", 6, &d, &X, &y, &info, &A, &err));
-    EXPECT(SOMA_EFORMAT, soma_csv_read_buffer("1,\"2\n", 5, &d, &X, &y, &info, &A, &err));
-    EXPECT(SOMA_EFORMAT,
-           soma_csv_read_buffer("1,1e999\n", 8, &d, &X, &y, &info, &A, &err));
+    EXPECT(SOMA_EFORMAT, soma_csv_read_buffer(NULL, 0, &d, &X, &y, &info, &A, &E));
+    EXPECT(SOMA_EFORMAT, soma_csv_read_buffer("a,b\n", 4, &d, &X, &y, &info, &A, &E));
+    EXPECT(SOMA_EFORMAT, soma_csv_read_buffer("1,2\n3\n", 6, &d, &X, &y, &info, &A, &E));
+    EXPECT(SOMA_EFORMAT, soma_csv_read_buffer("1,\"2\n", 5, &d, &X, &y, &info, &A, &E));
+    EXPECT(SOMA_EFORMAT, soma_csv_read_buffer("1,1e999\n", 8, &d, &X, &y, &info, &A, &E));
     EXPECT(SOMA_ENONFINITE,
-           soma_csv_read_buffer("1,nan\n", 6, &d, &X, &y, &info, &A, &err));
+           soma_csv_read_buffer("1,nan\n", 6, &d, &X, &y, &info, &A, &E));
     EXPECT(SOMA_ENONFINITE,
-           soma_csv_read_buffer("inf,1\n", 6, &d, &X, &y, &info, &A, &err));
+           soma_csv_read_buffer("inf,1\n", 6, &d, &X, &y, &info, &A, &E));
     soma_csv_options idx = d;
     idx.label = SOMA_CSV_LABEL_INDEX;
     idx.label_index = 3; /* >= fields */
-    EXPECT(SOMA_EFORMAT, soma_csv_read_buffer(text, len, &idx, &X, &y, &info, &A, &err));
+    EXPECT(SOMA_EFORMAT, soma_csv_read_buffer(text, len, &idx, &X, &y, &info, &A, &E));
     /* With no label column, y may be NULL and is not written. */
     soma_csv_options none = d;
     none.label = SOMA_CSV_LABEL_NONE;
     EXPECT(SOMA_EFORMAT,
-           soma_csv_read_buffer("1,2\n3,x\n", 8, &none, &X, NULL, &info, &A, &err));
+           soma_csv_read_buffer("1,2\n3,x\n", 8, &none, &X, NULL, &info, &A, &E));
+    /* Files as they come: everything skipped, only comments, an empty or
+     * NUL-holding text label, a word where auto decided numbers. */
+    soma_csv_options skip = d;
+    skip.skip_lines = 3;
+    EXPECT(SOMA_EFORMAT, soma_csv_read_buffer(text, len, &skip, &X, &y, &info, &A, &E));
+    skip.skip_lines = SIZE_MAX;
+    EXPECT(SOMA_EFORMAT, soma_csv_read_buffer(text, len, &skip, &X, &y, &info, &A, &E));
+    soma_csv_options hash = d;
+    hash.comment = '#';
+    EXPECT(SOMA_EFORMAT,
+           soma_csv_read_buffer("#1,2\n #3\n", 10, &hash, &X, &y, &info, &A, &E));
+    soma_csv_options txt = d;
+    txt.label_type = SOMA_CSV_LABELS_TEXT;
+    txt.sort_classes = true;
+    EXPECT(SOMA_EFORMAT,
+           soma_csv_read_buffer("1,a\n2,\n", 8, &txt, &X, &y, &info, &A, &E));
+    EXPECT(SOMA_EFORMAT,
+           soma_csv_read_buffer("1,a\n2,\"\"\n", 10, &txt, &X, &y, &info, &A, &E));
+    EXPECT(SOMA_EFORMAT, soma_csv_read_buffer("1,a\0\n", 6, &txt, &X, &y, &info, &A, &E));
+    EXPECT(SOMA_EFORMAT,
+           soma_csv_read_buffer("1,a\n2,b,c\n", 11, &txt, &X, &y, &info, &A, &E));
+    soma_csv_options aut = d;
+    aut.label_type = SOMA_CSV_LABELS_AUTO;
+    EXPECT(SOMA_EFORMAT,
+           soma_csv_read_buffer("1,0\n2,a\n", 8, &aut, &X, &y, &info, &A, &E));
+    ck_assert_ptr_nonnull(strstr(E.message, "SOMA_CSV_LABELS_TEXT"));
+    EXPECT(SOMA_ENONFINITE,
+           soma_csv_read_buffer("1,inf\n", 6, &aut, &X, &y, &info, &A, &E));
+    /* Messages of refused arguments name them. */
+    EXPECT(SOMA_EINVAL, soma_csv_read_buffer(text, len, &d, NULL, &y, &info, &A, &E));
+    ck_assert_ptr_nonnull(strstr(E.message, "X"));
+    EXPECT(SOMA_EINVAL, soma_csv_read_buffer(NULL, len, &d, &X, &y, &info, &A, &E));
+    ck_assert_ptr_nonnull(strstr(E.message, "text"));
 }
 
 static void case_soma_csv_read_file(void)
 {
     soma_matrix X, y;
     soma_csv_info info;
-    soma_error_info err;
     poison(&X, sizeof X);
     poison(&y, sizeof y);
     poison(&info, sizeof info);
     const char *path = tmp_path("t.csv");
     write_file(path, "1,2\n3,4\n", 8);
     const soma_csv_options d = soma_csv_defaults();
-    EXPECT(SOMA_EINVAL, soma_csv_read_file(NULL, &d, &X, &y, &info, &A, &err));
-    EXPECT(SOMA_EINVAL, soma_csv_read_file(path, &d, NULL, &y, &info, &A, &err));
-    EXPECT(SOMA_EINVAL, soma_csv_read_file(path, &d, &X, NULL, &info, &A, &err));
-    EXPECT(SOMA_EINVAL, soma_csv_read_file(path, &d, &X, &y, &info, &no_free, &err));
-    soma_csv_options bad[16];
+    EXPECT(SOMA_EINVAL, soma_csv_read_file(NULL, &d, &X, &y, &info, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_csv_read_file(path, &d, NULL, &y, &info, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_csv_read_file(path, &d, &X, NULL, &info, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_csv_read_file(path, &d, &X, &y, &info, &no_free, &E));
+    soma_csv_options bad[32];
     size_t nb = bad_csv_options(bad);
-    for (size_t i = 0; i < nb; i++)
-        EXPECT(SOMA_EINVAL, soma_csv_read_file(path, &bad[i], &X, &y, &info, &A, &err));
-    EXPECT(SOMA_EIO, soma_csv_read_file("/nonexistent-soma-dir/x.csv", &d, &X, &y, &info,
-                                        &A, &err));
+    for (size_t i = 0; i < nb; i++) {
+        EXPECT(SOMA_EINVAL, soma_csv_read_file(path, &bad[i], &X, &y, &info, &A, &E));
+        expect_option_named(&E);
+    }
     EXPECT(SOMA_EIO,
-           soma_csv_read_file(tmp_dir, &d, &X, &y, &info, &A, &err)); /* a folder */
+           soma_csv_read_file("/nonexistent-soma-dir/x.csv", &d, &X, &y, &info, &A, &E));
+    EXPECT(SOMA_EIO,
+           soma_csv_read_file(tmp_dir, &d, &X, &y, &info, &A, &E)); /* a folder */
     write_file(path, "", 0);
-    EXPECT(SOMA_EFORMAT, soma_csv_read_file(path, &d, &X, &y, &info, &A, &err));
+    EXPECT(SOMA_EFORMAT, soma_csv_read_file(path, &d, &X, &y, &info, &A, &E));
     write_file(path, "1,2\n3,NaN\n", 10);
-    EXPECT(SOMA_ENONFINITE, soma_csv_read_file(path, &d, &X, &y, &info, &A, &err));
+    EXPECT(SOMA_ENONFINITE, soma_csv_read_file(path, &d, &X, &y, &info, &A, &E));
+    /* Files as they come: all lines skipped, an empty text label. */
+    write_file(path, "m\n", 2);
+    soma_csv_options skip = d;
+    skip.skip_lines = 1;
+    EXPECT(SOMA_EFORMAT, soma_csv_read_file(path, &skip, &X, &y, &info, &A, &E));
+    write_file(path, "1,a\n2, \n", 9);
+    soma_csv_options txt = d;
+    txt.label_type = SOMA_CSV_LABELS_TEXT;
+    EXPECT(SOMA_EFORMAT, soma_csv_read_file(path, &txt, &X, &y, &info, &A, &E));
+    /* Gzip, which this build may not inflate: refused (ENOTSUP) or, when
+     * it does, a corrupt stream (EFORMAT). */
+    write_file(path, "\x1F\x8B\x08\x00garbage", 11);
+    soma_status st = soma_csv_read_file(path, &d, &X, &y, &info, &A, &E);
+    EXPECT(st == SOMA_ENOTSUP ? SOMA_ENOTSUP : SOMA_EFORMAT,
+           soma_csv_read_file(path, &d, &X, &y, &info, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_csv_read_file(NULL, &d, &X, &y, &info, &A, &E));
+    ck_assert_ptr_nonnull(strstr(E.message, "path"));
+}
+
+static void case_soma_csv_info_free(void)
+{
+    soma_csv_info_free(NULL);
+    soma_csv_info zero = {0};
+    soma_csv_info_free(&zero); /* a zeroed struct */
+    soma_csv_info_free(&zero); /* twice */
+    /* Numeric labels: nothing owned, nothing freed. */
+    soma_matrix X, y;
+    soma_csv_info info;
+    OK(soma_csv_read_buffer("1,0\n2,1\n", 8, NULL, &X, &y, &info, &A, NULL));
+    ck_assert_ptr_null(info.class_names);
+    soma_csv_info_free(&info);
+    soma_matrix_free(&X);
+    soma_matrix_free(&y);
+    /* Text labels: the names go back to the allocator they came from. */
+    soma_csv_options o = soma_csv_defaults();
+    o.label_type = SOMA_CSV_LABELS_TEXT;
+    OK(soma_csv_read_buffer("1,a\n2,b\n", 8, &o, &X, &y, &info, &A, NULL));
+    soma_matrix_free(&X);
+    soma_matrix_free(&y);
+    ck_assert_uint_gt(T.live_bytes, 0);
+    soma_csv_info_free(&info);
+    ck_assert_uint_eq(T.live_bytes, 0);
+    ck_assert_ptr_null(info.class_names);
+    soma_csv_info_free(&info);
 }
 
 static void case_soma_csv_write(void)
@@ -2690,6 +3080,20 @@ static const api_case cases[] = {
     API_CASE(soma_mlp_predict_proba),
     API_CASE(soma_mlp_predict),
     API_CASE(soma_mlp_evaluate),
+    API_CASE(soma_mlp_set_class_names),
+    API_CASE(soma_mlp_n_class_names),
+    API_CASE(soma_mlp_class_name),
+    API_CASE(soma_mlp_set_preprocessing),
+    API_CASE(soma_mlp_preprocessing),
+    API_CASE(soma_mlp_set_metadata),
+    API_CASE(soma_mlp_metadata),
+    API_CASE(soma_mlp_spec_classifier),
+    API_CASE(soma_classifier_outputs),
+    API_CASE(soma_fit_options_adam),
+    API_CASE(soma_mlp_predictor_create),
+    API_CASE(soma_mlp_predictor_destroy),
+    API_CASE(soma_mlp_predictor_proba),
+    API_CASE(soma_mlp_predictor_labels),
     API_CASE(soma_mlp_save_buffer),
     API_CASE(soma_mlp_save),
     API_CASE(soma_mlp_load_buffer),
@@ -2720,6 +3124,12 @@ static const api_case cases[] = {
     API_CASE(soma_scaler_free),
     API_CASE(soma_split_defaults),
     API_CASE(soma_train_test_split),
+    API_CASE(soma_scaler_init_fixed),
+    API_CASE(soma_scaler_save_buffer),
+    API_CASE(soma_scaler_save),
+    API_CASE(soma_scaler_load_buffer),
+    API_CASE(soma_scaler_load),
+    API_CASE(soma_class_count),
     API_CASE(soma_one_hot),
     API_CASE(soma_accuracy),
     API_CASE(soma_confusion_matrix),
@@ -2728,6 +3138,7 @@ static const api_case cases[] = {
     API_CASE(soma_csv_defaults),
     API_CASE(soma_csv_read_buffer),
     API_CASE(soma_csv_read_file),
+    API_CASE(soma_csv_info_free),
     API_CASE(soma_csv_write),
 };
 
@@ -2785,8 +3196,8 @@ START_TEST(empty_matrices_with_null_data)
         ck_assert_double_eq(v, 0.0);
         ck_assert_int_eq(soma_loss_grad((soma_loss)l, &e30, &e30, &e30b, &E), SOMA_OK);
     }
-    ck_assert_int_eq(
-        soma_loss_from_logits(SOMA_LOSS_CE, &e30, &e30, &v, &e30b, NULL, &E), SOMA_OK);
+    ck_assert_int_eq(soma_loss_from_logits(SOMA_LOSS_CE, &e30, &e30, &v, &e30b, NULL, &E),
+                     SOMA_OK);
     /* A layer with no outputs: W 3 x 0, b 1 x 0, on a 3 x 3 batch. */
     double x[9] = {0};
     soma_matrix X, W, dW, dX;

@@ -33,6 +33,20 @@ static soma_mlp *fixture_model(void)
 }
 
 /* A trained model with Adam state, and its serialized bytes. */
+/* Class names, the scaler fitted on X, and metadata: every section of a
+ * version-2 file, so that the round-trip and corruption tests cover them. */
+static void attach_sections(soma_mlp *m, const soma_matrix *X)
+{
+    const char *names[2] = {"negative", "positive \xc3\xa9"};
+    ck_assert_int_eq(soma_mlp_set_class_names(m, names, 2, NULL), SOMA_OK);
+    soma_scaler s = {0};
+    ck_assert_int_eq(soma_scaler_fit(&s, X, NULL, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_set_preprocessing(m, &s, NULL), SOMA_OK);
+    soma_scaler_free(&s);
+    ck_assert_int_eq(soma_mlp_set_metadata(m, "trained=by test_model\nepochs=5", NULL),
+                     SOMA_OK);
+}
+
 static soma_mlp *trained(unsigned char **bytes, size_t *n)
 {
     soma_mlp *m = fixture_model();
@@ -47,6 +61,7 @@ static soma_mlp *trained(unsigned char **bytes, size_t *n)
     o.batch_size = 8;
     o.optimizer = soma_optim_config_default(SOMA_OPTIMIZER_ADAM);
     ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &o, NULL, NULL), SOMA_OK);
+    attach_sections(m, &X);
     ck_assert_int_eq(soma_mlp_save_buffer(m, true, NULL, 0, n, NULL), SOMA_OK);
     *bytes = malloc(*n);
     size_t again = 0;
@@ -73,6 +88,19 @@ static void assert_same_model(soma_mlp *a, soma_mlp *b)
     ck_assert_uint_eq(soma_mlp_n_layers(a), soma_mlp_n_layers(b));
     for (size_t i = 0; i <= soma_mlp_n_layers(a); i++)
         ck_assert_uint_eq(soma_mlp_size(a, i), soma_mlp_size(b, i));
+    /* What the model carries. */
+    ck_assert_uint_eq(soma_mlp_n_class_names(a), soma_mlp_n_class_names(b));
+    for (size_t i = 0; i < soma_mlp_n_class_names(a); i++)
+        ck_assert_str_eq(soma_mlp_class_name(a, i), soma_mlp_class_name(b, i));
+    ck_assert_str_eq(soma_mlp_metadata(a), soma_mlp_metadata(b));
+    const soma_scaler *xa = soma_mlp_preprocessing(a), *xb = soma_mlp_preprocessing(b);
+    ck_assert((xa == NULL) == (xb == NULL));
+    if (xa != NULL) {
+        ck_assert_uint_eq(xa->mean.cols, xb->mean.cols);
+        ck_assert_uint_eq(xa->n_samples_seen, xb->n_samples_seen);
+        ck_assert_mem_eq(xa->mean.data, xb->mean.data, xa->mean.cols * sizeof(double));
+        ck_assert_mem_eq(xa->scale.data, xb->scale.data, xa->scale.cols * sizeof(double));
+    }
 }
 
 START_TEST(round_trip_is_bit_exact_and_keeps_training_state)
@@ -207,10 +235,10 @@ START_TEST(future_version_is_refused_clearly)
     unsigned char *bytes;
     size_t n;
     soma_mlp *m = trained(&bytes, &n), *l = NULL;
-    le(bytes + 8, 2, 4);
+    le(bytes + 8, SOMA_MODEL_FORMAT_VERSION + 1, 4);
     soma_error_info err;
     ck_assert_int_eq(soma_mlp_load_buffer(&l, bytes, n, NULL, &err), SOMA_EVERSION);
-    ck_assert_ptr_nonnull(strstr(err.message, "version 2"));
+    ck_assert_ptr_nonnull(strstr(err.message, "version 3"));
     free(bytes);
     soma_mlp_destroy(m);
 }
@@ -389,7 +417,7 @@ START_TEST(perceptron_round_trip_and_corruption)
     soma_error_info err;
     ck_assert_int_eq(soma_perceptron_load_buffer(&none, mb, mn, NULL, &err),
                      SOMA_EFORMAT);
-    ck_assert_ptr_nonnull(strstr(err.message, "another kind"));
+    ck_assert_ptr_nonnull(strstr(err.message, "not a perceptron"));
     free(mb);
     soma_mlp_destroy(m);
 
@@ -461,6 +489,258 @@ static int write_perceptron_fixture(const char *path)
     return fclose(f) != 0 || bad;
 }
 
+/* ---- format version 2: sections, scaler files --------------------------- */
+
+/* Appends little-endian fields to a byte buffer (an encoder written from
+ * docs/format.md, independent of the library's writer). */
+typedef struct enc {
+    unsigned char b[1024];
+    size_t n;
+} enc;
+
+static void put(enc *e, uint64_t v, int bytes)
+{
+    le(e->b + e->n, v, bytes);
+    e->n += (size_t)bytes;
+}
+
+static void put_f64(enc *e, double d)
+{
+    memcpy(e->b + e->n, &d, 8);
+    e->n += 8;
+}
+
+static void put_text(enc *e, const char *t)
+{
+    memcpy(e->b + e->n, t, strlen(t));
+    e->n += strlen(t);
+}
+
+/* The header around payload e->b[32..n). */
+static void seal_ref(enc *e, uint32_t kind)
+{
+    memcpy(e->b, "SOMAMODL", 8);
+    le(e->b + 8, 2, 4);
+    le(e->b + 12, kind, 4);
+    le(e->b + 16, e->n - 32, 8);
+    le(e->b + 24, crc32_ref(e->b + 32, e->n - 32), 4);
+    le(e->b + 28, 0, 4);
+}
+
+/* A [2, 3] softmax model (identity hidden unused: one layer) with the given
+ * sections, encoded by hand. Parameters W(i,j) = i - j / 4, b(j) = j. */
+static void encode_v2(enc *e, bool pre, bool names, bool meta)
+{
+    memset(e, 0, sizeof *e);
+    e->n = 32;
+    put(e, 1, 4); /* L */
+    put(e, 0, 4); /* flags */
+    put(e, 0, 4); /* precision f64 */
+    put(e, 0, 4); /* reserved */
+    put(e, 2, 8);
+    put(e, 3, 8);
+    put(e, SOMA_ACTIVATION_RELU, 4);
+    put(e, SOMA_ACTIVATION_SOFTMAX, 4);
+    put(e, SOMA_LOSS_CE, 4);
+    put(e, SOMA_INIT_HE_NORMAL, 4);
+    put_f64(e, 0.0);
+    put_f64(e, 0.0);
+    put_f64(e, 1.0);
+    put(e, 11, 8); /* seed */
+    put(e, 4, 8);  /* epochs done */
+    put(e, 9, 8);  /* N = 2*3 + 3 */
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 3; j++)
+            put_f64(e, i - j / 4.0);
+    for (int j = 0; j < 3; j++)
+        put_f64(e, j);
+    if (pre) {
+        put(e, 1, 4);
+        put(e, 0, 4);
+        put(e, 8 + 8 + 4 * 8, 8);
+        put(e, 2, 8);  /* d */
+        put(e, 60, 8); /* samples seen */
+        put_f64(e, 0.5);
+        put_f64(e, -2.0);
+        put_f64(e, 4.0);
+        put_f64(e, 0.25);
+    }
+    if (names) {
+        const char *cls[3] = {"cat", "dog", "emu"};
+        put(e, 2, 4);
+        put(e, 0, 4);
+        put(e, 8 + 3 * (4 + 3), 8);
+        put(e, 3, 8);
+        for (int i = 0; i < 3; i++) {
+            put(e, 3, 4);
+            put_text(e, cls[i]);
+        }
+    }
+    if (meta) {
+        put(e, 3, 4);
+        put(e, 0, 4);
+        put(e, 5, 8);
+        put_text(e, "a=b\nc");
+    }
+    seal_ref(e, 1);
+}
+
+START_TEST(version_2_encoded_by_hand_loads)
+{
+    enc e;
+    encode_v2(&e, true, true, true);
+    soma_mlp *m = NULL;
+    soma_error_info err;
+    soma_status st = soma_mlp_load_buffer(&m, e.b, e.n, NULL, &err);
+    ck_assert_msg(st == SOMA_OK, "%s: %s at %zu", soma_status_string(st), err.message,
+                  err.offset);
+    soma_matrix W, b;
+    ck_assert_int_eq(soma_mlp_layer(m, 0, &W, &b, NULL), SOMA_OK);
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 3; j++)
+            ck_assert_double_eq(*soma_matrix_at(&W, (size_t)i, (size_t)j), i - j / 4.0);
+    ck_assert_double_eq(b.data[2], 2.0);
+    ck_assert_uint_eq(soma_mlp_n_class_names(m), 3);
+    ck_assert_str_eq(soma_mlp_class_name(m, 1), "dog");
+    ck_assert_ptr_null(soma_mlp_class_name(m, 3));
+    ck_assert_str_eq(soma_mlp_metadata(m), "a=b\nc");
+    const soma_scaler *s = soma_mlp_preprocessing(m);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_uint_eq(s->n_samples_seen, 60);
+    ck_assert_double_eq(s->mean.data[1], -2.0);
+    ck_assert_double_eq(s->scale.data[1], 0.25);
+    /* The library's writer gives back the same bytes. */
+    size_t n;
+    ck_assert_int_eq(soma_mlp_save_buffer(m, false, NULL, 0, &n, NULL), SOMA_OK);
+    ck_assert_uint_eq(n, e.n);
+    unsigned char *w = malloc(n);
+    ck_assert_int_eq(soma_mlp_save_buffer(m, false, w, n, &n, NULL), SOMA_OK);
+    ck_assert_mem_eq(w, e.b, n);
+    free(w);
+    soma_mlp_destroy(m);
+    /* Without sections: no class names, no preprocessing, empty metadata. */
+    encode_v2(&e, false, false, false);
+    ck_assert_int_eq(soma_mlp_load_buffer(&m, e.b, e.n, NULL, &err), SOMA_OK);
+    ck_assert_uint_eq(soma_mlp_n_class_names(m), 0);
+    ck_assert_ptr_null(soma_mlp_preprocessing(m));
+    ck_assert_str_eq(soma_mlp_metadata(m), "");
+    soma_mlp_destroy(m);
+}
+END_TEST
+
+/* Damage inside the sections, with a correct checksum, so that the parser
+ * itself must notice; each case names the rule it breaks. */
+START_TEST(bad_sections_are_format_errors)
+{
+    enc e;
+    /* payload offsets: the model is 32 + 16 + 16 + 16 + 40 + 24 + 72 bytes */
+    const size_t sections = 32 + 4 * 4 + 2 * 8 + 4 * 4 + 3 * 8 + 3 * 8 + 9 * 8;
+    struct {
+        const char *what;
+        size_t at;  /* offset from the first section */
+        uint64_t v; /* value written there */
+        int bytes;
+        const char *message; /* part of the error message */
+    } cases[] = {
+        {"unknown tag", 0, 9, 4, "unknown, repeated"},
+        {"reserved not zero", 4, 1, 4, "unknown, repeated"},
+        {"length past the end", 8, 1000, 8, "longer than the file"},
+        {"scaler width differs from the input", 16, 3, 8, "scaler width"},
+        {"scale not > 0", 16 + 16 + 16 + 8, 0, 8, "scale not > 0"},
+        {"class count differs", 16 + 48 + 16, 2, 8, "class name count"},
+        {"class name empty", 16 + 48 + 16 + 8, 0, 4, "class name length"},
+        {"class name with NUL", 16 + 48 + 16 + 8 + 4, 0, 1, "NUL"},
+        {"section repeated", 16 + 48, 1, 4, "unknown, repeated"},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        encode_v2(&e, true, true, true);
+        le(e.b + sections + cases[c].at, cases[c].v, cases[c].bytes);
+        seal_ref(&e, 1);
+        soma_mlp *m = NULL;
+        soma_error_info err;
+        soma_status st = soma_mlp_load_buffer(&m, e.b, e.n, NULL, &err);
+        ck_assert_msg(st == SOMA_EFORMAT, "%s: %s", cases[c].what,
+                      soma_status_string(st));
+        ck_assert_msg(strstr(err.message, cases[c].message) != NULL, "%s: \"%s\"",
+                      cases[c].what, err.message);
+        ck_assert_ptr_null(m);
+    }
+    /* Metadata with a NUL, and names on a model whose class count differs. */
+    encode_v2(&e, false, false, true);
+    e.b[e.n - 2] = 0;
+    seal_ref(&e, 1);
+    soma_mlp *m = NULL;
+    ck_assert_int_eq(soma_mlp_load_buffer(&m, e.b, e.n, NULL, NULL), SOMA_EFORMAT);
+    /* Every flip of a byte of the sections, checksum recomputed: an error
+     * or a model that differs only in a name, a scale or a metadata byte;
+     * never a crash or a leak (the sanitizer and valgrind runs watch). */
+    enc ok;
+    encode_v2(&ok, true, true, true);
+    for (size_t k = sections; k < ok.n; k++) {
+        e = ok;
+        e.b[k] ^= 0x41;
+        seal_ref(&e, 1);
+        if (soma_mlp_load_buffer(&m, e.b, e.n, NULL, NULL) == SOMA_OK)
+            soma_mlp_destroy(m);
+    }
+}
+END_TEST
+
+START_TEST(scaler_files_round_trip)
+{
+    soma_matrix X;
+    ck_assert_int_eq(soma_matrix_init(&X, 20, 4, NULL), SOMA_OK);
+    test_fill_random(&X, 5);
+    soma_scaler s = {0}, l = {0};
+    ck_assert_int_eq(soma_scaler_fit(&s, &X, NULL, NULL), SOMA_OK);
+    size_t n;
+    ck_assert_int_eq(soma_scaler_save_buffer(&s, NULL, 0, &n, NULL), SOMA_OK);
+    ck_assert_uint_eq(n, 32 + 16 + 2 * 4 * 8);
+    unsigned char *b = malloc(n);
+    ck_assert_int_eq(soma_scaler_save_buffer(&s, b, n, &n, NULL), SOMA_OK);
+    ck_assert_uint_eq(b[12], 3); /* kind */
+    ck_assert_int_eq(soma_scaler_load_buffer(&l, b, n, NULL, NULL), SOMA_OK);
+    ck_assert_mem_eq(l.mean.data, s.mean.data, 4 * sizeof(double));
+    ck_assert_mem_eq(l.scale.data, s.scale.data, 4 * sizeof(double));
+    ck_assert_uint_eq(l.n_samples_seen, 20);
+    soma_scaler_free(&l);
+    for (size_t k = 0; k < n; k++)
+        ck_assert_int_eq(soma_scaler_load_buffer(&l, b, k, NULL, NULL), SOMA_EFORMAT);
+    for (size_t k = 0; k < n; k++) {
+        b[k] ^= 0x10;
+        ck_assert_int_ne(soma_scaler_load_buffer(&l, b, n, NULL, NULL), SOMA_OK);
+        b[k] ^= 0x10;
+    }
+    /* A model file is not a scaler, and the reverse. */
+    unsigned char *mb;
+    size_t mn;
+    soma_mlp *m = trained(&mb, &mn), *none = NULL;
+    soma_error_info err;
+    ck_assert_int_eq(soma_scaler_load_buffer(&l, mb, mn, NULL, &err), SOMA_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(err.message, "not a scaler"));
+    ck_assert_int_eq(soma_mlp_load_buffer(&none, b, n, NULL, &err), SOMA_EFORMAT);
+    /* Files: save, load, and a fixed scale. */
+    char path[] = "/tmp/soma-scaler-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    soma_scaler f = {0};
+    ck_assert_int_eq(soma_scaler_init_fixed(&f, 3, 0.0, 255.0, NULL, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_scaler_save(&f, path, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_scaler_load(&l, path, NULL, NULL), SOMA_OK);
+    ck_assert_double_eq(l.scale.data[2], 255.0);
+    ck_assert_double_eq(l.mean.data[0], 0.0);
+    unlink(path);
+    soma_scaler_free(&l);
+    soma_scaler_free(&f);
+    soma_scaler_free(&s);
+    soma_mlp_destroy(m);
+    free(mb);
+    free(b);
+    soma_matrix_free(&X);
+}
+END_TEST
+
 START_TEST(bad_arguments)
 {
     soma_mlp *m = fixture_model(), *l = (soma_mlp *)&m;
@@ -507,6 +787,9 @@ int main(int argc, char **argv)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, round_trip_is_bit_exact_and_keeps_training_state);
     tcase_add_test(tc, every_truncation_and_every_byte_flip_is_an_error);
+    tcase_add_test(tc, version_2_encoded_by_hand_loads);
+    tcase_add_test(tc, bad_sections_are_format_errors);
+    tcase_add_test(tc, scaler_files_round_trip);
     tcase_add_test(tc, huge_claims_fail_without_allocating);
     tcase_add_test(tc, future_version_is_refused_clearly);
     tcase_add_test(tc, files_round_trip_and_failed_saves_keep_the_old_file);

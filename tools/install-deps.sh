@@ -4,8 +4,9 @@
 set -eu
 # libopenblas-openmp-dev: OpenBLAS's OpenMP flavour, whose thread pool soma's
 # own loops share (meson option threads=auto picks it when installed).
+# cmake: the outside CMake project of tests/consumers (.ci/run).
 pkgs="build-essential meson ninja-build pkg-config libopenblas-dev
-libopenblas-openmp-dev liblapacke-dev check gnuplot-nox"
+libopenblas-openmp-dev liblapacke-dev check gnuplot-nox cmake"
 if [ "${SOMA_WITH_MPI:-1}" = 1 ]; then
     pkgs="$pkgs openmpi-bin libopenmpi-dev"
 fi

@@ -11,9 +11,9 @@
 #include <stddef.h>
 
 #define SOMA_VERSION_MAJOR 0
-#define SOMA_VERSION_MINOR 1
+#define SOMA_VERSION_MINOR 2
 #define SOMA_VERSION_PATCH 0
-#define SOMA_VERSION_STRING "0.1.0"
+#define SOMA_VERSION_STRING "0.2.0"
 
 /* Symbols are hidden by default when the library is built; SOMA_API marks
  * the public ones. Harmless for static builds and for users. */
@@ -45,7 +45,7 @@ typedef struct soma_allocator {
     void *user;
 } soma_allocator;
 
-/** @brief Version of the library actually linked, e.g. "0.1.0". */
+/** @brief Version of the library actually linked, e.g. "0.2.0". */
 SOMA_API const char *soma_version_string(void);
 
 #ifdef __cplusplus

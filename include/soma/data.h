@@ -280,6 +280,23 @@ SOMA_API SOMA_NODISCARD soma_status soma_scaler_fit(soma_scaler *s, const soma_m
                                                     soma_error_info *err);
 
 /**
+ * @brief A fixed (not fitted) scaler for d features: every mean = offset,
+ * every scale = divisor, n_samples_seen 0; "divide pixels by 255" is
+ * (offset 0, divisor 255).
+ * @param s       receives the scaler (overwritten, not freed)
+ * @param d       number of features, >= 1
+ * @param offset  finite
+ * @param divisor finite and > 0
+ * @param alloc   allocator for mean and scale, or NULL
+ * @return SOMA_OK; SOMA_EINVAL for NULL s, d 0, a non-finite offset or a
+ *         divisor not finite and > 0; SOMA_ENOMEM. *s untouched on error.
+ */
+SOMA_API SOMA_NODISCARD soma_status soma_scaler_init_fixed(soma_scaler *s, size_t d,
+                                                           double offset, double divisor,
+                                                           const soma_allocator *alloc,
+                                                           soma_error_info *err);
+
+/**
  * @brief out(i,j) = (X(i,j) - mean_j) / scale_j.
  *
  * out must have X's shape; it may be X itself (same data and ld: in place)
@@ -369,6 +386,19 @@ SOMA_API SOMA_NODISCARD soma_status soma_train_test_split(
 /* ------------------------------------------------------------------------ */
 /** @name One-hot encoding
  *  @{ */
+
+/**
+ * @brief *n_classes = 1 + the largest label of an n x 1 label column (0 for
+ * no rows): the k to pass to soma_one_hot, soma_mlp_spec_classifier and
+ * soma_classifier_outputs. Count the classes on the whole data set before a
+ * train/test split, so that both halves agree on k.
+ * @return SOMA_OK; SOMA_EINVAL for NULL arguments, an invalid matrix, more
+ *         than one column, or a label that is not an integer >= 0;
+ *         SOMA_ENONFINITE for NaN or infinity. *n_classes untouched on error.
+ */
+SOMA_API SOMA_NODISCARD soma_status soma_class_count(const soma_matrix *labels,
+                                                     size_t *n_classes,
+                                                     soma_error_info *err);
 
 /**
  * @brief out(i, j) = 1 if labels(i, 0) == j else 0.

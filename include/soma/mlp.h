@@ -13,7 +13,11 @@
  * Data: X is n x n0 (one example per row); targets Y are n x nL: a 0/1
  * column for binary classification (sigmoid + BCE), one-hot rows for k
  * classes (softmax + CE, see soma_one_hot), real values for regression
- * (identity + MSE).
+ * (identity + MSE). A model with k >= 2 outputs and the cross-entropy loss
+ * also takes **integer labels**: Y n x 1 holding 0 .. k-1, which fit,
+ * evaluate and gradient one-hot chunk by chunk inside (the data is never
+ * copied). soma_mlp_spec_classifier and soma_fit_options_adam give a
+ * classifier without changing fields one by one.
  *
  * Parameters live in one contiguous buffer, layer after layer, each layer
  * as W (row-major n(l-1) x n(l)) then b (n(l)); gradients in a second buffer
@@ -24,6 +28,12 @@
  * the getters only read it and allocate their own bounded workspace, so
  * several threads may predict with one model at once, but nothing may run
  * concurrently with fit on the same model. Different models are independent.
+ * Allocations go through the model's allocator (soma_mlp_create): when
+ * several threads call the allocating functions (predict, evaluate,
+ * gradient) on one model at once, that allocator must be safe to call from
+ * several threads (the C library's is). A predictor
+ * (soma_mlp_predictor_create) allocates once and never again: one predictor
+ * per thread needs no thread-safe allocator at prediction time.
  */
 #ifndef SOMA_MLP_H
 #define SOMA_MLP_H
@@ -34,6 +44,7 @@
 
 #include "activation.h"
 #include "common.h"
+#include "data.h"
 #include "loss.h"
 #include "matrix.h"
 #include "optim.h"
@@ -78,6 +89,21 @@ typedef struct soma_mlp_spec {
  * uniform, seed 42 (leaky relu and elu alphas at their defaults, init_scale 1).
  */
 SOMA_API soma_mlp_spec soma_mlp_spec_default(void);
+
+/**
+ * @brief A classifier for n_classes classes: relu hidden layers and He
+ * (normal) initialisation; for 2 classes one sigmoid output with binary
+ * cross-entropy (sizes end in 1), for k > 2 classes k softmax outputs with
+ * cross-entropy (sizes end in k); seed 42. n_classes 0 or 1 gives the 2-class
+ * spec. Pair it with soma_fit_options_adam and integer labels.
+ */
+SOMA_API soma_mlp_spec soma_mlp_spec_classifier(size_t n_classes);
+
+/**
+ * @brief Output width of a classifier for n_classes classes: 1 for two
+ * classes (and for 0 or 1), n_classes otherwise (the last entry of sizes).
+ */
+SOMA_API size_t soma_classifier_outputs(size_t n_classes);
 
 /**
  * @brief Create a model with layer sizes sizes[0..n_sizes) and initialise it.
@@ -199,6 +225,27 @@ SOMA_API void soma_history_free(soma_history *history);
 /** @brief Per-epoch callback: return nonzero to stop training after this epoch. */
 typedef int (*soma_epoch_callback)(void *user, const soma_epoch_stats *stats);
 
+/** @brief Progress within an epoch, given to the batch callback after each
+ *  optimizer step. */
+typedef struct soma_batch_stats {
+    size_t epoch;      /**< as soma_epoch_stats.epoch */
+    size_t batch;      /**< 0-based index of the batch just applied */
+    size_t rows_done;  /**< training rows of this epoch processed so far */
+    size_t rows_total; /**< training rows per epoch */
+    double loss;       /**< mean training loss over the epoch's batches so far */
+    double accuracy;   /**< the same for accuracy; NaN for MSE */
+} soma_batch_stats;
+
+/**
+ * @brief Per-batch callback (progress lines, interruption): return nonzero
+ * to stop training at the end of this batch. The epoch is then cut short:
+ * its validation and statistics cover the batches done, it is recorded in
+ * the history, and fit returns SOMA_OK with stop = SOMA_STOP_CALLBACK. In a
+ * data-parallel run every process must take the same decision at the same
+ * batch (the hooks do not agree on it).
+ */
+typedef int (*soma_batch_callback)(void *user, const soma_batch_stats *stats);
+
 /**
  * @brief Hooks through which data-parallel training (see mpi.h) joins fit.
  * On one machine leave them NULL.
@@ -253,8 +300,9 @@ typedef struct soma_fit_options {
     double min_delta;    /**< an improvement must exceed this, >= 0 */
     bool restore_best;   /**< with early stopping: end on the best epoch's parameters */
 
-    soma_epoch_callback callback; /**< called after every epoch, or NULL */
-    void *callback_user;
+    soma_epoch_callback callback;       /**< called after every epoch, or NULL */
+    void *callback_user;                /**< given to both callbacks */
+    soma_batch_callback batch_callback; /**< called after every batch, or NULL */
 
     bool warm_start;         /**< keep optimizer state and epoch count of the last fit */
     soma_reduce_hook reduce; /**< data-parallel hooks, or all NULL */
@@ -268,6 +316,14 @@ typedef struct soma_fit_options {
  * patience 10 and restore_best true for when early stopping is switched on.
  */
 SOMA_API soma_fit_options soma_fit_options_default(void);
+
+/**
+ * @brief Minibatch Adam as scikit-learn's MLPClassifier trains by default:
+ * `epochs` epochs (0 gives 200) of batches of 32 rows (clamped to n),
+ * shuffled each epoch, Adam with learning rate 1e-3, beta1 0.9, beta2 0.999,
+ * epsilon 1e-8; the other fields as soma_fit_options_default.
+ */
+SOMA_API soma_fit_options soma_fit_options_adam(size_t epochs);
 
 /**
  * @brief Train on (X, Y) from the current parameters.
@@ -297,7 +353,9 @@ SOMA_API soma_fit_options soma_fit_options_default(void);
  *
  * @param mlp      the model to train (its parameters are the starting point)
  * @param X        n x sizes[0] inputs, n >= 1, finite
- * @param Y        n x sizes[L] targets in the loss's domain, finite
+ * @param Y        n x sizes[L] targets in the loss's domain, finite; or, for
+ *                 a cross-entropy model with k >= 2 outputs, n x 1 integer
+ *                 labels 0 .. k-1 (also allowed for options.Y_val)
  * @param options  training settings (see soma_fit_options)
  * @param history  receives the history (overwritten, not freed), or NULL
  * @return SOMA_OK (also when early stopping or the callback ended training);
@@ -348,14 +406,120 @@ SOMA_API SOMA_NODISCARD soma_status soma_mlp_predict(const soma_mlp *mlp,
 
 /**
  * @brief Mean loss (no L2 term) and accuracy of the model on (X, Y); either
- * output may be NULL; accuracy is NaN for MSE models. n must be >= 1.
- * Errors as soma_mlp_fit for the data.
+ * output may be NULL; accuracy is NaN for MSE models. n must be >= 1. Y as
+ * for soma_mlp_fit (targets, or integer labels for a k-class cross-entropy
+ * model). Errors as soma_mlp_fit for the data.
  */
 SOMA_API SOMA_NODISCARD soma_status soma_mlp_evaluate(const soma_mlp *mlp,
                                                       const soma_matrix *X,
                                                       const soma_matrix *Y, double *loss,
                                                       double *accuracy,
                                                       soma_error_info *err);
+
+/* ------------------------------------------------------------------------ */
+/* What a model carries for its users                                        */
+
+/**
+ * @brief Name the classes the model predicts (copies of names[0..n)); n = 0
+ * removes them. The names travel with the model in its file (soma_mlp_save)
+ * so that a program predicting from the file can print them.
+ *
+ * n must be the number of classes: nL for nL > 1 outputs, 2 for one sigmoid
+ * output (names[0] for label 0, names[1] for label 1). Each name is 1 to
+ * 1024 bytes of text without NUL (UTF-8 by convention).
+ * @return SOMA_OK; SOMA_EINVAL for NULL mlp, names NULL with n > 0, a NULL,
+ *         empty or too long name, or names on an MSE model; SOMA_EDIM when n
+ *         is not the class count; SOMA_ENOMEM (the old names are kept).
+ */
+SOMA_API SOMA_NODISCARD soma_status soma_mlp_set_class_names(soma_mlp *mlp,
+                                                             const char *const *names,
+                                                             size_t n,
+                                                             soma_error_info *err);
+
+/** @brief Number of class names the model carries (0 when none, or NULL). */
+SOMA_API size_t soma_mlp_n_class_names(const soma_mlp *mlp);
+
+/** @brief Name of class i, or NULL when the model has no names or i is out
+ *  of range. Valid until the names are changed or the model destroyed. */
+SOMA_API const char *soma_mlp_class_name(const soma_mlp *mlp, size_t i);
+
+/**
+ * @brief Attach the preprocessing of raw input rows (a copy of the fitted
+ * scaler s, whose width must be sizes[0]); NULL removes it.
+ *
+ * The model does not apply it by itself: fit and predict take the rows as
+ * given. It is carried so that a program loading the model knows how its
+ * training data was transformed: apply soma_scaler_transform with
+ * soma_mlp_preprocessing(mlp) to raw rows before predicting. A fixed scale
+ * (divide by 255) is a scaler too (soma_scaler_init_fixed).
+ * @return SOMA_OK; SOMA_EINVAL for NULL mlp or a scale <= 0; SOMA_ESTATE for
+ *         an unfitted scaler; SOMA_ENONFINITE; SOMA_EDIM for a width other
+ *         than sizes[0]; SOMA_ENOMEM (the old preprocessing is kept).
+ */
+SOMA_API SOMA_NODISCARD soma_status soma_mlp_set_preprocessing(soma_mlp *mlp,
+                                                               const soma_scaler *s,
+                                                               soma_error_info *err);
+
+/** @brief The preprocessing the model carries, or NULL (read-only; valid
+ *  until it is changed or the model destroyed). */
+SOMA_API const soma_scaler *soma_mlp_preprocessing(const soma_mlp *mlp);
+
+/**
+ * @brief Attach free text (a copy, at most 65536 bytes, no NUL inside; the
+ * `soma` program writes `key=value` lines about the training run); NULL or
+ * "" removes it.
+ * @return SOMA_OK; SOMA_EINVAL for NULL mlp or text too long; SOMA_ENOMEM.
+ */
+SOMA_API SOMA_NODISCARD soma_status soma_mlp_set_metadata(soma_mlp *mlp, const char *text,
+                                                          soma_error_info *err);
+
+/** @brief The metadata text; "" when none (never NULL). */
+SOMA_API const char *soma_mlp_metadata(const soma_mlp *mlp);
+
+/** @brief Prediction without allocation: a workspace made once for a model. */
+typedef struct soma_mlp_predictor soma_mlp_predictor;
+
+/**
+ * @brief Create a predictor for mlp that handles max_rows rows per step
+ * (more rows are processed in steps; at most 1024 rows are held at once).
+ *
+ * The predictor allocates its workspace here, once; predictions through it
+ * allocate nothing, so a program predicting single rows in a loop pays no
+ * allocation per call. It reads the model at each call (parameters changed
+ * by a later fit are used), so the model must outlive it and must not be
+ * trained while the predictor is in use. One predictor serves one thread at
+ * a time; give each thread its own (they may share the model).
+ *
+ * @param out       receives the predictor
+ * @param mlp       the model (not copied)
+ * @param max_rows  rows per step, >= 1 (1 for single-row prediction)
+ * @param alloc     allocator for the workspace, or NULL for the model's
+ * @param err       NULL, or the detail of a failure
+ * @return SOMA_OK; SOMA_EINVAL for NULL out/mlp, max_rows 0 or an invalid
+ *         allocator; SOMA_EOVERFLOW; SOMA_ENOMEM.
+ */
+SOMA_API SOMA_NODISCARD soma_status soma_mlp_predictor_create(soma_mlp_predictor **out,
+                                                              const soma_mlp *mlp,
+                                                              size_t max_rows,
+                                                              const soma_allocator *alloc,
+                                                              soma_error_info *err);
+
+/** @brief Free a predictor; accepts NULL. The model is not touched. */
+SOMA_API void soma_mlp_predictor_destroy(soma_mlp_predictor *pr);
+
+/** @brief soma_mlp_predict_proba through the predictor's workspace: no
+ *  allocation. Errors as soma_mlp_predict_proba (SOMA_EINVAL for NULL pr). */
+SOMA_API SOMA_NODISCARD soma_status soma_mlp_predictor_proba(soma_mlp_predictor *pr,
+                                                             const soma_matrix *X,
+                                                             soma_matrix *P,
+                                                             soma_error_info *err);
+
+/** @brief soma_mlp_predict through the predictor's workspace: no
+ *  allocation. Errors as soma_mlp_predict (SOMA_EINVAL for NULL pr). */
+SOMA_API SOMA_NODISCARD soma_status soma_mlp_predictor_labels(soma_mlp_predictor *pr,
+                                                              const soma_matrix *X,
+                                                              soma_matrix *labels,
+                                                              soma_error_info *err);
 
 #ifdef __cplusplus
 }

@@ -25,6 +25,7 @@
 #include <stddef.h>
 
 #include "common.h"
+#include "data.h"
 #include "mlp.h"
 #include "perceptron.h"
 #include "status.h"
@@ -34,7 +35,7 @@ extern "C" {
 #endif
 
 /** Current model-file format version. */
-#define SOMA_MODEL_FORMAT_VERSION 1
+#define SOMA_MODEL_FORMAT_VERSION 2
 
 /**
  * @brief Serialize mlp into buf[0..capacity); *size = bytes needed.
@@ -113,6 +114,40 @@ SOMA_API SOMA_NODISCARD soma_status soma_perceptron_load(soma_perceptron **out,
                                                          const char *path,
                                                          const soma_allocator *alloc,
                                                          soma_error_info *err);
+
+/**
+ * @brief Serialize a fitted scaler (kind 3 of the format: means, scales,
+ * samples seen) into buf[0..capacity); *size = bytes needed. With buf NULL
+ * (capacity 0) only *size is computed.
+ * @return SOMA_OK; SOMA_EINVAL for NULL s/size, buf NULL with capacity > 0,
+ *         a scale <= 0; SOMA_ESTATE for an unfitted scaler; SOMA_ENONFINITE;
+ *         SOMA_EDIM when capacity < *size (nothing written, *size set).
+ */
+SOMA_API SOMA_NODISCARD soma_status soma_scaler_save_buffer(const soma_scaler *s,
+                                                            void *buf, size_t capacity,
+                                                            size_t *size,
+                                                            soma_error_info *err);
+
+/** @brief Write a fitted scaler to path atomically; errors as
+ *  soma_scaler_save_buffer and soma_mlp_save. */
+SOMA_API SOMA_NODISCARD soma_status soma_scaler_save(const soma_scaler *s,
+                                                     const char *path,
+                                                     soma_error_info *err);
+
+/**
+ * @brief Read a scaler written by soma_scaler_save_buffer into *s (which
+ * must not hold a fit: it is overwritten, not freed; release it with
+ * soma_scaler_free). Errors as soma_mlp_load_buffer; *s untouched on error.
+ */
+SOMA_API SOMA_NODISCARD soma_status soma_scaler_load_buffer(soma_scaler *s,
+                                                            const void *buf, size_t size,
+                                                            const soma_allocator *alloc,
+                                                            soma_error_info *err);
+
+/** @brief soma_scaler_load_buffer on the contents of a file. */
+SOMA_API SOMA_NODISCARD soma_status soma_scaler_load(soma_scaler *s, const char *path,
+                                                     const soma_allocator *alloc,
+                                                     soma_error_info *err);
 
 #ifdef __cplusplus
 }

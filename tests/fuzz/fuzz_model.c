@@ -1,12 +1,16 @@
-/* Fuzz target: the model loaders (MLP and perceptron) on memory buffers.
+/* Fuzz target: the file loaders (MLP, perceptron, scaler) on memory
+ * buffers.
  *
  * Input: byte 0 = mode, byte 1 = the allocation to fail (0: none), then the
  * file bytes.
- *   mode bit 0: rewrite the 32-byte header (magic, version 1, the kind of
- *               bit 1, payload length, CRC-32, reserved 0) so that the
- *               payload parser sees every input instead of stopping at the
- *               checksum; otherwise the bytes are loaded as they are.
+ *   mode bit 0: rewrite the 32-byte header (magic, version, the kind of
+ *               bits 1 and 3, payload length, CRC-32, reserved 0) so that
+ *               the payload parser sees every input instead of stopping at
+ *               the checksum; otherwise the bytes are loaded as they are.
  *   mode bit 1: the kind written by bit 0: 0 MLP, 1 perceptron.
+ *   mode bit 2: the version written by bit 0: 0 the current (2, with the
+ *               MLP's sections), 1 version 1.
+ *   mode bit 3: the kind written by bit 0 is 3, a scaler (over bit 1).
  *
  * Checks: a load fails with a documented status and leaves *out as it was;
  * a loaded model predicts, and saving it, loading that and saving again
@@ -114,6 +118,24 @@ static void check_perceptron(soma_perceptron *p)
     free(b2);
 }
 
+static void check_scaler(const soma_scaler *s)
+{
+    const size_t d = s->mean.cols;
+    FUZZ_CHECK(d >= 1 && s->scale.cols == d);
+    for (size_t j = 0; j < d; j++)
+        FUZZ_CHECK(isfinite(s->mean.data[j]) && s->scale.data[j] > 0.0 &&
+                   isfinite(s->scale.data[j]));
+    size_t n1, n2;
+    FUZZ_CHECK(soma_scaler_save_buffer(s, NULL, 0, &n1, NULL) == SOMA_OK);
+    uint8_t *b1 = malloc(n1);
+    FUZZ_CHECK(b1 != NULL && soma_scaler_save_buffer(s, b1, n1, &n1, NULL) == SOMA_OK);
+    soma_scaler back;
+    FUZZ_CHECK(soma_scaler_load_buffer(&back, b1, n1, NULL, NULL) == SOMA_OK);
+    FUZZ_CHECK(soma_scaler_save_buffer(&back, NULL, 0, &n2, NULL) == SOMA_OK && n1 == n2);
+    soma_scaler_free(&back);
+    free(b1);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     fuzz_input in = {data, size};
@@ -128,8 +150,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if ((mode & 1) && n >= HEADER) {
         static const uint8_t magic[8] = {'S', 'O', 'M', 'A', 'M', 'O', 'D', 'L'};
         memcpy(file, magic, 8);
-        le(file + 8, 1, 4);
-        le(file + 12, (mode & 2) ? 2 : 1, 4);
+        le(file + 8, (mode & 4) ? 1 : SOMA_MODEL_FORMAT_VERSION, 4);
+        le(file + 12, (mode & 8) ? 3 : (mode & 2) ? 2 : 1, 4);
         le(file + 16, n - HEADER, 8);
         le(file + 24, crc32_bits(file + HEADER, n - HEADER), 4);
         le(file + 28, 0, 4);
@@ -166,6 +188,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else {
         FUZZ_CHECK(allowed(st, fail_at != 0));
         FUZZ_CHECK(p == p_sentinel);
+    }
+    FUZZ_CHECK(t.live == 0);
+
+    a = fuzz_allocator(&t, fail_at);
+    soma_scaler s;
+    memset(&s, 0x5a, sizeof s);
+    const soma_scaler untouched = s;
+    st = soma_scaler_load_buffer(&s, n > 0 ? file : NULL, n, &a, &err);
+    t.fail_at = 0;
+    if (st == SOMA_OK) {
+        check_scaler(&s);
+        soma_scaler_free(&s);
+    } else {
+        FUZZ_CHECK(allowed(st, fail_at != 0));
+        FUZZ_CHECK(memcmp(&s, &untouched, sizeof s) == 0);
     }
     FUZZ_CHECK(t.live == 0);
     free(file);

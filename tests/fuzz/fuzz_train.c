@@ -47,7 +47,8 @@ typedef struct api {
     soma_status (*act_forward)(soma_activation, double, size_t, const double *, double *,
                                soma_error_info *);
     soma_status (*act_backward)(soma_activation, double, size_t, const double *,
-                                const double *, const double *, double *, soma_error_info *);
+                                const double *, const double *, double *,
+                                soma_error_info *);
     soma_status (*mlp_create)(soma_mlp **, const size_t *, size_t, const soma_mlp_spec *,
                               const soma_allocator *, soma_error_info *);
     void (*mlp_destroy)(soma_mlp *);

@@ -44,6 +44,14 @@ static void csv(const char *name, uint8_t opt, uint8_t label, uint8_t fail,
     put("csv", name, prefix, 3, text, strlen(text));
 }
 
+/* CSV with the second option byte (bit 7 of the first set): skip_lines,
+ * comment, label type, sort_classes. */
+static void csv_more(const char *name, uint8_t opt, uint8_t more, const char *text)
+{
+    const uint8_t prefix[4] = {(uint8_t)(opt | 0x80), 0, 0, more};
+    put("csv", name, prefix, 4, text, strlen(text));
+}
+
 static void csv_seeds(void)
 {
     /* opt bits: 0-1 delimiter , ; \t space; 2-3 header auto yes no;
@@ -85,6 +93,27 @@ static void csv_seeds(void)
     const char nul[] = {'1', ',', '\0', '\n'};
     const uint8_t prefix[3] = {0, 0, 0};
     put("csv", "broken-nul-byte", prefix, 3, nul, sizeof nul);
+
+    /* more bits: 0-1 skip_lines; 2-3 comment none # ; %; 4-5 label type
+     * numeric text auto; 6 sort_classes. */
+    csv_more("valid-skip-metadata", 0x00, 0x01,
+             "150,4,setosa,versicolor\n1,2,0\n3,4,1\n");
+    csv_more("valid-comments", 0x00, 0x05,
+             "m\n# c\n  #\"\na,b\n#\n1,2\r\n # x\n3,4\n#end");
+    csv_more("valid-text-labels", 0x08, 0x10,
+             "5.1,3.5,Iris-setosa\n4.9,3.0,Iris-setosa\n7.0,3.2,Iris-versicolor\n"
+             "\n6.3,3.3,Iris-virginica\n");
+    csv_more("valid-text-sorted-index", 0x10, 0x50, "b,1\na,2\n\"c\",3\n b ,4\n");
+    csv_more("valid-auto-text-header", 0x00, 0x20, "x,species\n1,cat\n2,dog\n3,cat\n");
+    csv_more("valid-auto-numeric", 0x00, 0x60, "1,2\n3,0\n4,1\n");
+    csv_more("valid-percent-comment-tab", 0x02, 0x0F, "a\nb\nc\n%x\n1\t2\n");
+    csv_more("broken-ends-in-skip", 0x00, 0x03, "a\nb");
+    csv_more("broken-empty-label", 0x00, 0x10, "1,a\n2,\"\"\n");
+    csv_more("broken-auto-then-word", 0x00, 0x20, "1,0\n2,a\n");
+    csv_more("broken-comment-is-delimiter", 0x01, 0x08, "1;2\n");
+    csv_more("broken-text-without-label", 0x30, 0x10, "1,2\n");
+    csv_more("broken-sort-numeric", 0x00, 0x40, "1,2\n");
+    csv_more("broken-delimiter-hint", 0x00, 0x00, "a;b;c\n1;2;3\n");
 }
 
 /* Model files: mode byte (bit 0 rewrite header, bit 1 perceptron kind),
@@ -116,8 +145,20 @@ static unsigned char *mlp_bytes(soma_optimizer opt, bool with_opt, size_t *n)
     soma_fit_options o = soma_fit_options_default();
     o.epochs = 2;
     o.optimizer = soma_optim_config_default(opt);
-    if (soma_mlp_fit(m, &X, &Y, &o, NULL, NULL) != SOMA_OK ||
-        soma_mlp_save_buffer(m, with_opt, NULL, 0, n, NULL) != SOMA_OK)
+    if (soma_mlp_fit(m, &X, &Y, &o, NULL, NULL) != SOMA_OK)
+        exit(1);
+    if (opt == SOMA_OPTIMIZER_ADAM) {
+        /* Every section of a version-2 file. */
+        const char *names[2] = {"left", "right"};
+        soma_scaler sc = {0};
+        if (soma_mlp_set_class_names(m, names, 2, NULL) != SOMA_OK ||
+            soma_scaler_fit(&sc, &X, NULL, NULL) != SOMA_OK ||
+            soma_mlp_set_preprocessing(m, &sc, NULL) != SOMA_OK ||
+            soma_mlp_set_metadata(m, "seed=yes\nepochs=2", NULL) != SOMA_OK)
+            exit(1);
+        soma_scaler_free(&sc);
+    }
+    if (soma_mlp_save_buffer(m, with_opt, NULL, 0, n, NULL) != SOMA_OK)
         exit(1);
     unsigned char *b = malloc(*n);
     if (b == NULL || soma_mlp_save_buffer(m, with_opt, b, *n, n, NULL) != SOMA_OK)
@@ -183,9 +224,9 @@ static void model_seeds(void)
             model("broken-truncated-header", 0, 0, b, 20);
             unsigned char *c = malloc(n + 1);
             memcpy(c, b, n);
-            c[8] = 2; /* version 2 */
-            model("broken-version-2", 0, 0, c, n);
-            c[8] = 1;
+            c[8] = SOMA_MODEL_FORMAT_VERSION + 1; /* a future version */
+            model("broken-version-next", 0, 0, c, n);
+            c[8] = SOMA_MODEL_FORMAT_VERSION;
             c[n - 3] ^= 0x10; /* checksum no longer matches */
             model("broken-checksum", 0, 0, c, n);
             c[n - 3] ^= 0x10;
@@ -208,6 +249,21 @@ static void model_seeds(void)
     model("alloc-fail-2-perceptron", 0, 2, p, n);
     model("payload-truncated-perceptron", 3, 0, p, n - 8);
     free(p);
+    /* Scalers: fitted, fixed, and the payload alone (mode 9: rewrite the
+     * header as a scaler's). */
+    soma_scaler sc = {0};
+    if (soma_scaler_init_fixed(&sc, 4, 0.0, 255.0, NULL, NULL) != SOMA_OK ||
+        soma_scaler_save_buffer(&sc, NULL, 0, &n, NULL) != SOMA_OK)
+        exit(1);
+    unsigned char *sb = malloc(n);
+    if (sb == NULL || soma_scaler_save_buffer(&sc, sb, n, &n, NULL) != SOMA_OK)
+        exit(1);
+    model("valid-scaler", 0, 0, sb, n);
+    model("payload-scaler", 9, 0, sb, n);
+    model("alloc-fail-1-scaler", 0, 1, sb, n);
+    model("payload-truncated-scaler", 9, 0, sb, n - 8);
+    free(sb);
+    soma_scaler_free(&sc);
     model("broken-empty", 0, 0, "", 0);
     model("broken-magic", 0, 0, "SOMAMODX", 8);
 }
