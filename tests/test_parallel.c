@@ -359,18 +359,25 @@ static fit_shape shape_for_backend(void)
     return (fit_shape){1024, 128, 160, 256};
 }
 
-static void fit_params(const fit_shape *f, int threads, double *out, size_t *n_out)
+/* With labels, Y holds class indices (n x 1) and fit builds their one-hot
+ * rows as it gathers each batch; otherwise Y is one-hot (n x 2). */
+static void fit_params(const fit_shape *f, int threads, bool labels, double *out,
+                       size_t *n_out)
 {
     set_threads(threads);
     soma_matrix X, Y;
     ck_assert_int_eq(soma_matrix_init(&X, f->rows, f->in, NULL), SOMA_OK);
-    ck_assert_int_eq(soma_matrix_init(&Y, f->rows, 2, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_init(&Y, f->rows, labels ? 1 : 2, NULL), SOMA_OK);
     test_fill_random(&X, 5);
     for (size_t i = 0; i < f->rows; i++) {
         const double *x = soma_matrix_at(&X, i, 0);
         const bool c = x[0] + x[1] * x[2] > 0.0;
-        Y.data[2 * i] = c ? 1.0 : 0.0;
-        Y.data[2 * i + 1] = c ? 0.0 : 1.0;
+        if (labels) {
+            Y.data[i] = c ? 0.0 : 1.0;
+        } else {
+            Y.data[2 * i] = c ? 1.0 : 0.0;
+            Y.data[2 * i + 1] = c ? 0.0 : 1.0;
+        }
     }
     const size_t sizes[] = {f->in, f->hidden, 2};
     soma_mlp_spec spec = soma_mlp_spec_default();
@@ -381,7 +388,7 @@ static void fit_params(const fit_shape *f, int threads, double *out, size_t *n_o
     soma_mlp *mlp;
     ck_assert_int_eq(soma_mlp_create(&mlp, sizes, 3, &spec, NULL, NULL), SOMA_OK);
     soma_fit_options o = soma_fit_options_default();
-    o.epochs = 3;
+    o.epochs = 2;
     o.batch_size = f->batch;
     o.shuffle = true;
     o.seed = 4;
@@ -419,16 +426,19 @@ START_TEST(fit_is_the_same_bits_for_any_thread_count)
     double *one = malloc(P * sizeof *one), *other = malloc(P * sizeof *other);
     ck_assert(one != NULL && other != NULL);
     size_t n1, n;
-    fit_params(&f, 1, one, &n1);
+    fit_params(&f, 1, false, one, &n1);
     ck_assert_uint_eq(n1, P);
-    const int counts[] = {2, 4, 3};
+    /* Integer labels (their one-hot rows built in the parallel gather) as
+     * well as one-hot targets: the same training, the same bits. */
+    const int counts[] = {2, 4, 3, 1, 2, 4};
     for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++) {
-        fit_params(&f, counts[c], other, &n);
+        const bool labels = c >= 3;
+        fit_params(&f, counts[c], labels, other, &n);
         ck_assert_uint_eq(n, P);
         for (size_t i = 0; i < P; i++)
             ck_assert_msg(same_bits(one[i], other[i]),
-                          "%d threads: parameter %zu is %a, with 1 thread %a", counts[c],
-                          i, other[i], one[i]);
+                          "%d threads%s: parameter %zu is %a, with 1 thread %a",
+                          counts[c], labels ? ", labels" : "", i, other[i], one[i]);
     }
     free(other);
     free(one);
