@@ -304,8 +304,8 @@ static void chunk_rows(workspace *w, const soma_matrix *X, const soma_matrix *Y,
 {
     if (idx != NULL || onehot > 0) {
         gather g = {w, X, Y, idx != NULL ? idx + start : NULL, start, onehot};
-        const size_t per_row =
-            (idx != NULL ? X->cols : 0) + (onehot > 0 ? onehot : idx != NULL ? Y->cols : 0);
+        const size_t y_cols = onehot > 0 ? onehot : idx != NULL ? Y->cols : 0;
+        const size_t per_row = (idx != NULL ? X->cols : 0) + y_cols;
         soma__par_for(m, SOMA__GRAIN_COPY / per_row + 1, gather_rows, &g);
     }
     *Xc = idx != NULL ? head(&w->xg, m, X->cols)

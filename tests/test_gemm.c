@@ -89,9 +89,9 @@ START_TEST(all_transpose_combinations)
      * (4 x 8, 4 x 4 and 1 x 32 blocks of C, their leftovers, odd and even
      * k), op(B) = B^T small enough to be copied (k n <= 2048) or not, and
      * W1's and a single row's shapes. */
-    const size_t shapes[][3] = {{1, 1, 1},    {7, 5, 3},    {3, 9, 17},   {33, 1, 20},
-                                {1, 40, 31},  {64, 64, 64}, {130, 70, 90}, {300, 4, 2},
-                                {4, 4, 300},  {300, 1, 4},  {1, 73, 64},  {6, 12, 45}};
+    const size_t shapes[][3] = {{1, 1, 1},   {7, 5, 3},    {3, 9, 17},    {33, 1, 20},
+                                {1, 40, 31}, {64, 64, 64}, {130, 70, 90}, {300, 4, 2},
+                                {4, 4, 300}, {300, 1, 4},  {1, 73, 64},   {6, 12, 45}};
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         run_case(ta, tb, shapes[s][0], shapes[s][1], shapes[s][2], 0, 1.0, 0.0, 10 + s);
         run_case(ta, tb, shapes[s][0], shapes[s][1], shapes[s][2], 3, -0.75, 1.5, 20 + s);
