@@ -6,7 +6,13 @@ set -eu
 # own loops share (meson option threads=auto picks it when installed).
 # cmake: the outside CMake project of tests/consumers (.ci/run).
 pkgs="build-essential meson ninja-build pkg-config libopenblas-dev
-libopenblas-openmp-dev liblapacke-dev check gnuplot-nox cmake"
+libopenblas-openmp-dev liblapacke-dev check gnuplot-nox cmake zlib1g-dev"
+# Real data: Fashion-MNIST as IDX files in /usr/share/datasets/fashion-mnist
+# (examples/fashion_mnist.c, the idx-fashion-mnist test). SOMA_WITH_DATA=0
+# leaves it out (30 MB).
+if [ "${SOMA_WITH_DATA:-1}" = 1 ]; then
+    pkgs="$pkgs dataset-fashion-mnist"
+fi
 if [ "${SOMA_WITH_MPI:-1}" = 1 ]; then
     pkgs="$pkgs openmpi-bin libopenmpi-dev"
 fi
