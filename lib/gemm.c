@@ -49,32 +49,3 @@ const char *soma_backend_config(void)
     return BACKEND_NAME;
 #endif
 }
-
-soma_status soma_blas_threads_set(int n)
-{
-    if (n < 1)
-        return SOMA_EINVAL;
-#if defined(SOMA_HAVE_OPENBLAS)
-    openblas_set_num_threads(n);
-    return SOMA_OK;
-#elif defined(SOMA_GEMM_NAIVE)
-    return n == 1 ? SOMA_OK : SOMA_ENOTSUP;
-#else
-    return SOMA_ENOTSUP;
-#endif
-}
-
-soma_status soma_blas_threads_get(int *n)
-{
-    if (n == NULL)
-        return SOMA_EINVAL;
-#if defined(SOMA_HAVE_OPENBLAS)
-    *n = openblas_get_num_threads();
-    return SOMA_OK;
-#elif defined(SOMA_GEMM_NAIVE)
-    *n = 1;
-    return SOMA_OK;
-#else
-    return SOMA_ENOTSUP;
-#endif
-}

@@ -190,4 +190,17 @@ double soma__rng_normal(soma_rng *r);
 /* Fisher-Yates shuffle of idx[0..n). */
 void soma__rng_shuffle(soma_rng *r, size_t *idx, size_t n);
 
+/* ---- the BLAS build's small-product kernel (lib/gemm_small.c; the
+ * products themselves are in lib/kernels_t.c) ---- */
+
+/* C = alpha op(A) op(B) + beta C with shapes already checked, sizes > 0,
+ * for small products of doubles. */
+void soma__gemm_small(bool ta, bool tb, size_t m, size_t n, size_t k, double alpha,
+                      const double *a, size_t lda, const double *b, size_t ldb,
+                      double beta, double *c, size_t ldc);
+
+/* True when an m x n x k product is small enough for soma__gemm_small to
+ * beat the BLAS (the measured threshold, lib/gemm_small.c). */
+bool soma__gemm_small_wins(size_t m, size_t n, size_t k);
+
 #endif /* SOMA_INTERNAL_H */

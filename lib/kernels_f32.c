@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "kernels.h"
+#include "parallel.h"
 #include "vmath.h"
 
 #if !defined(SOMA_GEMM_NAIVE)

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "kernels.h"
+#include "parallel.h"
 #include "vmath.h"
 
 #if !defined(SOMA_GEMM_NAIVE)
@@ -14,6 +15,7 @@
 #define SOMA_K_FABS fabs
 #define SOMA_K_SQRT sqrt
 #define SOMA_K_CBLAS_GEMM cblas_dgemm
+#define SOMA_K_GEMM_SMALL soma__gemm_small
 /* Below this |z|, sigmoid(z) = 1/2 to double precision. */
 #define SOMA_K_SWISH_TINY 0x1p-600
 #define SOMA_K_LOSS_EPS SOMA_LOSS_EPS

@@ -705,9 +705,19 @@ SOMA_VEC static bool SOMA_SFX(finite_lanes)(size_t n, const SOMA_T *x)
     return r == TC(0.0);
 }
 
+/* Partial result of the finiteness check over x[begin, end): 0, or NaN
+ * when a value there is not finite. */
+static void finite_block(const void *ctx, size_t begin, size_t end, double *out)
+{
+    const SOMA_T *x = ctx;
+    *out = SOMA_SFX(finite_lanes)(end - begin, x + begin) ? 0.0 : NAN;
+}
+
 bool SOMA_SFX(soma__all_finite)(size_t n, const SOMA_T *x)
 {
-    return SOMA_SFX(finite_lanes)(n, x);
+    double bad = 0.0;
+    soma__par_sums(n, SOMA__GRAIN_CHECK, 1, finite_block, x, &bad);
+    return bad == 0.0;
 }
 
 /* Conversions between double and the type, each direction one loop (a
@@ -751,82 +761,6 @@ void SOMA_SFX(soma__gemm_loop)(bool ta, bool tb, size_t m, size_t n, size_t k,
     }
 }
 
-#if !defined(SOMA_GEMM_NAIVE)
-/*
- * Products with m*n*k at or below this go to gemm_small in the BLAS build
- * too: for tiny shapes the call overhead of the BLAS exceeds the
- * arithmetic. The value is measured by bench/ (docs/performance.md).
- */
-#ifndef SOMA_GEMM_LOOP_MAX_MNK
-#define SOMA_GEMM_LOOP_MAX_MNK 0
-#endif
-
-/*
- * The BLAS build's loop for products at or below SOMA_GEMM_LOOP_MAX_MNK,
- * ordered for the memory layout (the naive build keeps the textbook loop
- * above, the one to compare against):
- * - op(B) = B and n >= 8: C(i, :) = beta C(i, :) + sum_p (alpha op(A)(i, p))
- *   B(p, :), contiguous axpys over rows of B and C, which vectorize;
- * - otherwise one dot product per element, with eight partial sums when
- *   both operands are contiguous along p (op(A) = A, op(B) = B^T) so that
- *   it vectorizes without reassociating anything the compiler must keep.
- * beta == 0 overwrites C without reading it (NaN in C does not propagate).
- * Summation order differs from the textbook loop, so results agree with it
- * to rounding, and are the same on every run.
- */
-SOMA_VEC
-static void SOMA_SFX(gemm_small)(bool ta, bool tb, size_t m, size_t n, size_t k,
-                                 SOMA_T alpha, const SOMA_T *restrict a, size_t lda,
-                                 const SOMA_T *restrict b, size_t ldb, SOMA_T beta,
-                                 SOMA_T *restrict c, size_t ldc)
-{
-    const size_t as_i = ta ? 1 : lda, as_p = ta ? lda : 1;
-    if (!tb && n >= 8) {
-        for (size_t i = 0; i < m; i++) {
-            SOMA_T *restrict ci = c + i * ldc;
-            const SOMA_T *ai = a + i * as_i;
-            const SOMA_T a0 = alpha * ai[0];
-            if (beta == TC(0.0)) {
-                for (size_t j = 0; j < n; j++)
-                    ci[j] = a0 * b[j];
-            } else {
-                for (size_t j = 0; j < n; j++)
-                    ci[j] = beta * ci[j] + a0 * b[j];
-            }
-            for (size_t p = 1; p < k; p++) {
-                const SOMA_T aip = alpha * ai[p * as_p];
-                const SOMA_T *restrict bp = b + p * ldb;
-                for (size_t j = 0; j < n; j++)
-                    ci[j] += aip * bp[j];
-            }
-        }
-        return;
-    }
-    const size_t bs_p = tb ? 1 : ldb, bs_j = tb ? ldb : 1;
-    const bool packed = as_p == 1 && bs_p == 1 && k >= 8;
-    for (size_t i = 0; i < m; i++) {
-        const SOMA_T *ai = a + i * as_i;
-        SOMA_T *restrict ci = c + i * ldc;
-        for (size_t j = 0; j < n; j++) {
-            const SOMA_T *bj = b + j * bs_j;
-            SOMA_T sum = TC(0.0);
-            size_t p = 0;
-            if (packed) {
-                SOMA_T acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-                for (; p + 8 <= k; p += 8)
-                    for (size_t l = 0; l < 8; l++)
-                        acc[l] += ai[p + l] * bj[p + l];
-                sum = ((acc[0] + acc[4]) + (acc[1] + acc[5])) +
-                      ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-            }
-            for (; p < k; p++)
-                sum += ai[p * as_p] * bj[p * bs_p];
-            ci[j] = beta == TC(0.0) ? alpha * sum : alpha * sum + beta * ci[j];
-        }
-    }
-}
-#endif
-
 static void scale_c(M *C, SOMA_T beta)
 {
     for (size_t i = 0; i < C->rows; i++) {
@@ -853,10 +787,15 @@ void SOMA_SFX(soma__gemm)(bool ta, bool tb, SOMA_T alpha, const M *A, const M *B
     /* Callers guarantee every dimension >= 1 and ld >= cols >= 1 (and
      * <= INT_MAX), so the BLAS's own argument check, which prints and
      * returns, cannot fire. */
-    if ((double)m * (double)n * (double)k <= (double)SOMA_GEMM_LOOP_MAX_MNK) {
-        SOMA_SFX(gemm_small)
-        (ta, tb, m, n, k, alpha, A->data, A->ld, B->data, B->ld, beta, C->data, C->ld);
-    } else {
+#if defined(SOMA_K_GEMM_SMALL)
+    /* Tiny products: the small-product kernel where it beats the BLAS
+     * (lib/gemm_small.c; double only, a float model always calls sgemm). */
+    if (soma__gemm_small_wins(m, n, k)) {
+        SOMA_K_GEMM_SMALL(ta, tb, m, n, k, alpha, A->data, A->ld, B->data, B->ld, beta,
+                          C->data, C->ld);
+    } else
+#endif
+    {
         SOMA_K_CBLAS_GEMM(CblasRowMajor, ta ? CblasTrans : CblasNoTrans,
                           tb ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k, alpha,
                           A->data, (int)A->ld, B->data, (int)B->ld, beta, C->data,
@@ -898,19 +837,49 @@ void SOMA_SFX(soma__dense_forward)(const M *W, const M *b, soma_activation f,
     }
 }
 
+/* Columns per item of the column-sum loop: a cache line of the type, so
+ * that blocks of columns never share a line of db. */
+enum { COL_GROUP = 64 / sizeof(SOMA_T) };
+
+typedef struct SOMA_SFX(col_sums_ctx) {
+    const M *dZ;
+    SOMA_T scale;
+    bool accumulate;
+    SOMA_T *db;
+} SOMA_SFX(col_sums_ctx);
+
+/* db[j] (+)= scale * sum of column j of dZ for the columns of groups [g0,
+ * g1): per column the same additions in the same order whatever the
+ * groups, so the bits do not depend on the thread count. */
+static void col_sums_groups(const void *ctx, size_t g0, size_t g1)
+{
+    const SOMA_SFX(col_sums_ctx) *c = ctx;
+    const size_t j0 = g0 * COL_GROUP;
+    const size_t j1 = g1 * COL_GROUP < c->dZ->cols ? g1 * COL_GROUP : c->dZ->cols;
+    SOMA_T *db = c->db;
+    if (!c->accumulate)
+        for (size_t j = j0; j < j1; j++)
+            db[j] = TC(0.0);
+    for (size_t i = 0; i < c->dZ->rows; i++) {
+        const SOMA_T *r = SOMA__AT(c->dZ, i, 0);
+        for (size_t j = j0; j < j1; j++)
+            db[j] += c->scale * r[j];
+    }
+}
+
 static void col_sums(const M *dZ, SOMA_T scale, bool accumulate, SOMA_T *db)
 {
     const size_t n = dZ->cols;
-    if (!accumulate)
-        for (size_t j = 0; j < n; j++)
-            db[j] = TC(0.0);
-    if (SOMA__EMPTY(dZ))
+    if (n == 0)
         return;
-    for (size_t i = 0; i < dZ->rows; i++) {
-        const SOMA_T *r = SOMA__AT(dZ, i, 0);
-        for (size_t j = 0; j < n; j++)
-            db[j] += scale * r[j];
+    SOMA_SFX(col_sums_ctx) c = {dZ, scale, accumulate, db};
+    const size_t groups = (n + COL_GROUP - 1) / COL_GROUP;
+    if (dZ->rows == 0) {
+        col_sums_groups(&c, 0, groups);
+        return;
     }
+    soma__par_for(groups, SOMA__GRAIN_SUM / (dZ->rows * COL_GROUP) + 1, col_sums_groups,
+                  &c);
 }
 
 void SOMA_SFX(soma__dense_grads)(const M *W, const M *X, const M *dZ, SOMA_T scale,

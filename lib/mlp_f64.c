@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "mlp_internal.h"
+#include "parallel.h"
 
 #define SOMA_T double
 #define SOMA_SFX(name) name##_f64

@@ -108,7 +108,7 @@ static double output_loss(const soma_mlp *mlp, soma__ws *w, const MAT *Y, MAT *d
     const double sum = K(loss_sum)(mlp->spec.loss, &A, Y, dz);
     if (dz != NULL)
         K(activation_backward_rows)
-        (mlp->spec.output, (SOMA_T)mlp->spec.output_alpha, &Z, &A, dz, dz);
+    (mlp->spec.output, (SOMA_T)mlp->spec.output_alpha, &Z, &A, dz, dz);
     return sum;
 }
 
@@ -161,38 +161,67 @@ static bool view_rows(const soma_matrix *S, size_t start, size_t m, MAT *out)
 #endif
 }
 
-/* Rows idx[start..start+m) (or start.. when idx is NULL) of S, converted
- * to the precision, packed into buf. */
-static MAT gather_rows(const soma_matrix *S, const size_t *idx, size_t start, size_t m,
-                       void *buf)
+/* One block of the rows a chunk copies (and converts) into the workspace:
+ * rows [begin, end) of xg (when gather_x) and of yg (gathered rows of Y
+ * when gather_y, one-hot rows of integer labels when onehot > 0), row i
+ * taken from X and Y's row idx[i] (or start + i when idx is NULL). */
+typedef struct SOMA_SFX(gather) {
+    soma__ws *w;
+    const soma_matrix *X, *Y;
+    const size_t *idx; /* the chunk's first index, or NULL */
+    size_t start;      /* the chunk's first row, when idx is NULL */
+    size_t onehot;
+    bool gather_x, gather_y;
+} SOMA_SFX(gather);
+
+static void gather_block(const void *ctx, size_t begin, size_t end)
 {
-    MAT G = head(buf, m, S->cols);
-    for (size_t i = 0; i < m; i++) {
-        const size_t row = idx != NULL ? idx[start + i] : start + i;
-        K(from_f64)(S->cols, soma_matrix_at(S, row, 0), SOMA__AT(&G, i, 0));
+    const SOMA_SFX(gather) *g = ctx;
+    const size_t nx = g->X->cols, ny = g->Y != NULL ? g->Y->cols : 0, k = g->onehot;
+    for (size_t i = begin; i < end; i++) {
+        const size_t row = g->idx != NULL ? g->idx[i] : g->start + i;
+        if (g->gather_x)
+            K(from_f64)(nx, soma_matrix_at(g->X, row, 0), (SOMA_T *)g->w->xg + i * nx);
+        if (k > 0) {
+            SOMA_T *y = (SOMA_T *)g->w->yg + i * k;
+            memset(y, 0, k * sizeof(SOMA_T));
+            y[(size_t)*soma_matrix_at(g->Y, row, 0)] = TC(1.0);
+        } else if (g->gather_y) {
+            K(from_f64)(ny, soma_matrix_at(g->Y, row, 0), (SOMA_T *)g->w->yg + i * ny);
+        }
     }
-    return G;
 }
 
-/* The chunk's inputs Xc and targets Yc: views of (X, Y) where possible,
- * else gathered into the workspace. With onehot = k > 0, Y holds integer
- * labels and Yc receives their one-hot rows (k wide). */
+/* The chunk's inputs Xc and targets Yc (Y may be NULL: inputs only): views
+ * of (X, Y) where possible, else gathered (and converted) into the
+ * workspace, on the shared pool when the rows are many. With onehot = k >
+ * 0, Y holds integer labels and Yc receives their one-hot rows (k wide). */
 static void chunk_rows(soma__ws *w, const soma_matrix *X, const soma_matrix *Y,
                        size_t onehot, const size_t *idx, size_t start, size_t m, MAT *Xc,
                        MAT *Yc)
 {
-    if (idx != NULL || !view_rows(X, start, m, Xc))
-        *Xc = gather_rows(X, idx, start, m, w->xg);
-    if (onehot > 0) {
-        *Yc = head(w->yg, m, onehot);
-        memset(Yc->data, 0, m * onehot * sizeof(SOMA_T));
-        for (size_t i = 0; i < m; i++) {
-            const size_t row = idx != NULL ? idx[start + i] : start + i;
-            Yc->data[i * onehot + (size_t)*soma_matrix_at(Y, row, 0)] = TC(1.0);
-        }
-    } else if (idx != NULL || !view_rows(Y, start, m, Yc)) {
-        *Yc = gather_rows(Y, idx, start, m, w->yg);
+    const bool gather_x = idx != NULL || !view_rows(X, start, m, Xc);
+    const bool gather_y =
+        Y != NULL && onehot == 0 && (idx != NULL || !view_rows(Y, start, m, Yc));
+    if (gather_x || gather_y || onehot > 0) {
+        const SOMA_SFX(gather) g = {.w = w,
+                                    .X = X,
+                                    .Y = Y,
+                                    .idx = idx != NULL ? idx + start : NULL,
+                                    .start = start,
+                                    .onehot = onehot,
+                                    .gather_x = gather_x,
+                                    .gather_y = gather_y};
+        const size_t y_cols = onehot > 0 ? onehot : gather_y ? Y->cols : 0;
+        const size_t per_row = (gather_x ? X->cols : 0) + y_cols;
+        soma__par_for(m, SOMA__GRAIN_COPY / per_row + 1, gather_block, &g);
     }
+    if (gather_x)
+        *Xc = head(w->xg, m, X->cols);
+    if (onehot > 0)
+        *Yc = head(w->yg, m, onehot);
+    else if (gather_y)
+        *Yc = head(w->yg, m, Y->cols);
 }
 
 static void batch_gradient(soma_mlp *mlp, soma__ws *w, const soma_matrix *X,
@@ -240,8 +269,7 @@ static void infer(const soma_mlp *mlp, soma__ws *w, const soma_matrix *X,
     for (size_t c0 = 0; c0 < n; c0 += w->cap) {
         const size_t mc = n - c0 < w->cap ? n - c0 : w->cap;
         MAT Xc;
-        if (!view_rows(X, c0, mc, &Xc))
-            Xc = gather_rows(X, NULL, c0, mc, w->xg);
+        chunk_rows(w, X, NULL, 0, NULL, c0, mc, &Xc, NULL);
         forward(mlp, w, &Xc, 1.0, NULL);
         const MAT P = head(w->A[mlp->n_layers - 1], mc, k);
         for (size_t i = 0; i < mc; i++) {

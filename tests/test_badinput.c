@@ -719,6 +719,17 @@ static void case_soma_backend_config(void)
     ck_assert_ptr_nonnull(soma_backend_config());
 }
 
+static void case_soma_threads_set(void)
+{
+    EXPECT(SOMA_EINVAL, soma_threads_set(-1));
+    EXPECT(SOMA_EINVAL, soma_threads_set(INT_MIN));
+}
+
+static void case_soma_threads_get(void)
+{
+    EXPECT(SOMA_EINVAL, soma_threads_get(NULL));
+}
+
 static void case_soma_blas_threads_set(void)
 {
     EXPECT(SOMA_EINVAL, soma_blas_threads_set(0));
@@ -3385,6 +3396,8 @@ static const api_case cases[] = {
     API_CASE(soma_gemm),
     API_CASE(soma_backend_name),
     API_CASE(soma_backend_config),
+    API_CASE(soma_threads_set),
+    API_CASE(soma_threads_get),
     API_CASE(soma_blas_threads_set),
     API_CASE(soma_blas_threads_get),
     API_CASE(soma_activation_name),

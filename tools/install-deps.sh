@@ -2,9 +2,11 @@
 # Install what soma needs to build, test and draw on Debian 12 / Ubuntu.
 # Runs apt-get directly as root, through sudo otherwise.
 set -eu
+# libopenblas-openmp-dev: OpenBLAS's OpenMP flavour, whose thread pool soma's
+# own loops share (meson option threads=auto picks it when installed).
 # cmake: the outside CMake project of tests/consumers (.ci/run).
-pkgs="build-essential meson ninja-build pkg-config libopenblas-dev liblapacke-dev
-check gnuplot-nox cmake zlib1g-dev locales"
+pkgs="build-essential meson ninja-build pkg-config libopenblas-dev
+libopenblas-openmp-dev liblapacke-dev check gnuplot-nox cmake zlib1g-dev locales"
 # Real data: Fashion-MNIST as IDX files in /usr/share/datasets/fashion-mnist
 # (examples/fashion_mnist.c, the idx-fashion-mnist test). SOMA_WITH_DATA=0
 # leaves both out (30 MB and about 100 MB).
@@ -20,9 +22,12 @@ fi
 # The robustness checks of .ci/run (docs/robustness.md): clang with its
 # sanitizer and libFuzzer runtimes (libclang-rt-14-dev, not pulled in by
 # clang without recommends) for the ASan/UBSan, TSan and fuzzing builds, and
-# valgrind for the memcheck run. SOMA_WITH_ROBUSTNESS=0 leaves them out.
+# valgrind for the memcheck run; libomp-dev (LLVM's OpenMP runtime, with the
+# Archer tool that tells ThreadSanitizer about OpenMP's synchronisation) for
+# the TSan build of soma's parallel loops. SOMA_WITH_ROBUSTNESS=0 leaves them
+# out.
 if [ "${SOMA_WITH_ROBUSTNESS:-1}" = 1 ]; then
-    pkgs="$pkgs clang libclang-rt-14-dev valgrind"
+    pkgs="$pkgs clang libclang-rt-14-dev libomp-dev valgrind"
 fi
 if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
