@@ -150,7 +150,7 @@ typedef struct timed {
     size_t n, cap;
 } timed;
 
-static soma_status timed_grads(void *user, double *g, size_t n, size_t rows)
+static soma_status timed_grads(void *user, double *g, size_t n, double rows)
 {
     timed *t = user;
     const double t0 = now();

@@ -15,14 +15,17 @@ typedef soma__ws workspace;
 
 typedef struct ws_plan {
     size_t cap;
-    bool train;    /* dZ buffers */
-    bool dropout;  /* M, D */
-    bool gather;   /* rows are picked by index: xg, yg */
-    bool onehot;   /* yg, for integer labels expanded to one-hot rows */
-    bool targets;  /* Y is read (yg in a float model) */
-    bool gbuf;     /* a double copy of a float model's gradient */
-    size_t n_idx;  /* idx entries */
-    size_t n_mark; /* mark entries */
+    bool train;       /* dZ buffers */
+    bool dropout;     /* M, D */
+    bool gather;      /* rows are picked by index: xg, yg */
+    bool onehot;      /* yg, for integer labels expanded to one-hot rows */
+    bool targets;     /* Y is read (yg in a float model) */
+    bool gbuf;        /* a double copy of a float model's gradient */
+    size_t n_wts;     /* row weights of the data */
+    size_t n_wts_val; /* row weights of an explicit validation set */
+    size_t n_cw;      /* class weights */
+    size_t n_idx;     /* idx entries */
+    size_t n_mark;    /* mark entries */
     bool snapshot;
     bool best;
 } ws_plan;
@@ -111,6 +114,9 @@ static void ws_layout(const soma_mlp *mlp, const ws_plan *p, carver *c, workspac
         w->best = carve(c, mlp->n_params, mlp->elem);
     if (p->gbuf)
         w->gbuf = carve(c, mlp->n_params, sizeof(double));
+    w->wts = carve(c, p->n_wts, sizeof(double));
+    w->wts_val = carve(c, p->n_wts_val, sizeof(double));
+    w->cw = carve(c, p->n_cw, sizeof(double));
 }
 
 /* Allocate a workspace for mlp through alloc (resolved, not NULL). */
@@ -343,6 +349,7 @@ typedef struct fit_state {
     soma_rng rng;
     bool has_val, dropout;
     size_t y_onehot, v_onehot; /* one-hot widths of integer-label Y and Y_val */
+    const double *wts, *vwts;  /* row weights of the training / validation data */
     soma__mlp_opt opt;         /* fresh optimizer state, until fit_commit */
     bool fresh_opt;            /* opt holds state not yet installed */
     bool stop_requested;       /* the batch callback asked to stop */
@@ -351,7 +358,7 @@ typedef struct fit_state {
 /* The reduce hook on this step's gradient (m rows): in the model's
  * precision when the hook has that member, else in double through the
  * workspace's copy (a float model with a double hook). */
-static soma_status reduce_grads(fit_state *f, size_t m)
+static soma_status reduce_grads(fit_state *f, double m)
 {
     soma_mlp *mlp = f->mlp;
     const soma_reduce_hook *r = &f->o->reduce;
@@ -397,9 +404,10 @@ static soma_status run_epoch(fit_state *f, size_t epoch, double lr, soma__sums *
     const double keep = 1.0 - o->dropout;
     for (size_t b0 = 0; b0 < f->n_train; b0 += f->batch) {
         const size_t m = f->n_train - b0 < f->batch ? f->n_train - b0 : f->batch;
-        mlp->ops->batch_gradient(mlp, &f->w, f->X, f->Y, f->y_onehot, order, b0, m, keep,
-                                 f->dropout ? &f->rng : NULL, s);
-        SOMA_TRY(reduce_grads(f, m));
+        const double weight =
+            mlp->ops->batch_gradient(mlp, &f->w, f->X, f->Y, f->y_onehot, f->wts, order,
+                                     b0, m, keep, f->dropout ? &f->rng : NULL, s);
+        SOMA_TRY(reduce_grads(f, weight));
         if (o->l2 > 0.0)
             mlp->ops->add_l2(mlp, o->l2);
         if (o->clip_norm > 0.0)
@@ -412,8 +420,8 @@ static soma_status run_epoch(fit_state *f, size_t epoch, double lr, soma__sums *
         }
     }
     if (f->has_val)
-        mlp->ops->evaluate_rows(mlp, &f->w, f->Xv, f->Yv, f->v_onehot, f->val_idx,
-                                f->n_val, v);
+        mlp->ops->evaluate_rows(mlp, &f->w, f->Xv, f->Yv, f->v_onehot, f->vwts,
+                                f->val_idx, f->n_val, v);
     if (o->reduce.metrics != NULL) {
         double vals[6] = {s->loss, s->correct, s->count, v->loss, v->correct, v->count};
         SOMA_TRY(o->reduce.metrics(o->reduce.user, vals, 6));
@@ -457,6 +465,130 @@ static void fit_release(fit_state *f, soma_history *h)
 
 /* Checks and allocations of fit; changes nothing in the model (a fresh
  * optimizer state waits in f->opt until fit_commit). */
+/* The class of row i of Y: its integer label (onehot > 0), its argmax (k
+ * columns), or Y > 0.5 (one column). */
+static size_t row_class(const soma_matrix *Y, size_t onehot, size_t i)
+{
+    const double *y = soma_matrix_at(Y, i, 0);
+    if (onehot > 0)
+        return (size_t)y[0];
+    if (Y->cols == 1)
+        return y[0] > 0.5;
+    size_t best = 0;
+    for (size_t j = 1; j < Y->cols; j++)
+        best = y[j] > y[best] ? j : best;
+    return best;
+}
+
+/* A weight vector argument: n x 1, finite, >= 0. */
+static soma_status check_weight_column(const soma_matrix *w, const char *name, size_t n,
+                                       soma_error_info *err)
+{
+    SOMA_TRY(soma__check_shape_arg(w, name, n, 1, err));
+    for (size_t i = 0; i < n; i++) {
+        const double v = *soma_matrix_at(w, i, 0);
+        SOMA_REQUIRE(isfinite(v) && v >= 0.0, err, SOMA_EINVAL, name,
+                     "%s(%zu, 0) is %g: weights are finite and >= 0", name, i, v);
+    }
+    return SOMA_OK;
+}
+
+/* The weight options against the data (before anything is allocated). */
+static soma_status check_weights(const soma_mlp *mlp, const soma_fit_options *o, size_t n,
+                                 soma_error_info *err)
+{
+    const size_t k = soma__mlp_n_classes(mlp);
+    if (o->sample_weight != NULL)
+        SOMA_TRY(check_weight_column(o->sample_weight, "options.sample_weight", n, err));
+    if (o->sample_weight_val != NULL) {
+        SOMA_REQUIRE(o->X_val != NULL, err, SOMA_EINVAL, "options.sample_weight_val",
+                     "options.sample_weight_val is set without options.X_val (rows held "
+                     "out by validation_fraction take their options.sample_weight)");
+        SOMA_TRY(check_weight_column(o->sample_weight_val, "options.sample_weight_val",
+                                     o->X_val->rows, err));
+    }
+    const bool classes = o->class_weight != NULL || o->class_weight_balanced;
+    SOMA_REQUIRE(!classes || k > 0, err, SOMA_EINVAL, "options.class_weight",
+                 "options.class_weight on a regression (MSE) model: it has no classes");
+    SOMA_REQUIRE(o->class_weight == NULL || !o->class_weight_balanced, err, SOMA_EINVAL,
+                 "options.class_weight",
+                 "options.class_weight and options.class_weight_balanced are both set: "
+                 "choose one");
+    if (o->class_weight != NULL)
+        for (size_t c = 0; c < k; c++)
+            SOMA_REQUIRE(
+                isfinite(o->class_weight[c]) && o->class_weight[c] >= 0.0, err,
+                SOMA_EINVAL, "options.class_weight",
+                "options.class_weight[%zu] is %g: weights are finite and >= 0 (k = "
+                "%zu values)",
+                c, o->class_weight[c], k);
+    return SOMA_OK;
+}
+
+/* Row weights of the training data (and of the validation rows) into the
+ * workspace: sample weight times class weight; balanced class weights from
+ * the training rows. The training weights must have a positive sum. */
+static soma_status fill_weights(fit_state *f, bool weighted, bool split,
+                                soma_error_info *err)
+{
+    const soma_fit_options *o = f->o;
+    soma_mlp *mlp = f->mlp;
+    const size_t n = f->X->rows, k = soma__mlp_n_classes(mlp);
+    double *cw = f->w.cw;
+    if (o->class_weight != NULL)
+        memcpy(cw, o->class_weight, k * sizeof(double));
+    if (o->class_weight_balanced) {
+        memset(cw, 0, k * sizeof(double));
+        for (size_t t = 0; t < f->n_train; t++)
+            cw[row_class(f->Y, f->y_onehot,
+                         f->train_idx != NULL ? f->train_idx[t] : t)] += 1.0;
+        for (size_t c = 0; c < k; c++)
+            cw[c] = cw[c] > 0.0 ? (double)f->n_train / ((double)k * cw[c]) : 0.0;
+    }
+    if (f->w.wts != NULL) {
+        for (size_t i = 0; i < n; i++) {
+            double v =
+                o->sample_weight != NULL ? *soma_matrix_at(o->sample_weight, i, 0) : 1.0;
+            if (cw != NULL)
+                v *= cw[row_class(f->Y, f->y_onehot, i)];
+            f->w.wts[i] = v;
+        }
+        f->vwts = split ? f->w.wts : NULL;
+    }
+    if (weighted) {
+        double total = 0.0;
+        for (size_t t = 0; t < f->n_train; t++)
+            total += f->w.wts[f->train_idx != NULL ? f->train_idx[t] : t];
+        SOMA_REQUIRE(
+            total > 0.0, err, SOMA_EINVAL,
+            o->sample_weight != NULL ? "options.sample_weight" : "options.class_weight",
+            "the training rows' weights sum to 0: give some row a positive weight");
+        f->wts = f->w.wts;
+    }
+    if (f->w.wts_val != NULL) {
+        for (size_t i = 0; i < f->n_val; i++) {
+            double v = o->sample_weight_val != NULL
+                           ? *soma_matrix_at(o->sample_weight_val, i, 0)
+                           : 1.0;
+            if (cw != NULL)
+                v *= cw[row_class(f->Yv, f->v_onehot, i)];
+            f->w.wts_val[i] = v;
+        }
+        f->vwts = f->w.wts_val;
+    }
+    if (f->vwts != NULL) {
+        double total = 0.0;
+        for (size_t v = 0; v < f->n_val; v++)
+            total += f->vwts[f->val_idx != NULL && split ? f->val_idx[v] : v];
+        SOMA_REQUIRE(
+            total > 0.0, err, SOMA_EINVAL,
+            f->w.wts_val != NULL ? "options.sample_weight_val" : "options.sample_weight",
+            "the validation rows' weights sum to 0: the validation loss would be "
+            "undefined");
+    }
+    return SOMA_OK;
+}
+
 static soma_status fit_setup(fit_state *f, soma_history *h, soma_error_info *err)
 {
     const soma_fit_options *o = f->o;
@@ -492,7 +624,15 @@ static soma_status fit_setup(fit_state *f, soma_history *h, soma_error_info *err
     size_t cap = f->batch < SOMA_MLP_CHUNK ? f->batch : SOMA_MLP_CHUNK;
     if (f->has_val && f->n_val > cap)
         cap = f->n_val < SOMA_MLP_CHUNK ? f->n_val : SOMA_MLP_CHUNK;
+    const bool weighted =
+        o->sample_weight != NULL || o->class_weight != NULL || o->class_weight_balanced;
+    const bool val_weighted = f->has_val && (weighted || o->sample_weight_val != NULL);
     ws_plan p = {.cap = cap,
+                 .n_wts = weighted || (val_weighted && n_split > 0) ? n : 0,
+                 .n_wts_val = val_weighted && o->X_val != NULL ? f->n_val : 0,
+                 .n_cw = o->class_weight != NULL || o->class_weight_balanced
+                             ? soma__mlp_n_classes(mlp)
+                             : 0,
                  .train = true,
                  .dropout = f->dropout,
                  .gather = indexed,
@@ -538,6 +678,13 @@ static soma_status fit_setup(fit_state *f, soma_history *h, soma_error_info *err
             f->w.idx[i] = i;
         f->train_idx = f->w.idx;
     }
+    if (weighted || val_weighted) {
+        st = fill_weights(f, weighted, n_split > 0, err);
+        if (st != SOMA_OK) {
+            fit_release(f, h);
+            return st;
+        }
+    }
     return SOMA_OK;
 }
 
@@ -561,6 +708,8 @@ static soma_status fit_begin(fit_state *f, soma_history *h, soma_error_info *err
     soma_status st = check_data(f->mlp, f->X, "X", f->Y, "Y", err);
     if (st == SOMA_OK)
         st = check_options(f->o, err);
+    if (st == SOMA_OK)
+        st = check_weights(f->mlp, f->o, f->X->rows, err);
     if (st == SOMA_OK)
         st = check_hooks(f->mlp, f->o, err);
     if (st == SOMA_OK)
@@ -704,24 +853,49 @@ soma_status soma_mlp_fit(soma_mlp *mlp, const soma_matrix *X, const soma_matrix 
 /* ------------------------------------------------------------------------ */
 /* Gradient for checks, prediction, evaluation                               */
 
-soma_status soma_mlp_gradient(soma_mlp *mlp, const soma_matrix *X, const soma_matrix *Y,
-                              double l2, double *objective, soma_error_info *err)
+/* Row weights w of n rows (checked, NULL allowed) copied into the
+ * workspace's wts: they must be finite, >= 0 and have a positive sum. */
+static soma_status check_row_weights(const soma_matrix *w, size_t n, soma_error_info *err)
+{
+    if (w == NULL)
+        return SOMA_OK;
+    SOMA_TRY(check_weight_column(w, "w", n, err));
+    double total = 0.0;
+    for (size_t i = 0; i < n; i++)
+        total += *soma_matrix_at(w, i, 0);
+    SOMA_REQUIRE(total > 0.0, err, SOMA_EINVAL, "w",
+                 "w sums to 0: give some row a positive weight");
+    return SOMA_OK;
+}
+
+static void copy_row_weights(const soma_matrix *w, double *out)
+{
+    for (size_t i = 0; w != NULL && i < w->rows; i++)
+        out[i] = *soma_matrix_at(w, i, 0);
+}
+
+soma_status soma_mlp_gradient_weighted(soma_mlp *mlp, const soma_matrix *X,
+                                       const soma_matrix *Y, const soma_matrix *wv,
+                                       double l2, double *objective, soma_error_info *err)
 {
     SOMA_REQUIRE_PTR(mlp, err, "mlp");
     SOMA_REQUIRE(nonneg_finite(l2), err, SOMA_EINVAL, "l2",
                  "l2 is %g: it must be finite and >= 0", l2);
     SOMA_TRY(check_data(mlp, X, "X", Y, "Y", err));
+    SOMA_TRY(check_row_weights(wv, X->rows, err));
     const size_t n = X->rows, onehot = onehot_width(mlp, Y);
     ws_plan p = {.cap = n < SOMA_MLP_CHUNK ? n : SOMA_MLP_CHUNK,
                  .train = true,
                  .onehot = onehot > 0,
-                 .targets = true};
+                 .targets = true,
+                 .n_wts = wv != NULL ? n : 0};
     workspace w;
     SOMA_TRY(ws_create(mlp, &p, &w, err));
+    copy_row_weights(wv, w.wts);
     soma__sums s = {0, 0, 0};
-    mlp->ops->batch_gradient(mlp, &w, X, Y, onehot, NULL, 0, n, 1.0, NULL, &s);
+    mlp->ops->batch_gradient(mlp, &w, X, Y, onehot, w.wts, NULL, 0, n, 1.0, NULL, &s);
     ws_free(mlp, &w);
-    double J = s.loss / (double)n;
+    double J = s.loss / s.count;
     if (l2 > 0.0) {
         J += 0.5 * l2 * mlp->ops->sum_sq_weights(mlp);
         mlp->ops->add_l2(mlp, l2);
@@ -729,6 +903,12 @@ soma_status soma_mlp_gradient(soma_mlp *mlp, const soma_matrix *X, const soma_ma
     if (objective != NULL)
         *objective = J;
     return SOMA_OK;
+}
+
+soma_status soma_mlp_gradient(soma_mlp *mlp, const soma_matrix *X, const soma_matrix *Y,
+                              double l2, double *objective, soma_error_info *err)
+{
+    return soma_mlp_gradient_weighted(mlp, X, Y, NULL, l2, objective, err);
 }
 
 /* Inference over X chunk by chunk in the workspace w (no allocation). */
@@ -789,25 +969,53 @@ soma_status soma_mlp_predict(const soma_mlp *mlp, const soma_matrix *X,
     return infer(mlp, X, labels, SOMA__SINK_LABELS, err);
 }
 
-soma_status soma_mlp_evaluate(const soma_mlp *mlp, const soma_matrix *X,
-                              const soma_matrix *Y, double *loss, double *accuracy,
-                              soma_error_info *err)
+soma_status soma_mlp_evaluate_weighted(const soma_mlp *mlp, const soma_matrix *X,
+                                       const soma_matrix *Y, const soma_matrix *wv,
+                                       double *loss, double *accuracy,
+                                       soma_error_info *err)
 {
     SOMA_REQUIRE_PTR(mlp, err, "mlp");
     SOMA_TRY(check_data(mlp, X, "X", Y, "Y", err));
+    SOMA_TRY(check_row_weights(wv, X->rows, err));
     const size_t n = X->rows, onehot = onehot_width(mlp, Y);
     ws_plan p = {.cap = n < SOMA_MLP_CHUNK ? n : SOMA_MLP_CHUNK,
                  .onehot = onehot > 0,
-                 .targets = true};
+                 .targets = true,
+                 .n_wts = wv != NULL ? n : 0};
     workspace w;
     SOMA_TRY(ws_create(mlp, &p, &w, err));
+    copy_row_weights(wv, w.wts);
     soma__sums s = {0, 0, 0};
-    mlp->ops->evaluate_rows(mlp, &w, X, Y, onehot, NULL, n, &s);
+    mlp->ops->evaluate_rows(mlp, &w, X, Y, onehot, w.wts, NULL, n, &s);
     ws_free(mlp, &w);
     if (loss != NULL)
         *loss = s.loss / s.count;
     if (accuracy != NULL)
         *accuracy = mlp->spec.loss == SOMA_LOSS_MSE ? NAN : s.correct / s.count;
+    return SOMA_OK;
+}
+
+soma_status soma_mlp_evaluate(const soma_mlp *mlp, const soma_matrix *X,
+                              const soma_matrix *Y, double *loss, double *accuracy,
+                              soma_error_info *err)
+{
+    return soma_mlp_evaluate_weighted(mlp, X, Y, NULL, loss, accuracy, err);
+}
+
+soma_status soma_class_weights_balanced(const soma_matrix *labels, size_t k,
+                                        double *weights, soma_error_info *err)
+{
+    SOMA_REQUIRE_PTR(weights, err, "weights");
+    SOMA_REQUIRE(k >= 1, err, SOMA_EINVAL, "k", "k is 0: at least one class");
+    size_t top;
+    SOMA_TRY(soma__labels_scan(labels, "labels", k, NULL, &top, err));
+    for (size_t c = 0; c < k; c++)
+        weights[c] = 0.0;
+    for (size_t i = 0; i < labels->rows; i++)
+        weights[(size_t)*soma_matrix_at(labels, i, 0)] += 1.0;
+    for (size_t c = 0; c < k; c++)
+        weights[c] =
+            weights[c] > 0.0 ? (double)labels->rows / ((double)k * weights[c]) : 0.0;
     return SOMA_OK;
 }
 

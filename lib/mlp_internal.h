@@ -89,6 +89,9 @@ typedef struct soma__ws {
     void *best;          /* parameters of the best epoch */
     double *gbuf;        /* n_params doubles: a float model's gradient for a
                           * double reduce hook */
+    double *wts;         /* row weights of the data (n), or NULL */
+    double *wts_val;     /* row weights of an explicit validation set, or NULL */
+    double *cw;          /* class weights (k), or NULL */
     void *block;
     size_t bytes;
     soma_allocator alloc; /* of block */
@@ -108,15 +111,19 @@ typedef enum soma__sink { SOMA__SINK_PROBA, SOMA__SINK_LABELS } soma__sink;
  * the rows to take, from position start. */
 struct soma__mlp_ops {
     /* Mean-loss gradient of m rows into mlp->grads, chunk by chunk (dropout
-     * with keep probability `keep` when rng is not NULL); adds to s. */
-    void (*batch_gradient)(soma_mlp *mlp, soma__ws *w, const soma_matrix *X,
-                           const soma_matrix *Y, size_t onehot, const size_t *idx,
-                           size_t start, size_t m, double keep, soma_rng *rng,
-                           soma__sums *s);
-    /* Loss and correct counts on n rows, no dropout; adds to s. */
+     * with keep probability `keep` when rng is not NULL); adds to s. With
+     * row weights wts (indexed by the data's rows, or NULL for 1 each) the
+     * weighted mean, each row counted with its weight in s. Returns the
+     * batch's total weight (m without weights). */
+    double (*batch_gradient)(soma_mlp *mlp, soma__ws *w, const soma_matrix *X,
+                             const soma_matrix *Y, size_t onehot, const double *wts,
+                             const size_t *idx, size_t start, size_t m, double keep,
+                             soma_rng *rng, soma__sums *s);
+    /* Loss and correct counts on n rows, no dropout, weighted as in
+     * batch_gradient; adds to s. */
     void (*evaluate_rows)(const soma_mlp *mlp, soma__ws *w, const soma_matrix *X,
-                          const soma_matrix *Y, size_t onehot, const size_t *idx,
-                          size_t n, soma__sums *s);
+                          const soma_matrix *Y, size_t onehot, const double *wts,
+                          const size_t *idx, size_t n, soma__sums *s);
     /* Outputs or labels of every row of X into out. */
     void (*infer)(const soma_mlp *mlp, soma__ws *w, const soma_matrix *X,
                   soma_matrix *out, soma__sink kind);

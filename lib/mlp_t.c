@@ -112,6 +112,63 @@ static double output_loss(const soma_mlp *mlp, soma__ws *w, const MAT *Y, MAT *d
     return sum;
 }
 
+/* Row i of a chunk matrix, as a 1-row matrix. */
+static MAT row_of(const MAT *M, size_t i)
+{
+    return SOMA_SFX(soma__mview)(SOMA__AT(M, i, 0), 1, M->cols, M->cols);
+}
+
+/* output_loss with row weights cw[0..m): sum_i cw[i] loss_i, and row i of
+ * dz (when not NULL) scaled by cw[i]. Row by row: the kernels sum a
+ * chunk's losses, and a weighted fit needs each row's. */
+static double output_loss_weighted(const soma_mlp *mlp, soma__ws *w, const MAT *Y,
+                                   MAT *dz, const double *cw)
+{
+    const size_t L = mlp->n_layers, m = Y->rows, k = mlp->sizes[L];
+    const MAT Z = head(w->Z[L - 1], m, k), A = head(w->A[L - 1], m, k);
+    double sum = 0.0;
+    for (size_t i = 0; i < m; i++) {
+        MAT Zi = row_of(&Z, i), Ai = row_of(&A, i), Yi = row_of(Y, i), di;
+        MAT *d = NULL;
+        if (dz != NULL) {
+            di = row_of(dz, i);
+            d = &di;
+        }
+        double l;
+        if (soma__mlp_fused(mlp)) {
+            l = K(loss_logits_sum)(mlp->spec.loss, &Zi, &Yi, NULL, d);
+        } else {
+            l = K(loss_sum)(mlp->spec.loss, &Ai, &Yi, d);
+            if (d != NULL)
+                K(activation_backward_rows)
+            (mlp->spec.output, (SOMA_T)mlp->spec.output_alpha, &Zi, &Ai, d, d);
+        }
+        sum += cw[i] * l;
+        if (d != NULL)
+            K(scale)(k, (SOMA_T)cw[i], d->data);
+    }
+    return sum;
+}
+
+/* count_correct with row weights: sum_i cw[i] [row i correct]. */
+static double weighted_correct(const MAT *P, const MAT *Y, const double *cw)
+{
+    double correct = 0.0;
+    for (size_t i = 0; i < P->rows; i++) {
+        const MAT Pi = row_of(P, i), Yi = row_of(Y, i);
+        correct += cw[i] * (double)count_correct(&Pi, &Yi);
+    }
+    return correct;
+}
+
+/* The weights of rows [start, start + m) (idx[start + i], or start + i). */
+static void chunk_weights(const double *wts, const size_t *idx, size_t start, size_t m,
+                          double *cw)
+{
+    for (size_t i = 0; i < m; i++)
+        cw[i] = wts[idx != NULL ? idx[start + i] : start + i];
+}
+
 /* Backward from dz[0] (the output dZ) into mlp->grads: grads = scale *
  * (this chunk's gradient) (+ grads when accumulate). */
 static void backward(soma_mlp *mlp, soma__ws *w, const MAT *X, SOMA_T scale,
@@ -224,41 +281,68 @@ static void chunk_rows(soma__ws *w, const soma_matrix *X, const soma_matrix *Y,
         *Yc = head(w->yg, m, Y->cols);
 }
 
-static void batch_gradient(soma_mlp *mlp, soma__ws *w, const soma_matrix *X,
-                           const soma_matrix *Y, size_t onehot, const size_t *idx,
-                           size_t start, size_t m, double keep, soma_rng *rng,
-                           soma__sums *s)
+static double batch_gradient(soma_mlp *mlp, soma__ws *w, const soma_matrix *X,
+                             const soma_matrix *Y, size_t onehot, const double *wts,
+                             const size_t *idx, size_t start, size_t m, double keep,
+                             soma_rng *rng, soma__sums *s)
 {
-    const SOMA_T scale = (SOMA_T)(1.0 / (double)m);
+    /* The batch's total weight first: every chunk's gradient is scaled by
+     * its inverse (a batch of zero weight gives a zero gradient). */
+    double total = (double)m;
+    if (wts != NULL) {
+        total = 0.0;
+        for (size_t i = 0; i < m; i++)
+            total += wts[idx != NULL ? idx[start + i] : start + i];
+    }
+    const SOMA_T scale = (SOMA_T)(total > 0.0 ? 1.0 / total : 0.0);
     const size_t k = mlp->sizes[mlp->n_layers];
+    double cw[SOMA_MLP_CHUNK];
     for (size_t c0 = 0; c0 < m; c0 += w->cap) {
         const size_t mc = m - c0 < w->cap ? m - c0 : w->cap;
         MAT Xc, Yc;
         chunk_rows(w, X, Y, onehot, idx, start + c0, mc, &Xc, &Yc);
         forward(mlp, w, &Xc, keep, rng);
         MAT dz = head(w->dz[0], mc, k);
-        s->loss += output_loss(mlp, w, &Yc, &dz);
         MAT P = head(w->A[mlp->n_layers - 1], mc, k);
-        s->correct += (double)count_correct(&P, &Yc);
-        s->count += (double)mc;
+        if (wts == NULL) {
+            s->loss += output_loss(mlp, w, &Yc, &dz);
+            s->correct += (double)count_correct(&P, &Yc);
+            s->count += (double)mc;
+        } else {
+            chunk_weights(wts, idx, start + c0, mc, cw);
+            s->loss += output_loss_weighted(mlp, w, &Yc, &dz, cw);
+            s->correct += weighted_correct(&P, &Yc, cw);
+            for (size_t i = 0; i < mc; i++)
+                s->count += cw[i];
+        }
         backward(mlp, w, &Xc, scale, c0 > 0, rng != NULL);
     }
+    return total;
 }
 
 static void evaluate_rows(const soma_mlp *mlp, soma__ws *w, const soma_matrix *X,
-                          const soma_matrix *Y, size_t onehot, const size_t *idx,
-                          size_t n, soma__sums *s)
+                          const soma_matrix *Y, size_t onehot, const double *wts,
+                          const size_t *idx, size_t n, soma__sums *s)
 {
     const size_t k = mlp->sizes[mlp->n_layers];
+    double cw[SOMA_MLP_CHUNK];
     for (size_t c0 = 0; c0 < n; c0 += w->cap) {
         const size_t mc = n - c0 < w->cap ? n - c0 : w->cap;
         MAT Xc, Yc;
         chunk_rows(w, X, Y, onehot, idx, c0, mc, &Xc, &Yc);
         forward(mlp, w, &Xc, 1.0, NULL);
-        s->loss += output_loss(mlp, w, &Yc, NULL);
         MAT P = head(w->A[mlp->n_layers - 1], mc, k);
-        s->correct += (double)count_correct(&P, &Yc);
-        s->count += (double)mc;
+        if (wts == NULL) {
+            s->loss += output_loss(mlp, w, &Yc, NULL);
+            s->correct += (double)count_correct(&P, &Yc);
+            s->count += (double)mc;
+        } else {
+            chunk_weights(wts, idx, c0, mc, cw);
+            s->loss += output_loss_weighted(mlp, w, &Yc, NULL, cw);
+            s->correct += weighted_correct(&P, &Yc, cw);
+            for (size_t i = 0; i < mc; i++)
+                s->count += cw[i];
+        }
     }
 }
 

@@ -1638,7 +1638,7 @@ static void case_soma_fit_options_default(void)
     ck_assert_ptr_null(o.X_val);
 }
 
-static soma_status f32_hook(void *user, float *g, size_t n, size_t rows)
+static soma_status f32_hook(void *user, float *g, size_t n, double rows)
 {
     (void)user;
     (void)g;
@@ -1902,6 +1902,66 @@ static void case_soma_mlp_set_metadata(void)
 static void case_soma_mlp_metadata(void)
 {
     ck_assert_str_eq(soma_mlp_metadata(NULL), "");
+}
+
+static void case_soma_mlp_gradient_weighted(void)
+{
+    soma_mlp *m = watched_mlp();
+    mlp_data d = data_for_small();
+    soma_matrix w = mat(6, 1), w5 = mat(5, 1), zero = mat(6, 1);
+    for (size_t i = 0; i < 6; i++)
+        w.data[i] = 1.0;
+    double J;
+    poison(&J, sizeof J);
+    EXPECT(SOMA_EINVAL, soma_mlp_gradient_weighted(NULL, &d.X, &d.Y, &w, 0, &J, &E));
+    EACH_INVALID(b)
+    EXPECT(SOMA_EINVAL, soma_mlp_gradient_weighted(m, &d.X, &d.Y, b, 0, &J, &E));
+    EXPECT(SOMA_EDIM, soma_mlp_gradient_weighted(m, &d.X, &d.Y, &w5, 0, &J, &E));
+    EXPECT(SOMA_EINVAL, soma_mlp_gradient_weighted(m, &d.X, &d.Y, &zero, 0, &J, &E));
+    const double bad[3] = {-1.0, NAN, INFINITY};
+    for (int i = 0; i < 3; i++) {
+        w.data[2] = bad[i];
+        EXPECT(SOMA_EINVAL, soma_mlp_gradient_weighted(m, &d.X, &d.Y, &w, 0, &J, &E));
+    }
+    soma_mlp_destroy(m);
+}
+
+static void case_soma_mlp_evaluate_weighted(void)
+{
+    soma_mlp *m = watched_mlp();
+    mlp_data d = data_for_small();
+    soma_matrix w = mat(6, 1), w5 = mat(5, 1), zero = mat(6, 1);
+    for (size_t i = 0; i < 6; i++)
+        w.data[i] = 1.0;
+    double loss, acc;
+    poison(&loss, sizeof loss);
+    poison(&acc, sizeof acc);
+    EXPECT(SOMA_EINVAL,
+           soma_mlp_evaluate_weighted(NULL, &d.X, &d.Y, &w, &loss, &acc, &E));
+    EACH_INVALID(b)
+    EXPECT(SOMA_EINVAL, soma_mlp_evaluate_weighted(m, &d.X, &d.Y, b, &loss, &acc, &E));
+    EXPECT(SOMA_EDIM, soma_mlp_evaluate_weighted(m, &d.X, &d.Y, &w5, &loss, &acc, &E));
+    EXPECT(SOMA_EINVAL,
+           soma_mlp_evaluate_weighted(m, &d.X, &d.Y, &zero, &loss, &acc, &E));
+    w.data[1] = -0.5;
+    EXPECT(SOMA_EINVAL, soma_mlp_evaluate_weighted(m, &d.X, &d.Y, &w, &loss, &acc, &E));
+    soma_mlp_destroy(m);
+}
+
+static void case_soma_class_weights_balanced(void)
+{
+    soma_matrix lab = labels01(4), wide = mat(4, 2);
+    double cw[2];
+    poison(cw, sizeof cw);
+    EXPECT(SOMA_EINVAL, soma_class_weights_balanced(&lab, 2, NULL, &E));
+    EXPECT(SOMA_EINVAL, soma_class_weights_balanced(&lab, 0, cw, &E));
+    EACH_BAD(b) EXPECT(SOMA_EINVAL, soma_class_weights_balanced(b, 2, cw, &E));
+    EXPECT(SOMA_EINVAL, soma_class_weights_balanced(&wide, 2, cw, &E));
+    lab.data[1] = 2.0; /* label >= k */
+    EXPECT(SOMA_EINVAL, soma_class_weights_balanced(&lab, 2, cw, &E));
+    lab.data[1] = NAN;
+    EXPECT(SOMA_ENONFINITE, soma_class_weights_balanced(&lab, 2, cw, &E));
+    ck_assert_uint_eq(T.allocs, 0);
 }
 
 static void case_soma_mlp_spec_classifier(void)
@@ -3454,6 +3514,9 @@ static const api_case cases[] = {
     API_CASE(soma_mlp_preprocessing),
     API_CASE(soma_mlp_set_metadata),
     API_CASE(soma_mlp_metadata),
+    API_CASE(soma_mlp_gradient_weighted),
+    API_CASE(soma_mlp_evaluate_weighted),
+    API_CASE(soma_class_weights_balanced),
     API_CASE(soma_mlp_spec_classifier),
     API_CASE(soma_classifier_outputs),
     API_CASE(soma_fit_options_adam),

@@ -472,11 +472,11 @@ typedef struct hook_log {
     double last_count;
 } hook_log;
 
-static soma_status double_grads(void *user, double *g, size_t n, size_t rows)
+static soma_status double_grads(void *user, double *g, size_t n, double rows)
 {
     hook_log *log = user;
     log->grad_calls++;
-    log->rows_seen += rows;
+    log->rows_seen += (size_t)rows;
     for (size_t i = 0; i < n; i++)
         g[i] *= 2.0;
     return SOMA_OK;
@@ -491,7 +491,7 @@ static soma_status see_metrics(void *user, double *v, size_t n)
     return SOMA_OK;
 }
 
-static soma_status fail_grads(void *user, double *g, size_t n, size_t rows)
+static soma_status fail_grads(void *user, double *g, size_t n, double rows)
 {
     (void)user, (void)g, (void)n, (void)rows;
     return SOMA_EMPI;
@@ -658,7 +658,7 @@ END_TEST
 
 /* A gradient hook that changes nothing (a float model calls it on a double
  * copy of its gradient, made once per fit). */
-static soma_status keep_grads(void *user, double *g, size_t n, size_t rows)
+static soma_status keep_grads(void *user, double *g, size_t n, double rows)
 {
     (void)user, (void)g, (void)n, (void)rows;
     return SOMA_OK;
@@ -1216,10 +1216,10 @@ typedef struct split_log {
     double train_sum, train_count, val_sum, val_count;
 } split_log;
 
-static soma_status zero_grads(void *user, double *g, size_t n, size_t rows)
+static soma_status zero_grads(void *user, double *g, size_t n, double rows)
 {
     split_log *log = user;
-    log->grad_rows = rows;
+    log->grad_rows = (size_t)rows;
     memset(g, 0, n * sizeof *g);
     return SOMA_OK;
 }

@@ -371,7 +371,7 @@ typedef struct hook_log {
 
 /* Hooks that double the gradient and count their calls, one per type. */
 #define DOUBLING_HOOK(name, T, calls)                                                    \
-    static soma_status name(void *user, T *g, size_t n, size_t rows)                     \
+    static soma_status name(void *user, T *g, size_t n, double rows)                     \
     {                                                                                    \
         hook_log *log = user;                                                            \
         log->calls++;                                                                    \

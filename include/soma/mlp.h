@@ -282,6 +282,18 @@ SOMA_API SOMA_NODISCARD soma_status soma_mlp_gradient(soma_mlp *mlp, const soma_
                                                       double *objective,
                                                       soma_error_info *err);
 
+/**
+ * @brief soma_mlp_gradient of the weighted objective J = sum_i w_i loss_i /
+ * sum_i w_i + (l2 / 2) sum ||W||^2, with row weights w (n x 1, finite, >= 0,
+ * positive sum; NULL = every weight 1, which is soma_mlp_gradient).
+ * @return as soma_mlp_gradient, and SOMA_EINVAL for a negative, non-finite
+ *         or all-zero w (the detail names the first bad entry), SOMA_EDIM
+ *         when w is not n x 1.
+ */
+SOMA_API SOMA_NODISCARD soma_status soma_mlp_gradient_weighted(
+    soma_mlp *mlp, const soma_matrix *X, const soma_matrix *Y, const soma_matrix *w,
+    double l2, double *objective, soma_error_info *err);
+
 /** @brief Statistics of one epoch, as recorded in the history. */
 typedef struct soma_epoch_stats {
     size_t epoch;         /**< 0-based, counting across warm-started fits */
@@ -345,13 +357,15 @@ typedef int (*soma_batch_callback)(void *user, const soma_batch_stats *stats);
  * On one machine leave them NULL.
  *
  * `grads` is called after each step's backward pass with the flat gradient
- * buffer grads[0..n) (the mean gradient of this process's batch of `rows`
- * rows, before L2 and clipping) and must leave in it the gradient to apply,
- * e.g. the row-weighted average over processes: sum_p rows_p g_p / sum_p
- * rows_p. `metrics` is called once per epoch with the sums the epoch
- * statistics are made of (values[0..6): training loss sum, correct count,
- * row count, then the same three for validation) and must replace them with
- * their sums over processes. A non-OK status from a hook stops fit with it.
+ * buffer grads[0..n) (the weighted mean gradient of this process's batch,
+ * before L2 and clipping) and `weight`, the sum of that batch's row weights
+ * (its row count when fit has no sample or class weights); it must leave in
+ * grads the gradient to apply, e.g. the weighted average over processes:
+ * sum_p weight_p g_p / sum_p weight_p. `metrics` is called once per epoch
+ * with the sums the epoch statistics are made of (values[0..6): training
+ * loss sum, correct count, row count, then the same three for validation;
+ * each row counted with its weight) and must replace them with their sums
+ * over processes. A non-OK status from a hook stops fit with it.
  *
  * `start`, when set, is called once per fit (given a non-NULL model and
  * options) after fit's argument checks and allocations and before anything
@@ -372,11 +386,11 @@ typedef int (*soma_batch_callback)(void *user, const soma_batch_stats *stats);
  * double models serves float models too. The metrics are doubles in both.
  */
 typedef struct soma_reduce_hook {
-    soma_status (*grads)(void *user, double *grads, size_t n, size_t rows);
+    soma_status (*grads)(void *user, double *grads, size_t n, double weight);
     soma_status (*metrics)(void *user, double *values, size_t n);
     void *user;
     soma_status (*start)(void *user, soma_status local);
-    soma_status (*grads_f32)(void *user, float *grads, size_t n, size_t rows);
+    soma_status (*grads_f32)(void *user, float *grads, size_t n, double weight);
 } soma_reduce_hook;
 
 /** @brief Everything soma_mlp_fit can be told. Start from soma_fit_options_default(). */
@@ -410,6 +424,17 @@ typedef struct soma_fit_options {
 
     bool warm_start;         /**< keep optimizer state and epoch count of the last fit */
     soma_reduce_hook reduce; /**< data-parallel hooks, or all NULL */
+
+    /** Per-row weights of X (n x 1, finite, >= 0), or NULL for 1 each. */
+    const soma_matrix *sample_weight;
+    /** Per-class weights (k values, finite, >= 0; k = the class count of the
+     *  model: nL, or 2 for one sigmoid output), or NULL for 1 each. */
+    const double *class_weight;
+    /** Instead of class_weight: n / (k count_c) from the training rows
+     *  (scikit-learn's "balanced"). */
+    bool class_weight_balanced;
+    /** Per-row weights of X_val (n_val x 1), or NULL for 1 each. */
+    const soma_matrix *sample_weight_val;
 } soma_fit_options;
 
 /**
@@ -446,6 +471,24 @@ SOMA_API soma_fit_options soma_fit_options_adam(size_t epochs);
  * schedule). Both continue from the model's current parameters; use
  * soma_mlp_init_weights to start over.
  *
+ * Weights: with options.sample_weight (w_i per row of X) and/or class
+ * weights (options.class_weight, or class_weight_balanced: n_train / (k
+ * count_c) over the training rows), row i weighs w_i c(y_i) and every loss,
+ * gradient and accuracy is the weighted mean, sum_i w_i l_i / sum_i w_i,
+ * per batch for the gradient (a batch whose weights sum to 0 gives a zero
+ * gradient) and per epoch for the history. The validation rows are weighed
+ * the same way (rows held out by validation_fraction keep their
+ * sample_weight; an explicit X_val takes sample_weight_val, or 1, times the
+ * class weights), so early stopping monitors the weighted validation loss;
+ * soma_mlp_evaluate_weighted computes the same figure. The class of a row
+ * is its integer label, the argmax of a one-hot row, or Y > 0.5 for one
+ * output. Without any weight the unweighted code runs (bit for bit the
+ * results of earlier versions). In a data-parallel run (mpi.h) the hook
+ * weighs each process's gradient by its batch's total weight; balanced
+ * class weights are then computed from each process's own rows, so give
+ * explicit class_weight (soma_class_weights_balanced on the whole data)
+ * when the shards' class mix differs.
+ *
  * Early stopping monitors the validation loss when there is validation data,
  * else the training loss: an epoch improves when its value is below the best
  * so far minus min_delta; after `patience` epochs without improvement fit
@@ -466,7 +509,10 @@ SOMA_API soma_fit_options soma_fit_options_adam(size_t epochs);
  *   SOMA_EINVAL for NULL arguments, options out of range (epochs 0, learning
  *   rate <= 0 or not finite, validation fraction outside [0, 1), dropout
  *   outside [0, 1), negative l2/clip/min_delta, patience 0 with early
- *   stopping, bad schedule or optimizer parameters), targets outside the
+ *   stopping, bad schedule or optimizer parameters, weights negative, not
+ *   finite or summing to 0 over the training or validation rows, class
+ *   weights on an MSE model or with class_weight_balanced too,
+ *   sample_weight_val without X_val), targets outside the
  *   loss's domain, or too few rows to hold out a validation set and train;
  *   SOMA_EDIM when X/Y (or X_val/Y_val) rows or columns do not match the
  *   model; SOMA_ENONFINITE for NaN or infinity in the data (for a float
@@ -522,6 +568,27 @@ SOMA_API SOMA_NODISCARD soma_status soma_mlp_evaluate(const soma_mlp *mlp,
                                                       const soma_matrix *Y, double *loss,
                                                       double *accuracy,
                                                       soma_error_info *err);
+
+/**
+ * @brief soma_mlp_evaluate with row weights w (n x 1, finite, >= 0,
+ * positive sum; NULL = unweighted): loss = sum_i w_i loss_i / sum_i w_i and
+ * accuracy = sum_i w_i [row i correct] / sum_i w_i, the convention of a
+ * weighted fit. Errors as soma_mlp_gradient_weighted.
+ */
+SOMA_API SOMA_NODISCARD soma_status soma_mlp_evaluate_weighted(
+    const soma_mlp *mlp, const soma_matrix *X, const soma_matrix *Y, const soma_matrix *w,
+    double *loss, double *accuracy, soma_error_info *err);
+
+/**
+ * @brief Balanced class weights from integer labels (n x 1, 0..k-1):
+ * weights[c] = n / (k count_c), 0 for a class without rows. k >= 1 and
+ * weights holds k doubles.
+ * @return SOMA_OK; SOMA_EINVAL for NULL arguments, k 0 or labels that are
+ *         not integers in 0..k-1; SOMA_ENONFINITE for NaN labels.
+ */
+SOMA_API SOMA_NODISCARD soma_status soma_class_weights_balanced(const soma_matrix *labels,
+                                                                size_t k, double *weights,
+                                                                soma_error_info *err);
 
 /* ------------------------------------------------------------------------ */
 /* What a model carries for its users                                        */

@@ -299,19 +299,21 @@ static soma_status start_hook(void *user, soma_status local)
     return SOMA_OK;
 }
 
-/* g = sum_r (m_r / M) g_r with M = sum_r m_r: the row count first (one
- * double), then the pre-scaled gradient in place, in the model's type
- * (MPI_DOUBLE or MPI_FLOAT: a float model sends half the bytes). */
-static soma_status reduce_grads(soma_mpi_context *ctx, void *g, size_t n, size_t rows,
+/* g = sum_r (m_r / M) g_r with M = sum_r m_r, m_r the weight of rank r's
+ * batch (its row count, or the sum of its rows' sample and class weights):
+ * the weight first (one double), then the pre-scaled gradient in place, in
+ * the model's type (MPI_DOUBLE or MPI_FLOAT: a float model sends half the
+ * bytes). A global weight of 0 leaves a zero gradient. */
+static soma_status reduce_grads(soma_mpi_context *ctx, void *g, size_t n, double rows,
                                 bool f32)
 {
     const double t0 = now();
-    double total = (double)rows;
+    double total = rows;
     soma_status st = soma_mpi_status_from(
         MPI_Allreduce(MPI_IN_PLACE, &total, 1, MPI_DOUBLE, MPI_SUM, ctx->comm));
     const size_t size = f32 ? sizeof(float) : sizeof(double);
     if (st == SOMA_OK) {
-        const double w = (double)rows / total;
+        const double w = total > 0.0 ? rows / total : 0.0;
         if (w != 1.0 && f32) {
             float *gf = g;
             for (size_t i = 0; i < n; i++)
@@ -329,12 +331,12 @@ static soma_status reduce_grads(soma_mpi_context *ctx, void *g, size_t n, size_t
     return st;
 }
 
-static soma_status grads_hook(void *user, double *g, size_t n, size_t rows)
+static soma_status grads_hook(void *user, double *g, size_t n, double rows)
 {
     return reduce_grads(user, g, n, rows, false);
 }
 
-static soma_status grads_hook_f32(void *user, float *g, size_t n, size_t rows)
+static soma_status grads_hook_f32(void *user, float *g, size_t n, double rows)
 {
     return reduce_grads(user, g, n, rows, true);
 }

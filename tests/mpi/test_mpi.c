@@ -209,7 +209,17 @@ typedef struct equiv_case {
     soma_optimizer optimizer;
     double lr, l2, clip;
     bool validate, early;
+    bool weighted; /* sample weights, class weights, validation weights */
 } equiv_case;
+
+/* Row weights of n rows: 0.5, 1.5, 2.5, 0.5, ... (row i of the global data
+ * set, so that a shard's rows keep their weights). */
+static void make_weights(soma_matrix *w, size_t n)
+{
+    REQUIRE_OK(soma_matrix_init(w, n, 1, NULL));
+    for (size_t i = 0; i < n; i++)
+        w->data[i] = 0.5 + (double)(i % 3);
+}
 
 /* Largest relative difference seen per precision, for the log. */
 static double g_worst_rel[SOMA_PRECISION_COUNT];
@@ -222,18 +232,24 @@ static void equivalence(soma_mpi_context *ctx, const equiv_case *c)
     const size_t b = 4, extra = g_size > 1 ? (size_t)g_size - 1 : 0;
     const size_t n = 9 * (size_t)g_size + extra, nv = 7 * (size_t)g_size + 1;
     const size_t sizes[4] = {5, 7, 6, 3};
-    soma_matrix X, Y, Xv, Yv, Xl, Yl, Xvl, Yvl, Xr, Yr;
+    soma_matrix X, Y, Xv, Yv, Xl, Yl, Xvl, Yvl, Xr, Yr, W, Wv, Wl, Wvl, Wr;
     make_data(&X, &Y, n, 5, 3, 100);
     make_data(&Xv, &Yv, nv, 5, 3, 101);
+    make_weights(&W, n);
+    make_weights(&Wv, nv);
     REQUIRE_OK(soma_mpi_shard_rows(&Xl, &X, g_rank, g_size, c->layout, false));
     REQUIRE_OK(soma_mpi_shard_rows(&Yl, &Y, g_rank, g_size, c->layout, false));
+    REQUIRE_OK(soma_mpi_shard_rows(&Wl, &W, g_rank, g_size, c->layout, false));
     REQUIRE_OK(soma_mpi_shard_rows(&Xvl, &Xv, g_rank, g_size, SOMA_MPI_STRIDED, false));
     REQUIRE_OK(soma_mpi_shard_rows(&Yvl, &Yv, g_rank, g_size, SOMA_MPI_STRIDED, false));
+    REQUIRE_OK(soma_mpi_shard_rows(&Wvl, &Wv, g_rank, g_size, SOMA_MPI_STRIDED, false));
     size_t *idx = malloc(n * sizeof *idx);
     CHECK(idx != NULL && reference_order(n, c->layout, b, idx) == n);
     gather_rows(&X, idx, n, &Xr);
     gather_rows(&Y, idx, n, &Yr);
+    gather_rows(&W, idx, n, &Wr);
     free(idx);
+    static const double class_weight[3] = {1.0, 2.0, 0.5};
 
     soma_fit_options o = soma_fit_options_default();
     o.epochs = 5;
@@ -250,6 +266,11 @@ static void equivalence(soma_mpi_context *ctx, const equiv_case *c)
         o.X_val = &Xvl;
         o.Y_val = &Yvl;
     }
+    if (c->weighted) {
+        o.sample_weight = &Wl;
+        o.class_weight = class_weight;
+        o.sample_weight_val = c->validate ? &Wvl : NULL;
+    }
     /* Rank r starts from its own initial weights: the broadcast must make
      * rank 0's the starting point of all. */
     soma_mlp *dist = make_model(sizes, 4, SOMA_ACTIVATION_TANH, SOMA_ACTIVATION_SOFTMAX,
@@ -262,6 +283,10 @@ static void equivalence(soma_mpi_context *ctx, const equiv_case *c)
     if (c->validate) {
         o.X_val = &Xv;
         o.Y_val = &Yv;
+    }
+    if (c->weighted) {
+        o.sample_weight = &Wr;
+        o.sample_weight_val = c->validate ? &Wv : NULL;
     }
     CHECK_ST(soma_mlp_fit(ref, &Xr, &Yr, &o, &hr, NULL), SOMA_OK);
 
@@ -295,7 +320,7 @@ static void equivalence(soma_mpi_context *ctx, const equiv_case *c)
     soma_history_free(&hr);
     soma_mlp_destroy(dist);
     soma_mlp_destroy(ref);
-    soma_matrix *all[] = {&X, &Y, &Xv, &Yv, &Xr, &Yr};
+    soma_matrix *all[] = {&X, &Y, &Xv, &Yv, &Xr, &Yr, &W, &Wv, &Wr};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         soma_matrix_free(all[i]);
 }
@@ -303,14 +328,18 @@ static void equivalence(soma_mpi_context *ctx, const equiv_case *c)
 static void test_equivalence(soma_mpi_context *ctx)
 {
     static const equiv_case cases[] = {
-        {"strided sgd", SOMA_MPI_STRIDED, SOMA_OPTIMIZER_SGD, 0.3, 0.0, 0.0, false,
+        {"strided sgd", SOMA_MPI_STRIDED, SOMA_OPTIMIZER_SGD, 0.3, 0.0, 0.0, false, false,
          false},
         {"contiguous momentum l2 validation", SOMA_MPI_CONTIGUOUS,
-         SOMA_OPTIMIZER_MOMENTUM, 0.1, 1e-3, 0.0, true, false},
+         SOMA_OPTIMIZER_MOMENTUM, 0.1, 1e-3, 0.0, true, false, false},
         {"strided adam clip", SOMA_MPI_STRIDED, SOMA_OPTIMIZER_ADAM, 0.01, 0.0, 0.5,
-         false, false},
+         false, false, false},
         {"contiguous nesterov early stopping", SOMA_MPI_CONTIGUOUS,
-         SOMA_OPTIMIZER_NESTEROV, 0.2, 0.0, 0.0, true, true},
+         SOMA_OPTIMIZER_NESTEROV, 0.2, 0.0, 0.0, true, true, false},
+        {"strided adam sample and class weights", SOMA_MPI_STRIDED, SOMA_OPTIMIZER_ADAM,
+         0.01, 0.0, 0.0, false, false, true},
+        {"contiguous sgd weights validation", SOMA_MPI_CONTIGUOUS, SOMA_OPTIMIZER_SGD,
+         0.3, 1e-3, 0.0, true, false, true},
     };
     for (int prec = 0; prec < SOMA_PRECISION_COUNT; prec++) {
         g_precision = (soma_precision)prec;
