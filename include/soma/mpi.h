@@ -7,7 +7,9 @@
  * of its local batch; the gradient hook replaces it with the row-weighted
  * average over all ranks,
  *
- *     g = sum_r m_r g_r / sum_r m_r      (m_r rows in rank r's batch),
+ *     g = sum_r m_r g_r / sum_r m_r      (m_r rows in rank r's batch, or
+ *                                          their total weight when fit
+ *                                          has sample or class weights),
  *
  * through one in-place `MPI_Allreduce` (sum) of the flat gradient buffer,
  * pre-scaled by m_r / sum_r m_r; every rank then applies the same update,
