@@ -193,6 +193,8 @@ typedef struct cli_progress {
 } cli_progress;
 
 double cli_now(void);
+/* "12.3ms", "4.56s", "123s" */
+void cli_fmt_seconds(char *buf, size_t cap, double s);
 
 /* Set up progress reporting for a fit of `epochs` epochs of `rows` rows. */
 void cli_progress_init(cli_progress *p, bool quiet, bool json, size_t epochs, size_t rows,

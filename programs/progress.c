@@ -167,6 +167,16 @@ static void fmt_rate(char *buf, size_t cap, double r)
         snprintf(buf, cap, "%.0f", r);
 }
 
+void cli_fmt_seconds(char *buf, size_t cap, double s)
+{
+    if (s < 1)
+        snprintf(buf, cap, "%.3gms", 1000 * s);
+    else if (s < 100)
+        snprintf(buf, cap, "%.2fs", s);
+    else
+        snprintf(buf, cap, "%.0fs", s);
+}
+
 static void fmt_duration(char *buf, size_t cap, double s)
 {
     if (!(s >= 0) || s > 360000)
@@ -250,7 +260,7 @@ int cli_progress_epoch(void *user, const soma_epoch_stats *s)
     p->epochs_seen++;
     const bool cut = cli_interrupted();
     if (!p->quiet) {
-        char line[320], acc[32] = "", val[64] = "", r[16];
+        char line[320], acc[32] = "", val[64] = "", r[16], secs[32];
         const int w = snprintf(NULL, 0, "%zu", p->epochs);
         if (!p->regression)
             snprintf(acc, sizeof acc, "  acc %.4f", s->accuracy);
@@ -263,10 +273,11 @@ int cli_progress_epoch(void *user, const soma_epoch_stats *s)
         }
         const double rows = cut ? (double)p->last_batch_rows : (double)p->rows;
         fmt_rate(r, sizeof r, s->seconds > 0 ? rows / s->seconds : NAN);
+        cli_fmt_seconds(secs, sizeof secs, s->seconds);
         snprintf(line, sizeof line,
-                 "epoch %*zu/%zu  loss %.4f%s%s  lr %.3g  %.2fs  %s rows/s%s", w,
-                 s->epoch + 1, p->epochs, s->loss, acc, val, s->learning_rate, s->seconds,
-                 r, cut ? "  (interrupted)" : "");
+                 "epoch %*zu/%zu  loss %.4f%s%s  lr %.3g  %s  %s rows/s%s", w,
+                 s->epoch + 1, p->epochs, s->loss, acc, val, s->learning_rate, secs, r,
+                 cut ? "  (interrupted)" : "");
         if (p->tty)
             draw(p, line);
         else

@@ -81,20 +81,22 @@ int cli_exit_code(soma_status st)
 int cli_file_error(const char *path, bool text, soma_status st,
                    const soma_error_info *err, const char *hint)
 {
-    char where[64] = "";
+    /* "file:line:column: " for text (as compilers write it), "file: byte N: "
+     * for binary files. */
+    char where[64] = ": ";
     if (err != NULL && err->line > 0 && err->column > 0)
-        snprintf(where, sizeof where, "%zu:%zu: ", err->line, err->column);
+        snprintf(where, sizeof where, ":%zu:%zu: ", err->line, err->column);
     else if (err != NULL && err->line > 0)
-        snprintf(where, sizeof where, "line %zu: ", err->line);
+        snprintf(where, sizeof where, ":%zu: ", err->line);
     else if (err != NULL && !text && st != SOMA_EIO && st != SOMA_ENOMEM)
-        snprintf(where, sizeof where, "byte %zu: ", err->offset);
+        snprintf(where, sizeof where, ": byte %zu: ", err->offset);
     const char *msg =
         err != NULL && err->message[0] != '\0' ? err->message : soma_status_string(st);
     char shown[256];
     cli_quote(path, shown, sizeof shown);
     if (hint != NULL && hint[0] != '\0')
-        return cli_fail(cli_exit_code(st), "%s: %s%s; %s", shown, where, msg, hint);
-    return cli_fail(cli_exit_code(st), "%s: %s%s", shown, where, msg);
+        return cli_fail(cli_exit_code(st), "%s%s%s; %s", shown, where, msg, hint);
+    return cli_fail(cli_exit_code(st), "%s%s%s", shown, where, msg);
 }
 
 static int version(void)

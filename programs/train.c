@@ -576,7 +576,9 @@ static void summary(const run *r, bool saved, bool interrupted)
                 h->n_epochs, r->cfg.epochs, r->cfg.patience);
     else
         fprintf(stderr, "trained %zu epochs", h->n_epochs);
-    fprintf(stderr, " in %.1fs", r->seconds);
+    char secs[32];
+    cli_fmt_seconds(secs, sizeof secs, r->seconds);
+    fprintf(stderr, " in %s", secs);
     if (h->restored)
         fprintf(stderr, "; the model holds epoch %zu's parameters (the best)",
                 h->best_epoch + 1);
