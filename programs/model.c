@@ -157,7 +157,10 @@ int cli_info(int argc, char **argv)
         printf("parameters     %zu\n", soma_mlp_n_params(mlp));
         printf("activations    %s hidden, %s output\n", soma_activation_name(spec.hidden),
                soma_activation_name(spec.output));
-        printf("loss           %s\n", soma_loss_name(spec.loss));
+        printf("loss           %s (%s)\n", soma_loss_name(spec.loss),
+               spec.loss == SOMA_LOSS_MSE   ? "mean squared error"
+               : spec.loss == SOMA_LOSS_BCE ? "binary cross-entropy"
+                                            : "cross-entropy");
         printf("precision      f64\n");
         printf("initialiser    %s, seed %llu\n", soma_init_name(spec.init),
                (unsigned long long)spec.seed);

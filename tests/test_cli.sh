@@ -37,7 +37,7 @@ expect() {
     got=$?
     if [ "$got" != "$want" ]; then
         fail "'$*' exited with $got, expected $want; stderr: $(cat err.txt)"
-    elif ! grep -Eq -- "$pattern" err.txt; then
+    elif [ -n "$pattern" ] && ! grep -Eq -- "$pattern" err.txt; then
         fail "'$*': stderr does not match '$pattern': $(cat err.txt)"
     elif [ "$want" != 0 ] && { [ "$(wc -l < err.txt)" != 1 ] || ! grep -q '^soma: ' err.txt; }; then
         fail "'$*': the error is not one line starting with 'soma: ': $(cat err.txt)"
