@@ -487,6 +487,42 @@ static void csv_done(void)
     memset(&g_info, 0x5A, sizeof g_info);
 }
 
+/* A file as it comes: a metadata line, comments, text labels (ten names,
+ * so the table of names grows), sorted; the names kept in info. */
+static const char csv_text_labels[] = "12,2,names\n"
+                                      "# comment\n"
+                                      "a,b,species\n"
+                                      "1,2,kiwi\n2,3,fig\n3,4,lime\n4,5,date\n"
+                                      "5,6,pear\n6,7,plum\n7,8,sloe\n8,9,yuzu\n"
+                                      "#\n"
+                                      "9,1,apple\n1,3,mango\n2,4,fig\n3,5,kiwi\n";
+
+static soma_status op_csv_text(void)
+{
+    soma_csv_options o = soma_csv_defaults();
+    o.skip_lines = 1;
+    o.comment = '#';
+    o.label_type = SOMA_CSV_LABELS_TEXT;
+    o.sort_classes = true;
+    return soma_csv_read_buffer(csv_text_labels, sizeof csv_text_labels - 1, &o, &g_cx,
+                                &g_cy, &g_info, &A, NULL);
+}
+
+static void csv_text_done(void)
+{
+    ck_assert_uint_eq(g_cx.rows, 12);
+    ck_assert_uint_eq(g_info.classes, 10);
+    ck_assert_str_eq(g_info.class_names[0], "apple");
+    ck_assert_str_eq(g_info.class_names[9], "yuzu");
+    ck_assert_double_eq(g_cy.data[0], 3.0); /* kiwi: apple date fig kiwi ... */
+    soma_csv_info_free(&g_info);
+    soma_matrix_free(&g_cx);
+    soma_matrix_free(&g_cy);
+    memset(&g_cx, 0x5A, sizeof g_cx);
+    memset(&g_cy, 0x5A, sizeof g_cy);
+    memset(&g_info, 0x5A, sizeof g_info);
+}
+
 START_TEST(csv)
 {
     A = test_allocator(&T);
@@ -497,6 +533,8 @@ START_TEST(csv)
     snap(&s_cy, &g_cy, sizeof g_cy);
     snap(&s_info, &g_info, sizeof g_info);
     check_path(&(path){"soma_csv_read_buffer", op_csv_buffer, csv_untouched, csv_done});
+    check_path(&(path){"soma_csv_read_buffer (text labels)", op_csv_text, csv_untouched,
+                       csv_text_done});
     strcpy(g_csv_path, "/tmp/soma-allocfail-XXXXXX");
     int fd = mkstemp(g_csv_path);
     ck_assert_int_ge(fd, 0);

@@ -2770,7 +2770,42 @@ static size_t bad_csv_options(soma_csv_options *out)
     out[k].label = SOMA_CSV_LABEL_NAME;
     out[k].label_name = "y";
     out[k++].header = SOMA_CSV_HEADER_NO;
+    /* Comment bytes that could start a field, or the delimiter. */
+    const char comments[] = {',', '"', '\r', '\n', ' ', '\t', '5', '+', '-', '.'};
+    for (size_t i = 0; i < sizeof comments; i++) {
+        out[k] = d;
+        out[k++].comment = comments[i];
+    }
+    out[k] = d;
+    out[k].delimiter = '|';
+    out[k++].comment = '|';
+    out[k] = d;
+    out[k++].label_type = SOMA_CSV_LABELS_COUNT;
+    out[k] = d;
+    out[k].label_type = SOMA_CSV_LABELS_TEXT; /* without a label column */
+    out[k++].label = SOMA_CSV_LABEL_NONE;
+    out[k] = d;
+    out[k].label_type = SOMA_CSV_LABELS_AUTO;
+    out[k++].label = SOMA_CSV_LABEL_NONE;
+    out[k] = d;
+    out[k++].sort_classes = true; /* with numeric labels */
     return k;
+}
+
+/* The option an invalid set of options is refused for must be named. */
+static void expect_option_named(const soma_error_info *err)
+{
+    static const char *const names[] = {"delimiter", "header",     "label",
+                                        "comment",   "label_type", "sort_classes"};
+    bool named = false;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        named = named || strstr(err->message, names[i]) != NULL;
+    ck_assert_msg(named && strncmp(err->message, "option ", 7) == 0,
+                  "%s: no option named in '%s'", current, err->message);
+    ck_assert_msg(strncmp(err->argument, "opt.", 4) == 0 &&
+                      strstr(err->message, err->argument + 4) != NULL,
+                  "%s: argument '%s' is not the option the message names ('%s')", current,
+                  err->argument, err->message);
 }
 
 static void case_soma_csv_read_buffer(void)
@@ -2779,71 +2814,147 @@ static void case_soma_csv_read_buffer(void)
     const size_t len = sizeof text - 1;
     soma_matrix X, y;
     soma_csv_info info;
-    soma_error_info err;
     poison(&X, sizeof X);
     poison(&y, sizeof y);
     poison(&info, sizeof info);
     const soma_csv_options d = soma_csv_defaults();
-    EXPECT(SOMA_EINVAL, soma_csv_read_buffer(text, len, &d, NULL, &y, &info, &A, &err));
-    EXPECT(SOMA_EINVAL, soma_csv_read_buffer(text, len, &d, &X, NULL, &info, &A, &err));
-    EXPECT(SOMA_EINVAL, soma_csv_read_buffer(NULL, len, &d, &X, &y, &info, &A, &err));
-    EXPECT(SOMA_EINVAL,
-           soma_csv_read_buffer(text, len, &d, &X, &y, &info, &no_fns, &err));
-    soma_csv_options bad[16];
+    EXPECT(SOMA_EINVAL, soma_csv_read_buffer(text, len, &d, NULL, &y, &info, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_csv_read_buffer(text, len, &d, &X, NULL, &info, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_csv_read_buffer(NULL, len, &d, &X, &y, &info, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_csv_read_buffer(text, len, &d, &X, &y, &info, &no_fns, &E));
+    soma_csv_options bad[32];
     size_t nb = bad_csv_options(bad);
-    for (size_t i = 0; i < nb; i++)
+    for (size_t i = 0; i < nb; i++) {
         EXPECT(SOMA_EINVAL,
-               soma_csv_read_buffer(text, len, &bad[i], &X, &y, &info, &A, &err));
+               soma_csv_read_buffer(text, len, &bad[i], &X, &y, &info, &A, &E));
+        expect_option_named(&E);
+    }
     /* Zero length and bad content. */
-    EXPECT(SOMA_EFORMAT, soma_csv_read_buffer(NULL, 0, &d, &X, &y, &info, &A, &err));
-    EXPECT(SOMA_EFORMAT, soma_csv_read_buffer("a,b\n", 4, &d, &X, &y, &info, &A, &err));
-    EXPECT(SOMA_EFORMAT,
-           soma_csv_read_buffer("1,2\n3\n", 6, &d, &X, &y, &info, &A, &err));
-    EXPECT(SOMA_EFORMAT, soma_csv_read_buffer("1,\"2\n", 5, &d, &X, &y, &info, &A, &err));
-    EXPECT(SOMA_EFORMAT,
-           soma_csv_read_buffer("1,1e999\n", 8, &d, &X, &y, &info, &A, &err));
+    EXPECT(SOMA_EFORMAT, soma_csv_read_buffer(NULL, 0, &d, &X, &y, &info, &A, &E));
+    EXPECT(SOMA_EFORMAT, soma_csv_read_buffer("a,b\n", 4, &d, &X, &y, &info, &A, &E));
+    EXPECT(SOMA_EFORMAT, soma_csv_read_buffer("1,2\n3\n", 6, &d, &X, &y, &info, &A, &E));
+    EXPECT(SOMA_EFORMAT, soma_csv_read_buffer("1,\"2\n", 5, &d, &X, &y, &info, &A, &E));
+    EXPECT(SOMA_EFORMAT, soma_csv_read_buffer("1,1e999\n", 8, &d, &X, &y, &info, &A, &E));
     EXPECT(SOMA_ENONFINITE,
-           soma_csv_read_buffer("1,nan\n", 6, &d, &X, &y, &info, &A, &err));
+           soma_csv_read_buffer("1,nan\n", 6, &d, &X, &y, &info, &A, &E));
     EXPECT(SOMA_ENONFINITE,
-           soma_csv_read_buffer("inf,1\n", 6, &d, &X, &y, &info, &A, &err));
+           soma_csv_read_buffer("inf,1\n", 6, &d, &X, &y, &info, &A, &E));
     soma_csv_options idx = d;
     idx.label = SOMA_CSV_LABEL_INDEX;
     idx.label_index = 3; /* >= fields */
-    EXPECT(SOMA_EFORMAT, soma_csv_read_buffer(text, len, &idx, &X, &y, &info, &A, &err));
+    EXPECT(SOMA_EFORMAT, soma_csv_read_buffer(text, len, &idx, &X, &y, &info, &A, &E));
     /* With no label column, y may be NULL and is not written. */
     soma_csv_options none = d;
     none.label = SOMA_CSV_LABEL_NONE;
     EXPECT(SOMA_EFORMAT,
-           soma_csv_read_buffer("1,2\n3,x\n", 8, &none, &X, NULL, &info, &A, &err));
+           soma_csv_read_buffer("1,2\n3,x\n", 8, &none, &X, NULL, &info, &A, &E));
+    /* Files as they come: everything skipped, only comments, an empty or
+     * NUL-holding text label, a word where auto decided numbers. */
+    soma_csv_options skip = d;
+    skip.skip_lines = 3;
+    EXPECT(SOMA_EFORMAT, soma_csv_read_buffer(text, len, &skip, &X, &y, &info, &A, &E));
+    skip.skip_lines = SIZE_MAX;
+    EXPECT(SOMA_EFORMAT, soma_csv_read_buffer(text, len, &skip, &X, &y, &info, &A, &E));
+    soma_csv_options hash = d;
+    hash.comment = '#';
+    EXPECT(SOMA_EFORMAT,
+           soma_csv_read_buffer("#1,2\n #3\n", 10, &hash, &X, &y, &info, &A, &E));
+    soma_csv_options txt = d;
+    txt.label_type = SOMA_CSV_LABELS_TEXT;
+    txt.sort_classes = true;
+    EXPECT(SOMA_EFORMAT,
+           soma_csv_read_buffer("1,a\n2,\n", 8, &txt, &X, &y, &info, &A, &E));
+    EXPECT(SOMA_EFORMAT,
+           soma_csv_read_buffer("1,a\n2,\"\"\n", 10, &txt, &X, &y, &info, &A, &E));
+    EXPECT(SOMA_EFORMAT, soma_csv_read_buffer("1,a\0\n", 6, &txt, &X, &y, &info, &A, &E));
+    EXPECT(SOMA_EFORMAT,
+           soma_csv_read_buffer("1,a\n2,b,c\n", 11, &txt, &X, &y, &info, &A, &E));
+    soma_csv_options aut = d;
+    aut.label_type = SOMA_CSV_LABELS_AUTO;
+    EXPECT(SOMA_EFORMAT,
+           soma_csv_read_buffer("1,0\n2,a\n", 8, &aut, &X, &y, &info, &A, &E));
+    ck_assert_ptr_nonnull(strstr(E.message, "SOMA_CSV_LABELS_TEXT"));
+    EXPECT(SOMA_ENONFINITE,
+           soma_csv_read_buffer("1,inf\n", 6, &aut, &X, &y, &info, &A, &E));
+    /* Messages of refused arguments name them. */
+    EXPECT(SOMA_EINVAL, soma_csv_read_buffer(text, len, &d, NULL, &y, &info, &A, &E));
+    ck_assert_ptr_nonnull(strstr(E.message, "X"));
+    EXPECT(SOMA_EINVAL, soma_csv_read_buffer(NULL, len, &d, &X, &y, &info, &A, &E));
+    ck_assert_ptr_nonnull(strstr(E.message, "text"));
 }
 
 static void case_soma_csv_read_file(void)
 {
     soma_matrix X, y;
     soma_csv_info info;
-    soma_error_info err;
     poison(&X, sizeof X);
     poison(&y, sizeof y);
     poison(&info, sizeof info);
     const char *path = tmp_path("t.csv");
     write_file(path, "1,2\n3,4\n", 8);
     const soma_csv_options d = soma_csv_defaults();
-    EXPECT(SOMA_EINVAL, soma_csv_read_file(NULL, &d, &X, &y, &info, &A, &err));
-    EXPECT(SOMA_EINVAL, soma_csv_read_file(path, &d, NULL, &y, &info, &A, &err));
-    EXPECT(SOMA_EINVAL, soma_csv_read_file(path, &d, &X, NULL, &info, &A, &err));
-    EXPECT(SOMA_EINVAL, soma_csv_read_file(path, &d, &X, &y, &info, &no_free, &err));
-    soma_csv_options bad[16];
+    EXPECT(SOMA_EINVAL, soma_csv_read_file(NULL, &d, &X, &y, &info, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_csv_read_file(path, &d, NULL, &y, &info, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_csv_read_file(path, &d, &X, NULL, &info, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_csv_read_file(path, &d, &X, &y, &info, &no_free, &E));
+    soma_csv_options bad[32];
     size_t nb = bad_csv_options(bad);
-    for (size_t i = 0; i < nb; i++)
-        EXPECT(SOMA_EINVAL, soma_csv_read_file(path, &bad[i], &X, &y, &info, &A, &err));
-    EXPECT(SOMA_EIO, soma_csv_read_file("/nonexistent-soma-dir/x.csv", &d, &X, &y, &info,
-                                        &A, &err));
+    for (size_t i = 0; i < nb; i++) {
+        EXPECT(SOMA_EINVAL, soma_csv_read_file(path, &bad[i], &X, &y, &info, &A, &E));
+        expect_option_named(&E);
+    }
     EXPECT(SOMA_EIO,
-           soma_csv_read_file(tmp_dir, &d, &X, &y, &info, &A, &err)); /* a folder */
+           soma_csv_read_file("/nonexistent-soma-dir/x.csv", &d, &X, &y, &info, &A, &E));
+    EXPECT(SOMA_EIO,
+           soma_csv_read_file(tmp_dir, &d, &X, &y, &info, &A, &E)); /* a folder */
     write_file(path, "", 0);
-    EXPECT(SOMA_EFORMAT, soma_csv_read_file(path, &d, &X, &y, &info, &A, &err));
+    EXPECT(SOMA_EFORMAT, soma_csv_read_file(path, &d, &X, &y, &info, &A, &E));
     write_file(path, "1,2\n3,NaN\n", 10);
-    EXPECT(SOMA_ENONFINITE, soma_csv_read_file(path, &d, &X, &y, &info, &A, &err));
+    EXPECT(SOMA_ENONFINITE, soma_csv_read_file(path, &d, &X, &y, &info, &A, &E));
+    /* Files as they come: all lines skipped, an empty text label. */
+    write_file(path, "m\n", 2);
+    soma_csv_options skip = d;
+    skip.skip_lines = 1;
+    EXPECT(SOMA_EFORMAT, soma_csv_read_file(path, &skip, &X, &y, &info, &A, &E));
+    write_file(path, "1,a\n2, \n", 9);
+    soma_csv_options txt = d;
+    txt.label_type = SOMA_CSV_LABELS_TEXT;
+    EXPECT(SOMA_EFORMAT, soma_csv_read_file(path, &txt, &X, &y, &info, &A, &E));
+    /* Gzip, which this build may not inflate: refused (ENOTSUP) or, when
+     * it does, a corrupt stream (EFORMAT). */
+    write_file(path, "\x1F\x8B\x08\x00garbage", 11);
+    soma_status st = soma_csv_read_file(path, &d, &X, &y, &info, &A, &E);
+    EXPECT(st == SOMA_ENOTSUP ? SOMA_ENOTSUP : SOMA_EFORMAT,
+           soma_csv_read_file(path, &d, &X, &y, &info, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_csv_read_file(NULL, &d, &X, &y, &info, &A, &E));
+    ck_assert_ptr_nonnull(strstr(E.message, "path"));
+}
+
+static void case_soma_csv_info_free(void)
+{
+    soma_csv_info_free(NULL);
+    soma_csv_info zero = {0};
+    soma_csv_info_free(&zero); /* a zeroed struct */
+    soma_csv_info_free(&zero); /* twice */
+    /* Numeric labels: nothing owned, nothing freed. */
+    soma_matrix X, y;
+    soma_csv_info info;
+    OK(soma_csv_read_buffer("1,0\n2,1\n", 8, NULL, &X, &y, &info, &A, NULL));
+    ck_assert_ptr_null(info.class_names);
+    soma_csv_info_free(&info);
+    soma_matrix_free(&X);
+    soma_matrix_free(&y);
+    /* Text labels: the names go back to the allocator they came from. */
+    soma_csv_options o = soma_csv_defaults();
+    o.label_type = SOMA_CSV_LABELS_TEXT;
+    OK(soma_csv_read_buffer("1,a\n2,b\n", 8, &o, &X, &y, &info, &A, NULL));
+    soma_matrix_free(&X);
+    soma_matrix_free(&y);
+    ck_assert_uint_gt(T.live_bytes, 0);
+    soma_csv_info_free(&info);
+    ck_assert_uint_eq(T.live_bytes, 0);
+    ck_assert_ptr_null(info.class_names);
+    soma_csv_info_free(&info);
 }
 
 static void case_soma_csv_write(void)
@@ -3014,6 +3125,7 @@ static const api_case cases[] = {
     API_CASE(soma_csv_defaults),
     API_CASE(soma_csv_read_buffer),
     API_CASE(soma_csv_read_file),
+    API_CASE(soma_csv_info_free),
     API_CASE(soma_csv_write),
 };
 

@@ -338,7 +338,8 @@ START_TEST(each_error_with_line_and_column)
         soma_matrix X, y, zero = {0};
         memset(&X, 0, sizeof X);
         memset(&y, 0, sizeof y);
-        soma_csv_info info = {77, 77, true, 77};
+        soma_csv_info info = {
+            .rows = 77, .fields = 77, .has_header = true, .label_column = 77};
         soma_error_info err;
         memset(&err, 0, sizeof err);
         size_t len = k->len != 0 ? k->len : strlen(k->text);
@@ -391,45 +392,630 @@ END_TEST
 
 START_TEST(bad_arguments)
 {
+    /* Each refused argument: SOMA_EINVAL, outputs untouched, and a message
+     * naming the argument or option at fault (positions 0). */
     soma_matrix X = {0}, y = {0}, zero = {0};
-    soma_error_info err = {9, 9, 9, "", "untouched"};
+    soma_error_info err;
     soma_csv_options o;
-#define BAD_OPT(stmt)                                                                    \
+#define EXPECT_EINVAL(call, name)                                                        \
+    do {                                                                                 \
+        memset(&err, 0x5A, sizeof err);                                                  \
+        err.message[0] = '\0';                                                           \
+        ck_assert_int_eq((call), SOMA_EINVAL);                                           \
+        ck_assert_msg(strstr(err.message, name) != NULL, "'%s' does not name %s",        \
+                      err.message, name);                                                \
+        ck_assert_uint_eq(err.line + err.column + err.offset, 0);                        \
+        const char *field_ = strchr(err.argument, '.');                                  \
+        ck_assert_msg(err.argument[0] != '\0' &&                                         \
+                          strstr(err.message, field_ ? field_ + 1 : err.argument),       \
+                      "argument '%s' not the one '%s' names", err.argument,              \
+                      err.message);                                                      \
+    } while (0)
+#define BAD_OPT(stmt, name)                                                              \
     do {                                                                                 \
         o = soma_csv_defaults();                                                         \
         stmt;                                                                            \
-        ck_assert_int_eq(parse("1,2\n", &o, &X, &y, NULL, &err), SOMA_EINVAL);           \
+        EXPECT_EINVAL(parse("1,2\n", &o, &X, &y, NULL, &err), name);                     \
+        ck_assert_int_eq(parse("1,2\n", &o, &X, &y, NULL, NULL), SOMA_EINVAL);           \
     } while (0)
-    BAD_OPT(o.delimiter = '"');
-    BAD_OPT(o.delimiter = '\n');
-    BAD_OPT(o.delimiter = '\r');
-    BAD_OPT(o.delimiter = '\0');
-    BAD_OPT(o.delimiter = '5');
-    BAD_OPT(o.delimiter = '.');
-    BAD_OPT(o.delimiter = '-');
-    BAD_OPT(o.delimiter = 'e');
-    BAD_OPT(o.header = (soma_csv_header)9);
-    BAD_OPT(o.label = (soma_csv_label)9);
-    BAD_OPT(o.label = SOMA_CSV_LABEL_NAME);
+    BAD_OPT(o.delimiter = '"', "delimiter");
+    BAD_OPT(o.delimiter = '\n', "delimiter");
+    BAD_OPT(o.delimiter = '\r', "delimiter");
+    BAD_OPT(o.delimiter = '\0', "delimiter");
+    BAD_OPT(o.delimiter = '5', "delimiter");
+    BAD_OPT(o.delimiter = '.', "delimiter");
+    BAD_OPT(o.delimiter = '-', "delimiter");
+    BAD_OPT(o.delimiter = 'e', "delimiter");
+    BAD_OPT(o.header = (soma_csv_header)9, "header");
+    BAD_OPT(o.label = (soma_csv_label)9, "label");
+    BAD_OPT(o.label = SOMA_CSV_LABEL_NAME, "label_name");
     BAD_OPT((o.label = SOMA_CSV_LABEL_NAME, o.label_name = "a",
-             o.header = SOMA_CSV_HEADER_NO));
+             o.header = SOMA_CSV_HEADER_NO),
+            "needs a header");
+    /* The options of files as they come. */
+    BAD_OPT(o.comment = ',', "comment: ',' cannot mark comments (it is the delimiter)");
+    BAD_OPT((o.delimiter = ';', o.comment = ';'), "comment");
+    BAD_OPT(o.comment = '"', "comment");
+    BAD_OPT(o.comment = '\n', "comment: byte 0x0A");
+    BAD_OPT(o.comment = '\r', "comment");
+    BAD_OPT(o.comment = ' ', "comment");
+    BAD_OPT(o.comment = '\t', "comment");
+    BAD_OPT(o.comment = '7', "a number may start with it");
+    BAD_OPT(o.comment = '-', "comment");
+    BAD_OPT(o.comment = '+', "comment");
+    BAD_OPT(o.comment = '.', "comment");
+    BAD_OPT(o.label_type = SOMA_CSV_LABELS_COUNT, "label_type");
+    BAD_OPT(o.label_type = (soma_csv_label_type)-1, "label_type");
+    BAD_OPT((o.label_type = SOMA_CSV_LABELS_TEXT, o.label = SOMA_CSV_LABEL_NONE),
+            "label_type: text or auto labels need a label column");
+    BAD_OPT((o.label_type = SOMA_CSV_LABELS_AUTO, o.label = SOMA_CSV_LABEL_NONE),
+            "label_type");
+    BAD_OPT(o.sort_classes = true, "sort_classes");
 #undef BAD_OPT
-    ck_assert_int_eq(parse("1,2\n", NULL, NULL, &y, NULL, &err), SOMA_EINVAL);
-    ck_assert_int_eq(parse("1,2\n", NULL, &X, NULL, NULL, &err), SOMA_EINVAL);
-    ck_assert_int_eq(soma_csv_read_buffer(NULL, 3, NULL, &X, &y, NULL, NULL, &err),
-                     SOMA_EINVAL);
+    EXPECT_EINVAL(parse("1,2\n", NULL, NULL, &y, NULL, &err), "X");
+    EXPECT_EINVAL(parse("1,2\n", NULL, &X, NULL, NULL, &err), "y");
+    EXPECT_EINVAL(soma_csv_read_buffer(NULL, 3, NULL, &X, &y, NULL, NULL, &err), "text");
     soma_allocator half = {NULL, NULL, NULL};
-    ck_assert_int_eq(soma_csv_read_buffer("1,2", 3, NULL, &X, &y, NULL, &half, &err),
-                     SOMA_EINVAL);
-    ck_assert_int_eq(soma_csv_read_file(NULL, NULL, &X, &y, NULL, NULL, &err),
-                     SOMA_EINVAL);
+    EXPECT_EINVAL(soma_csv_read_buffer("1,2", 3, NULL, &X, &y, NULL, &half, &err),
+                  "alloc");
+    EXPECT_EINVAL(soma_csv_read_file(NULL, NULL, &X, &y, NULL, NULL, &err), "path");
+#undef EXPECT_EINVAL
     ck_assert_mem_eq(&X, &zero, sizeof X);
     ck_assert_mem_eq(&y, &zero, sizeof y);
-    ck_assert_uint_eq(err.line, 9);
-    ck_assert_str_eq(err.message, "untouched");
+    /* Valid: comment bytes that cannot start a field, and the options that
+     * go with text labels. */
+    o = soma_csv_defaults();
+    o.comment = '#';
+    o.label_type = SOMA_CSV_LABELS_AUTO;
+    o.sort_classes = true;
+    ck_assert_int_eq(parse("1,2\n", &o, &X, &y, NULL, &err), SOMA_OK);
+    soma_matrix_free(&X);
+    soma_matrix_free(&y);
+    X = zero;
+    y = zero;
     /* NULL text with length 0 is the empty input. */
     ck_assert_int_eq(soma_csv_read_buffer(NULL, 0, NULL, &X, &y, NULL, NULL, &err),
                      SOMA_EFORMAT);
+}
+END_TEST
+
+/* ---- files as they come: skipped lines, comments, text labels, hints ----- */
+
+/* Options for the tables below: skip_lines, comment, label type, header. */
+typedef struct come_case {
+    const char *text;
+    size_t len; /* 0: strlen */
+    size_t skip;
+    char comment;
+    soma_csv_label_type type;
+    soma_csv_header header;
+    char delimiter; /* 0: ',' */
+    soma_status status;
+    size_t line, column, offset;
+    const char *says; /* a part of the message */
+} come_case;
+
+START_TEST(as_they_come_errors)
+{
+    const soma_csv_label_type NUM = SOMA_CSV_LABELS_NUMERIC, TXT = SOMA_CSV_LABELS_TEXT,
+                              AUT = SOMA_CSV_LABELS_AUTO;
+    const soma_csv_header HA = SOMA_CSV_HEADER_AUTO, HN = SOMA_CSV_HEADER_NO;
+    const soma_status F = SOMA_EFORMAT;
+    const come_case cases[] = {
+        /* Skipped lines are not parsed (an open quote in one is nothing) and
+         * still count: "3,x" is line 4, its x at byte 18. */
+        {"junk\njunk,\"\n1,2\n3,x\n", 0, 2, 0, NUM, HA, 0, F, 4, 2, 18, "not a number"},
+        /* Comment lines (one indented) count too. */
+        {"# c\na,b\n#\n  # x\n1,y\n", 0, 0, '#', NUM, HA, 0, F, 5, 2, 18, "'y'"},
+        /* The input ends inside the skipped lines, or right after them. */
+        {"a\nb", 0, 5, 0, NUM, HA, 0, F, 2, 0, 3, "skip_lines"},
+        {"a\nb\n", 0, 2, 0, NUM, HA, 0, F, 3, 0, 4, "no records"},
+        {"#a\n#b", 0, 0, '#', NUM, HA, 0, F, 2, 0, 5, "no records"},
+        /* Only whole lines are comments: after a field '#' is data; with a
+         * tab delimiter, a leading tab is an empty field, not a blank. */
+        {"1,2 #x\n", 0, 0, '#', NUM, HN, 0, F, 1, 2, 2, "not a number: '2 #x'"},
+        {"\t#x\n", 0, 0, '#', NUM, HN, '\t', F, 1, 1, 0, "empty field"},
+        /* A BOM before the skipped line counts in offsets. */
+        {"\xEF\xBB\xBFmeta\n1,x\n", 0, 1, 0, NUM, HN, 0, F, 2, 2, 10, "not a number"},
+        /* CR LF, skip and comment together; a second record with another
+         * field count suggests skipping through the first (line 3). */
+        {"m\r\n#c\r\n1,2\r\n3\r\n", 0, 1, '#', NUM, HA, 0, F, 4, 2, 13,
+         "set skip_lines to 3"},
+        /* Text labels: empty (plain or quoted), holding a NUL. */
+        {"1,a\n2,\n", 0, 0, 0, TXT, HA, 0, F, 2, 2, 6, "empty label"},
+        {"1,a\n2,\"\"\n", 0, 0, 0, TXT, HA, 0, F, 2, 2, 6, "empty label"},
+        {"1,a\0b\n", 7, 0, 0, TXT, HA, 0, F, 1, 2, 2, "NUL"},
+        /* Numeric labels (the default) that are words: the first line went
+         * to the header, the second says what to set. */
+        {"5.1,3.5,Iris-setosa\n4.9,3.0,Iris-setosa\n", 0, 0, 0, NUM, HA, 0, F, 2, 3, 28,
+         "label is not a number: 'Iris-setosa'; for class names set label_type to "
+         "SOMA_CSV_LABELS_TEXT"},
+        /* Auto decided "numbers" on the first data record. */
+        {"1,0\n2,cat\n", 0, 0, 0, AUT, HA, 0, F, 2, 2, 6, "label_type AUTO"},
+        {"1,nan\n", 0, 0, 0, AUT, HA, 0, SOMA_ENONFINITE, 1, 2, 2, "allow_nonfinite"},
+        /* Delimiter hints: ';' file read with ','; decimal commas; tabs;
+         * a ',' file read with ';'; '|' seen in the header only so far. */
+        {"a;b;c\n1;2;3\n", 0, 0, 0, NUM, HA, 0, F, 2, 1, 6,
+         "not a number: '1;2;3'; did you mean delimiter ';'?"},
+        {"x;y;label\n1,5;2,5;0\n", 0, 0, 0, NUM, HA, 0, F, 2, 2, 12,
+         "record has more fields than the first record; did you mean delimiter ';'?"},
+        {"a\tb\n1\t2\n", 0, 0, 0, NUM, HA, 0, F, 2, 1, 4,
+         "did you mean delimiter '\\t'?"},
+        {"a,b\n1,2\n", 0, 0, 0, NUM, HA, ';', F, 2, 1, 4, "did you mean delimiter ','?"},
+        {"a|b\n1|2|3\n", 0, 0, 0, NUM, HA, 0, F, 2, 1, 4, "did you mean delimiter '|'?"},
+        /* A ';' in the first record but not in the second: no delimiter
+         * hint, but the metadata hint (an error in the table's second record). */
+        {"a;b,c\n1,2,3,4\n", 0, 0, 0, NUM, HA, 0, F, 2, 3, 10,
+         "first record; if line 1 is not part of the table, set skip_lines to 1"},
+        /* scikit-learn's metadata lines: fewer and more fields than the data. */
+        {"3,2,a,b\n1,2,0\n", 0, 0, 0, NUM, HA, 0, F, 2, 4, 13, "set skip_lines to 1"},
+        {"2,1,m,b\n1,2,3,4,5\n", 0, 0, 0, NUM, HA, 0, F, 2, 5, 16, "set skip_lines to 1"},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        const come_case *k = &cases[c];
+        soma_csv_options o = soma_csv_defaults();
+        o.skip_lines = k->skip;
+        o.comment = k->comment;
+        o.label_type = k->type;
+        o.header = k->header;
+        if (k->delimiter != 0)
+            o.delimiter = k->delimiter;
+        soma_matrix X, y, zero = {0};
+        memset(&X, 0, sizeof X);
+        memset(&y, 0, sizeof y);
+        soma_csv_info info = {.rows = 77};
+        soma_error_info err;
+        memset(&err, 0, sizeof err);
+        size_t len = k->len != 0 ? k->len : strlen(k->text);
+        soma_status st =
+            soma_csv_read_buffer(k->text, len, &o, &X, &y, &info, NULL, &err);
+        if (st != k->status || err.line != k->line || err.column != k->column ||
+            err.offset != k->offset || strstr(err.message, k->says) == NULL)
+            ck_abort_msg("case %zu: status %d line %zu column %zu offset %zu (%s); "
+                         "expected %d %zu %zu %zu (... %s ...)",
+                         c, st, err.line, err.column, err.offset, err.message, k->status,
+                         k->line, k->column, k->offset, k->says);
+        ck_assert_str_eq(err.argument, ""); /* the content, no argument, is at fault */
+        ck_assert_mem_eq(&X, &zero, sizeof X);
+        ck_assert_mem_eq(&y, &zero, sizeof y);
+        ck_assert_uint_eq(info.rows, 77);
+    }
+    /* No hint where none applies (a later record, no candidate). */
+    soma_matrix X, y;
+    soma_error_info err;
+    ck_assert_int_eq(parse("1,2\n3,4\n5,6,7\n", NULL, &X, &y, NULL, &err), SOMA_EFORMAT);
+    ck_assert_str_eq(err.message, "record has more fields than the first record");
+}
+END_TEST
+
+START_TEST(skip_lines_and_comments)
+{
+    soma_matrix X, y;
+    soma_csv_info info;
+    soma_csv_options o = soma_csv_defaults();
+    o.skip_lines = 1;
+    o.comment = '#';
+    /* A metadata line, comments before and after the header (indented, with
+     * a quote and a lone CR in them), blank lines, a last comment without
+     * its LF. */
+    const char *text = "150,4,setosa,versicolor\n"
+                       "# made by hand\n"
+                       "\t # \"unbalanced \r quote\n"
+                       "a,b\n"
+                       "#\n"
+                       "1,2\n"
+                       "\n"
+                       "# between\n"
+                       "3,4\n"
+                       "#end";
+    ck_assert_int_eq(parse(text, &o, &X, &y, &info, NULL), SOMA_OK);
+    const double ex[2] = {1, 3}, ey[2] = {2, 4};
+    expect_matrix(&X, 2, 1, ex);
+    expect_matrix(&y, 2, 1, ey);
+    ck_assert(info.has_header);
+    ck_assert_uint_eq(info.rows, 2);
+    soma_matrix_free(&X);
+    soma_matrix_free(&y);
+
+    /* A skipped line that ends in CR LF, and skip_lines = 0 with a BOM. */
+    o = soma_csv_defaults();
+    o.skip_lines = 2;
+    ck_assert_int_eq(parse("x\r\ny,z,w\r\n5,6\r\n", &o, &X, &y, &info, NULL), SOMA_OK);
+    ck_assert_uint_eq(info.rows, 1);
+    ck_assert_double_eq(X.data[0], 5);
+    ck_assert_double_eq(y.data[0], 6);
+    soma_matrix_free(&X);
+    soma_matrix_free(&y);
+
+    /* '#' inside a quoted field that spans lines is data, not a comment. */
+    o = soma_csv_defaults();
+    o.comment = '#';
+    o.label = SOMA_CSV_LABEL_NAME;
+    o.label_name = "b\n#c";
+    ck_assert_int_eq(parse("\"b\n#c\",a\n1,2\n", &o, &X, &y, &info, NULL), SOMA_OK);
+    ck_assert_uint_eq(info.label_column, 0);
+    ck_assert_double_eq(y.data[0], 1);
+    soma_matrix_free(&X);
+    soma_matrix_free(&y);
+
+    /* Without the option, '#' lines are records as before: a header here. */
+    ck_assert_int_eq(parse("#a,b\n1,2\n", NULL, &X, &y, &info, NULL), SOMA_OK);
+    ck_assert(info.has_header);
+    ck_assert_uint_eq(info.rows, 1);
+    soma_matrix_free(&X);
+    soma_matrix_free(&y);
+
+    /* Another comment byte, and a comment before the first record decides
+     * nothing about the header. */
+    o = soma_csv_defaults();
+    o.comment = '%';
+    o.header = SOMA_CSV_HEADER_AUTO;
+    ck_assert_int_eq(parse("% a,b\n1,2\n", &o, &X, &y, &info, NULL), SOMA_OK);
+    ck_assert(!info.has_header);
+    ck_assert_uint_eq(info.rows, 1);
+    soma_matrix_free(&X);
+    soma_matrix_free(&y);
+}
+END_TEST
+
+START_TEST(skip_and_comment_across_blocks)
+{
+    /* Read from a file in 64 KiB blocks and from memory, a skipped line and
+     * a comment longer than a block (CR LF at a block boundary somewhere),
+     * then an error: the same result and the same position both ways. */
+    make_tmpdir();
+    char path[256];
+    tmp_path(path, sizeof path, "long.csv");
+    const size_t long_line = 70000;
+    size_t cap = 4 * long_line, len = 0;
+    char *text = malloc(cap);
+    ck_assert_ptr_nonnull(text);
+    for (int part = 0; part < 2; part++) {
+        text[len++] = part == 0 ? 'm' : '#';
+        memset(text + len, part == 0 ? ',' : '"', long_line);
+        len += long_line;
+        memcpy(text + len, "\r\n", 2);
+        len += 2;
+    }
+    len += (size_t)sprintf(text + len, "a,b\n1,2\n#x\n3,4\n");
+    write_file(path, text, len);
+    soma_csv_options o = soma_csv_defaults();
+    o.skip_lines = 1;
+    o.comment = '#';
+    soma_matrix X1, y1, X2, y2;
+    soma_csv_info i1, i2;
+    ck_assert_int_eq(soma_csv_read_buffer(text, len, &o, &X1, &y1, &i1, NULL, NULL),
+                     SOMA_OK);
+    ck_assert_int_eq(soma_csv_read_file(path, &o, &X2, &y2, &i2, NULL, NULL), SOMA_OK);
+    ck_assert_uint_eq(i1.rows, 2);
+    ck_assert_uint_eq(i2.rows, 2);
+    ck_assert_double_eq(X2.data[1], 3);
+    ck_assert_double_eq(y2.data[1], 4);
+    soma_matrix_free(&X1);
+    soma_matrix_free(&y1);
+    soma_matrix_free(&X2);
+    soma_matrix_free(&y2);
+    len += (size_t)sprintf(text + len, "5,z\n");
+    write_file(path, text, len);
+    soma_error_info e1, e2;
+    ck_assert_int_eq(soma_csv_read_buffer(text, len, &o, &X1, &y1, NULL, NULL, &e1),
+                     SOMA_EFORMAT);
+    ck_assert_int_eq(soma_csv_read_file(path, &o, &X1, &y1, NULL, NULL, &e2),
+                     SOMA_EFORMAT);
+    ck_assert_uint_eq(e1.line, 7);
+    ck_assert_uint_eq(e1.column, 2);
+    ck_assert_uint_eq(e1.offset, len - 2);
+    ck_assert_uint_eq(e2.line, e1.line);
+    ck_assert_uint_eq(e2.offset, e1.offset);
+    free(text);
+    remove_tmpdir();
+}
+END_TEST
+
+/* The names of info's classes, in id order, equal `names`. */
+static void expect_classes(const soma_csv_info *info, size_t k, const char *const *names)
+{
+    ck_assert(info->text_labels);
+    ck_assert_uint_eq(info->classes, k);
+    ck_assert_ptr_nonnull(info->class_names);
+    for (size_t i = 0; i < k; i++)
+        ck_assert_str_eq(info->class_names[i], names[i]);
+}
+
+/* An iris.data-like file (UCI's layout): no header, the class name last,
+ * a trailing empty line. */
+static const char iris_like[] = "5.1,3.5,1.4,0.2,Iris-setosa\n"
+                                "4.9,3.0,1.4,0.2,Iris-setosa\n"
+                                "7.0,3.2,4.7,1.4,Iris-versicolor\n"
+                                "6.3,3.3,6.0,2.5,Iris-virginica\n"
+                                "6.4,3.2,4.5,1.5,Iris-versicolor\n"
+                                "\n";
+
+START_TEST(text_labels_iris_like)
+{
+    const double ex[20] = {5.1, 3.5, 1.4, 0.2, 4.9, 3.0, 1.4, 0.2, 7.0, 3.2,
+                           4.7, 1.4, 6.3, 3.3, 6.0, 2.5, 6.4, 3.2, 4.5, 1.5};
+    const double ey[5] = {0, 0, 1, 2, 1};
+    const char *names[3] = {"Iris-setosa", "Iris-versicolor", "Iris-virginica"};
+    const soma_csv_label_type types[2] = {SOMA_CSV_LABELS_TEXT, SOMA_CSV_LABELS_AUTO};
+    for (int t = 0; t < 2; t++) {
+        soma_csv_options o = soma_csv_defaults();
+        o.label_type = types[t];
+        soma_matrix X, y;
+        soma_csv_info info;
+        ck_assert_int_eq(parse(iris_like, &o, &X, &y, &info, NULL), SOMA_OK);
+        ck_assert(!info.has_header); /* the label's word does not make a header */
+        expect_matrix(&X, 5, 4, ex);
+        expect_matrix(&y, 5, 1, ey);
+        expect_classes(&info, 3, names);
+        soma_matrix_free(&X);
+        soma_matrix_free(&y);
+        soma_csv_info_free(&info);
+        ck_assert_ptr_null(info.class_names);
+        ck_assert_uint_eq(info.class_names_size, 0);
+        ck_assert_uint_eq(info.classes, 3); /* the counts stay */
+        soma_csv_info_free(&info);          /* twice is harmless */
+    }
+    /* With a header: its words in the feature columns make it one. */
+    soma_csv_options o = soma_csv_defaults();
+    o.label_type = SOMA_CSV_LABELS_TEXT;
+    soma_matrix X, y;
+    soma_csv_info info;
+    ck_assert_int_eq(parse("sl,sw,pl,pw,species\n5.1,3.5,1.4,0.2,Iris-setosa\n", &o, &X,
+                           &y, &info, NULL),
+                     SOMA_OK);
+    ck_assert(info.has_header);
+    ck_assert_uint_eq(info.rows, 1);
+    expect_classes(&info, 1, names);
+    soma_matrix_free(&X);
+    soma_matrix_free(&y);
+    soma_csv_info_free(&info);
+    /* Without info the names are not kept (nothing to free). */
+    test_alloc t;
+    soma_allocator a = test_allocator(&t);
+    ck_assert_int_eq(
+        soma_csv_read_buffer(iris_like, strlen(iris_like), &o, &X, &y, NULL, &a, NULL),
+        SOMA_OK);
+    expect_matrix(&y, 5, 1, ey);
+    soma_matrix_free(&X);
+    soma_matrix_free(&y);
+    ck_assert_uint_eq(t.live_bytes, 0);
+    /* With info, the names come from the same allocator and go back to it. */
+    ck_assert_int_eq(
+        soma_csv_read_buffer(iris_like, strlen(iris_like), &o, &X, &y, &info, &a, NULL),
+        SOMA_OK);
+    soma_matrix_free(&X);
+    soma_matrix_free(&y);
+    ck_assert_uint_gt(t.live_bytes, 0);
+    soma_csv_info_free(&info);
+    ck_assert_uint_eq(t.live_bytes, 0);
+    soma_csv_info_free(NULL);
+    soma_csv_info zero = {0};
+    soma_csv_info_free(&zero);
+}
+END_TEST
+
+START_TEST(text_labels_order_and_columns)
+{
+    soma_csv_options o = soma_csv_defaults();
+    o.label_type = SOMA_CSV_LABELS_TEXT;
+    soma_matrix X, y;
+    soma_csv_info info;
+    /* First appearance vs byte-wise order: "10" < "2" < "9", "a" < "ab",
+     * upper case before lower case, UTF-8 after ASCII. */
+    const char *text = "1,b\n2,10\n3,\xC3\xA9\n4,2\n5,ab\n6,a\n7,B\n8,9\n9,b\n";
+    ck_assert_int_eq(parse(text, &o, &X, &y, &info, NULL), SOMA_OK);
+    const char *seen[8] = {"b", "10", "\xC3\xA9", "2", "ab", "a", "B", "9"};
+    const double ey[9] = {0, 1, 2, 3, 4, 5, 6, 7, 0};
+    expect_classes(&info, 8, seen);
+    expect_matrix(&y, 9, 1, ey);
+    soma_matrix_free(&X);
+    soma_matrix_free(&y);
+    soma_csv_info_free(&info);
+    o.sort_classes = true;
+    ck_assert_int_eq(parse(text, &o, &X, &y, &info, NULL), SOMA_OK);
+    const char *sorted[8] = {"10", "2", "9", "B", "a", "ab", "b", "\xC3\xA9"};
+    const double ey2[9] = {6, 0, 7, 1, 5, 4, 3, 2, 6};
+    expect_classes(&info, 8, sorted);
+    expect_matrix(&y, 9, 1, ey2);
+    soma_matrix_free(&X);
+    soma_matrix_free(&y);
+    soma_csv_info_free(&info);
+
+    /* Names compare after unquoting and trimming, byte for byte: "2" and
+     * "2.0" differ; a quoted name may hold the delimiter. */
+    o = soma_csv_defaults();
+    o.label_type = SOMA_CSV_LABELS_TEXT;
+    ck_assert_int_eq(parse("1, \"a,b\" \n2,a,b\n", &o, &X, &y, &info, NULL),
+                     SOMA_EFORMAT);
+    ck_assert_int_eq(
+        parse("1, \"a b\" \n2,a b\n3,2\n4,2.0\n5,\" 2\"\n", &o, &X, &y, &info, NULL),
+        SOMA_OK);
+    const char *names[3] = {"a b", "2", "2.0"};
+    const double ey3[5] = {0, 0, 1, 2, 1};
+    expect_classes(&info, 3, names);
+    expect_matrix(&y, 5, 1, ey3);
+    soma_matrix_free(&X);
+    soma_matrix_free(&y);
+    soma_csv_info_free(&info);
+
+    /* The label by index and by name. */
+    o.label = SOMA_CSV_LABEL_INDEX;
+    o.label_index = 0;
+    ck_assert_int_eq(parse("cat,1,2\ndog,3,4\ncat,5,6\n", &o, &X, &y, &info, NULL),
+                     SOMA_OK);
+    const double ex4[6] = {1, 2, 3, 4, 5, 6}, ey4[3] = {0, 1, 0};
+    const char *pets[2] = {"cat", "dog"};
+    expect_matrix(&X, 3, 2, ex4);
+    expect_matrix(&y, 3, 1, ey4);
+    expect_classes(&info, 2, pets);
+    ck_assert(!info.has_header);
+    soma_matrix_free(&X);
+    soma_matrix_free(&y);
+    soma_csv_info_free(&info);
+    o.label = SOMA_CSV_LABEL_NAME;
+    o.label_name = "pet";
+    ck_assert_int_eq(parse("x,pet,z\n1,dog,2\n3,cat,4\n", &o, &X, &y, &info, NULL),
+                     SOMA_OK);
+    const char *pets2[2] = {"dog", "cat"};
+    expect_classes(&info, 2, pets2);
+    ck_assert_uint_eq(info.label_column, 1);
+    soma_matrix_free(&X);
+    soma_matrix_free(&y);
+    soma_csv_info_free(&info);
+
+    /* Only a label column: never a header under auto (no feature field to
+     * judge by); SOMA_CSV_HEADER_YES says there is one. */
+    o = soma_csv_defaults();
+    o.label_type = SOMA_CSV_LABELS_TEXT;
+    ck_assert_int_eq(parse("y\nb\ny\n", &o, &X, &y, &info, NULL), SOMA_OK);
+    ck_assert(!info.has_header);
+    ck_assert_uint_eq(X.cols, 0);
+    ck_assert_uint_eq(info.classes, 2);
+    soma_matrix_free(&X);
+    soma_matrix_free(&y);
+    soma_csv_info_free(&info);
+    o.header = SOMA_CSV_HEADER_YES;
+    ck_assert_int_eq(parse("y\nb\ny\n", &o, &X, &y, &info, NULL), SOMA_OK);
+    ck_assert_uint_eq(info.rows, 2);
+    soma_matrix_free(&X);
+    soma_matrix_free(&y);
+    soma_csv_info_free(&info);
+
+    /* Auto: numbers in the first data record's label mean numeric labels
+     * (after a header); "nan" counts as a number. */
+    o = soma_csv_defaults();
+    o.label_type = SOMA_CSV_LABELS_AUTO;
+    ck_assert_int_eq(parse("a,label\n1,2\n3,0\n", &o, &X, &y, &info, NULL), SOMA_OK);
+    ck_assert(info.has_header);
+    ck_assert(!info.text_labels);
+    ck_assert_ptr_null(info.class_names);
+    ck_assert_uint_eq(info.classes, 3);
+    ck_assert_double_eq(y.data[0], 2);
+    soma_matrix_free(&X);
+    soma_matrix_free(&y);
+    soma_csv_info_free(&info);
+    ck_assert_int_eq(parse("a,label\n1,x\n3,0\n", &o, &X, &y, &info, NULL), SOMA_OK);
+    ck_assert(info.text_labels);
+    const char *mixed[2] = {"x", "0"};
+    expect_classes(&info, 2, mixed);
+    soma_matrix_free(&X);
+    soma_matrix_free(&y);
+    soma_csv_info_free(&info);
+}
+END_TEST
+
+START_TEST(text_labels_many_classes)
+{
+    /* 3000 rows over 1000 names (the table grows several times), each name
+     * first seen at row i < 1000 and then again at i + 1000, i + 2000. */
+    const size_t k = 1000, n = 3 * k;
+    char *text = malloc(n * 32);
+    ck_assert_ptr_nonnull(text);
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)sprintf(text + len, "%zu,class-%zu\n", i, (i % k) * 7919 % k);
+    soma_csv_options o = soma_csv_defaults();
+    o.label_type = SOMA_CSV_LABELS_TEXT;
+    soma_matrix X, y;
+    soma_csv_info info;
+    ck_assert_int_eq(soma_csv_read_buffer(text, len, &o, &X, &y, &info, NULL, NULL),
+                     SOMA_OK);
+    ck_assert_uint_eq(info.classes, k);
+    char want[32];
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_double_eq(y.data[i], (double)(i % k));
+        sprintf(want, "class-%zu", (i % k) * 7919 % k);
+        ck_assert_str_eq(info.class_names[(size_t)y.data[i]], want);
+    }
+    soma_matrix_free(&X);
+    soma_matrix_free(&y);
+    soma_csv_info_free(&info);
+    /* Sorted: strictly increasing names, and each row's name unchanged. */
+    o.sort_classes = true;
+    ck_assert_int_eq(soma_csv_read_buffer(text, len, &o, &X, &y, &info, NULL, NULL),
+                     SOMA_OK);
+    for (size_t c = 1; c < k; c++)
+        ck_assert_int_lt(strcmp(info.class_names[c - 1], info.class_names[c]), 0);
+    for (size_t i = 0; i < n; i++) {
+        sprintf(want, "class-%zu", (i % k) * 7919 % k);
+        ck_assert_str_eq(info.class_names[(size_t)y.data[i]], want);
+    }
+    soma_matrix_free(&X);
+    soma_matrix_free(&y);
+    soma_csv_info_free(&info);
+    free(text);
+}
+END_TEST
+
+START_TEST(class_count_numeric_labels)
+{
+    /* 1 + the largest label when all are whole numbers >= 0, else 0. */
+    const struct {
+        const char *text;
+        bool nonfinite;
+        size_t classes;
+    } cases[] = {
+        {"1,0\n2,2\n3,1\n", false, 3},
+        {"1,1\n2,3\n3,2\n", false, 4},
+        {"1,0\n2,-0\n", false, 1},
+        {"1,0\n2,-1\n", false, 0},
+        {"1,0\n2,1.5\n", false, 0},
+        {"1,0\n2,1e300\n", false, 0},
+        {"1,0\n2,nan\n", true, 0},
+        {"1,9007199254740991\n", false, 9007199254740992u},
+        {"1,9007199254740992\n", false, 0},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        soma_csv_options o = soma_csv_defaults();
+        o.allow_nonfinite = cases[c].nonfinite;
+        soma_matrix X, y;
+        soma_csv_info info;
+        ck_assert_int_eq(parse(cases[c].text, &o, &X, &y, &info, NULL), SOMA_OK);
+        ck_assert_msg(info.classes == cases[c].classes, "case %zu: %zu classes", c,
+                      info.classes);
+        ck_assert(!info.text_labels);
+        ck_assert_ptr_null(info.class_names);
+        soma_matrix_free(&X);
+        soma_matrix_free(&y);
+    }
+    soma_csv_options o = soma_csv_defaults();
+    o.label = SOMA_CSV_LABEL_NONE;
+    soma_matrix X;
+    soma_csv_info info;
+    ck_assert_int_eq(parse("1,0\n2,1\n", &o, &X, NULL, &info, NULL), SOMA_OK);
+    ck_assert_uint_eq(info.classes, 0);
+    soma_matrix_free(&X);
+}
+END_TEST
+
+START_TEST(gzip_file)
+{
+    /* A gzip file holding "1,2\n3,4\n" (one stored deflate block, written by
+     * hand): refused with ENOTSUP by a build that cannot inflate it, read
+     * as the text otherwise. */
+    static const char gz[] = "\x1F\x8B\x08\x00\x00\x00\x00\x00\x00\xFF\x01\x08\x00\xF7"
+                             "\xFF\x31\x2C\x32\x0A\x33\x2C\x34\x0A\x47\x93\x6C\xAF\x08"
+                             "\x00\x00\x00";
+    make_tmpdir();
+    char path[256];
+    tmp_path(path, sizeof path, "t.csv.gz");
+    write_file(path, gz, sizeof gz - 1);
+    soma_matrix X = {0}, y = {0}, zero = {0};
+    soma_error_info err;
+    soma_status st = soma_csv_read_file(path, NULL, &X, &y, NULL, NULL, &err);
+    if (st == SOMA_ENOTSUP) {
+        ck_assert_ptr_nonnull(strstr(err.message, "gzip"));
+        ck_assert_mem_eq(&X, &zero, sizeof X);
+    } else {
+        ck_assert_int_eq(st, SOMA_OK);
+        const double ex[2] = {1, 3}, ey[2] = {2, 4};
+        expect_matrix(&X, 2, 1, ex);
+        expect_matrix(&y, 2, 1, ey);
+        soma_matrix_free(&X);
+        soma_matrix_free(&y);
+    }
+    remove_tmpdir();
 }
 END_TEST
 
@@ -718,8 +1304,206 @@ START_TEST(locale_independent)
 }
 END_TEST
 
-int main(void)
+/* ---- the CSV files scikit-learn ships (run with --sklearn) ----------------- */
+
+/* Where python3-sklearn keeps them; SOMA_SKLEARN_DATA overrides. */
+static const char *sklearn_dir(void)
 {
+    const char *d = getenv("SOMA_SKLEARN_DATA");
+    return d != NULL ? d : "/usr/lib/python3/dist-packages/sklearn/datasets/data";
+}
+
+static void sklearn_path(char *out, size_t size, const char *name)
+{
+    snprintf(out, size, "%s/%s", sklearn_dir(), name);
+}
+
+/* Line `which` (1-based) of a text file, without its line end. */
+static void read_line(const char *path, size_t which, char *out, size_t size)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    for (size_t i = 0; i < which; i++)
+        ck_assert_ptr_nonnull(fgets(out, (int)size, f));
+    fclose(f);
+    out[strcspn(out, "\r\n")] = '\0';
+}
+
+/* The values of a line of numbers, split here with strtod (an independent
+ * reading to compare the reader's with). */
+static size_t split_numbers(const char *line, double *v, size_t cap)
+{
+    size_t n = 0;
+    const char *s = line;
+    for (;;) {
+        char *end;
+        ck_assert_uint_lt(n, cap);
+        v[n++] = strtod(s, &end);
+        ck_assert_ptr_ne(end, s);
+        if (*end != ',')
+            break;
+        s = end + 1;
+    }
+    return n;
+}
+
+/* One of iris.csv, breast_cancer.csv, wine_data.csv: a metadata line
+ * "n,d,name_0,...,name_(k-1)", then n records of d numbers and an integer
+ * label, no header. Read with skip_lines = 1 and nothing else; compared
+ * with the metadata line, the first and last data lines read with strtod,
+ * and the class sizes scikit-learn documents. */
+static void check_sklearn_file(const char *name, const size_t *class_sizes)
+{
+    char path[512], meta[256], line[4096];
+    sklearn_path(path, sizeof path, name);
+    read_line(path, 1, meta, sizeof meta);
+    char *end;
+    const size_t n = strtoul(meta, &end, 10);
+    ck_assert_int_eq(*end, ',');
+    const size_t d = strtoul(end + 1, &end, 10);
+    size_t k = 0;
+    for (const char *c = end; *c != '\0'; c++)
+        k += *c == ',';
+
+    soma_csv_options o = soma_csv_defaults();
+    o.skip_lines = 1;
+    soma_matrix X, y;
+    soma_csv_info info;
+    soma_error_info err;
+    soma_status st = soma_csv_read_file(path, &o, &X, &y, &info, NULL, &err);
+    ck_assert_msg(st == SOMA_OK, "%s: line %zu: %s", name, err.line, err.message);
+    ck_assert(!info.has_header);
+    ck_assert_uint_eq(info.rows, n);
+    ck_assert_uint_eq(X.rows, n);
+    ck_assert_uint_eq(X.cols, d);
+    ck_assert_uint_eq(info.classes, k);
+    ck_assert(!info.text_labels);
+
+    double v[64];
+    const size_t rows[2] = {0, n - 1};
+    for (int r = 0; r < 2; r++) {
+        read_line(path, rows[r] + 2, line, sizeof line);
+        ck_assert_uint_eq(split_numbers(line, v, 64), d + 1);
+        for (size_t j = 0; j < d; j++)
+            ck_assert_double_eq(X.data[rows[r] * d + j], v[j]);
+        ck_assert_double_eq(y.data[rows[r]], v[d]);
+    }
+    size_t count[8] = {0};
+    for (size_t i = 0; i < n; i++)
+        count[(size_t)y.data[i]]++;
+    for (size_t c = 0; c < k; c++)
+        ck_assert_uint_eq(count[c], class_sizes[c]);
+    soma_matrix_free(&X);
+    soma_matrix_free(&y);
+}
+
+START_TEST(sklearn_iris)
+{
+    const size_t sizes[3] = {50, 50, 50};
+    check_sklearn_file("iris.csv", sizes);
+}
+END_TEST
+
+START_TEST(sklearn_breast_cancer)
+{
+    const size_t sizes[2] = {212, 357};
+    check_sklearn_file("breast_cancer.csv", sizes);
+    /* With the defaults the metadata line is the first record, and the
+     * message says what to set. */
+    char path[512];
+    sklearn_path(path, sizeof path, "breast_cancer.csv");
+    soma_matrix X = {0}, y = {0};
+    soma_error_info err;
+    ck_assert_int_eq(soma_csv_read_file(path, NULL, &X, &y, NULL, NULL, &err),
+                     SOMA_EFORMAT);
+    ck_assert_uint_eq(err.line, 2);
+    ck_assert_uint_eq(err.column, 5);
+    ck_assert_ptr_nonnull(strstr(err.message, "set skip_lines to 1"));
+}
+END_TEST
+
+START_TEST(sklearn_wine)
+{
+    const size_t sizes[3] = {59, 71, 48};
+    check_sklearn_file("wine_data.csv", sizes);
+}
+END_TEST
+
+/* digits.csv.gz: gzip, no metadata line, no header, 64 pixels and the digit;
+ * read with the defaults when the build reads gzip. */
+START_TEST(sklearn_digits)
+{
+    char path[512];
+    sklearn_path(path, sizeof path, "digits.csv.gz");
+    soma_matrix X, y;
+    soma_csv_info info;
+    soma_error_info err;
+    soma_status st = soma_csv_read_file(path, NULL, &X, &y, &info, NULL, &err);
+    ck_assert_msg(st == SOMA_OK, "line %zu: %s", err.line, err.message);
+    ck_assert(!info.has_header);
+    ck_assert_uint_eq(info.rows, 1797);
+    ck_assert_uint_eq(X.cols, 64);
+    ck_assert_uint_eq(info.classes, 10);
+    /* The first image (a 0), as the file's first line holds it. */
+    const double first[16] = {0, 0, 5, 13, 9, 1, 0, 0, 0, 0, 13, 15, 10, 15, 5, 0};
+    for (size_t j = 0; j < 16; j++)
+        ck_assert_double_eq(X.data[j], first[j]);
+    ck_assert_double_eq(y.data[0], 0);
+    const size_t sizes[10] = {178, 182, 177, 183, 181, 182, 181, 179, 174, 180};
+    size_t count[10] = {0};
+    for (size_t i = 0; i < 1797; i++)
+        count[(size_t)y.data[i]]++;
+    for (size_t c = 0; c < 10; c++)
+        ck_assert_uint_eq(count[c], sizes[c]);
+    soma_matrix_free(&X);
+    soma_matrix_free(&y);
+}
+END_TEST
+
+/* --sklearn and --sklearn-gzip: exit 77 (skip) when the files are absent,
+ * or, for digits.csv.gz, when this build refuses gzip input. */
+static int run_sklearn(bool gzip)
+{
+    char path[512];
+    sklearn_path(path, sizeof path, gzip ? "digits.csv.gz" : "iris.csv");
+    if (access(path, R_OK) != 0) {
+        printf("SKIP: %s not found (install python3-sklearn, or set "
+               "SOMA_SKLEARN_DATA)\n",
+               path);
+        return 77;
+    }
+    if (gzip) {
+        soma_matrix X = {0}, y = {0};
+        soma_error_info err;
+        soma_status st = soma_csv_read_file(path, NULL, &X, &y, NULL, NULL, &err);
+        if (st == SOMA_ENOTSUP) {
+            printf("SKIP: this build does not read gzip: %s\n", err.message);
+            return 77;
+        }
+        if (st == SOMA_OK) {
+            soma_matrix_free(&X);
+            soma_matrix_free(&y);
+        }
+    }
+    Suite *s = suite_create("csv-sklearn");
+    TCase *tc = tcase_create("sklearn");
+    if (gzip) {
+        tcase_add_test(tc, sklearn_digits);
+    } else {
+        tcase_add_test(tc, sklearn_iris);
+        tcase_add_test(tc, sklearn_breast_cancer);
+        tcase_add_test(tc, sklearn_wine);
+    }
+    suite_add_tcase(s, tc);
+    return test_run(s);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 2 && strcmp(argv[1], "--sklearn") == 0)
+        return run_sklearn(false);
+    if (argc == 2 && strcmp(argv[1], "--sklearn-gzip") == 0)
+        return run_sklearn(true);
     Suite *s = suite_create("csv");
     TCase *tc = tcase_create("parse");
     tcase_add_test(tc, header_auto_and_label_last);
@@ -732,6 +1516,16 @@ int main(void)
     tcase_add_test(tc, bad_arguments);
     tcase_add_test(tc, allocation_failures);
     suite_add_tcase(s, tc);
+    TCase *come = tcase_create("as they come");
+    tcase_add_test(come, as_they_come_errors);
+    tcase_add_test(come, skip_lines_and_comments);
+    tcase_add_test(come, skip_and_comment_across_blocks);
+    tcase_add_test(come, text_labels_iris_like);
+    tcase_add_test(come, text_labels_order_and_columns);
+    tcase_add_test(come, text_labels_many_classes);
+    tcase_add_test(come, class_count_numeric_labels);
+    tcase_add_test(come, gzip_file);
+    suite_add_tcase(s, come);
     TCase *files = tcase_create("files");
     tcase_set_timeout(files, 60);
     tcase_add_test(files, write_read_round_trip);

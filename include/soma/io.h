@@ -28,7 +28,53 @@
  * - Header: with SOMA_CSV_HEADER_AUTO, the first record is a header when
  *   one of its non-empty fields is not a number (nan and inf words count as
  *   numbers here, so a first data row holding NaN is reported, not
- *   swallowed as a header). At least one data record must follow.
+ *   swallowed as a header). With text labels (label_type TEXT or AUTO) and
+ *   the label column given by position (LAST or INDEX), only the non-label
+ *   fields are looked at, so a first data record whose one word is its
+ *   class name is data ("5.1,3.5,1.4,0.2,Iris-setosa"); a file whose
+ *   header names every feature with a number, or that has no feature
+ *   column, then needs SOMA_CSV_HEADER_YES. At least one data record must
+ *   follow.
+ *
+ * ## Lines skipped and comments
+ * - `skip_lines` = k drops the first k physical lines before anything is
+ *   parsed: a physical line is every byte up to and including the next LF
+ *   (quotes, CR and any other byte in them mean nothing; a BOM at the very
+ *   start is still recognised). Use it for a preamble or a metadata line
+ *   such as scikit-learn's "569,30,malignant,benign".
+ * - `comment` = c ignores every line whose first byte other than spaces and
+ *   tabs (unless one of them is the delimiter) is c, up to and including
+ *   its LF, also between the header and the data. Only whole lines: a c
+ *   after a field is data, and a c inside a quoted field that spans lines
+ *   is data too.
+ * - Skipped and comment lines still count: every line and offset reported
+ *   (errors, as in the table below) is that of the file as it is.
+ *
+ * ## Text labels
+ * With label_type SOMA_CSV_LABELS_TEXT every label field (unquoted and
+ * trimmed like the other fields) is a class name, compared byte for byte
+ * ("1" is a name too); y receives class ids 0..k-1 as doubles, numbered in
+ * order of first appearance in the file, or in byte-wise (memcmp, then
+ * shorter first) order of the names with `sort_classes`. The names come
+ * back in soma_csv_info::class_names (release with soma_csv_info_free).
+ * SOMA_CSV_LABELS_AUTO decides once, on the label field of the first data
+ * record: text when it is not a number (nan and inf words count as
+ * numbers), numeric otherwise; a later label that is not a number is then
+ * an error whose message suggests SOMA_CSV_LABELS_TEXT. soma_csv_info says
+ * which was chosen (`text_labels`) and the class count k in both cases.
+ *
+ * ## Hints in messages
+ * - A record with another field count than the first, or a field that is
+ *   not a number and holds ';', tab, '|' or ',', gets "did you mean
+ *   delimiter ';'?" when that byte (not the delimiter) occurs outside quotes
+ *   the same number of times, at least once, in each of the first eight
+ *   records that are complete when the error is found, and at least once
+ *   in the record at fault (as many times when it is complete); the most
+ *   frequent such byte is named.
+ * - A field-count error in the second record of the table (the first data
+ *   record after a header, or the second data record) without such a
+ *   delimiter suggests skip_lines: the first record may be a metadata line.
+ * - A label that is not a number, with numeric labels, suggests label_type.
  *
  * ## Errors
  * Every problem with the content returns SOMA_EFORMAT (or SOMA_ENONFINITE
@@ -58,14 +104,26 @@
  * | stray carriage return | EFORMAT | field holding it |
  * | label column index >= fields, name not in the header or in it twice | EFORMAT | line of the first record, 0 |
  * | label by name but the first record is data | EFORMAT | line of the first record, 0 |
+ * | input ends within the skip_lines lines | EFORMAT | line where the input ends, 0 |
+ * | label not a number (numeric labels) | EFORMAT | the field |
+ * | empty text label | EFORMAT | the field |
+ * | text label holding a NUL byte | EFORMAT | the field |
+ * | gzip input (starts with 1F 8B; soma_csv_read_file) | ENOTSUP | 0, 0 |
  *
- * File errors (open, read, write) return SOMA_EIO with line 0.
+ * For these `argument` is "" (the content, not an argument, is at fault).
+ * File errors (open, read, write) return SOMA_EIO with line 0, `argument`
+ * "path" and the system's reason (strerror). Invalid arguments and options
+ * return SOMA_EINVAL with line, column and offset 0, `argument` naming the
+ * argument or option field ("X", "text", "opt.comment", ...) and a message
+ * saying why it is refused. SOMA_ENOMEM and SOMA_EOVERFLOW say what could
+ * not be allocated.
  *
  * ## Memory
  * The reader's buffers (the current field, the first record, the growing
- * table of values, the 64 KiB file block) and the returned X and y come
- * from the caller's allocator; the table is copied once into X and y at the
- * end, so peak memory is about twice the values' size. The C library's own
+ * table of values, the 64 KiB file block, with text labels a table of the
+ * distinct names) and the returned X, y and class names come from the
+ * caller's allocator; the table is copied once into X and y at the end, so
+ * peak memory is about twice the values' size. The C library's own
  * allocations (FILE buffers, the "C" locale object) and the writer's
  * temporary file name do not go through a soma_allocator.
  *
@@ -107,6 +165,15 @@ typedef enum soma_csv_label {
     SOMA_CSV_LABEL_COUNT     /**< number of modes; not one */
 } soma_csv_label;
 
+/** @brief What the label column holds (see "Text labels" in the file comment). */
+typedef enum soma_csv_label_type {
+    SOMA_CSV_LABELS_NUMERIC = 0, /**< numbers, read like every field (default) */
+    SOMA_CSV_LABELS_TEXT,        /**< class names, mapped to ids 0..k-1 */
+    SOMA_CSV_LABELS_AUTO,        /**< text when the label field of the first data
+                                      record is not a number, else numeric */
+    SOMA_CSV_LABELS_COUNT        /**< number of types; not one */
+} soma_csv_label_type;
+
 /** @brief Reader options; start from soma_csv_defaults(). */
 typedef struct soma_csv_options {
     char delimiter;         /**< field separator (default ','); not '"', CR,
@@ -118,18 +185,58 @@ typedef struct soma_csv_options {
     const char *label_name; /**< with SOMA_CSV_LABEL_NAME: compared with the
                                  header field after unquoting and trimming */
     bool allow_nonfinite;   /**< accept nan / inf text (default false) */
+    size_t skip_lines;      /**< physical lines dropped unread before parsing
+                                 (default 0); positions still count them */
+    char comment;           /**< a line whose first byte other than spaces
+                                 and tabs is this one is ignored; '\0' (default)
+                                 for none. Not the delimiter, '"', CR, LF,
+                                 space, tab, or a byte that starts a number
+                                 (digits, + - .) */
+    /** default SOMA_CSV_LABELS_NUMERIC; the others need a label column */
+    soma_csv_label_type label_type;
+    bool sort_classes; /**< text labels: class ids in byte-wise order of
+                            the names instead of order of first
+                            appearance (default false); needs
+                            label_type TEXT or AUTO */
 } soma_csv_options;
 
-/** @brief ',' delimiter, header auto, label = last column, finite only. */
+/** @brief ',' delimiter, header auto, label = last column and numeric,
+ * finite only, no lines skipped, no comments. */
 SOMA_API soma_csv_options soma_csv_defaults(void);
 
-/** @brief What the reader found (optional output). */
+/**
+ * @brief What the reader found (optional output).
+ *
+ * With text labels it owns the class names: release them with
+ * soma_csv_info_free(). A successful read overwrites every field without
+ * freeing what the struct held; a failed read leaves it untouched.
+ */
 typedef struct soma_csv_info {
     size_t rows;         /**< data records read (rows of X) */
     size_t fields;       /**< fields per record */
     bool has_header;     /**< whether the first record was a header */
     size_t label_column; /**< 0-based column of y, or SIZE_MAX for none */
+    bool text_labels;    /**< whether the labels were read as class names */
+    size_t classes;      /**< class count k: text labels: the distinct names;
+                              numeric labels: 1 + the largest label when every
+                              label is a whole number in [0, 2^53) (as
+                              soma_one_hot infers it), else 0; 0 without a
+                              label column */
+    /** text labels: k NUL-terminated names, class_names[i] the name of class
+     *  id i; NULL otherwise */
+    const char *const *class_names;
+    size_t class_names_size; /**< bytes of the block holding class_names */
+    soma_allocator alloc;    /**< allocator of that block */
 } soma_csv_info;
+
+/**
+ * @brief Release the class names an info holds and set `class_names` to NULL
+ * and `class_names_size` to 0 (the other fields stay as they were).
+ *
+ * Accepts NULL, a zeroed struct, a struct already freed, and the info of a
+ * read with numeric labels (nothing to release).
+ */
+SOMA_API void soma_csv_info_free(soma_csv_info *info);
 
 /**
  * @brief Parse CSV text in memory into X and y.
@@ -146,14 +253,20 @@ typedef struct soma_csv_info {
  * @param X      receives X (owned; must not own memory on entry)
  * @param y      receives y (owned); with SOMA_CSV_LABEL_NONE it is not
  *               written and may be NULL
- * @param info   NULL, or receives what was found (written on success only)
- * @param alloc  allocator for X, y and the parser's buffers, or NULL
+ * @param info   NULL, or receives what was found (written on success only;
+ *               with text labels it then owns the class names: call
+ *               soma_csv_info_free)
+ * @param alloc  allocator for X, y, the class names and the parser's
+ *               buffers, or NULL
  * @param err    NULL, or receives where and why parsing failed (written on
  *               error only)
  * @return SOMA_OK; SOMA_EINVAL for NULL X, NULL y when a label is read,
- *         NULL text with len > 0, or invalid options; SOMA_EFORMAT and
- *         SOMA_ENONFINITE as tabulated in the file comment; SOMA_EOVERFLOW,
- *         SOMA_ENOMEM. On error X, y and info are untouched.
+ *         NULL text with len > 0, or invalid options (among them: comment
+ *         equal to the delimiter or able to start a field, label_type out
+ *         of range or not NUMERIC without a label column, sort_classes with
+ *         numeric labels); SOMA_EFORMAT and SOMA_ENONFINITE as tabulated in
+ *         the file comment; SOMA_EOVERFLOW, SOMA_ENOMEM. On error X, y and
+ *         info are untouched.
  */
 SOMA_API SOMA_NODISCARD soma_status soma_csv_read_buffer(const char *text, size_t len,
                                                          const soma_csv_options *opt,
@@ -166,8 +279,10 @@ SOMA_API SOMA_NODISCARD soma_status soma_csv_read_buffer(const char *text, size_
  * @brief Read the CSV file at `path` (streamed in 64 KiB blocks through
  * the same parser as soma_csv_read_buffer, so memory is about the size of
  * the values, not of the text).
- * @return as soma_csv_read_buffer, plus SOMA_EINVAL for a NULL path and
- *         SOMA_EIO when the file cannot be opened or read.
+ * @return as soma_csv_read_buffer, plus SOMA_EINVAL for a NULL path,
+ *         SOMA_EIO when the file cannot be opened or read, and SOMA_ENOTSUP
+ *         for a gzip file (its first two bytes are 1F 8B), which this build
+ *         does not inflate.
  */
 SOMA_API SOMA_NODISCARD soma_status soma_csv_read_file(
     const char *path, const soma_csv_options *opt, soma_matrix *X, soma_matrix *y,

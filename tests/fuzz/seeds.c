@@ -44,6 +44,14 @@ static void csv(const char *name, uint8_t opt, uint8_t label, uint8_t fail,
     put("csv", name, prefix, 3, text, strlen(text));
 }
 
+/* CSV with the second option byte (bit 7 of the first set): skip_lines,
+ * comment, label type, sort_classes. */
+static void csv_more(const char *name, uint8_t opt, uint8_t more, const char *text)
+{
+    const uint8_t prefix[4] = {(uint8_t)(opt | 0x80), 0, 0, more};
+    put("csv", name, prefix, 4, text, strlen(text));
+}
+
 static void csv_seeds(void)
 {
     /* opt bits: 0-1 delimiter , ; \t space; 2-3 header auto yes no;
@@ -85,6 +93,27 @@ static void csv_seeds(void)
     const char nul[] = {'1', ',', '\0', '\n'};
     const uint8_t prefix[3] = {0, 0, 0};
     put("csv", "broken-nul-byte", prefix, 3, nul, sizeof nul);
+
+    /* more bits: 0-1 skip_lines; 2-3 comment none # ; %; 4-5 label type
+     * numeric text auto; 6 sort_classes. */
+    csv_more("valid-skip-metadata", 0x00, 0x01,
+             "150,4,setosa,versicolor\n1,2,0\n3,4,1\n");
+    csv_more("valid-comments", 0x00, 0x05,
+             "m\n# c\n  #\"\na,b\n#\n1,2\r\n # x\n3,4\n#end");
+    csv_more("valid-text-labels", 0x08, 0x10,
+             "5.1,3.5,Iris-setosa\n4.9,3.0,Iris-setosa\n7.0,3.2,Iris-versicolor\n"
+             "\n6.3,3.3,Iris-virginica\n");
+    csv_more("valid-text-sorted-index", 0x10, 0x50, "b,1\na,2\n\"c\",3\n b ,4\n");
+    csv_more("valid-auto-text-header", 0x00, 0x20, "x,species\n1,cat\n2,dog\n3,cat\n");
+    csv_more("valid-auto-numeric", 0x00, 0x60, "1,2\n3,0\n4,1\n");
+    csv_more("valid-percent-comment-tab", 0x02, 0x0F, "a\nb\nc\n%x\n1\t2\n");
+    csv_more("broken-ends-in-skip", 0x00, 0x03, "a\nb");
+    csv_more("broken-empty-label", 0x00, 0x10, "1,a\n2,\"\"\n");
+    csv_more("broken-auto-then-word", 0x00, 0x20, "1,0\n2,a\n");
+    csv_more("broken-comment-is-delimiter", 0x01, 0x08, "1;2\n");
+    csv_more("broken-text-without-label", 0x30, 0x10, "1,2\n");
+    csv_more("broken-sort-numeric", 0x00, 0x40, "1,2\n");
+    csv_more("broken-delimiter-hint", 0x00, 0x00, "a;b;c\n1;2;3\n");
 }
 
 /* Model files: mode byte (bit 0 rewrite header, bit 1 perceptron kind),
