@@ -103,20 +103,24 @@ typedef struct text_labels {
     size_t n;
 } text_labels;
 
+static void free_text_labels(text_labels *tl)
+{
+    for (size_t i = 0; i < tl->n; i++)
+        free(tl->names[i]);
+    free(tl->names);
+    memset(tl, 0, sizeof *tl);
+}
+
 static soma_status read_csv(const char *path, const cli_data_opts *o, bool with_label,
                             soma_matrix *X, soma_matrix *y, text_labels *tl,
                             soma_error_info *err)
 {
     memset(tl, 0, sizeof *tl);
-    if (o->skip_lines > 0 || o->comment != 0) {
-        snprintf(err->message, sizeof err->message,
-                 "this libsoma's CSV reader cannot skip lines or comments "
-                 "(--skip-lines, --comment)");
-        return SOMA_ENOTSUP;
-    }
     soma_csv_options co = soma_csv_defaults();
     co.delimiter = o->delimiter;
     co.header = o->header;
+    co.skip_lines = o->skip_lines;
+    co.comment = o->comment;
     if (!with_label) {
         co.label = SOMA_CSV_LABEL_NONE;
     } else if (o->label_column == NULL || strcmp(o->label_column, "last") == 0) {
@@ -133,15 +137,38 @@ static soma_status read_csv(const char *path, const cli_data_opts *o, bool with_
             co.label_name = o->label_column;
         }
     }
-    return soma_csv_read_file(path, &co, X, with_label ? y : NULL, NULL, NULL, err);
-}
-
-static void free_text_labels(text_labels *tl)
-{
-    for (size_t i = 0; i < tl->n; i++)
-        free(tl->names[i]);
-    free(tl->names);
-    memset(tl, 0, sizeof *tl);
+    /* Text labels become classes; ids in byte order of the names, so that
+     * the class numbering does not depend on the order of the rows. */
+    if (with_label) {
+        co.label_type = SOMA_CSV_LABELS_AUTO;
+        co.sort_classes = true;
+    }
+    soma_csv_info info;
+    memset(&info, 0, sizeof info);
+    soma_status st =
+        soma_csv_read_file(path, &co, X, with_label ? y : NULL, &info, NULL, err);
+    if (st != SOMA_OK || !info.text_labels)
+        return st;
+    /* The program keeps its own copies: its tables outlive the info. */
+    tl->text = true;
+    tl->names = calloc(info.classes > 0 ? info.classes : 1, sizeof *tl->names);
+    for (size_t i = 0; tl->names != NULL && i < info.classes; i++) {
+        size_t n = strlen(info.class_names[i]) + 1;
+        if ((tl->names[i] = malloc(n)) == NULL)
+            break;
+        memcpy(tl->names[i], info.class_names[i], n);
+        tl->n = i + 1;
+    }
+    const bool ok = tl->names != NULL && tl->n == info.classes;
+    soma_csv_info_free(&info);
+    if (!ok) {
+        free_text_labels(tl);
+        soma_matrix_free(X);
+        soma_matrix_free(y);
+        snprintf(err->message, sizeof err->message, "out of memory");
+        return SOMA_ENOMEM;
+    }
+    return SOMA_OK;
 }
 
 /* ---- tables ------------------------------------------------------------------ */

@@ -155,6 +155,13 @@ static size_t terminal_width(void)
     return 80;
 }
 
+/* A loss or accuracy in a fixed width: "0.1234", or "1.234e+08" when large. */
+static const char *fmt_fig(char *buf, size_t cap, double v)
+{
+    snprintf(buf, cap, fabs(v) < 1e5 || !isfinite(v) ? "%.4f" : "%.3e", v);
+    return buf;
+}
+
 static void fmt_rate(char *buf, size_t cap, double r)
 {
     if (!(r >= 0) || !isfinite(r))
@@ -214,8 +221,9 @@ static void live_line(cli_progress *p, const soma_batch_stats *s, double now)
         snprintf(acc, sizeof acc, "  acc %.4f", s->accuracy);
     const double frac =
         s->rows_total > 0 ? (double)s->rows_done / (double)s->rows_total : 0;
-    snprintf(tail, sizeof tail, " %3.0f%%  %s rows/s  loss %.4f%s  ETA %s", 100 * frac, r,
-             s->loss, acc, eta);
+    char lo[32];
+    snprintf(tail, sizeof tail, " %3.0f%%  %s rows/s  loss %s%s  ETA %s", 100 * frac, r,
+             fmt_fig(lo, sizeof lo, s->loss), acc, eta);
     char head[48];
     snprintf(head, sizeof head, "epoch %zu/%zu ", e, p->epochs);
     const size_t width = terminal_width() - 1;
@@ -260,24 +268,25 @@ int cli_progress_epoch(void *user, const soma_epoch_stats *s)
     p->epochs_seen++;
     const bool cut = cli_interrupted();
     if (!p->quiet) {
-        char line[320], acc[32] = "", val[64] = "", r[16], secs[32];
+        char line[320], acc[32] = "", val[80] = "", r[16], secs[32], lo[32], vl[32];
         const int w = snprintf(NULL, 0, "%zu", p->epochs);
         if (!p->regression)
             snprintf(acc, sizeof acc, "  acc %.4f", s->accuracy);
         if (!isnan(s->val_loss)) {
             if (p->regression)
-                snprintf(val, sizeof val, "  val_loss %.4f", s->val_loss);
+                snprintf(val, sizeof val, "  val_loss %s",
+                         fmt_fig(vl, sizeof vl, s->val_loss));
             else
-                snprintf(val, sizeof val, "  val_loss %.4f  val_acc %.4f", s->val_loss,
-                         s->val_accuracy);
+                snprintf(val, sizeof val, "  val_loss %s  val_acc %.4f",
+                         fmt_fig(vl, sizeof vl, s->val_loss), s->val_accuracy);
         }
         const double rows = cut ? (double)p->last_batch_rows : (double)p->rows;
         fmt_rate(r, sizeof r, s->seconds > 0 ? rows / s->seconds : NAN);
         cli_fmt_seconds(secs, sizeof secs, s->seconds);
         snprintf(line, sizeof line,
-                 "epoch %*zu/%zu  loss %.4f%s%s  lr %.3g  %s  %s rows/s%s", w,
-                 s->epoch + 1, p->epochs, s->loss, acc, val, s->learning_rate, secs, r,
-                 cut ? "  (interrupted)" : "");
+                 "epoch %*zu/%zu  loss %s%s%s  lr %.3g  %s  %s rows/s%s", w, s->epoch + 1,
+                 p->epochs, fmt_fig(lo, sizeof lo, s->loss), acc, val, s->learning_rate,
+                 secs, r, cut ? "  (interrupted)" : "");
         if (p->tty)
             draw(p, line);
         else
