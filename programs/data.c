@@ -252,6 +252,13 @@ static int table_csv(cli_table *t, const char *path, const cli_data_opts *o,
                 "check the file, or the --delimiter, --header and --label-column options";
         return cli_file_error(path, true, st, &err, hint);
     }
+    if (t->X.cols == 0) {
+        free_text_labels(&tl);
+        return cli_fail(EXIT_DATA,
+                        "%s: one column only, the labels, and no features: if "
+                        "its fields are not separated by '%s', give --delimiter",
+                        path, o->delimiter == '\t' ? "\\t" : (char[]){o->delimiter, 0});
+    }
     t->has_labels = true;
     t->text_labels = tl.text;
     t->names = tl.names;

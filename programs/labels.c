@@ -140,6 +140,14 @@ static int classes_text(cli_table *t, cli_task task, cli_classes *c)
                         "%s: every label is \"%s\": there is nothing to learn "
                         "with one class",
                         t->path, t->n_names > 0 ? t->names[0] : "");
+    if (task == CLI_TASK_AUTO && t->n_names > AUTO_MAX_CLASSES)
+        return cli_fail(EXIT_DATA,
+                        "%s: the labels name %zu classes: is --label-column the "
+                        "right column? (--task classes allows up to %d)",
+                        t->path, t->n_names, MAX_CLASSES);
+    if (t->n_names > MAX_CLASSES)
+        return cli_fail(EXIT_DATA, "%s: the labels name %zu classes, more than %d",
+                        t->path, t->n_names, MAX_CLASSES);
     if (task == CLI_TASK_BINARY && t->n_names != 2)
         return cli_fail(EXIT_DATA, "%s: --task binary, but the labels name %zu classes",
                         t->path, t->n_names);

@@ -3,8 +3,10 @@
 # Runs apt-get directly as root, through sudo otherwise.
 set -eu
 # cmake: the outside CMake project of tests/consumers (.ci/run).
+# python3: the soma program's tests (tests/test_cli.sh) generate their data
+# and parse the program's --json output with it (they skip without it).
 pkgs="build-essential meson ninja-build pkg-config libopenblas-dev liblapacke-dev
-check gnuplot-nox cmake"
+check gnuplot-nox cmake python3"
 if [ "${SOMA_WITH_MPI:-1}" = 1 ]; then
     pkgs="$pkgs openmpi-bin libopenmpi-dev"
 fi
