@@ -578,7 +578,8 @@ static void summary(const run *r, bool saved, bool interrupted)
         fprintf(stderr, "trained %zu epochs", h->n_epochs);
     char secs[32];
     cli_fmt_seconds(secs, sizeof secs, r->seconds);
-    fprintf(stderr, " after %s", secs);
+    fprintf(stderr, "%s %s", interrupted || h->stop == SOMA_STOP_EARLY ? " after" : " in",
+            secs);
     if (h->restored)
         fprintf(stderr, "; the model holds epoch %zu's parameters (the best)",
                 h->best_epoch + 1);
