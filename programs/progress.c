@@ -250,6 +250,7 @@ int cli_progress_batch(void *user, const soma_batch_stats *s)
     cli_progress *p = user;
     p->last_epoch = s->epoch;
     p->last_batch_rows = s->rows_done;
+    p->rows = s->rows_total;
     if (cli_interrupted())
         return 1;
     if (!p->tty || s->rows_done >= s->rows_total)

@@ -394,15 +394,22 @@ static int make_model(run *r)
     return 0;
 }
 
-static int check_validation(const run *r)
+/* The validation fraction must leave rows on both sides (as soma_mlp_fit
+ * counts them: the fraction of the rows, rounded). The default 0.1 is
+ * dropped for data too small to split. */
+static int check_validation(run *r)
 {
-    const train_cfg *c = &r->cfg;
+    train_cfg *c = &r->cfg;
     const size_t n = r->data.X.rows;
     if (c->val_data != NULL || c->val == 0)
         return 0;
     const long long n_val = llround(c->val * (double)n);
     if (n_val >= 1 && (size_t)n_val < n)
         return 0;
+    if (!c->val_given) {
+        c->val = 0;
+        return 0;
+    }
     return cli_usage("train",
                      "--val %g of %zu rows holds out %lld rows: give a fraction "
                      "that leaves rows on both sides, or --val 0",
@@ -514,10 +521,8 @@ static int fit(run *r)
         o.patience = c->patience;
         o.restore_best = true;
     }
-    size_t train_rows = r->data.X.rows;
-    if (c->val_data == NULL && c->val > 0)
-        train_rows -= (size_t)llround(c->val * (double)r->data.X.rows);
-    cli_progress_init(&r->progress, c->quiet, c->json, c->epochs, train_rows,
+    /* The rows per epoch come with the first batch. */
+    cli_progress_init(&r->progress, c->quiet, c->json, c->epochs, 0,
                       r->classes.task == CLI_TASK_REGRESSION);
     o.callback = cli_progress_epoch;
     o.batch_callback = cli_progress_batch;
@@ -635,8 +640,9 @@ static int train(run *r, int argc, char **argv)
         (rc = make_model(r)) != 0)
         return rc;
     if (!c->quiet) {
-        fprintf(stderr, "%s: %zu rows, %zu features; task %s", c->data, r->data.X.rows,
-                r->data.X.cols, cli_task_name(r->classes.task));
+        fprintf(stderr, "%s: %zu rows, %zu feature%s; task %s", c->data, r->data.X.rows,
+                r->data.X.cols, r->data.X.cols == 1 ? "" : "s",
+                cli_task_name(r->classes.task));
         if (r->classes.task != CLI_TASK_REGRESSION)
             fprintf(stderr, " (%zu classes)", r->classes.k);
         fprintf(stderr, "; model ");
