@@ -14,6 +14,7 @@
 #include "bytes.h"
 #include "internal.h"
 #include "labels.h"
+#include "stream.h"
 
 #define CHUNK (64 * 1024)
 
@@ -1278,12 +1279,6 @@ soma_status soma_csv_read_buffer(const char *text, size_t len,
     return st;
 }
 
-/* The first bytes of a gzip member (RFC 1952). */
-static bool gzip_magic(const char *b, size_t len)
-{
-    return len >= 2 && (unsigned char)b[0] == 0x1F && (unsigned char)b[1] == 0x8B;
-}
-
 soma_status soma_csv_read_file(const char *path, const soma_csv_options *opt,
                                soma_matrix *X, soma_matrix *y, soma_csv_info *info,
                                const soma_allocator *alloc, soma_error_info *err)
@@ -1293,13 +1288,12 @@ soma_status soma_csv_read_file(const char *path, const soma_csv_options *opt,
     SOMA_TRY(read_args(opt, X, y, err));
     parser p;
     SOMA_TRY(parser_init(&p, opt, alloc, err));
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return soma__fail(err, SOMA_EIO, "path", "cannot open path '%.120s': %s", path,
-                          strerror(errno));
+    /* Plain or gzip (stream.h). */
+    soma__stream in;
+    SOMA_TRY(soma__stream_open_file(&in, path, alloc, err));
     char *chunk = soma__alloc(alloc, CHUNK);
     c_numeric loc = {0};
-    bool in_c = false, first = true;
+    bool in_c = false;
     soma_status st;
     if (chunk == NULL)
         st = soma__fail_nomem(err, CHUNK, "the file block");
@@ -1308,31 +1302,18 @@ soma_status soma_csv_read_file(const char *path, const soma_csv_options *opt,
     if (st == SOMA_OK)
         in_c = true;
     while (st == SOMA_OK) {
-        size_t got = fread(chunk, 1, CHUNK, f);
-        if (first && gzip_magic(chunk, got)) {
-            st = report(err, SOMA_ENOTSUP, 0, 0, 0,
-                        "the file is gzip-compressed (it starts with 1F 8B); this "
-                        "build reads plain text only: gunzip it first");
-            break;
-        }
-        first = false;
-        if (got > 0)
+        size_t got;
+        st = soma__stream_read(&in, chunk, CHUNK, &got);
+        if (st == SOMA_OK && got > 0)
             st = feed(&p, chunk, got);
-        if (got < CHUNK) {
-            if (ferror(f)) {
-                st = soma__fail(err, SOMA_EIO, "path", "cannot read path '%.120s': %s",
-                                path, strerror(errno));
-                if (err != NULL)
-                    err->offset = p.offset;
-            }
+        if (got < CHUNK)
             break;
-        }
     }
     if (st == SOMA_OK)
         st = finish(&p);
     if (in_c)
         c_numeric_leave(&loc);
-    fclose(f);
+    soma__stream_close(&in);
     soma__free(alloc, chunk, CHUNK);
     if (st == SOMA_OK)
         st = parser_output(&p, X, y, info);

@@ -8,6 +8,7 @@
  * Paths: matrix creation and copy, MLP creation (every initialiser) and
  * re-initialisation, fit (plain, and with every option that allocates),
  * gradient, predict, predict_proba, evaluate, CSV read (buffer and file),
+ * IDX read (buffer, file and pair; plain and gzip),
  * model load and save (MLP and perceptron, buffer and file), perceptron
  * create and fit, scaler, split, one-hot, metrics, generators, optimizer
  * state. */
@@ -547,6 +548,121 @@ START_TEST(csv)
 }
 END_TEST
 
+/* ---- IDX files (plain and gzip) -------------------------------------------- */
+
+#ifndef EXPECT_ZLIB
+#error "EXPECT_ZLIB must say whether this build reads gzip"
+#endif
+
+static const unsigned char idx_plain[] = {0, 0, 0x0B, 2, 0, 0, 0,    2,    0,    0,
+                                          0, 2, 0,    1, 0, 2, 0xFF, 0xFF, 0x12, 0x34};
+static const unsigned char idx_labels[] = {0, 0, 0x08, 1, 0, 0, 0, 2, 4, 9};
+static unsigned char *g_gz;
+static size_t g_gz_n;
+static const char *g_idx_path, *g_lab_path;
+static char g_idx_paths[3][80];
+static soma_matrix g_ix, g_iy;
+static soma_idx_info g_iinfo;
+static snapshot s_ix, s_iy, s_iinfo;
+static size_t g_expect_rows;
+static bool g_pair; /* g_iy is written */
+
+static soma_status op_idx_buffer(void)
+{
+    return soma_idx_read_buffer(idx_plain, sizeof idx_plain, NULL, &g_ix, &g_iinfo, &A,
+                                NULL);
+}
+
+static soma_status op_idx_gz_buffer(void)
+{
+    return soma_idx_read_buffer(g_gz, g_gz_n, NULL, &g_ix, &g_iinfo, &A, NULL);
+}
+
+static soma_status op_idx_file(void)
+{
+    return soma_idx_read_file(g_idx_path, NULL, &g_ix, &g_iinfo, &A, NULL);
+}
+
+static soma_status op_idx_pair(void)
+{
+    return soma_idx_read_pair(g_idx_path, g_lab_path, NULL, &g_ix, &g_iy, &g_iinfo, NULL,
+                              &A, NULL);
+}
+
+static void idx_untouched(void)
+{
+    same(&s_ix);
+    same(&s_iy);
+    same(&s_iinfo);
+}
+
+static void idx_done(void)
+{
+    ck_assert_uint_eq(g_ix.rows, g_expect_rows);
+    ck_assert_uint_eq(g_iinfo.rows, g_expect_rows);
+    soma_matrix_free(&g_ix);
+    if (g_pair) {
+        ck_assert_double_eq(g_iy.data[1], 9.0);
+        soma_matrix_free(&g_iy);
+    }
+    memset(&g_ix, 0x5A, sizeof g_ix);
+    memset(&g_iy, 0x5A, sizeof g_iy);
+    memset(&g_iinfo, 0x5A, sizeof g_iinfo);
+}
+
+static const char *write_tmp(int k, const void *data, size_t n)
+{
+    strcpy(g_idx_paths[k], "/tmp/soma-allocfail-idx-XXXXXX");
+    int fd = mkstemp(g_idx_paths[k]);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(write(fd, data, n), (int)n);
+    close(fd);
+    return g_idx_paths[k];
+}
+
+START_TEST(idx)
+{
+    A = test_allocator(&T);
+    memset(&g_ix, 0x5A, sizeof g_ix);
+    memset(&g_iy, 0x5A, sizeof g_iy);
+    memset(&g_iinfo, 0x5A, sizeof g_iinfo);
+    snap(&s_ix, &g_ix, sizeof g_ix);
+    snap(&s_iy, &g_iy, sizeof g_iy);
+    snap(&s_iinfo, &g_iinfo, sizeof g_iinfo);
+    g_expect_rows = 2;
+    check_path(&(path){"soma_idx_read_buffer", op_idx_buffer, idx_untouched, idx_done});
+    g_idx_path = write_tmp(0, idx_plain, sizeof idx_plain);
+    g_lab_path = write_tmp(1, idx_labels, sizeof idx_labels);
+    check_path(&(path){"soma_idx_read_file", op_idx_file, idx_untouched, idx_done});
+    g_pair = true;
+    check_path(&(path){"soma_idx_read_pair", op_idx_pair, idx_untouched, idx_done});
+    g_pair = false;
+    if (EXPECT_ZLIB) {
+        /* gzip: zlib's state and window come from the allocator too; the
+         * 3 MiB fixture makes the value buffer grow twice. */
+        char name[256];
+        snprintf(name, sizeof name, "%s/idx/u8-3x1048577.idx.gz", FIXTURE_DIR);
+        FILE *f = fopen(name, "rb");
+        ck_assert_ptr_nonnull(f);
+        g_gz = malloc(8192);
+        ck_assert_ptr_nonnull(g_gz);
+        g_gz_n = fread(g_gz, 1, 8192, f);
+        fclose(f);
+        g_expect_rows = 3;
+        check_path(&(path){"soma_idx_read_buffer (gzip)", op_idx_gz_buffer, idx_untouched,
+                           idx_done});
+        g_idx_path = write_tmp(2, g_gz, g_gz_n);
+        check_path(
+            &(path){"soma_idx_read_file (gzip)", op_idx_file, idx_untouched, idx_done});
+        free(g_gz);
+        unlink(g_idx_paths[2]);
+    }
+    unlink(g_idx_paths[0]);
+    unlink(g_idx_paths[1]);
+    ck_assert_uint_eq(T.live_bytes, 0);
+}
+END_TEST
+
 /* ---- model files ------------------------------------------------------------ */
 
 static char g_dir[64], g_file[128];
@@ -913,6 +1029,7 @@ int main(void)
     tcase_add_test(tc, fit);
     tcase_add_test(tc, predict_and_evaluate);
     tcase_add_test(tc, csv);
+    tcase_add_test(tc, idx);
     tcase_add_test(tc, model_files);
     tcase_add_test(tc, everything_else);
     suite_add_tcase(s, tc);

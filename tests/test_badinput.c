@@ -2983,6 +2983,127 @@ static void case_soma_csv_write(void)
     ck_assert_int_eq(tmp_entries(), 1);
 }
 
+static void case_soma_idx_defaults(void)
+{
+    soma_idx_options o = soma_idx_defaults();
+    ck_assert_double_eq(o.divisor, 1.0);
+    ck_assert(!o.allow_nonfinite);
+}
+
+/* A valid IDX file: u8, 2 x 3. */
+static const unsigned char idx_u8[] = {0, 0, 0x08, 2, 0, 0, 0, 2, 0,
+                                       0, 0, 3,    1, 2, 3, 4, 5, 6};
+static const unsigned char idx_labels[] = {0, 0, 0x08, 1, 0, 0, 0, 2, 0, 1};
+
+/* Options the IDX reader refuses: divisors 0, -0, NaN, +-infinity. */
+static size_t bad_idx_options(soma_idx_options *out)
+{
+    const double d[] = {0.0, -0.0, NAN, INFINITY, -INFINITY};
+    for (size_t i = 0; i < sizeof d / sizeof d[0]; i++) {
+        out[i] = soma_idx_defaults();
+        out[i].divisor = d[i];
+    }
+    return sizeof d / sizeof d[0];
+}
+
+static void case_soma_idx_read_buffer(void)
+{
+    const size_t len = sizeof idx_u8;
+    soma_matrix X;
+    soma_idx_info info;
+    poison(&X, sizeof X);
+    poison(&info, sizeof info);
+    const soma_idx_options d = soma_idx_defaults();
+    EXPECT(SOMA_EINVAL, soma_idx_read_buffer(idx_u8, len, &d, NULL, &info, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_idx_read_buffer(NULL, len, &d, &X, &info, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_idx_read_buffer(idx_u8, len, &d, &X, &info, &no_fns, &E));
+    EXPECT(SOMA_EINVAL, soma_idx_read_buffer(idx_u8, len, &d, &X, &info, &no_free, &E));
+    soma_idx_options bad[8];
+    size_t nb = bad_idx_options(bad);
+    for (size_t i = 0; i < nb; i++)
+        EXPECT(SOMA_EINVAL,
+               soma_idx_read_buffer(idx_u8, len, &bad[i], &X, &info, &A, &E));
+    /* Zero length, truncation, extra bytes, a header overflowing size_t. */
+    EXPECT(SOMA_EFORMAT, soma_idx_read_buffer(NULL, 0, &d, &X, &info, &A, &E));
+    EXPECT(SOMA_EFORMAT, soma_idx_read_buffer(idx_u8, len - 1, &d, &X, &info, &A, &E));
+    unsigned char *more = arena_alloc(len + 1);
+    memcpy(more, idx_u8, len);
+    EXPECT(SOMA_EFORMAT, soma_idx_read_buffer(more, len + 1, &d, &X, &info, &A, &E));
+    static const unsigned char ovf[] = {0,    0,    0x0E, 3,    0xFF, 0xFF, 0xFF, 0xFF,
+                                        0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF};
+    EXPECT(SOMA_EFORMAT, soma_idx_read_buffer(ovf, sizeof ovf, &d, &X, &info, &A, &E));
+    /* NaN (f64). */
+    static const unsigned char nan64[] = {0,    0,    0x0E, 1, 0, 0, 0, 1,
+                                          0x7F, 0xF8, 0,    0, 0, 0, 0, 0};
+    EXPECT(SOMA_ENONFINITE,
+           soma_idx_read_buffer(nan64, sizeof nan64, &d, &X, &info, &A, &E));
+    /* gzip magic then garbage: corrupt, or no zlib in this build. */
+    static const unsigned char gz[] = {0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 3, 0xFF, 0xFF};
+    soma_status st = soma_idx_read_buffer(gz, sizeof gz, &d, &X, &info, &A, &E);
+    ck_assert(st == SOMA_EFORMAT || st == SOMA_ENOTSUP);
+    watched_unchanged("soma_idx_read_buffer(gz)", __LINE__);
+}
+
+static void case_soma_idx_read_file(void)
+{
+    soma_matrix X;
+    soma_idx_info info;
+    poison(&X, sizeof X);
+    poison(&info, sizeof info);
+    const char *path = tmp_path("x.idx");
+    write_file(path, idx_u8, sizeof idx_u8);
+    const soma_idx_options d = soma_idx_defaults();
+    EXPECT(SOMA_EINVAL, soma_idx_read_file(NULL, &d, &X, &info, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_idx_read_file(path, &d, NULL, &info, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_idx_read_file(path, &d, &X, &info, &no_free, &E));
+    soma_idx_options bad[8];
+    size_t nb = bad_idx_options(bad);
+    for (size_t i = 0; i < nb; i++)
+        EXPECT(SOMA_EINVAL, soma_idx_read_file(path, &bad[i], &X, &info, &A, &E));
+    EXPECT(SOMA_EIO,
+           soma_idx_read_file("/nonexistent-soma-dir/x.idx", &d, &X, &info, &A, &E));
+    EXPECT(SOMA_EIO, soma_idx_read_file(tmp_dir, &d, &X, &info, &A, &E)); /* a folder */
+    write_file(path, "", 0);
+    EXPECT(SOMA_EFORMAT, soma_idx_read_file(path, &d, &X, &info, &A, &E));
+    write_file(path, idx_u8, sizeof idx_u8 - 2);
+    EXPECT(SOMA_EFORMAT, soma_idx_read_file(path, &d, &X, &info, &A, &E));
+}
+
+static void case_soma_idx_read_pair(void)
+{
+    soma_matrix X, y;
+    soma_idx_info ii, li;
+    poison(&X, sizeof X);
+    poison(&y, sizeof y);
+    poison(&ii, sizeof ii);
+    poison(&li, sizeof li);
+    char img[128], lab[128];
+    strcpy(img, tmp_path("img.idx"));
+    write_file(img, idx_u8, sizeof idx_u8);
+    strcpy(lab, tmp_path("lab.idx"));
+    write_file(lab, idx_labels, sizeof idx_labels);
+    const soma_idx_options d = soma_idx_defaults();
+    EXPECT(SOMA_EINVAL, soma_idx_read_pair(NULL, lab, &d, &X, &y, &ii, &li, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_idx_read_pair(img, NULL, &d, &X, &y, &ii, &li, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_idx_read_pair(img, lab, &d, NULL, &y, &ii, &li, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_idx_read_pair(img, lab, &d, &X, NULL, &ii, &li, &A, &E));
+    EXPECT(SOMA_EINVAL, soma_idx_read_pair(img, lab, &d, &X, &y, &ii, &li, &no_fns, &E));
+    soma_idx_options bad[8];
+    size_t nb = bad_idx_options(bad);
+    for (size_t i = 0; i < nb; i++)
+        EXPECT(SOMA_EINVAL,
+               soma_idx_read_pair(img, lab, &bad[i], &X, &y, &ii, &li, &A, &E));
+    /* Labels with 3 columns (the images twice), counts that differ. */
+    EXPECT(SOMA_EFORMAT, soma_idx_read_pair(img, img, &d, &X, &y, &ii, &li, &A, &E));
+    static const unsigned char three[] = {0, 0, 0x08, 1, 0, 0, 0, 3, 0, 1, 2};
+    write_file(lab, three, sizeof three);
+    EXPECT(SOMA_EFORMAT, soma_idx_read_pair(img, lab, &d, &X, &y, &ii, &li, &A, &E));
+    EXPECT(SOMA_EIO, soma_idx_read_pair(img, "/nonexistent-soma-dir/l", &d, &X, &y, &ii,
+                                        &li, &A, &E));
+    EXPECT(SOMA_EIO, soma_idx_read_pair("/nonexistent-soma-dir/i", lab, &d, &X, &y, &ii,
+                                        &li, &A, &E));
+}
+
 /* ---- the table ---------------------------------------------------------------- */
 
 typedef struct api_case {
@@ -3127,6 +3248,10 @@ static const api_case cases[] = {
     API_CASE(soma_csv_read_file),
     API_CASE(soma_csv_info_free),
     API_CASE(soma_csv_write),
+    API_CASE(soma_idx_defaults),
+    API_CASE(soma_idx_read_buffer),
+    API_CASE(soma_idx_read_file),
+    API_CASE(soma_idx_read_pair),
 };
 
 #define N_CASES (sizeof cases / sizeof cases[0])

@@ -6,7 +6,13 @@ set -eu
 # python3: the soma program's tests (tests/test_cli.sh) generate their data
 # and parse the program's --json output with it (they skip without it).
 pkgs="build-essential meson ninja-build pkg-config libopenblas-dev liblapacke-dev
-check gnuplot-nox cmake python3"
+check gnuplot-nox cmake zlib1g-dev python3"
+# Real data: Fashion-MNIST as IDX files in /usr/share/datasets/fashion-mnist
+# (examples/fashion_mnist.c, the idx-fashion-mnist test). SOMA_WITH_DATA=0
+# leaves it out (30 MB).
+if [ "${SOMA_WITH_DATA:-1}" = 1 ]; then
+    pkgs="$pkgs dataset-fashion-mnist"
+fi
 if [ "${SOMA_WITH_MPI:-1}" = 1 ]; then
     pkgs="$pkgs openmpi-bin libopenmpi-dev"
 fi

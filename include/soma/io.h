@@ -1,7 +1,8 @@
 /* clang-format off */
 /**
  * @file io.h
- * @brief Files: numeric CSV in and out. (Model files will join this header.)
+ * @brief Files: numeric CSV in and out, IDX in (MNIST and its family); both
+ * readers take gzip-compressed files as well. (Model files are in model.h.)
  *
  * ## The CSV dialect read
  * - Input is bytes; an optional UTF-8 byte-order mark (EF BB BF) at the very
@@ -108,7 +109,8 @@
  * | label not a number (numeric labels) | EFORMAT | the field |
  * | empty text label | EFORMAT | the field |
  * | text label holding a NUL byte | EFORMAT | the field |
- * | gzip input (starts with 1F 8B; soma_csv_read_file) | ENOTSUP | 0, 0 |
+ * | gzip input in a build without zlib (soma_csv_read_file) | ENOTSUP | 0, 0 |
+ * | corrupt or truncated gzip stream (soma_csv_read_file) | EFORMAT | 0, 0 (offset: compressed) |
  *
  * For these `argument` is "" (the content, not an argument, is at fault).
  * File errors (open, read, write) return SOMA_EIO with line 0, `argument`
@@ -117,6 +119,17 @@
  * argument or option field ("X", "text", "opt.comment", ...) and a message
  * saying why it is refused. SOMA_ENOMEM and SOMA_EOVERFLOW say what could
  * not be allocated.
+ *
+ * ## Compressed files
+ * soma_csv_read_file and the IDX readers inflate their input when it starts
+ * with the gzip magic bytes 1f 8b, whatever the file's name (several
+ * concatenated gzip members read as one stream, as gunzip reads them). The
+ * offsets of content errors then count decompressed bytes; a corrupt or
+ * truncated gzip stream is SOMA_EFORMAT with the offset in the compressed
+ * file near which zlib stopped, and zlib's message. Builds without zlib
+ * (meson -Dzlib=disabled, or zlib not found) return SOMA_ENOTSUP for gzip
+ * input, with a message saying to gunzip the file first. zlib's memory comes
+ * from the caller's allocator too.
  *
  * ## Memory
  * The reader's buffers (the current field, the first record, the growing
@@ -278,11 +291,12 @@ SOMA_API SOMA_NODISCARD soma_status soma_csv_read_buffer(const char *text, size_
 /**
  * @brief Read the CSV file at `path` (streamed in 64 KiB blocks through
  * the same parser as soma_csv_read_buffer, so memory is about the size of
- * the values, not of the text).
+ * the values, not of the text). A gzip file is inflated while it is read
+ * (see "Compressed files" above).
  * @return as soma_csv_read_buffer, plus SOMA_EINVAL for a NULL path,
- *         SOMA_EIO when the file cannot be opened or read, and SOMA_ENOTSUP
- *         for a gzip file (its first two bytes are 1F 8B), which this build
- *         does not inflate.
+ *         SOMA_EIO when the file cannot be opened or read, SOMA_EFORMAT for
+ *         a corrupt gzip stream and SOMA_ENOTSUP for gzip input in a build
+ *         without zlib.
  */
 SOMA_API SOMA_NODISCARD soma_status soma_csv_read_file(
     const char *path, const soma_csv_options *opt, soma_matrix *X, soma_matrix *y,
@@ -316,6 +330,168 @@ SOMA_API SOMA_NODISCARD soma_status soma_csv_write(const char *path, const soma_
                                                    const soma_matrix *y,
                                                    const char *const *names,
                                                    soma_error_info *err);
+
+/* ------------------------------------------------------------------------ */
+/* clang-format off */
+/**
+ * @name IDX files (MNIST, Fashion-MNIST, EMNIST, ...)
+ *
+ * An IDX file is a 4-byte magic number, then one 4-byte size per
+ * dimension, then the values, every number big-endian:
+ *
+ * | bytes | content |
+ * |---|---|
+ * | 0, 1 | 0x00 0x00 |
+ * | 2 | element type: 0x08 unsigned byte, 0x09 signed byte, 0x0B int16, 0x0C int32, 0x0D float32, 0x0E float64 (soma_idx_type) |
+ * | 3 | number of dimensions D, 1 to 255 |
+ * | 4 .. 4 + 4D | the sizes d0, ..., d(D-1), unsigned 32-bit |
+ * | 4 + 4D .. | d0 x ... x d(D-1) values, the last dimension varying fastest |
+ *
+ * The reader turns them into a matrix with d0 rows (the items) and
+ * d1 x ... x d(D-1) columns (1 when D == 1), each item's values in file
+ * order: 60000 images of 28 x 28 become 60000 x 784, a label file of 60000
+ * bytes becomes 60000 x 1. Every value is converted to double exactly, then
+ * divided by `divisor`.
+ *
+ * Before it allocates the matrix, the reader checks the sizes against the
+ * bytes present: the length of a plain file (or buffer) must be exactly
+ * the header's 4 + 4D bytes plus the values' bytes; a gzip file is inflated
+ * into a buffer that grows as data arrives, never beyond what the header
+ * declares, so a small file with a huge header fails without a huge
+ * allocation. Peak memory: the matrix, plus for gzip input the raw values
+ * (one byte per value for Fashion-MNIST: 47 MB beside the 376 MB matrix).
+ *
+ * Errors, all with `err->offset` (0-based, in the decompressed bytes for
+ * gzip input; line and column are 0) and a message:
+ *
+ * | problem | status | offset |
+ * |---|---|---|
+ * | input shorter than the 4-byte magic | EFORMAT | end of the input |
+ * | first two bytes not zero | EFORMAT | the first non-zero one |
+ * | unknown element type | EFORMAT | 2 |
+ * | zero dimensions | EFORMAT | 3 |
+ * | input ends inside the sizes | EFORMAT | end of the input |
+ * | a size of 0 (no values) | EFORMAT | that size (4 + 4k) |
+ * | sizes whose product (or byte count) overflows size_t | EFORMAT | the size where it overflows |
+ * | fewer value bytes than declared (truncated) | EFORMAT | end of the input |
+ * | more bytes than declared | EFORMAT | the first extra byte |
+ * | NaN or infinity (float types, or after the division) | ENONFINITE | the value's first byte |
+ * | corrupt or truncated gzip stream | EFORMAT | in the compressed file, near where zlib stopped |
+ * | gzip input, build without zlib | ENOTSUP | 0 |
+ * | file cannot be opened or read | EIO | 0, or where reading failed |
+ *
+ * soma_idx_read_pair adds two checks (labels with more than one column,
+ * item counts that differ) and says which file is at fault: `err->argument`
+ * is "images_path" or "labels_path", and the message starts with it.
+ *
+ * Argument errors (SOMA_EINVAL) name the argument in `err->argument` ("X",
+ * "data", "path", "opt.divisor", ...); SOMA_ENOMEM fills err too.
+ * @{
+ */
+/* clang-format on */
+
+/** @brief Element types of IDX files (byte 2 of the file). */
+typedef enum soma_idx_type {
+    SOMA_IDX_U8 = 0x08,  /**< unsigned byte */
+    SOMA_IDX_I8 = 0x09,  /**< signed byte */
+    SOMA_IDX_I16 = 0x0B, /**< 16-bit two's complement, big-endian */
+    SOMA_IDX_I32 = 0x0C, /**< 32-bit two's complement, big-endian */
+    SOMA_IDX_F32 = 0x0D, /**< IEEE 754 binary32, big-endian */
+    SOMA_IDX_F64 = 0x0E  /**< IEEE 754 binary64, big-endian */
+} soma_idx_type;
+
+/** @brief The most dimensions an IDX file can have (byte 3 is a count). */
+#define SOMA_IDX_MAX_DIMS 255
+
+/** @brief Reader options; start from soma_idx_defaults(). */
+typedef struct soma_idx_options {
+    double divisor;       /**< every value is divided by it: 1 (default) keeps
+                               the values, 255 maps bytes to [0, 1] (the same
+                               doubles as NumPy's `x / 255.0`); finite, not 0 */
+    bool allow_nonfinite; /**< accept NaN and infinity (default false) */
+} soma_idx_options;
+
+/** @brief Divisor 1 (values as stored), finite values only. */
+SOMA_API soma_idx_options soma_idx_defaults(void);
+
+/** @brief What the IDX reader found (optional output). */
+typedef struct soma_idx_info {
+    soma_idx_type type;             /**< element type */
+    size_t n_dims;                  /**< D, 1 to SOMA_IDX_MAX_DIMS */
+    size_t dims[SOMA_IDX_MAX_DIMS]; /**< d0 .. d(D-1); the rest 0 */
+    size_t rows;                    /**< d0: rows of the matrix */
+    size_t cols;                    /**< d1 x ... x d(D-1) (1 when D == 1) */
+    size_t header_bytes;            /**< 4 + 4D: where the values start */
+    bool gzip;                      /**< the input was gzip-compressed */
+} soma_idx_info;
+
+/**
+ * @brief Read IDX bytes in memory (plain, or gzip when they start with
+ * 1f 8b) into X.
+ *
+ * @param data   the bytes; may be NULL when len == 0
+ * @param len    number of bytes
+ * @param opt    options, or NULL for soma_idx_defaults()
+ * @param X      receives the d0 x (d1 ... d(D-1)) matrix (owned; must not
+ *               own memory on entry)
+ * @param info   NULL, or receives what was found (written on success only)
+ * @param alloc  allocator for X and the reader's buffers (zlib's included),
+ *               or NULL
+ * @param err    NULL, or receives where and why reading failed (written on
+ *               error only)
+ * @return SOMA_OK; SOMA_EINVAL for NULL X, NULL data with len > 0, a divisor
+ *         that is 0 or not finite, or an allocator without both functions;
+ *         SOMA_EFORMAT, SOMA_ENONFINITE and SOMA_ENOTSUP as tabulated
+ *         above; SOMA_ENOMEM. On error X and info are untouched.
+ */
+SOMA_API SOMA_NODISCARD soma_status soma_idx_read_buffer(
+    const void *data, size_t len, const soma_idx_options *opt, soma_matrix *X,
+    soma_idx_info *info, const soma_allocator *alloc, soma_error_info *err);
+
+/**
+ * @brief Read the IDX file at `path` (plain, or gzip whatever its name) into
+ * X; a plain file is read in 64 KiB blocks straight into X.
+ * @return as soma_idx_read_buffer, plus SOMA_EINVAL for a NULL path and
+ *         SOMA_EIO when the file cannot be opened or read (the message
+ *         gives the system's reason).
+ */
+SOMA_API SOMA_NODISCARD soma_status soma_idx_read_file(
+    const char *path, const soma_idx_options *opt, soma_matrix *X, soma_idx_info *info,
+    const soma_allocator *alloc, soma_error_info *err);
+
+/**
+ * @brief Read an images file and its labels file (MNIST's
+ * train-images-idx3-ubyte.gz and train-labels-idx1-ubyte.gz) into X
+ * (n x pixels) and y (n x 1).
+ *
+ * `opt` applies to the images; the labels are read as stored (divisor 1,
+ * finite values only). The labels must have one column (a 1-dimensional
+ * file, or sizes n x 1 x ...), and both files the same number of items n.
+ * A k-output cross-entropy model trains on y as it is (integer labels,
+ * see mlp.h); soma_one_hot makes one-hot targets when they are wanted.
+ *
+ * @param images_path  the images (or any features) file
+ * @param labels_path  the labels file
+ * @param opt          options for the images, or NULL for soma_idx_defaults()
+ * @param X            receives the images (owned)
+ * @param y            receives the labels, n x 1 (owned)
+ * @param images_info  NULL, or receives what was found in the images file
+ * @param labels_info  NULL, or receives what was found in the labels file
+ * @param alloc        allocator, or NULL
+ * @param err          NULL, or receives the error; its argument and the
+ *                     start of its message are "images_path" or
+ *                     "labels_path" for the errors of one file
+ * @return as soma_idx_read_file, plus SOMA_EINVAL for NULL paths or y, and
+ *         SOMA_EFORMAT when the labels have more than one column (offset 3)
+ *         or the item counts differ (offset 4, in the labels file). On
+ *         error nothing is written to X, y or the infos.
+ */
+SOMA_API SOMA_NODISCARD soma_status soma_idx_read_pair(
+    const char *images_path, const char *labels_path, const soma_idx_options *opt,
+    soma_matrix *X, soma_matrix *y, soma_idx_info *images_info,
+    soma_idx_info *labels_info, const soma_allocator *alloc, soma_error_info *err);
+
+/** @} */
 
 #ifdef __cplusplus
 }

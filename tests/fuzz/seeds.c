@@ -1,11 +1,11 @@
 /* Writes the seed corpus of the fuzz targets: valid inputs and the
  * interesting broken ones, each with the option bytes its target reads
- * first (see fuzz_csv.c, fuzz_model.c, fuzz_train.c).
+ * first (see fuzz_csv.c, fuzz_model.c, fuzz_train.c, fuzz_idx.c).
  *
- *   build/tests/fuzz/fuzz-seeds tests/fuzz/corpus
+ *   build/tests/fuzz/fuzz-seeds tests/fuzz/corpus tests/data/idx
  *
- * writes corpus/csv, corpus/model and corpus/train (the folders must
- * exist). The committed corpus was made this way, plus the two committed
+ * writes corpus/csv, corpus/model, corpus/train and corpus/idx (the folders
+ * must exist). The committed corpus was made this way, plus the two committed
  * model fixtures with the model target's two option bytes (zero) in front:
  *
  *   (printf '\000\000'; cat tests/data/mlp-v1.soma) >
@@ -298,10 +298,88 @@ static void train_seeds(void)
     put("train", "scaled-7x7x7", "", 0, b, sizeof b);
 }
 
+/* IDX: option byte, allocation to fail, bytes (see fuzz_idx.c). */
+static void idx(const char *name, uint8_t opt, uint8_t fail, const void *b, size_t n)
+{
+    const uint8_t prefix[2] = {opt, fail};
+    put("idx", name, prefix, 2, b, n);
+}
+
+/* The committed gzip fixtures of tests/data/idx, as raw inputs. */
+static void idx_fixture(const char *fixtures, const char *file, const char *name)
+{
+    char path[512];
+    unsigned char b[4096];
+    snprintf(path, sizeof path, "%s/%s", fixtures, file);
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        fprintf(stderr, "cannot open %s\n", path);
+        exit(1);
+    }
+    size_t n = fread(b, 1, sizeof b, f);
+    fclose(f);
+    idx(name, 0, 0, b, n);
+}
+
+static void idx_seeds(const char *fixtures)
+{
+    /* opt bits: 0-1 divisor 1, 255, -0.5, 1e-300; 2 allow_nonfinite;
+     * 3 the harness gzips the bytes. */
+    static const uint8_t u8_1d[] = {0, 0, 0x08, 1, 0, 0, 0, 3, 0, 7, 255};
+    static const uint8_t i8_2d[] = {0, 0, 0x09, 2,    0,    0, 0, 2,    0,
+                                    0, 0, 3,    0x80, 0xFF, 0, 1, 0x7F, 5};
+    static const uint8_t i16_3d[] = {0,    0, 0x0B, 3,    0, 0, 0,    2,
+                                     0,    0, 0,    1,    0, 0, 0,    2,
+                                     0x80, 0, 0xFF, 0xFF, 1, 2, 0x7F, 0xFF};
+    static const uint8_t i32_4d[] = {
+        0, 0, 0x0C, 4, 0, 0, 0,    1,    0,    0,    0, 2, 0, 0, 0,    1,    0,    0,
+        0, 2, 0x80, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFE, 0, 1, 0, 0, 0x7F, 0xFF, 0xFF, 0xFF};
+    static const uint8_t f32_nan[] = {0,    0,    0x0D, 2, 0,    0,    0, 1, 0, 0, 0, 3,
+                                      0x3F, 0x80, 0,    0, 0x7F, 0xC0, 0, 0, 0, 0, 0, 1};
+    static const uint8_t f64_max[] = {0,    0,    0x0E, 1,    0,    0,    0,    2,
+                                      0x7F, 0xEF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+                                      0x80, 0,    0,    0,    0,    0,    0,    0};
+    idx("valid-u8-1d", 0x00, 0, u8_1d, sizeof u8_1d);
+    idx("valid-u8-1d-gzip", 0x09, 0, u8_1d, sizeof u8_1d);
+    idx("valid-i8-2d", 0x02, 0, i8_2d, sizeof i8_2d);
+    idx("valid-i16-3d-gzip", 0x08, 0, i16_3d, sizeof i16_3d);
+    idx("valid-i32-4d", 0x00, 0, i32_4d, sizeof i32_4d);
+    idx("valid-f32-nan-allowed", 0x04, 0, f32_nan, sizeof f32_nan);
+    idx("broken-f32-nan", 0x00, 0, f32_nan, sizeof f32_nan);
+    idx("broken-f64-max-divided", 0x03, 0, f64_max, sizeof f64_max);
+    idx("valid-f64-max", 0x00, 0, f64_max, sizeof f64_max);
+    idx("alloc-fail-1", 0x00, 1, i8_2d, sizeof i8_2d);
+    idx("alloc-fail-2-gzip", 0x08, 2, i8_2d, sizeof i8_2d);
+    idx("alloc-fail-4-gzip", 0x08, 4, i8_2d, sizeof i8_2d);
+    idx("broken-empty", 0x00, 0, "", 0);
+    idx("broken-magic", 0x00, 0, "\x00\x01\x08\x01", 4);
+    idx("broken-type", 0x00, 0, "\x00\x00\x0a\x01\x00\x00\x00\x01\x05", 9);
+    idx("broken-zero-dims", 0x00, 0, "\x00\x00\x08\x00", 4);
+    idx("broken-zero-size", 0x00, 0, "\x00\x00\x08\x01\x00\x00\x00\x00", 8);
+    idx("broken-truncated-sizes", 0x00, 0, "\x00\x00\x08\x02\x00\x00\x00\x01\x00", 9);
+    idx("broken-truncated-values", 0x00, 0, u8_1d, sizeof u8_1d - 1);
+    idx("broken-truncated-values-gzip", 0x08, 0, i32_4d, sizeof i32_4d - 3);
+    idx("broken-trailing", 0x00, 0, "\x00\x00\x08\x01\x00\x00\x00\x01\x05\x06", 10);
+    static const uint8_t ovf[] = {0, 0, 0x0E, 3, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0};
+    idx("broken-overflow", 0x00, 0, ovf, sizeof ovf);
+    static const uint8_t huge[] = {0, 0, 0x08, 3, 0, 0, 0xEA, 0x60, 0,
+                                   0, 0, 28,   0, 0, 0, 28,   1};
+    idx("broken-huge-header", 0x00, 0, huge, sizeof huge);
+    idx("broken-huge-header-gzip", 0x08, 0, huge, sizeof huge);
+    idx_fixture(fixtures, "u8-2x2x3.idx.gz", "gzip-u8");
+    idx_fixture(fixtures, "u8-2x2x3-members.idx.gz", "gzip-members");
+    idx_fixture(fixtures, "f64-3.idx.gz", "gzip-f64");
+    idx_fixture(fixtures, "huge-truncated.idx.gz", "gzip-huge-truncated");
+    static const uint8_t bad_gz[] = {0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 3, 0xFF, 0xFF};
+    idx("broken-gzip", 0x00, 0, bad_gz, sizeof bad_gz);
+}
+
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s CORPUS_DIR (with csv/, model/, train/ in it)\n",
+    if (argc != 3) {
+        fprintf(stderr,
+                "usage: %s CORPUS_DIR IDX_FIXTURES (with csv/, model/, train/, idx/ in "
+                "CORPUS_DIR; IDX_FIXTURES is tests/data/idx)\n",
                 argv[0]);
         return 2;
     }
@@ -309,5 +387,6 @@ int main(int argc, char **argv)
     csv_seeds();
     model_seeds();
     train_seeds();
+    idx_seeds(argv[2]);
     return 0;
 }
