@@ -84,16 +84,15 @@ static bool gzip_is_idx(const char *path, const cli_data_opts *o)
 
 /* ---- the readers this libsoma has ------------------------------------------ */
 
-/* IDX into X; *bytes tells whether the values were unsigned bytes. */
+/* IDX into X (values as stored); *bytes tells whether they were unsigned
+ * bytes, for which /255 is the natural scale. */
 static soma_status read_idx(const char *path, soma_matrix *X, bool *bytes,
                             soma_error_info *err)
 {
-    (void)path;
-    (void)X;
-    *bytes = false;
-    snprintf(err->message, sizeof err->message,
-             "this libsoma has no IDX reader (it comes with soma_idx_read_file)");
-    return SOMA_ENOTSUP;
+    soma_idx_info info;
+    soma_status st = soma_idx_read_file(path, NULL, X, &info, NULL, err);
+    *bytes = st == SOMA_OK && info.type == SOMA_IDX_U8;
+    return st;
 }
 
 /* Text labels: names[i] for id i, read by the CSV reader. */
