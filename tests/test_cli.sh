@@ -102,6 +102,15 @@ csv)
     expect 0 '' "$soma" eval model.soma test.csv
     grep -q '^confusion matrix' out.txt || fail "eval: no confusion matrix"
     grep -Eq '^red +[01]\.[0-9]{4} ' out.txt || fail "eval: no row for class red"
+    # The label column by name, first in the file, ';' between fields, and
+    # a validation file: the same classes whatever the order of the columns.
+    awk -F, 'BEGIN { OFS = ";" } { print $3, $1, $2 }' train.csv > train-semi.csv
+    awk -F, 'BEGIN { OFS = ";" } { print $3, $1, $2 }' test.csv > test-semi.csv
+    expect 0 'val_acc' "$soma" train train-semi.csv --delimiter ';' --label-column colour \
+        --val-data test-semi.csv -o semi.soma --epochs 5 --batch 32
+    expect 0 '' "$soma" predict semi.soma test-semi.csv --delimiter ';' --label-column 1 -o pred3.csv
+    acc=$(accuracy pred3.csv test.csv)
+    at_least "$acc" 0.95 "predict accuracy, label column first"
     # Probabilities: one column per class, each row sums to 1.
     expect 0 '' "$soma" predict model.soma test.csv --proba -o proba.csv
     python3 - proba.csv << 'EOF' || fail "predict --proba: bad probabilities"
