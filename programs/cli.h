@@ -105,6 +105,7 @@ typedef struct cli_data_opts {
     char delimiter;           /* --delimiter */
     size_t skip_lines;        /* --skip-lines */
     char comment;             /* --comment, or 0 */
+    bool text_labels;         /* --text-labels: labels are class names, even "1" */
 } cli_data_opts;
 
 /* Reads the data options of a command line; returns 0 or EXIT_USAGE. */

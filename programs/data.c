@@ -15,6 +15,7 @@ int cli_data_opts_get(const cli_args *a, cli_data_opts *o)
     o->delimiter = ',';
     o->labels = cli_get(a, "labels");
     o->label_column = cli_get(a, "label-column");
+    o->text_labels = cli_flag(a, "text-labels");
     static const char *const headers[] = {"auto", "yes", "no", NULL};
     int h = 0;
     int rc = cli_get_choice(a, "header", headers, &h);
@@ -139,7 +140,7 @@ static soma_status read_csv(const char *path, const cli_data_opts *o, bool with_
     /* Text labels become classes; ids in byte order of the names, so that
      * the class numbering does not depend on the order of the rows. */
     if (with_label) {
-        co.label_type = SOMA_CSV_LABELS_AUTO;
+        co.label_type = o->text_labels ? SOMA_CSV_LABELS_TEXT : SOMA_CSV_LABELS_AUTO;
         co.sort_classes = true;
     }
     soma_csv_info info;
@@ -168,6 +169,42 @@ static soma_status read_csv(const char *path, const cli_data_opts *o, bool with_
         return SOMA_ENOMEM;
     }
     return SOMA_OK;
+}
+
+/* The CSV reader's messages name its C options (skip_lines, label_type,
+ * a 0-based label_index); say the same with the program's options. */
+static void csv_message_for_cli(soma_error_info *err, const cli_data_opts *o)
+{
+    static const char *const swaps[][2] = {
+        {"set skip_lines to ", "give --skip-lines "},
+        {"which skip_lines drops", "which --skip-lines drops"},
+        {"did you mean delimiter '", "did you mean --delimiter '"},
+        {" (label_type AUTO found a number in the first data record); for class names "
+         "set label_type to SOMA_CSV_LABELS_TEXT",
+         " (the first data record's label is a number); for class names give "
+         "--text-labels"},
+        {"; for class names set label_type to SOMA_CSV_LABELS_TEXT",
+         "; for class names give --text-labels"},
+    };
+    size_t index, fields;
+    if (sscanf(err->message, "label column %zu does not exist: records have %zu fields",
+               &index, &fields) == 2) {
+        snprintf(err->message, sizeof err->message,
+                 "--label-column %s: the records have %zu field%s (is the delimiter "
+                 "right?)",
+                 o->label_column != NULL ? o->label_column : "", fields,
+                 fields == 1 ? "" : "s");
+        return;
+    }
+    for (size_t i = 0; i < sizeof swaps / sizeof swaps[0]; i++) {
+        char *at = strstr(err->message, swaps[i][0]);
+        if (at == NULL)
+            continue;
+        char out[sizeof err->message];
+        snprintf(out, sizeof out, "%.*s%s%s", (int)(at - err->message), err->message,
+                 swaps[i][1], at + strlen(swaps[i][0]));
+        memcpy(err->message, out, sizeof out);
+    }
 }
 
 /* ---- tables ------------------------------------------------------------------ */
@@ -240,13 +277,18 @@ static int table_csv(cli_table *t, const char *path, const cli_data_opts *o,
         soma_matrix_free(&t->y);
         free_text_labels(&tl);
         st = read_csv(path, o, false, &t->X, NULL, &tl, &err);
-        if (st != SOMA_OK)
+        if (st != SOMA_OK) {
+            csv_message_for_cli(&err, o);
             return cli_file_error(path, true, st, &err, NULL);
+        }
         return 0;
     }
     if (st != SOMA_OK) {
         const char *hint = NULL;
-        if (st == SOMA_EFORMAT && err.column > 0)
+        csv_message_for_cli(&err, o);
+        if (st == SOMA_EFORMAT && err.column > 0 &&
+            strstr(err.message, " give --") == NULL &&
+            strstr(err.message, "did you mean") == NULL)
             hint =
                 "check the file, or the --delimiter, --header and --label-column options";
         return cli_file_error(path, true, st, &err, hint);

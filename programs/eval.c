@@ -9,12 +9,12 @@
 
 #include "cli.h"
 
+/* clang-format off */
 #define DATA_OPTS                                                                        \
     {"labels", 0, true}, {"label-column", 0, true}, {"header", 0, true},                 \
-        {"delimiter", 0, true}, {"skip-lines", 0, true},                                 \
-    {                                                                                    \
-        "comment", 0, true                                                               \
-    }
+    {"delimiter", 0, true}, {"skip-lines", 0, true}, {"comment", 0, true},               \
+    {"text-labels", 0, false}
+/* clang-format on */
 
 static const cli_optdef eval_opts[] = {DATA_OPTS, {"json", 0, false}};
 static const cli_optdef predict_opts[] = {

@@ -13,16 +13,16 @@
 #include "cli.h"
 
 static const cli_optdef train_opts[] = {
-    {"output", 'o', true},  {"labels", 0, true},      {"label-column", 0, true},
-    {"header", 0, true},    {"delimiter", 0, true},   {"skip-lines", 0, true},
-    {"comment", 0, true},   {"layers", 0, true},      {"hidden", 0, true},
-    {"optimizer", 0, true}, {"lr", 0, true},          {"schedule", 0, true},
-    {"epochs", 0, true},    {"batch", 0, true},       {"val", 0, true},
-    {"val-data", 0, true},  {"val-labels", 0, true},  {"early-stop", 0, true},
-    {"l2", 0, true},        {"dropout", 0, true},     {"precision", 0, true},
-    {"threads", 0, true},   {"seed", 0, true},        {"scale", 0, true},
-    {"task", 0, true},      {"class-names", 0, true}, {"quiet", 'q', false},
-    {"json", 0, false},
+    {"output", 'o', true},  {"labels", 0, true},       {"label-column", 0, true},
+    {"header", 0, true},    {"delimiter", 0, true},    {"skip-lines", 0, true},
+    {"comment", 0, true},   {"layers", 0, true},       {"hidden", 0, true},
+    {"optimizer", 0, true}, {"lr", 0, true},           {"schedule", 0, true},
+    {"epochs", 0, true},    {"batch", 0, true},        {"val", 0, true},
+    {"val-data", 0, true},  {"val-labels", 0, true},   {"early-stop", 0, true},
+    {"l2", 0, true},        {"dropout", 0, true},      {"precision", 0, true},
+    {"threads", 0, true},   {"seed", 0, true},         {"scale", 0, true},
+    {"task", 0, true},      {"class-names", 0, true},  {"quiet", 'q', false},
+    {"json", 0, false},     {"text-labels", 0, false},
 };
 #define N_TRAIN_OPTS (sizeof train_opts / sizeof train_opts[0])
 
