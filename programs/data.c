@@ -283,6 +283,12 @@ static int table_csv(cli_table *t, const char *path, const cli_data_opts *o,
         }
         return 0;
     }
+    if (st == SOMA_EINVAL) {
+        /* Options the reader refuses (a delimiter that is a digit, a comment
+         * byte that is the delimiter): the command line is at fault. */
+        const bool opt = strncmp(err.message, "option ", 7) == 0;
+        return cli_fail(EXIT_USAGE, "%s%s", opt ? "--" : "", err.message + (opt ? 7 : 0));
+    }
     if (st != SOMA_OK) {
         const char *hint = NULL;
         csv_message_for_cli(&err, o);

@@ -171,6 +171,8 @@ errors)
     expect 2 "expected MODEL and DATA" "$soma" eval model.soma
     expect 2 "not both" "$soma" train train.csv --val 0.2 --val-data train.csv
     expect 2 "no help for 'bogus'" "$soma" help bogus
+    expect 2 "--delimiter: '5' cannot separate fields" "$soma" train train.csv --delimiter 5
+    expect 2 "--label-column: columns count from 1" "$soma" train train.csv --label-column 0
     # missing files and unwritable outputs: exit 4
     expect 4 "nothere.csv: cannot open: No such file" "$soma" train nothere.csv
     expect 4 "nothere.soma: cannot open: No such file" "$soma" eval nothere.soma train.csv
