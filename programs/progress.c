@@ -149,9 +149,11 @@ void cli_progress_init(cli_progress *p, bool quiet, bool json, size_t epochs, si
 
 static size_t terminal_width(void)
 {
+#ifdef TIOCGWINSZ
     struct winsize ws;
     if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40)
         return ws.ws_col;
+#endif
     return 80;
 }
 
