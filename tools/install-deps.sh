@@ -9,9 +9,12 @@ pkgs="build-essential meson ninja-build pkg-config libopenblas-dev liblapacke-de
 check gnuplot-nox cmake zlib1g-dev python3"
 # Real data: Fashion-MNIST as IDX files in /usr/share/datasets/fashion-mnist
 # (examples/fashion_mnist.c, the idx-fashion-mnist test). SOMA_WITH_DATA=0
-# leaves it out (30 MB).
+# leaves both out (30 MB and about 100 MB).
+# scikit-learn (python3-sklearn) ships the CSV files tests/test_csv.c reads
+# as they come (iris, breast cancer, wine, digits) and the MLPClassifier that
+# tests/sklearn-compare.py holds soma's classifier presets against.
 if [ "${SOMA_WITH_DATA:-1}" = 1 ]; then
-    pkgs="$pkgs dataset-fashion-mnist"
+    pkgs="$pkgs dataset-fashion-mnist python3-sklearn"
 fi
 if [ "${SOMA_WITH_MPI:-1}" = 1 ]; then
     pkgs="$pkgs openmpi-bin libopenmpi-dev"
