@@ -245,3 +245,15 @@ soma_matrix bench_random_matrix(soma_rng *rng, size_t rows, size_t cols)
 const size_t W1_SIZES[4] = {2, 4, 4, 1};
 const size_t W3_SIZES[4] = {784, 512, 512, 10};
 const size_t W4_SIZES[4] = {2, 64, 64, 1};
+
+/* ---- threads ---------------------------------------------------------------- */
+
+const int BENCH_SWEEP_THREADS[BENCH_N_SWEEP] = {1, 2};
+
+void bench_threads(int n)
+{
+    const soma_status st = soma_threads_set(n);
+    /* A CBLAS other than OpenBLAS has no thread control: leave it be. */
+    if (st != SOMA_ENOTSUP)
+        bench_check(st, "threads_set");
+}

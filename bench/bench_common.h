@@ -41,10 +41,11 @@ void kv_free(kv_store *s);
 
 typedef struct bench_ctx {
     kv_store *kv;
-    bool slow;  /* the naive or loop build: caps on the largest sizes */
-    bool quick; /* fewer repetitions, smaller sweeps (development only) */
-    bool loop;  /* the loop build: only products near the threshold */
-    int round;  /* sections run in alternating rounds: which one this is */
+    bool slow;   /* the naive or loop build: caps on the largest sizes */
+    bool quick;  /* fewer repetitions, smaller sweeps (development only) */
+    bool loop;   /* the loop build: only products near the threshold */
+    int round;   /* sections run in alternating rounds: which one this is */
+    int threads; /* soma_threads_set value of the run (--threads; naive: 1) */
 } bench_ctx;
 
 /* ---- timing ------------------------------------------------------------------ */
@@ -110,6 +111,15 @@ void section_w4(bench_ctx *b);
 void section_scaling(bench_ctx *b);
 void section_memory(bench_ctx *b);
 void section_activation(bench_ctx *b);
+void section_threads(bench_ctx *b);
+
+/* The thread counts of the sweeps (W3, W4 and the passes of section
+ * threads): BENCH_SWEEP_THREADS[0 .. BENCH_N_SWEEP). */
+#define BENCH_N_SWEEP 2
+extern const int BENCH_SWEEP_THREADS[BENCH_N_SWEEP];
+
+/* soma_threads_set(n), exiting on failure (n = 1 always works). */
+void bench_threads(int n);
 
 /* The activation cases in table order (bench_activation.c): target 0
  * none, 1 "fwd >= 4x libm at n = 4096", 2 "fwd time <= 2x memcpy at 4e6";

@@ -538,13 +538,13 @@ int main(int argc, char **argv)
     /* A: rank 0 alone with R BLAS threads. */
     split a = {0, 0, 0, 0, 0};
     if (g_rank == 0) {
-        TRY(soma_blas_threads_set(g_size));
+        TRY(soma_threads_set(g_size));
         a = run_fit(MPI_COMM_SELF, &X, &Y, GLOBAL_BATCH, steps, epochs, g_size);
     }
     idle_until_rank0_done();
 
     /* B: R ranks, one BLAS thread each. */
-    TRY(soma_blas_threads_set(1));
+    TRY(soma_threads_set(1));
     split b =
         run_fit(MPI_COMM_WORLD, &X, &Y, GLOBAL_BATCH / (size_t)g_size, steps, epochs, 1);
     double *bs = malloc((size_t)g_size * 6 * sizeof(double));

@@ -7,7 +7,9 @@
  * w<i>.acc_spread.<round> (max - min accuracy over the runs: 0 when
  * training is deterministic), w<i>.steps, w<i>.timed_rows (rows actually
  * timed: fewer than the workload's for the naive W3, whose time is then
- * extrapolated), w2.epochs, w2.converged_epoch, w3.mem.*.
+ * extrapolated), w2.epochs, w2.converged_epoch, w3.mem.*; in the BLAS
+ * build the same w3 and w4 figures at the other thread counts of the sweep
+ * as w3x<t>.* and w4x<t>.* (the run's own count is in w3.*, w4.*).
  */
 #include "bench_common.h"
 #include "shapes.h"
@@ -142,6 +144,26 @@ static void time_workload(bench_ctx *b, const char *name, fit_job *j, size_t run
     kv_set(b->kv, (double)j->X.rows, "%s.timed_rows", name);
 }
 
+/* The thread sweep of a workload (BLAS build): the same fits and replays at
+ * each count of BENCH_SWEEP_THREADS other than the run's own (whose figures
+ * are <name>.*), recorded as <name>x<t>.*; then back to the run's count. */
+static void sweep_threads(bench_ctx *b, const char *name, fit_job *j, size_t runs,
+                          step_work *replay, double replay_ns)
+{
+    if (b->slow)
+        return;
+    for (int i = 0; i < BENCH_N_SWEEP; i++) {
+        const int t = BENCH_SWEEP_THREADS[i];
+        if (t == b->threads)
+            continue;
+        char key[16];
+        snprintf(key, sizeof key, "%.3sx%d", name, t);
+        bench_threads(t);
+        time_workload(b, key, j, runs, replay, replay_ns);
+    }
+    bench_threads(b->threads);
+}
+
 static soma_mlp *make_mlp(const size_t *sizes, soma_activation hidden,
                           soma_activation out, soma_loss loss, soma_init init,
                           uint64_t seed, const soma_allocator *alloc)
@@ -265,6 +287,7 @@ void section_w3(bench_ctx *b)
     /* The naive build's W3 products take ~0.5 s per step: no replay there. */
     step_work *replay = b->slow ? NULL : step_replay_create(W3_SIZES, 3, W3_BATCH, 97);
     time_workload(b, "w3", &j, b->quick ? 2 : 5, replay, 1e8);
+    sweep_threads(b, "w3", &j, b->quick ? 1 : 3, replay, 1e8);
     if (replay != NULL)
         step_replay_free(replay);
     soma_mlp_destroy(j.mlp);
@@ -289,6 +312,7 @@ void section_w4(bench_ctx *b)
     j.o.learning_rate = 0.001;
     step_work *replay = step_replay_create(W4_SIZES, 3, W4_BATCH, 98);
     time_workload(b, "w4", &j, b->quick ? 2 : 3, replay, 2e7);
+    sweep_threads(b, "w4", &j, b->quick ? 1 : 3, replay, 2e7);
     step_replay_free(replay);
     soma_mlp_destroy(j.mlp);
     dataset_free(&d);

@@ -80,7 +80,7 @@ static void header(const report_run *r)
     char cpu[256];
     cpu_model(cpu, sizeof cpu);
     int threads = 0;
-    if (soma_blas_threads_get(&threads) != SOMA_OK)
+    if (soma_threads_get(&threads) != SOMA_OK)
         threads = -1;
     printf("soma-bench: soma %s\n", soma_version_string());
     printf("machine: %s, %ld online CPUs; load average (1 min) at start %.2f\n", cpu,
@@ -177,7 +177,7 @@ static double sweep(const report_run *r, char *worst_label, size_t worst_size)
 /* The small-product threshold: the BLAS build's loop against cblas_dgemm. */
 static void threshold(const report_run *r)
 {
-    rule("Small-product threshold (SOMA_GEMM_LOOP_MAX_MNK in lib/gemm.c)");
+    rule("Small-product threshold (SOMA_GEMM_LOOP_MAX_MNK in lib/gemm_small.c)");
     if (!r->have_loop) {
         printf("soma-bench-loop not run (a naive-only build has no BLAS to compare)\n");
         return;
@@ -514,6 +514,79 @@ static int activations(const report_run *r)
     return misses;
 }
 
+/* ---- 6. Threads
+ * ---------------------------------------------------------------------------- */
+
+/* The key prefix of workload w at t threads: the run's own figures (w3.*)
+ * when t is the run's count, else the sweep's (w3x1.*). */
+static void sweep_name(const report_run *r, const char *w, int t, char *buf, size_t size)
+{
+    if (kv_get(&r->blas, "run.threads") == (double)t)
+        snprintf(buf, size, "%s", w);
+    else
+        snprintf(buf, size, "%.3sx%d", w, t);
+}
+
+static void threads_section(const report_run *r)
+{
+    rule("6. Threads: the BLAS and soma's passes on one pool (soma_threads_set)");
+    const kv_store *k = &r->blas;
+    printf("run at %.0f threads; BLAS build: %s\n", kv_get(k, "run.threads"),
+           soma_backend_config());
+    printf("workloads at each thread count: median fit, and its step's products "
+           "replayed just before each fit\n");
+    printf("%-3s %7s | %10s %10s %12s | %s\n", "id", "threads", "fit s", "step",
+           "products", "products / step (median over pairs)");
+    const char *ws[2] = {"w3", "w4"};
+    const double rows[2] = {W3_ROWS, W4_ROWS};
+    const double batch[2] = {W3_BATCH, W4_BATCH};
+    for (int w = 0; w < 2; w++)
+        for (int i = 0; i < BENCH_N_SWEEP; i++) {
+            const int t = BENCH_SWEEP_THREADS[i];
+            char name[16];
+            sweep_name(r, ws[w], t, name, sizeof name);
+            const double fit = wl_time(k, name, false);
+            const double steps = rows[w] / batch[w];
+            double share = NAN, rep = NAN, lo = NAN, hi = NAN;
+            paired_share(k, name, steps, &share, &rep, &lo, &hi);
+            printf("%-3s %7d |", w == 0 ? "W3" : "W4", t);
+            num(fit, 10, 4);
+            if (fit / steps >= 1e-3)
+                printf(" %7.3f ms", fit / steps * 1e3);
+            else
+                printf(" %7.2f us", fit / steps * 1e6);
+            if (rep >= 1e6)
+                printf(" %9.3f ms |", rep * 1e-6);
+            else
+                printf(" %9.2f us |", rep * 1e-3);
+            num(share, 6, 3);
+            printf(" (pairs %.3f ... %.3f)\n", lo, hi);
+        }
+    printf("\npasses on the pool, ns per call (packed rows x 512); parallel from two "
+           "grains: check %.0f, sums %.0f doubles (row gather %.0f)\n",
+           kv_get(k, "threads.grain.check"), kv_get(k, "threads.grain.sum"),
+           kv_get(k, "threads.grain.copy"));
+    printf("%10s | %12s %12s %7s | %12s %12s %7s\n", "doubles", "check t=1", "t=2",
+           "t2/t1", "col sums t=1", "t=2", "t2/t1");
+    for (size_t n = 8 * 512; n <= 8192 * 512; n *= 2) {
+        const double c1 = kv_get(k, "threads.check.%zu.1.med_ns", n);
+        const double c2 = kv_get(k, "threads.check.%zu.2.med_ns", n);
+        const double s1 = kv_get(k, "threads.sum.%zu.1.med_ns", n);
+        const double s2 = kv_get(k, "threads.sum.%zu.2.med_ns", n);
+        if (isnan(c1) && isnan(s1))
+            continue;
+        printf("%10zu |", n);
+        num(c1, 12, 0);
+        num(c2, 12, 0);
+        num(c2 / c1, 7, 3);
+        printf(" |");
+        num(s1, 12, 0);
+        num(s2, 12, 0);
+        num(s2 / s1, 7, 3);
+        printf("\n");
+    }
+}
+
 /* ---- CSV, previous run, plots
  * ------------------------------------------------------------- */
 
@@ -777,6 +850,7 @@ bool report_write(report_run *r, const char *dir)
     scaling(r);
     memory(r);
     activations(r);
+    threads_section(r);
 
     char path[4096], prev[4096];
     snprintf(path, sizeof path, "%.3900s/soma-bench.csv", dir);

@@ -11,8 +11,12 @@
  * writes every figure to a CSV file and renders PNG plots with gnuplot when
  * it is on PATH.
  *
- * Usage: soma-bench [--out DIR] [--quick] [--only gemm,workloads,scaling,activation]
- *        (twins: --child SECTION --round N --kv FILE)
+ * Usage: soma-bench [--out DIR] [--quick] [--threads N]
+ *                   [--only gemm,workloads,scaling,activation,threads]
+ *        (twins: --child SECTION --round N --kv FILE --threads N)
+ * --threads N: soma_threads_set(N) for the BLAS build and the loop twin
+ * (default 2, WORKLOADS.md's; 0 = one per processor); the naive twin always
+ * runs on 1 thread. W3, W4 and the section `threads` also sweep 1 and 2.
  */
 #include "bench_common.h"
 #include "report.h"
@@ -46,6 +50,7 @@ static const section SECTIONS[] = {
     {"w3", "workloads", section_w3, true, false, 1},
     {"scaling", "scaling", section_scaling, true, false, 1},
     {"activation", "activation", section_activation, false, false, 1},
+    {"threads", "threads", section_threads, false, false, 1},
 };
 #define N_SECTIONS (sizeof SECTIONS / sizeof SECTIONS[0])
 
@@ -59,23 +64,26 @@ static const section *find_section(const char *name)
 
 static int usage(const char *argv0)
 {
-    fprintf(stderr,
-            "usage: %s [--out DIR] [--quick] [--only SECTION[,SECTION...]]\n"
-            "sections: gemm workloads (= w1,w2,w3,w4) scaling activation\n",
-            argv0);
+    fprintf(
+        stderr,
+        "usage: %s [--out DIR] [--quick] [--threads N] [--only SECTION[,SECTION...]]\n"
+        "sections: gemm workloads (= w1,w2,w3,w4) scaling activation threads\n",
+        argv0);
     return EXIT_FAILURE;
 }
 
 /* ---- child mode: run one section, write its figures ---------------------- */
 
-static int run_child(const char *name, const char *kv_path, bool quick, int round)
+static int run_child(const char *name, const char *kv_path, bool quick, int round,
+                     int threads)
 {
     const section *s = find_section(name);
     if (s == NULL)
         return EXIT_FAILURE;
     kv_store kv = {0};
-    bench_ctx b = {&kv, strcmp(BENCH_VARIANT, "blas") != 0, quick,
-                   strcmp(BENCH_VARIANT, "loop") == 0, round};
+    bench_ctx b = {&kv,   strcmp(BENCH_VARIANT, "blas") != 0,
+                   quick, strcmp(BENCH_VARIANT, "loop") == 0,
+                   round, threads};
     s->fn(&b);
     FILE *f = fopen(kv_path, "w");
     if (f == NULL || kv_write(&kv, f) != 0 || fclose(f) != 0) {
@@ -105,7 +113,7 @@ static void exe_dir(char *buf, size_t size)
 /* Run `twin --child section --kv path` and merge its figures into kv.
  * Returns false when the twin is missing or failed. */
 static bool run_twin(const char *twin, const char *section, int round, const char *dir,
-                     bool quick, kv_store *kv)
+                     bool quick, int threads, kv_store *kv)
 {
     char exe[4200], kv_path[4200], self[4000];
     exe_dir(self, sizeof self);
@@ -118,12 +126,14 @@ static bool run_twin(const char *twin, const char *section, int round, const cha
     if (pid < 0)
         return false;
     if (pid == 0) {
-        char r[16];
+        char r[16], t[16];
         snprintf(r, sizeof r, "%d", round);
-        char *args[9] = {exe,  "--child", (char *)section, "--round", r, "--kv", kv_path,
-                         NULL, NULL};
+        snprintf(t, sizeof t, "%d", threads);
+        char *args[11] = {exe,    "--child", (char *)section, "--round", r,
+                          "--kv", kv_path,   "--threads",     t,         NULL,
+                          NULL};
         if (quick)
-            args[7] = "--quick";
+            args[9] = "--quick";
         execv(exe, args);
         _exit(127);
     }
@@ -156,7 +166,7 @@ int main(int argc, char **argv)
 {
     const char *out_dir = "bench-results", *only = NULL, *child = NULL, *kv_path = NULL;
     bool quick = false;
-    int round = 0;
+    int round = 0, threads = 2;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
             out_dir = argv[++i];
@@ -170,13 +180,18 @@ int main(int argc, char **argv)
             round = atoi(argv[++i]);
         else if (strcmp(argv[i], "--kv") == 0 && i + 1 < argc)
             kv_path = argv[++i];
+        else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc &&
+                 (threads = atoi(argv[i + 1])) >= 0)
+            i++;
         else
             return usage(argv[0]);
     }
-    bench_check(soma_blas_threads_set(strcmp(BENCH_VARIANT, "naive") == 0 ? 1 : 2),
-                "blas threads");
+    if (strcmp(BENCH_VARIANT, "naive") == 0)
+        threads = 1;
+    bench_threads(threads);
     if (child != NULL)
-        return kv_path != NULL ? run_child(child, kv_path, quick, round) : usage(argv[0]);
+        return kv_path != NULL ? run_child(child, kv_path, quick, round, threads)
+                               : usage(argv[0]);
     if (strcmp(BENCH_VARIANT, "blas") != 0) {
         fprintf(stderr, "%s: run soma-bench; this twin only runs with --child\n",
                 argv[0]);
@@ -189,6 +204,10 @@ int main(int argc, char **argv)
 
     report_run run;
     report_run_init(&run, quick);
+    int in_effect = threads;
+    if (soma_threads_get(&in_effect) != SOMA_OK)
+        in_effect = threads;
+    kv_set(&run.blas, in_effect, "run.threads");
     const double t0 = bench_now_ns();
     for (size_t i = 0; i < N_SECTIONS; i++) {
         const section *s = &SECTIONS[i];
@@ -198,16 +217,16 @@ int main(int argc, char **argv)
         for (int r = 0; r < s->rounds; r++) {
             if (s->naive) {
                 fprintf(stderr, " naive...");
-                run.have_naive |=
-                    run_twin("soma-bench-naive", s->name, r, out_dir, quick, &run.naive);
+                run.have_naive |= run_twin("soma-bench-naive", s->name, r, out_dir, quick,
+                                           1, &run.naive);
             }
             if (s->loop) {
                 fprintf(stderr, " loop...");
-                run.have_loop |=
-                    run_twin("soma-bench-loop", s->name, r, out_dir, quick, &run.loop);
+                run.have_loop |= run_twin("soma-bench-loop", s->name, r, out_dir, quick,
+                                          threads, &run.loop);
             }
             fprintf(stderr, " blas...");
-            bench_ctx b = {&run.blas, false, quick, false, r};
+            bench_ctx b = {&run.blas, false, quick, false, r, threads};
             s->fn(&b);
         }
         fprintf(stderr, " done (%.0f s so far)\n", (bench_now_ns() - t0) * 1e-9);

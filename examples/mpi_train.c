@@ -42,11 +42,12 @@ static int fail(int rank, const char *what, soma_status st)
 
 static int train(int rank, int size)
 {
-    /* One BLAS thread per rank: the ranks already fill the cores, and more
-     * threads than cores slows every rank down (see README). */
-    soma_status st = soma_blas_threads_set(1);
+    /* One thread per rank (the BLAS's and soma's loops): the ranks already
+     * fill the cores, and more threads than cores slows every rank down
+     * (see README). */
+    soma_status st = soma_threads_set(1);
     if (st != SOMA_OK && st != SOMA_ENOTSUP)
-        return fail(rank, "soma_blas_threads_set", st);
+        return fail(rank, "soma_threads_set", st);
 
     soma_matrix X, Y, Xv, Yv, X_local, Y_local, Xv_local, Yv_local;
     st = moons(&X, &Y, 4000, 1);

@@ -10,6 +10,7 @@
 #include "soma/rng.h"
 #include "soma/matrix.h"
 #include "soma/gemm.h"
+#include "soma/threads.h"
 #include "soma/activation.h"
 #include "soma/loss.h"
 #include "soma/dense.h"

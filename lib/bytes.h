@@ -108,9 +108,11 @@ uint32_t soma__crc32(const void *data, size_t n);
  * fsyncs and renames it over path (then fsyncs the folder), or, when ok is
  * false or any step fails, removes it. The destination is either the old
  * file or the complete new one. Test builds with SOMA_FAULT_INJECTION fail
- * the step named by SOMA_FAULT=write|fsync|rename. */
+ * the step named by SOMA_FAULT=write|fsync|rename, or every write past the
+ * first N bytes with SOMA_FAULT=write-after:N (see fileio.c). */
 typedef struct soma__atomic_file {
     FILE *f;
+    int fd; /* f's descriptor (a fault-injection stream has no fileno) */
     const char *path;
     char *tmp;
     size_t bytes;

@@ -2,6 +2,7 @@
 #include <math.h>
 
 #include "nn.h"
+#include "parallel.h"
 
 void soma__dense_forward(const soma_dense *layer, const soma_matrix *X, soma_matrix *Z,
                          soma_matrix *A)
@@ -33,19 +34,49 @@ void soma__dense_forward(const soma_dense *layer, const soma_matrix *X, soma_mat
     }
 }
 
+/* Columns per item of the column-sum loop: a cache line of doubles, so that
+ * blocks of columns never share a line of db. */
+enum { COL_GROUP = 8 };
+
+typedef struct col_sums_ctx {
+    const soma_matrix *dZ;
+    double scale;
+    bool accumulate;
+    double *db;
+} col_sums_ctx;
+
+/* db[j] (+)= scale * sum of column j of dZ for the columns of groups [g0,
+ * g1): per column the same additions in the same order whatever the
+ * groups, so the bits do not depend on the thread count. */
+static void col_sums_groups(const void *ctx, size_t g0, size_t g1)
+{
+    const col_sums_ctx *c = ctx;
+    const size_t j0 = g0 * COL_GROUP;
+    const size_t j1 = g1 * COL_GROUP < c->dZ->cols ? g1 * COL_GROUP : c->dZ->cols;
+    double *db = c->db;
+    if (!c->accumulate)
+        for (size_t j = j0; j < j1; j++)
+            db[j] = 0.0;
+    for (size_t i = 0; i < c->dZ->rows; i++) {
+        const double *r = soma_matrix_at(c->dZ, i, 0);
+        for (size_t j = j0; j < j1; j++)
+            db[j] += c->scale * r[j];
+    }
+}
+
 static void col_sums(const soma_matrix *dZ, double scale, bool accumulate, double *db)
 {
     const size_t n = dZ->cols;
-    if (!accumulate)
-        for (size_t j = 0; j < n; j++)
-            db[j] = 0.0;
-    if (soma__matrix_empty(dZ))
+    if (n == 0)
         return;
-    for (size_t i = 0; i < dZ->rows; i++) {
-        const double *r = soma_matrix_at(dZ, i, 0);
-        for (size_t j = 0; j < n; j++)
-            db[j] += scale * r[j];
+    col_sums_ctx c = {dZ, scale, accumulate, db};
+    const size_t groups = (n + COL_GROUP - 1) / COL_GROUP;
+    if (dZ->rows == 0) {
+        col_sums_groups(&c, 0, groups);
+        return;
     }
+    soma__par_for(groups, SOMA__GRAIN_SUM / (dZ->rows * COL_GROUP) + 1, col_sums_groups,
+                  &c);
 }
 
 void soma__dense_grads(const soma_dense *layer, const soma_matrix *X,

@@ -1,5 +1,9 @@
 /* Atomic file writes, whole-file reads and CRC-32 for the file formats. */
+#if defined(SOMA_FAULT_INJECTION)
+#define _GNU_SOURCE /* fopencookie, for the mid-stream write fault */
+#else
 #define _POSIX_C_SOURCE 200809L
+#endif
 
 #include <errno.h>
 #include <fcntl.h>
@@ -44,7 +48,10 @@ void soma__error_set(soma_error_info *err, size_t line, size_t column, size_t of
 }
 
 /* Test builds (meson -Dfault_injection=true) can make one step of an
- * atomic write fail: SOMA_FAULT=write|fsync|rename in the environment. */
+ * atomic write fail: SOMA_FAULT=write|fsync|rename in the environment
+ * (write: the final flush), or SOMA_FAULT=write-after:N: every write to the
+ * temporary file fails once N bytes have reached it, as on a full disk, so
+ * that the writer sees the error in the middle of its stream. */
 static bool fault(const char *step)
 {
 #if defined(SOMA_FAULT_INJECTION)
@@ -55,6 +62,65 @@ static bool fault(const char *step)
     return false;
 #endif
 }
+
+#if defined(SOMA_FAULT_INJECTION)
+typedef struct limited_stream {
+    int fd;
+    size_t written, limit;
+} limited_stream;
+
+static ssize_t limited_write(void *cookie, const char *buf, size_t size)
+{
+    limited_stream *ls = cookie;
+    size_t room = ls->limit - ls->written, n = size < room ? size : room, done = 0;
+    while (done < n) {
+        ssize_t r = write(ls->fd, buf + done, n - done);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        done += (size_t)r;
+    }
+    ls->written += done;
+    if (done < size) {
+        errno = ENOSPC;
+        return done > 0 ? (ssize_t)done : -1;
+    }
+    return (ssize_t)done;
+}
+
+static int limited_close(void *cookie)
+{
+    limited_stream *ls = cookie;
+    int r = close(ls->fd);
+    free(ls);
+    return r;
+}
+
+/* The stream of the temporary file: plain, or limited to N bytes under
+ * SOMA_FAULT=write-after:N. (The limited stream's bookkeeping is allocated
+ * with malloc: test builds only.) */
+static FILE *open_stream(int fd)
+{
+    const char *f = getenv("SOMA_FAULT");
+    if (f == NULL || strncmp(f, "write-after:", 12) != 0)
+        return fdopen(fd, "wb");
+    limited_stream *ls = malloc(sizeof *ls);
+    if (ls == NULL)
+        return NULL;
+    *ls = (limited_stream){fd, 0, (size_t)strtoull(f + 12, NULL, 10)};
+    cookie_io_functions_t io = {NULL, limited_write, NULL, limited_close};
+    FILE *s = fopencookie(ls, "wb", io);
+    if (s == NULL)
+        free(ls);
+    return s;
+}
+#else
+static FILE *open_stream(int fd)
+{
+    return fdopen(fd, "wb");
+}
+#endif
 
 /* fsync the folder holding a path, so a rename in it is durable. Best
  * effort: some file systems refuse fsync on folders. `path` is modified. */
@@ -105,7 +171,8 @@ soma_status soma__atomic_open(soma__atomic_file *af, const char *path,
     struct stat old;
     mode_t mode = stat(path, &old) == 0 ? (old.st_mode & 07777) : 0644;
     step = "opening the temporary file";
-    if (fchmod(fd, mode) != 0 || (af->f = fdopen(fd, "wb")) == NULL) {
+    af->fd = fd;
+    if (fchmod(fd, mode) != 0 || (af->f = open_stream(fd)) == NULL) {
         const int e = errno;
         close(fd);
         unlink(af->tmp);
@@ -138,7 +205,7 @@ soma_status soma__atomic_commit(soma__atomic_file *af, bool ok, soma_error_info 
         }                                                                                \
     } while (0)
     STEP("writing", !fault("write") && fflush(af->f) == 0 && !ferror(af->f));
-    STEP("fsync", !fault("fsync") && fsync(fileno(af->f)) == 0);
+    STEP("fsync", !fault("fsync") && fsync(af->fd) == 0);
     if (fclose(af->f) != 0 && step == NULL) {
         step = "closing";
         e = errno;

@@ -10,15 +10,6 @@
 #include <cblas.h>
 #endif
 
-/*
- * Products with m*n*k at or below this go to gemm_small in the BLAS build
- * too: for tiny shapes the call overhead of the BLAS exceeds the
- * arithmetic. The value is measured by bench/ (docs/performance.md).
- */
-#ifndef SOMA_GEMM_LOOP_MAX_MNK
-#define SOMA_GEMM_LOOP_MAX_MNK 0
-#endif
-
 void soma__gemm_loop(bool ta, bool tb, size_t m, size_t n, size_t k, double alpha,
                      const double *a, size_t lda, const double *b, size_t ldb,
                      double beta, double *c, size_t ldc)
@@ -36,72 +27,6 @@ void soma__gemm_loop(bool ta, bool tb, size_t m, size_t n, size_t k, double alph
         }
     }
 }
-
-#if !defined(SOMA_GEMM_NAIVE)
-/*
- * The BLAS build's loop for products at or below SOMA_GEMM_LOOP_MAX_MNK,
- * ordered for the memory layout (the naive build keeps the textbook loop
- * above, the one to compare against):
- * - op(B) = B and n >= 8: C(i, :) = beta C(i, :) + sum_p (alpha op(A)(i, p))
- *   B(p, :), contiguous axpys over rows of B and C, which vectorize;
- * - otherwise one dot product per element, with eight partial sums when
- *   both operands are contiguous along p (op(A) = A, op(B) = B^T) so that
- *   it vectorizes without reassociating anything the compiler must keep.
- * beta == 0 overwrites C without reading it (NaN in C does not propagate).
- * Summation order differs from the textbook loop, so results agree with it
- * to rounding, and are the same on every run.
- */
-SOMA_VEC
-static void gemm_small(bool ta, bool tb, size_t m, size_t n, size_t k, double alpha,
-                       const double *restrict a, size_t lda, const double *restrict b,
-                       size_t ldb, double beta, double *restrict c, size_t ldc)
-{
-    const size_t as_i = ta ? 1 : lda, as_p = ta ? lda : 1;
-    if (!tb && n >= 8) {
-        for (size_t i = 0; i < m; i++) {
-            double *restrict ci = c + i * ldc;
-            const double *ai = a + i * as_i;
-            const double a0 = alpha * ai[0];
-            if (beta == 0.0) {
-                for (size_t j = 0; j < n; j++)
-                    ci[j] = a0 * b[j];
-            } else {
-                for (size_t j = 0; j < n; j++)
-                    ci[j] = beta * ci[j] + a0 * b[j];
-            }
-            for (size_t p = 1; p < k; p++) {
-                const double aip = alpha * ai[p * as_p];
-                const double *restrict bp = b + p * ldb;
-                for (size_t j = 0; j < n; j++)
-                    ci[j] += aip * bp[j];
-            }
-        }
-        return;
-    }
-    const size_t bs_p = tb ? 1 : ldb, bs_j = tb ? ldb : 1;
-    const bool packed = as_p == 1 && bs_p == 1 && k >= 8;
-    for (size_t i = 0; i < m; i++) {
-        const double *ai = a + i * as_i;
-        double *restrict ci = c + i * ldc;
-        for (size_t j = 0; j < n; j++) {
-            const double *bj = b + j * bs_j;
-            double sum = 0.0;
-            size_t p = 0;
-            if (packed) {
-                double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-                for (; p + 8 <= k; p += 8)
-                    for (size_t l = 0; l < 8; l++)
-                        acc[l] += ai[p + l] * bj[p + l];
-                sum = ((acc[0] + acc[4]) + (acc[1] + acc[5])) +
-                      ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-            }
-            for (; p < k; p++)
-                sum += ai[p * as_p] * bj[p * bs_p];
-            ci[j] = beta == 0.0 ? alpha * sum : alpha * sum + beta * ci[j];
-        }
-    }
-}
-#endif
 
 static void scale_c(soma_matrix *C, double beta)
 {
@@ -129,9 +54,9 @@ void soma__gemm(bool ta, bool tb, double alpha, const soma_matrix *A,
     /* Callers guarantee every dimension >= 1 and ld >= cols >= 1 (and
      * <= INT_MAX), so the BLAS's own argument check, which prints and
      * returns, cannot fire. */
-    if ((double)m * (double)n * (double)k <= (double)SOMA_GEMM_LOOP_MAX_MNK) {
-        gemm_small(ta, tb, m, n, k, alpha, A->data, A->ld, B->data, B->ld, beta, C->data,
-                   C->ld);
+    if (soma__gemm_small_wins(m, n, k)) {
+        soma__gemm_small(ta, tb, m, n, k, alpha, A->data, A->ld, B->data, B->ld, beta,
+                         C->data, C->ld);
     } else {
         cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans,
                     tb ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k, alpha,
@@ -178,34 +103,5 @@ const char *soma_backend_config(void)
     return openblas_get_config();
 #else
     return BACKEND_NAME;
-#endif
-}
-
-soma_status soma_blas_threads_set(int n)
-{
-    if (n < 1)
-        return SOMA_EINVAL;
-#if defined(SOMA_HAVE_OPENBLAS)
-    openblas_set_num_threads(n);
-    return SOMA_OK;
-#elif defined(SOMA_GEMM_NAIVE)
-    return n == 1 ? SOMA_OK : SOMA_ENOTSUP;
-#else
-    return SOMA_ENOTSUP;
-#endif
-}
-
-soma_status soma_blas_threads_get(int *n)
-{
-    if (n == NULL)
-        return SOMA_EINVAL;
-#if defined(SOMA_HAVE_OPENBLAS)
-    *n = openblas_get_num_threads();
-    return SOMA_OK;
-#elif defined(SOMA_GEMM_NAIVE)
-    *n = 1;
-    return SOMA_OK;
-#else
-    return SOMA_ENOTSUP;
 #endif
 }

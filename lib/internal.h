@@ -201,4 +201,14 @@ void soma__gemm_loop(bool ta, bool tb, size_t m, size_t n, size_t k, double alph
                      const double *a, size_t lda, const double *b, size_t ldb,
                      double beta, double *c, size_t ldc);
 
+/* The BLAS build's small-product kernel (lib/gemm_small.c): the same
+ * contract as soma__gemm_loop. */
+void soma__gemm_small(bool ta, bool tb, size_t m, size_t n, size_t k, double alpha,
+                      const double *a, size_t lda, const double *b, size_t ldb,
+                      double beta, double *c, size_t ldc);
+
+/* True when an m x n x k product is small enough for soma__gemm_small to
+ * beat the BLAS (the measured threshold, lib/gemm_small.c). */
+bool soma__gemm_small_wins(size_t m, size_t n, size_t k);
+
 #endif /* SOMA_INTERNAL_H */

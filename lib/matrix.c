@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "parallel.h"
 
 soma_status soma__matrix_check(const soma_matrix *m)
 {
@@ -215,6 +216,35 @@ soma_status soma_matrix_add_row(soma_matrix *m, const soma_matrix *row)
     return SOMA_OK;
 }
 
+/* Columns per item of the column-sum loop: a cache line of doubles, so that
+ * blocks of columns never share a line of dst. */
+enum { COL_GROUP = 8 };
+
+typedef struct col_sums_ctx {
+    const soma_matrix *src;
+    double alpha;
+    double *s;
+} col_sums_ctx;
+
+/* s[j] = alpha * sum of column j, for the columns of groups [g0, g1): the
+ * same additions in the same order as one pass over every column. */
+static void col_sums_groups(const void *ctx, size_t g0, size_t g1)
+{
+    const col_sums_ctx *c = ctx;
+    const size_t j0 = g0 * COL_GROUP;
+    const size_t j1 = g1 * COL_GROUP < c->src->cols ? g1 * COL_GROUP : c->src->cols;
+    double *s = c->s;
+    for (size_t j = j0; j < j1; j++)
+        s[j] = 0.0;
+    for (size_t i = 0; i < c->src->rows; i++) {
+        const double *r = soma_matrix_at(c->src, i, 0);
+        for (size_t j = j0; j < j1; j++)
+            s[j] += r[j];
+    }
+    for (size_t j = j0; j < j1; j++)
+        s[j] *= c->alpha;
+}
+
 soma_status soma_matrix_col_sums(const soma_matrix *src, double alpha, soma_matrix *dst)
 {
     SOMA_TRY(soma__matrix_check(src));
@@ -223,16 +253,16 @@ soma_status soma_matrix_col_sums(const soma_matrix *src, double alpha, soma_matr
         return SOMA_EDIM;
     if (soma__matrix_overlap(src, dst))
         return SOMA_EALIAS;
-    double *s = dst->data;
-    for (size_t j = 0; j < src->cols; j++)
-        s[j] = 0.0;
-    for (size_t i = 0; i < src->rows && src->cols > 0; i++) {
-        const double *r = soma_matrix_at(src, i, 0);
-        for (size_t j = 0; j < src->cols; j++)
-            s[j] += r[j];
+    if (src->cols == 0)
+        return SOMA_OK;
+    col_sums_ctx c = {src, alpha, dst->data};
+    if (src->rows == 0) {
+        col_sums_groups(&c, 0, (src->cols + COL_GROUP - 1) / COL_GROUP);
+        return SOMA_OK;
     }
-    for (size_t j = 0; j < src->cols; j++)
-        s[j] *= alpha;
+    const size_t groups = (src->cols + COL_GROUP - 1) / COL_GROUP;
+    soma__par_for(groups, SOMA__GRAIN_SUM / (src->rows * COL_GROUP) + 1, col_sums_groups,
+                  &c);
     return SOMA_OK;
 }
 
@@ -268,19 +298,42 @@ soma_status soma_matrix_axpy(double alpha, const soma_matrix *x, soma_matrix *y)
     return SOMA_OK;
 }
 
+/* 1 when x[0..n) holds NaN or an infinity. */
+static int any_nonfinite(const double *x, size_t n)
+{
+    /* Integer OR of a comparison: no early exit, so the loop vectorizes. */
+    int bad = 0;
+    for (size_t j = 0; j < n; j++)
+        bad |= !(fabs(x[j]) <= DBL_MAX);
+    return bad;
+}
+
+/* out[0] = 1 when the items [begin, end) of the matrix hold a non-finite
+ * value: elements when its rows are packed, rows otherwise. */
+static void nonfinite_block(const void *ctx, size_t begin, size_t end, double *out)
+{
+    const soma_matrix *m = ctx;
+    int bad = 0;
+    if (soma__matrix_contiguous(m)) {
+        bad = any_nonfinite(m->data + begin, end - begin);
+    } else {
+        for (size_t i = begin; i < end && !bad; i++)
+            bad = any_nonfinite(soma_matrix_at(m, i, 0), m->cols);
+    }
+    out[0] = bad;
+}
+
 soma_status soma_matrix_check_finite(const soma_matrix *m)
 {
     SOMA_TRY(soma__matrix_check(m));
     if (soma__matrix_empty(m))
         return SOMA_OK;
-    for (size_t i = 0; i < m->rows; i++) {
-        const double *r = soma_matrix_at(m, i, 0);
-        /* Integer OR of a comparison: no early exit, so the loop vectorizes. */
-        int bad = 0;
-        for (size_t j = 0; j < m->cols; j++)
-            bad |= !(fabs(r[j]) <= DBL_MAX);
-        if (bad)
-            return SOMA_ENONFINITE;
-    }
-    return SOMA_OK;
+    /* A count of blocks with a bad value: exact whatever the thread count. */
+    double bad;
+    if (soma__matrix_contiguous(m))
+        soma__par_sums(m->rows * m->cols, SOMA__GRAIN_CHECK, 1, nonfinite_block, m, &bad);
+    else
+        soma__par_sums(m->rows, SOMA__GRAIN_CHECK / m->cols + 1, 1, nonfinite_block, m,
+                       &bad);
+    return bad > 0.0 ? SOMA_ENONFINITE : SOMA_OK;
 }

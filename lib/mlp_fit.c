@@ -7,6 +7,7 @@
 
 #include "labels.h"
 #include "mlp_internal.h"
+#include "parallel.h"
 #include "vmath.h"
 
 /* ------------------------------------------------------------------------ */
@@ -261,36 +262,60 @@ static size_t onehot_width(const soma_mlp *mlp, const soma_matrix *Y)
     return Y->cols == 1 && k > 1 && mlp->spec.loss == SOMA_LOSS_CE ? k : 0;
 }
 
+/* One block of the rows a chunk copies into the workspace: rows [begin,
+ * end) of xg (when idx) and of yg (gathered rows of Y when idx, one-hot
+ * rows of integer labels when onehot > 0), row i taken from X and Y's row
+ * idx[i] (or i when idx is NULL). */
+typedef struct gather {
+    workspace *w;
+    const soma_matrix *X, *Y;
+    const size_t *idx; /* the chunk's first index, or NULL */
+    size_t start;      /* the chunk's first row, when idx is NULL */
+    size_t onehot;
+} gather;
+
+static void gather_rows(const void *ctx, size_t begin, size_t end)
+{
+    const gather *g = ctx;
+    const size_t nx = g->X->cols, ny = g->Y->cols, k = g->onehot;
+    for (size_t i = begin; i < end; i++) {
+        const size_t row = g->idx != NULL ? g->idx[i] : g->start + i;
+        if (g->idx != NULL)
+            memcpy(g->w->xg.data + i * nx, soma_matrix_at(g->X, row, 0),
+                   nx * sizeof(double));
+        if (k > 0) {
+            double *y = g->w->yg.data + i * k;
+            memset(y, 0, k * sizeof(double));
+            y[(size_t)*soma_matrix_at(g->Y, row, 0)] = 1.0;
+        } else if (g->idx != NULL) {
+            memcpy(g->w->yg.data + i * ny, soma_matrix_at(g->Y, row, 0),
+                   ny * sizeof(double));
+        }
+    }
+}
+
 /* Rows [start, start + m) of (X, Y), or the rows idx[start..start+m)
- * gathered into the workspace. With onehot = k > 0, Y holds integer labels
- * and Yc receives their one-hot rows (k wide) in the workspace. */
+ * gathered into the workspace (on the shared pool when they are many). With
+ * onehot = k > 0, Y holds integer labels and Yc receives their one-hot rows
+ * (k wide) in the workspace. */
 static void chunk_rows(workspace *w, const soma_matrix *X, const soma_matrix *Y,
                        size_t onehot, const size_t *idx, size_t start, size_t m,
                        soma_matrix *Xc, soma_matrix *Yc)
 {
-    if (idx == NULL) {
-        *Xc = soma__view(soma_matrix_at(X, start, 0), m, X->cols, X->ld);
-    } else {
-        for (size_t i = 0; i < m; i++)
-            memcpy(w->xg.data + i * X->cols, soma_matrix_at(X, idx[start + i], 0),
-                   X->cols * sizeof(double));
-        *Xc = head(&w->xg, m, X->cols);
+    if (idx != NULL || onehot > 0) {
+        gather g = {w, X, Y, idx != NULL ? idx + start : NULL, start, onehot};
+        const size_t y_cols = onehot > 0 ? onehot : idx != NULL ? Y->cols : 0;
+        const size_t per_row = (idx != NULL ? X->cols : 0) + y_cols;
+        soma__par_for(m, SOMA__GRAIN_COPY / per_row + 1, gather_rows, &g);
     }
-    if (onehot > 0) {
-        memset(w->yg.data, 0, m * onehot * sizeof(double));
-        for (size_t i = 0; i < m; i++) {
-            const size_t row = idx != NULL ? idx[start + i] : start + i;
-            w->yg.data[i * onehot + (size_t)*soma_matrix_at(Y, row, 0)] = 1.0;
-        }
+    *Xc = idx != NULL ? head(&w->xg, m, X->cols)
+                      : soma__view(soma_matrix_at(X, start, 0), m, X->cols, X->ld);
+    if (onehot > 0)
         *Yc = head(&w->yg, m, onehot);
-    } else if (idx == NULL) {
-        *Yc = soma__view(soma_matrix_at(Y, start, 0), m, Y->cols, Y->ld);
-    } else {
-        for (size_t i = 0; i < m; i++)
-            memcpy(w->yg.data + i * Y->cols, soma_matrix_at(Y, idx[start + i], 0),
-                   Y->cols * sizeof(double));
+    else if (idx != NULL)
         *Yc = head(&w->yg, m, Y->cols);
-    }
+    else
+        *Yc = soma__view(soma_matrix_at(Y, start, 0), m, Y->cols, Y->ld);
 }
 
 typedef struct sums {

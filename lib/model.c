@@ -345,6 +345,8 @@ static soma_status read_class_names(soma__reader *r, soma_mlp *m, size_t end,
     uint64_t k;
     if (!soma__get_u64(r, &k))
         return bad(err, r, "truncated class names");
+    if (k == 0)
+        return bad(err, r, "class names on a model without classes");
     if (k != soma__mlp_n_classes(m))
         return bad(err, r, "class name count differs from the model's classes");
     /* Each name takes at least 5 bytes: check before allocating. */

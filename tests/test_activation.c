@@ -200,6 +200,218 @@ START_TEST(softmax_accuracy)
 }
 END_TEST
 
+/* ---- derivatives against their closed forms, over the sweep ------------------ */
+
+/* f'(x) in long double, for finite x (documented values at the kinks). */
+static long double ref_derivative(soma_activation f, double alpha, long double x)
+{
+    switch (f) {
+    case SOMA_ACTIVATION_IDENTITY:
+        return 1;
+    case SOMA_ACTIVATION_SIGMOID: {
+        const long double s = ref_sigmoid(x);
+        return s * (1 - s);
+    }
+    case SOMA_ACTIVATION_TANH: {
+        const long double t = tanhl(x);
+        return (1 - t) * (1 + t);
+    }
+    case SOMA_ACTIVATION_RELU:
+        return x > 0 ? 1 : 0;
+    case SOMA_ACTIVATION_LEAKY_RELU:
+        return x > 0 ? 1 : alpha;
+    case SOMA_ACTIVATION_ELU:
+        return x > 0 ? 1 : alpha * expl(x);
+    case SOMA_ACTIVATION_SWISH: {
+        const long double s = ref_sigmoid(x);
+        return s + x * s * (1 - s);
+    }
+    default:
+        ck_abort_msg("no derivative for %d", (int)f);
+        return 0;
+    }
+}
+
+/*
+ * Error bound of dz = da f'(z), in units of u = 2^-53, as B_rel u |ref| +
+ * B_amp u M: B_rel covers the roundings of the formula's last operations,
+ * M the amplification of the error already in the stored a = f(z) (which
+ * sigmoid, tanh and swish take f' from; measured above at <= 3.6 u, so
+ * taken as 4 u) where f' is small next to the terms it is made of:
+ * - identity, relu: f' is 1 or 0, da f' is exact: 0.
+ * - leaky relu: da alpha, one rounding: 1 u |ref|.
+ * - elu: e^z (within 3 u: the exponential of lib/vmath.h is a few ulp;
+ *   elu's forward, from the same reduction, measures 2.25 u above) times
+ *   alpha and da: 5 u |ref|.
+ * - sigmoid: a (1 - a) with a = s (1 + d), |d| <= 4 u: a (1 - a) =
+ *   s (1 - s)(1 + d) - s^2 d, then two roundings and da's: 8 u |ref| +
+ *   4 u s^2 (the s^2 term is the documented absolute error where f' is tiny
+ *   next to s, z > ~20).
+ * - tanh: (1 - a)(1 + a) = (1 - t^2) - 2 t^2 d: 4 u |ref| + 8 u t^2.
+ * - swish: s_c = a / z = s (1 + d)(1 + u), f' = s_c + a (1 - s_c): first
+ *   order error <= (|d| + 2 u)(s + |a|) + 2 u |ref| (s, a, z ref values):
+ *   4 u |ref| + 8 u (s + |swish(z)|); near swish's minimum (z = -1.2785)
+ *   f' crosses 0 and only the second term bounds the error.
+ * Points where |f'| and M are below 1e-300 (sigmoid and swish beyond -690,
+ * elu beyond -690) are checked for size only, as the values are.
+ */
+START_TEST(derivatives_against_closed_forms)
+{
+    size_t n;
+    double *x = make_sweep(&n);
+    double *a = malloc(n * sizeof *a), *da = malloc(n * sizeof *da),
+           *dz = malloc(n * sizeof *dz);
+    ck_assert(a && da && dz);
+    /* da: 1 on even points (dz is f' itself), a spread of magnitudes and
+     * signs on odd ones. */
+    for (size_t i = 0; i < n; i++)
+        da[i] =
+            i % 2 == 0 ? 1.0 : (i % 4 == 1 ? -1.0 : 1.0) * (0.3 + (double)(i % 97) / 16);
+    const double u = DBL_EPSILON / 2;
+    for (size_t k = 0; k < N_ELEMENTWISE; k++) {
+        const soma_activation f = elementwise[k];
+        const double alpha = f == SOMA_ACTIVATION_ELU ? 0.7 : 0.05;
+        double b_rel = 0, b_amp = 0;
+        switch (f) {
+        case SOMA_ACTIVATION_LEAKY_RELU:
+            b_rel = 1;
+            break;
+        case SOMA_ACTIVATION_ELU:
+            b_rel = 5;
+            break;
+        case SOMA_ACTIVATION_SIGMOID:
+            b_rel = 8, b_amp = 4;
+            break;
+        case SOMA_ACTIVATION_TANH:
+            b_rel = 4, b_amp = 8;
+            break;
+        case SOMA_ACTIVATION_SWISH:
+            b_rel = 4, b_amp = 8;
+            break;
+        default:
+            break;
+        }
+        ck_assert_int_eq(soma_activation_forward(f, alpha, n, x, a, NULL), SOMA_OK);
+        ck_assert_int_eq(soma_activation_backward(f, alpha, n, x, a, da, dz, NULL), SOMA_OK);
+        double worst = 0.0, at = 0.0;
+        size_t checked = 0;
+        for (size_t i = 0; i < n; i++) {
+            const long double z = x[i], d = ref_derivative(f, alpha, z), ref = da[i] * d;
+            long double amp = 0;
+            if (f == SOMA_ACTIVATION_SIGMOID)
+                amp = ref_sigmoid(z) * ref_sigmoid(z);
+            else if (f == SOMA_ACTIVATION_TANH)
+                amp = tanhl(z) * tanhl(z);
+            else if (f == SOMA_ACTIVATION_SWISH)
+                amp = ref_sigmoid(z) + fabsl(z * ref_sigmoid(z));
+            amp *= fabs(da[i]);
+            if (fabsl(ref) < 1e-300L && amp < 1e-300L) {
+                if (fabs(dz[i]) >= 1e-290)
+                    ck_abort_msg("%s'(%a) = %a, want ~0", soma_activation_name(f), x[i],
+                                 dz[i]);
+                continue;
+            }
+            checked++;
+            const long double err = fabsl(dz[i] - ref);
+            const long double bound = b_rel * u * fabsl(ref) + b_amp * u * amp;
+            /* The error in units of the bound's scale, for the report. */
+            const double e = (double)(err / (u * (fabsl(ref) + amp)));
+            if (e > worst) {
+                worst = e;
+                at = x[i];
+            }
+            if (err > bound)
+                ck_abort_msg("%s'(%.17g) * %g = %.17g, closed form %.17Lg: error %.3g u, "
+                             "bound %.3Lg u (of |f'| + amplification)",
+                             soma_activation_name(f), x[i], da[i], dz[i], ref, e,
+                             bound / (u * (fabsl(ref) + amp)));
+        }
+        printf("derivative %-10s max error %.2f u of (|f'| + amplification) at z = %.17g "
+               "over %zu points\n",
+               soma_activation_name(f), worst, at, checked);
+        ck_assert_uint_gt(checked, n / 3);
+    }
+    free(dz);
+    free(da);
+    free(a);
+    free(x);
+}
+END_TEST
+
+/*
+ * Softmax's Jacobian-vector product dz_i = a_i (da_i - sum_j a_j da_j)
+ * against the long double softmax p of the same rows as softmax_accuracy
+ * ((x, x/2 + 1, -x/4, 0) over the sweep). With a_j = p_j (1 + d_j),
+ * |d_j| <= 4.3 u (measured above), the dot product of 4 terms within 4 u of
+ * sum_j a_j |da_j| and three more roundings:
+ *   |dz_i - ref_i| <= 16 u p_i (|da_i| + sum_j p_j |da_j|),
+ * which near a zero of da_i - dot is the only meaningful scale.
+ */
+START_TEST(softmax_derivative_against_closed_form)
+{
+    size_t n;
+    double *x = make_sweep(&n);
+    const size_t k = 4;
+    double *z = malloc(n * k * sizeof *z), *a = malloc(n * k * sizeof *a),
+           *da = malloc(n * k * sizeof *da), *dz = malloc(n * k * sizeof *dz);
+    ck_assert(z && a && da && dz);
+    for (size_t i = 0; i < n; i++) {
+        z[i * k] = x[i];
+        z[i * k + 1] = x[i] / 2 + 1;
+        z[i * k + 2] = -x[i] / 4;
+        z[i * k + 3] = 0.0;
+        for (size_t j = 0; j < k; j++)
+            da[i * k + j] = (double)((i + 3 * j) % 11) / 4 - 1.2;
+    }
+    soma_matrix Z, A, dA, dZ;
+    ck_assert_int_eq(soma_matrix_view(&Z, z, n, k, k), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_view(&A, a, n, k, k), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_view(&dA, da, n, k, k), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_view(&dZ, dz, n, k, k), SOMA_OK);
+    const soma_activation S = SOMA_ACTIVATION_SOFTMAX;
+    ck_assert_int_eq(soma_activation_forward_matrix(S, 0.0, &Z, &A, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_activation_backward_matrix(S, 0.0, &Z, &A, &dA, &dZ, NULL), SOMA_OK);
+    const long double u = DBL_EPSILON / 2;
+    double worst = 0;
+    for (size_t i = 0; i < n; i++) {
+        const double *zr = z + i * k, *dr = da + i * k;
+        long double m = zr[0], s = 0, p[4], dot = 0, wsum = 0;
+        for (size_t j = 1; j < k; j++)
+            m = zr[j] > m ? zr[j] : m;
+        for (size_t j = 0; j < k; j++)
+            s += p[j] = expl(zr[j] - m);
+        for (size_t j = 0; j < k; j++) {
+            p[j] /= s;
+            dot += p[j] * dr[j];
+            wsum += p[j] * fabsl(dr[j]);
+        }
+        for (size_t j = 0; j < k; j++) {
+            const long double ref = p[j] * (dr[j] - dot);
+            const long double scale = p[j] * (fabsl(dr[j]) + wsum);
+            const long double err = fabsl(dz[i * k + j] - ref);
+            if (scale < 1e-300L) {
+                if (fabs(dz[i * k + j]) >= 1e-290)
+                    ck_abort_msg("row %zu: dz %zu = %a, want ~0", i, j, dz[i * k + j]);
+                continue;
+            }
+            const double e = (double)(err / (u * scale));
+            worst = e > worst ? e : worst;
+            if (err > 16 * u * scale)
+                ck_abort_msg("row %zu (x = %.17g): dz %zu = %.17g, closed form %.17Lg "
+                             "(error %.3Lg u of the scale)",
+                             i, x[i], j, dz[i * k + j], ref, err / (u * scale));
+        }
+    }
+    printf("derivative softmax    max error %.2f u of p_i (|da_i| + sum p_j |da_j|)\n",
+           worst);
+    free(dz);
+    free(da);
+    free(a);
+    free(z);
+    free(x);
+}
+END_TEST
+
 /* ---- special values ------------------------------------------------------- */
 
 static double fwd1(soma_activation f, double alpha, double x)
@@ -739,6 +951,8 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, accuracy_sweep);
     tcase_add_test(tc, softmax_accuracy);
+    tcase_add_test(tc, derivatives_against_closed_forms);
+    tcase_add_test(tc, softmax_derivative_against_closed_form);
     tcase_add_test(tc, special_values);
     tcase_add_test(tc, softmax_special_rows);
     tcase_add_test(tc, gradients_against_finite_differences);

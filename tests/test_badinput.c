@@ -686,6 +686,17 @@ static void case_soma_backend_config(void)
     ck_assert_ptr_nonnull(soma_backend_config());
 }
 
+static void case_soma_threads_set(void)
+{
+    EXPECT(SOMA_EINVAL, soma_threads_set(-1));
+    EXPECT(SOMA_EINVAL, soma_threads_set(INT_MIN));
+}
+
+static void case_soma_threads_get(void)
+{
+    EXPECT(SOMA_EINVAL, soma_threads_get(NULL));
+}
+
 static void case_soma_blas_threads_set(void)
 {
     EXPECT(SOMA_EINVAL, soma_blas_threads_set(0));
@@ -3145,6 +3156,8 @@ static const api_case cases[] = {
     API_CASE(soma_gemm),
     API_CASE(soma_backend_name),
     API_CASE(soma_backend_config),
+    API_CASE(soma_threads_set),
+    API_CASE(soma_threads_get),
     API_CASE(soma_blas_threads_set),
     API_CASE(soma_blas_threads_get),
     API_CASE(soma_activation_name),
@@ -3342,10 +3355,91 @@ START_TEST(empty_matrices_with_null_data)
 }
 END_TEST
 
+/* The same for the functions that take data sets: a train/test split of a
+ * table with no feature columns (X n x 0, as the CSV reader returns for a
+ * file of labels only), prediction on no rows, one-hot encoding of no
+ * labels; and the refusal (SOMA_EINVAL, as documented) of empty data by the
+ * scaler, the metrics, the perceptron, fit and evaluate. */
+START_TEST(empty_matrices_in_data_functions)
+{
+    current = "empty matrices (data)";
+    soma_matrix X, y, yn, Xtr, Xte, ytr, yte;
+    double labels[3] = {1.0, 0.0, 1.0};
+    ck_assert_int_eq(soma_matrix_view(&X, NULL, 3, 0, 4), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_view(&y, labels, 3, 1, 1), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_view(&yn, NULL, 3, 0, 2), SOMA_OK);
+    soma_rng rng;
+    ck_assert_int_eq(soma_rng_seed(&rng, 3), SOMA_OK);
+    /* In order, shuffled, stratified; with y n x 1, n x 0 and none. */
+    for (int mode = 0; mode < 5; mode++) {
+        soma_split_options o = soma_split_defaults();
+        o.shuffle = mode > 0;
+        o.stratify = mode == 2;
+        const soma_matrix *ys = mode == 3 ? &yn : mode == 4 ? NULL : &y;
+        ck_assert_int_eq(soma_train_test_split(&X, ys, &o, &rng, &Xtr, &Xte,
+                                               ys != NULL ? &ytr : NULL,
+                                               ys != NULL ? &yte : NULL, NULL, NULL),
+                         SOMA_OK);
+        /* ceil(0.25 * 3) = 1 test row, 2 training rows, no columns. */
+        ck_assert(Xtr.rows == 2 && Xtr.cols == 0 && Xte.rows == 1 && Xte.cols == 0);
+        ck_assert_int_eq(soma_matrix_check_finite(&Xtr), SOMA_OK);
+        ck_assert_int_eq(soma_matrix_check_finite(&Xte), SOMA_OK);
+        if (ys != NULL) {
+            ck_assert(ytr.rows == 2 && yte.rows == 1 && ytr.cols == ys->cols);
+            if (ys == &y) { /* every label lands in one set */
+                const double sum = ytr.data[0] + ytr.data[1] + yte.data[0];
+                ck_assert_double_eq(sum, 2.0);
+                if (mode == 0)
+                    ck_assert(ytr.data[0] == 1.0 && ytr.data[1] == 0.0 &&
+                              yte.data[0] == 1.0);
+            }
+            soma_matrix_free(&ytr);
+            soma_matrix_free(&yte);
+        }
+        soma_matrix_free(&Xtr);
+        soma_matrix_free(&Xte);
+    }
+    /* Prediction and one-hot encoding of no rows. */
+    const size_t sizes[3] = {2, 3, 1};
+    soma_mlp *m = NULL;
+    ck_assert_int_eq(soma_mlp_create(&m, sizes, 3, NULL, NULL, NULL), SOMA_OK);
+    soma_matrix X0, P0, L0, l0, oh;
+    ck_assert_int_eq(soma_matrix_view(&X0, NULL, 0, 2, 5), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_view(&P0, NULL, 0, 1, 3), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_view(&L0, NULL, 0, 1, 2), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_predict_proba(m, &X0, &P0, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_predict(m, &X0, &L0, NULL), SOMA_OK);
+    soma_mlp_destroy(m);
+    ck_assert_int_eq(soma_matrix_view(&l0, NULL, 0, 1, 1), SOMA_OK);
+    ck_assert_int_eq(soma_one_hot(&l0, 3, &oh, NULL, NULL), SOMA_OK);
+    ck_assert(oh.rows == 0 && oh.cols == 3);
+    soma_matrix_free(&oh);
+    /* The functions whose headers refuse empty data: SOMA_EINVAL, and no
+     * address formed from the NULL data either. */
+    soma_scaler sc;
+    ck_assert_int_eq(soma_scaler_fit(&sc, &X, NULL, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_scaler_fit(&sc, &X0, NULL, NULL), SOMA_EINVAL);
+    double acc = -1.0;
+    ck_assert_int_eq(soma_accuracy(&l0, &l0, &acc, NULL), SOMA_EINVAL);
+    ck_assert_double_eq(acc, -1.0);
+    soma_perceptron *pc = NULL;
+    ck_assert_int_eq(soma_perceptron_create(&pc, NULL, NULL, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_perceptron_fit(pc, &X, &y, &rng, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_perceptron_fit(pc, &X0, &l0, &rng, NULL), SOMA_EINVAL);
+    soma_perceptron_destroy(pc);
+    ck_assert_int_eq(soma_mlp_create(&m, sizes, 3, NULL, NULL, NULL), SOMA_OK);
+    soma_fit_options fo = soma_fit_options_default();
+    fo.epochs = 1;
+    ck_assert_int_eq(soma_mlp_fit(m, &X0, &P0, &fo, NULL, NULL), SOMA_EINVAL);
+    ck_assert_int_eq(soma_mlp_evaluate(m, &X0, &P0, NULL, NULL, NULL), SOMA_EINVAL);
+    soma_mlp_destroy(m);
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
-    /* --list prints the names in the table (used when debugging the
-     * coverage check). */
+    /* --list prints the names in the table as compiled, one per line:
+     * tests/check-api-coverage.sh compares them with the headers. */
     if (argc == 2 && strcmp(argv[1], "--list") == 0) {
         for (size_t i = 0; i < N_CASES; i++)
             puts(cases[i].name);
@@ -3356,6 +3450,7 @@ int main(int argc, char **argv)
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, bad_input, 0, (int)N_CASES);
     tcase_add_test(tc, empty_matrices_with_null_data);
+    tcase_add_test(tc, empty_matrices_in_data_functions);
     suite_add_tcase(s, tc);
     return test_run(s);
 }

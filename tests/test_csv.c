@@ -1270,39 +1270,175 @@ START_TEST(million_rows)
 }
 END_TEST
 
-START_TEST(locale_independent)
+/* ---- under a decimal-comma locale ----------------------------------------
+ * The reader and the writer use the "C" numeric locale whatever the
+ * program's: a global one set with setlocale (LC_ALL or only LC_NUMERIC) or
+ * the calling thread's own (uselocale). These tests run only as
+ * `test_csv --locale` (meson test csv-locale), which exits 77 (SKIP) when no
+ * such locale is installed; tools/install-deps.sh generates de_DE.UTF-8. */
+
+static const char *const comma_names[] = {"de_DE.UTF-8", "de_DE.utf8",  "fr_FR.UTF-8",
+                                          "fr_FR.utf8",  "nl_NL.UTF-8", "ru_RU.UTF-8"};
+
+/* True when printf under the calling thread's current locale writes a
+ * decimal comma and strtod stops at a decimal point: the locale in force is
+ * one that would break an unprotected reader and writer. */
+static bool locale_is_hostile(void)
 {
-    /* Under a locale whose decimal point is ',' (if one is installed), the
-     * reader still wants '.', and the writer still writes it. */
-    const char *names[] = {"de_DE.UTF-8", "de_DE.utf8",  "fr_FR.UTF-8",
-                           "fr_FR.utf8",  "nl_NL.UTF-8", "ru_RU.UTF-8"};
-    const char *got = NULL;
-    for (size_t i = 0; i < sizeof names / sizeof names[0] && got == NULL; i++)
-        got = setlocale(LC_NUMERIC, names[i]);
-    if (got == NULL || strcmp(localeconv()->decimal_point, ",") != 0) {
-        setlocale(LC_NUMERIC, "C");
-        fprintf(stderr, "locale_independent: no locale with a decimal comma; "
-                        "only the C locale was exercised\n");
-        return;
+    char buf[16];
+    snprintf(buf, sizeof buf, "%.2f", 1.25);
+    char *end;
+    const double v = strtod("1.5", &end);
+    return strcmp(buf, "1,25") == 0 && v == 1.0 && *end == '.';
+}
+
+/* The first installed locale name with a decimal comma, or NULL. */
+static const char *comma_locale(void)
+{
+    for (size_t i = 0; i < sizeof comma_names / sizeof comma_names[0]; i++) {
+        locale_t loc = newlocale(LC_ALL_MASK, comma_names[i], (locale_t)0);
+        if (loc == (locale_t)0)
+            continue;
+        locale_t prev = uselocale(loc);
+        const bool comma = locale_is_hostile();
+        uselocale(prev);
+        freelocale(loc);
+        if (comma)
+            return comma_names[i];
     }
-    soma_matrix X, y;
-    ck_assert_int_eq(parse("1.5,2\n", NULL, &X, &y, NULL, NULL), SOMA_OK);
-    ck_assert_double_eq(X.data[0], 1.5);
-    make_tmpdir();
-    char path[256];
-    tmp_path(path, sizeof path, "loc.csv");
-    ck_assert_int_eq(soma_csv_write(path, &X, &y, NULL, NULL), SOMA_OK);
-    char buf[64] = {0};
-    FILE *f = fopen(path, "rb");
-    ck_assert_uint_gt(fread(buf, 1, sizeof buf - 1, f), 0);
+    return NULL;
+}
+
+/* Numbers whose text needs every digit: %.17g of them has a decimal point
+ * (written as ',' by an unprotected printf under the locale), exponents,
+ * a subnormal, signs and the largest finite value. */
+static const char locale_text[] =
+    "a,b,c,label\n"
+    "1.5,-0.25,3.141592653589793,1\n"
+    "1e-300,2.5e+10,-7.0000000000000009,0\n"
+    ".5,6.02214076e23,0.1,2\n"
+    "4.9406564584124654e-324,1.7976931348623157e308,-0.0,1\n";
+
+typedef struct csv_run {
+    soma_matrix Xb, yb, Xf, yf; /* read from the buffer and from the file */
+    char written[512];          /* what soma_csv_write wrote of Xb, yb */
+    size_t written_len;
+} csv_run;
+
+/* Read locale_text from memory and from a file, write what was read: all
+ * under the calling thread's current locale. */
+static void csv_run_all(csv_run *r, const char *tag)
+{
+    char in[256], out[256];
+    snprintf(in, sizeof in, "%s/in-%s.csv", tmpdir, tag);
+    snprintf(out, sizeof out, "%s/out-%s.csv", tmpdir, tag);
+    write_file(in, locale_text, strlen(locale_text));
+    soma_error_info err;
+    memset(&err, 0, sizeof err);
+    ck_assert_msg(parse(locale_text, NULL, &r->Xb, &r->yb, NULL, &err) == SOMA_OK,
+                  "%s: read_buffer: line %zu column %zu: %s", tag, err.line, err.column,
+                  err.message);
+    ck_assert_msg(
+        soma_csv_read_file(in, NULL, &r->Xf, &r->yf, NULL, NULL, &err) == SOMA_OK,
+        "%s: read_file: line %zu column %zu: %s", tag, err.line, err.column, err.message);
+    ck_assert_int_eq(soma_csv_write(out, &r->Xb, &r->yb, NULL, NULL), SOMA_OK);
+    FILE *f = fopen(out, "rb");
+    ck_assert_ptr_nonnull(f);
+    r->written_len = fread(r->written, 1, sizeof r->written - 1, f);
+    r->written[r->written_len] = '\0';
     fclose(f);
-    ck_assert_str_eq(buf, "1.5,2\n");
-    soma_matrix_free(&X);
-    soma_matrix_free(&y);
-    setlocale(LC_NUMERIC, "C");
+}
+
+static void csv_run_free(csv_run *r)
+{
+    soma_matrix_free(&r->Xb);
+    soma_matrix_free(&r->yb);
+    soma_matrix_free(&r->Xf);
+    soma_matrix_free(&r->yf);
+}
+
+static void expect_same_bits(const soma_matrix *a, const soma_matrix *b, const char *what)
+{
+    ck_assert_uint_eq(a->rows, b->rows);
+    ck_assert_uint_eq(a->cols, b->cols);
+    for (size_t i = 0; i < a->rows; i++)
+        ck_assert_msg(memcmp(soma_matrix_at(a, i, 0), soma_matrix_at(b, i, 0),
+                             a->cols * sizeof(double)) == 0,
+                      "%s: row %zu differs from the C locale's", what, i);
+}
+
+/* _i: 0 = setlocale(LC_ALL), 1 = setlocale(LC_NUMERIC) only, 2 = the
+ * thread's own locale (uselocale) with the global one left at "C". */
+START_TEST(read_write_under_decimal_comma)
+{
+    const char *name = comma_locale();
+    ck_assert_msg(name != NULL, "no decimal-comma locale (main should have skipped)");
+    make_tmpdir();
+    /* The reference: everything under the C locale. */
+    ck_assert_ptr_nonnull(setlocale(LC_ALL, "C"));
+    ck_assert(!locale_is_hostile());
+    csv_run c, l;
+    csv_run_all(&c, "c");
+    const double row1[4] = {1e-300, 2.5e+10, -7.0000000000000009, 0.0};
+    ck_assert_mem_eq(soma_matrix_at(&c.Xb, 1, 0), row1, 3 * sizeof(double));
+    ck_assert_double_eq(c.yb.data[2], 2.0);
+
+    locale_t thread_loc = (locale_t)0;
+    if (_i == 2) {
+        thread_loc = newlocale(LC_ALL_MASK, name, (locale_t)0);
+        ck_assert(thread_loc != (locale_t)0);
+        ck_assert(uselocale(thread_loc) != (locale_t)0);
+    } else {
+        ck_assert_ptr_nonnull(setlocale(_i == 0 ? LC_ALL : LC_NUMERIC, name));
+    }
+    /* The locale in force really writes and reads a decimal comma. */
+    ck_assert_msg(locale_is_hostile(), "%s is not in force", name);
+    csv_run_all(&l, name);
+    /* The caller's locale is back after every call. */
+    ck_assert(locale_is_hostile());
+    if (_i == 2)
+        ck_assert(uselocale((locale_t)0) == thread_loc);
+    else
+        ck_assert_str_eq(localeconv()->decimal_point, ",");
+
+    expect_same_bits(&l.Xb, &c.Xb, "X from the buffer");
+    expect_same_bits(&l.yb, &c.yb, "y from the buffer");
+    expect_same_bits(&l.Xf, &c.Xf, "X from the file");
+    expect_same_bits(&l.yf, &c.yf, "y from the file");
+    expect_same_bits(&c.Xf, &c.Xb, "X from the file (C locale)");
+    ck_assert_uint_eq(l.written_len, c.written_len);
+    ck_assert_str_eq(l.written, c.written);
+    ck_assert_msg(strncmp(c.written, "1.5,-0.25,3.1415926535897931,1\n", 31) == 0, "%s",
+                  c.written);
+
+    if (_i == 2) {
+        uselocale(LC_GLOBAL_LOCALE);
+        freelocale(thread_loc);
+    }
+    ck_assert_ptr_nonnull(setlocale(LC_ALL, "C"));
+    csv_run_free(&c);
+    csv_run_free(&l);
     remove_tmpdir();
 }
 END_TEST
+
+/* test_csv --locale: only the decimal-comma tests; exit 77 (SKIP) without
+ * such a locale. */
+static int run_locale_suite(void)
+{
+    const char *name = comma_locale();
+    if (name == NULL) {
+        printf("SKIP: no locale with a decimal comma is installed (tried de_DE, fr_FR, "
+               "nl_NL, ru_RU; tools/install-deps.sh generates de_DE.UTF-8)\n");
+        return 77;
+    }
+    printf("decimal-comma locale: %s\n", name);
+    Suite *s = suite_create("csv-locale");
+    TCase *tc = tcase_create("decimal comma");
+    tcase_add_loop_test(tc, read_write_under_decimal_comma, 0, 3);
+    suite_add_tcase(s, tc);
+    return test_run(s);
+}
 
 /* ---- the CSV files scikit-learn ships (run with --sklearn) ----------------- */
 
@@ -1500,6 +1636,8 @@ static int run_sklearn(bool gzip)
 
 int main(int argc, char **argv)
 {
+    if (argc == 2 && strcmp(argv[1], "--locale") == 0)
+        return run_locale_suite();
     if (argc == 2 && strcmp(argv[1], "--sklearn") == 0)
         return run_sklearn(false);
     if (argc == 2 && strcmp(argv[1], "--sklearn-gzip") == 0)
@@ -1532,7 +1670,6 @@ int main(int argc, char **argv)
     tcase_add_test(files, write_errors);
     tcase_add_test(files, file_blocks_equal_buffer);
     tcase_add_test(files, million_rows);
-    tcase_add_test(files, locale_independent);
     suite_add_tcase(s, files);
     return test_run(s);
 }

@@ -4,9 +4,10 @@
  * otherwise it reports a skip): every file writer of the library (MLP
  * save with and without optimizer state, perceptron save, CSV write) is
  * made to fail at each step of its atomic replacement (SOMA_FAULT=write,
- * fsync, rename). Each failure must return SOMA_EIO and leave the previous
- * file byte-identical and loadable, with no temporary file next to it; a
- * failed first save must create nothing.
+ * fsync, rename), and the MLP and CSV writers in the middle of their
+ * stream (SOMA_FAULT=write-after:N). Each failure must return SOMA_EIO and
+ * leave the previous file byte-identical and loadable, with no temporary
+ * file next to it; a failed first save must create nothing.
  *
  * Divergence (the default): training that overflows keeps the last
  * parameters a finite loss was measured at, for full-batch and minibatch
@@ -267,6 +268,111 @@ START_TEST(interrupted_saves_keep_the_old_file)
 }
 END_TEST
 
+/* ---- a write that fails in the middle of its stream -------------------------
+ * SOMA_FAULT=write-after:N makes every write to the temporary file fail once
+ * N bytes have reached it, as a full disk would. The files here are many
+ * times the stdio buffer (BUFSIZ), so the failure reaches the writer inside
+ * its stream (fwrite of the serialized model, fprintf of a CSV number)
+ * before the final flush: SOMA_EIO, the old file unchanged and loadable, no
+ * temporary file; with N = the new file's size the save succeeds. */
+
+static soma_mlp *big_models[2];
+static soma_matrix big_tables[2];
+
+static soma_status save_big_mlp(int v)
+{
+    return soma_mlp_save(big_models[v], file, false, NULL);
+}
+
+static void big_mlp_loads_old(void)
+{
+    soma_mlp *m = NULL;
+    ck_assert_int_eq(soma_mlp_load(&m, file, NULL, NULL), SOMA_OK);
+    same_params(m, big_models[0]);
+    soma_mlp_destroy(m);
+}
+
+static soma_status save_big_csv(int v)
+{
+    return soma_csv_write(file, &big_tables[v], NULL, NULL, NULL);
+}
+
+static void big_csv_loads_old(void)
+{
+    soma_matrix X;
+    soma_csv_options o = soma_csv_defaults();
+    o.label = SOMA_CSV_LABEL_NONE;
+    o.header = SOMA_CSV_HEADER_NO;
+    ck_assert_int_eq(soma_csv_read_file(file, &o, &X, NULL, NULL, NULL, NULL), SOMA_OK);
+    ck_assert_uint_eq(X.rows, big_tables[0].rows);
+    ck_assert_mem_eq(X.data, big_tables[0].data, X.rows * X.cols * sizeof(double));
+    soma_matrix_free(&X);
+}
+
+static const writer big_writers[] = {
+    {"soma_mlp_save", save_big_mlp, big_mlp_loads_old},
+    {"soma_csv_write", save_big_csv, big_csv_loads_old},
+};
+
+START_TEST(writes_failing_mid_stream_keep_the_old_file)
+{
+    const writer *w = &big_writers[_i];
+    const size_t sizes[3] = {64, 64, 8};
+    for (int v = 0; v < 2; v++) {
+        soma_mlp_spec s = soma_mlp_spec_default();
+        s.seed = 60 + (uint64_t)v;
+        ck_assert_int_eq(soma_mlp_create(&big_models[v], sizes, 3, &s, NULL, NULL), SOMA_OK);
+        ck_assert_int_eq(soma_matrix_init(&big_tables[v], 2000, 3, NULL), SOMA_OK);
+        test_fill_random(&big_tables[v], 70 + (uint64_t)v);
+    }
+    make_dir();
+    /* The new file's bytes, written without a fault, then the old file. */
+    ck_assert_int_eq(w->save(1), SOMA_OK);
+    size_t n_new;
+    unsigned char *fresh = read_all(file, &n_new);
+    ck_assert_msg(n_new > 4 * BUFSIZ, "%s: %zu bytes do not outlast the stdio buffer",
+                  w->name, n_new);
+    ck_assert_int_eq(w->save(0), SOMA_OK);
+    size_t n_old;
+    unsigned char *old = read_all(file, &n_old);
+    const size_t limits[6] = {0, 1, BUFSIZ - 1, BUFSIZ + 1, n_new / 2, n_new - 1};
+    char env[64];
+    for (int k = 0; k < 6; k++) {
+        snprintf(env, sizeof env, "write-after:%zu", limits[k]);
+        ck_assert_int_eq(setenv("SOMA_FAULT", env, 1), 0);
+        soma_status st = w->save(1);
+        ck_assert_int_eq(unsetenv("SOMA_FAULT"), 0);
+        ck_assert_msg(st == SOMA_EIO, "%s with %s: %s", w->name, env,
+                      soma_status_string(st));
+        size_t n_now;
+        unsigned char *now = read_all(file, &n_now);
+        ck_assert_msg(n_now == n_old && memcmp(now, old, n_old) == 0,
+                      "%s with %s changed the old file", w->name, env);
+        free(now);
+        w->loads_old();
+        ck_assert_msg(entries() == 1, "%s with %s left a temporary file", w->name, env);
+    }
+    /* Exactly enough room: the save goes through. */
+    snprintf(env, sizeof env, "write-after:%zu", n_new);
+    ck_assert_int_eq(setenv("SOMA_FAULT", env, 1), 0);
+    soma_status st = w->save(1);
+    ck_assert_int_eq(unsetenv("SOMA_FAULT"), 0);
+    ck_assert_msg(st == SOMA_OK, "%s with %s: %s", w->name, env, soma_status_string(st));
+    size_t n_now;
+    unsigned char *now = read_all(file, &n_now);
+    ck_assert(n_now == n_new && memcmp(now, fresh, n_new) == 0);
+    ck_assert_int_eq(entries(), 1);
+    free(now);
+    free(old);
+    free(fresh);
+    remove_dir();
+    for (int v = 0; v < 2; v++) {
+        soma_mlp_destroy(big_models[v]);
+        soma_matrix_free(&big_tables[v]);
+    }
+}
+END_TEST
+
 START_TEST(a_replaced_file_keeps_its_mode)
 {
     /* The replacement keeps the old file's permission bits; a failed one
@@ -461,6 +567,8 @@ int main(int argc, char **argv)
         tcase_add_loop_test(tc, interrupted_saves_keep_the_old_file, 0,
                             (int)(sizeof writers / sizeof writers[0]));
         tcase_add_test(tc, a_replaced_file_keeps_its_mode);
+        tcase_add_loop_test(tc, writes_failing_mid_stream_keep_the_old_file, 0,
+                            (int)(sizeof big_writers / sizeof big_writers[0]));
     } else {
         tcase_add_loop_test(tc, divergence_keeps_the_last_finite_parameters, 0, 4);
     }

@@ -323,6 +323,206 @@ START_TEST(fused_ce_sweep)
 }
 END_TEST
 
+/* ---- gradients against their closed forms, over sweeps -------------------------- */
+
+/*
+ * Probabilities for the unfused gradients: 10^6 evenly spaced in [0, 1],
+ * then log-spaced distances 1e-300 ... 0.5 from 0 and from 1 (the clamp at
+ * 1e-15 and 1 - 1e-15 included); for MSE, predictions spread over [-3, 3]
+ * as 6 p - 3 and the same near 0.
+ */
+#define PSWEEP_EVEN 1000001
+#define PSWEEP_LOG 50000
+
+static double *make_psweep(size_t *n)
+{
+    double *p = malloc((PSWEEP_EVEN + 2 * PSWEEP_LOG) * sizeof *p);
+    ck_assert_ptr_nonnull(p);
+    size_t k = 0;
+    for (size_t i = 0; i < PSWEEP_EVEN; i++)
+        p[k++] = (double)i / (PSWEEP_EVEN - 1);
+    for (size_t i = 0; i < PSWEEP_LOG; i++) {
+        const double d = pow(10.0, -300.0 + 299.7 * (double)i / (PSWEEP_LOG - 1));
+        p[k++] = d;
+        p[k++] = 1.0 - d;
+    }
+    *n = k;
+    return p;
+}
+
+/*
+ * dP of loss.h's table against the closed form in long double (p clamped
+ * for BCE and CE as the library does), on an n x 3 matrix of swept values
+ * with targets MSE {-1.5, 0, 0.7, 2}, BCE {0, 1, 0.3, 0.75}, CE rows
+ * one-hot or (0.2, 0.3, 0.5) or (0.25, 0.75, 0). Bounds in u = 2^-53,
+ * relative, from the roundings of each formula:
+ * - MSE 2 (p - y) / k: p - y and the division (d + d is exact): 2 u.
+ * - BCE (pc - y) / (k pc (1 - pc)): the difference, k pc, 1 - pc, the
+ *   product and the division: 5 u.
+ * - CE -y / pc: one division: 1 u.
+ * Each bound gets 0.01 u more for the reference's own roundings (a few of
+ * 2^-64 relative, i.e. 2^-11 u each).
+ */
+START_TEST(unfused_gradients_against_closed_forms)
+{
+    const soma_loss loss = (soma_loss)_i;
+    size_t n;
+    double *sw = make_psweep(&n);
+    const size_t k = 3;
+    soma_matrix P, Y, G;
+    ck_assert_int_eq(soma_matrix_init(&P, n, k, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_init(&Y, n, k, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_init(&G, n, k, NULL), SOMA_OK);
+    static const double mse_y[4] = {-1.5, 0.0, 0.7, 2.0},
+                        bce_y[4] = {0.0, 1.0, 0.3, 0.75};
+    static const double ce_y[6][3] = {{1, 0, 0},       {0, 1, 0},       {0, 0, 1},
+                                      {0.2, 0.3, 0.5}, {0.25, 0.75, 0}, {0, 0.25, 0.75}};
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < k; j++) {
+            const double v = sw[(i + j * 333331) % n];
+            P.data[i * k + j] = loss == SOMA_LOSS_MSE ? 6 * v - 3 : v;
+            Y.data[i * k + j] = loss == SOMA_LOSS_MSE   ? mse_y[(i + j) % 4]
+                                : loss == SOMA_LOSS_BCE ? bce_y[(i + 2 * j) % 4]
+                                                        : ce_y[i % 6][j];
+        }
+    ck_assert_int_eq(soma_loss_grad(loss, &P, &Y, &G, NULL), SOMA_OK);
+    const double bound = (loss == SOMA_LOSS_MSE   ? 2
+                          : loss == SOMA_LOSS_BCE ? 5
+                                                  : 1) +
+                         0.01;
+    const long double u = DBL_EPSILON / 2;
+    double worst = 0;
+    for (size_t i = 0; i < n * k; i++) {
+        const long double p = P.data[i], y = Y.data[i], pc = clampl(p);
+        long double ref;
+        if (loss == SOMA_LOSS_MSE)
+            ref = 2 * (p - y) / k;
+        else if (loss == SOMA_LOSS_BCE)
+            ref = (pc - y) / (k * pc * (1 - pc));
+        else
+            ref = -y / pc;
+        const long double err = fabsl(G.data[i] - ref);
+        if (ref == 0) {
+            REQUIRE(G.data[i] == 0.0);
+            continue;
+        }
+        const double e = (double)(err / (u * fabsl(ref)));
+        worst = e > worst ? e : worst;
+        if (e > bound)
+            ck_abort_msg("%s: p = %.17g, y = %g: dP = %.17g, closed form %.17Lg (%.3g u, "
+                         "bound %g u)",
+                         soma_loss_name(loss), P.data[i], Y.data[i], G.data[i], ref, e,
+                         bound);
+    }
+    printf("gradient %s (unfused) max error %.2f u over %zu elements\n",
+           soma_loss_name(loss), worst, n * k);
+    soma_matrix_free(&G);
+    soma_matrix_free(&Y);
+    soma_matrix_free(&P);
+    free(sw);
+}
+END_TEST
+
+/*
+ * dZ of the fused forms with soft targets as well as 0/1, over the logits of
+ * the fused sweeps, against the closed forms (p - y) / k (BCE, k = 2 here)
+ * and p - y (CE), with p - y formed in long double without cancellation: as
+ * -(sum of the other classes) / s + (1 - y) at the row maximum, and from
+ * sigmoid(-z) for BCE with z >= 0. The library forms the same differences
+ * from q = sigmoid(-|z|) (or the tail fraction of the softmax sum), whose
+ * relative error is measured above at < 3.5 u, then 1 - y, the difference
+ * and the division, so:
+ *   |dZ - ref| <= 6 u (|ref| + (min(p, 1 - p) + (1 - y)) / k).
+ * For 0/1 targets that is within 6-12 u relative; for soft targets, where
+ * p - y can cancel, the scale is what p and y are known to.
+ */
+START_TEST(fused_gradients_against_closed_forms)
+{
+    const bool ce = _i;
+    const soma_loss loss = ce ? SOMA_LOSS_CE : SOMA_LOSS_BCE;
+    const size_t n = SWEEP_EVEN + 40000, k = ce ? 3 : 2;
+    soma_matrix Z, Y, G;
+    ck_assert_int_eq(soma_matrix_init(&Z, n, k, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_init(&Y, n, k, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_init(&G, n, k, NULL), SOMA_OK);
+    static const double bce_y[5] = {0.0, 1.0, 0.3, 0.75, 0.5};
+    static const double ce_y[6][3] = {{1, 0, 0},       {0, 1, 0},       {0, 0, 1},
+                                      {0.2, 0.3, 0.5}, {0.25, 0.75, 0}, {0, 0.25, 0.75}};
+    for (size_t i = 0; i < n; i++) {
+        double x;
+        if (i < SWEEP_EVEN) {
+            x = -745.0 + 1455.0 * (double)i / (SWEEP_EVEN - 1);
+        } else {
+            const size_t t = i - SWEEP_EVEN;
+            x = pow(10.0, -300.0 + 301.6 * (double)(t / 2) / 19999.0);
+            x = t % 2 ? -x : x;
+        }
+        double *z = Z.data + i * k, *y = Y.data + i * k;
+        if (ce) {
+            z[0] = x, z[1] = x / 2 + 1, z[2] = -x / 4;
+            memcpy(y, ce_y[i % 6], 3 * sizeof *y);
+        } else {
+            z[0] = x, z[1] = -x / 3;
+            y[0] = bce_y[i % 5], y[1] = bce_y[(i + 2) % 5];
+        }
+    }
+    ck_assert_int_eq(soma_loss_from_logits(loss, &Z, &Y, NULL, NULL, &G, NULL), SOMA_OK);
+    const long double u = DBL_EPSILON / 2;
+    double worst = 0;
+    for (size_t i = 0; i < n; i++) {
+        const double *z = Z.data + i * k, *y = Y.data + i * k, *g = G.data + i * k;
+        long double p[3], q[3]; /* p and 1 - p, each without cancellation */
+        if (ce) {
+            size_t arg = 0;
+            for (size_t j = 1; j < k; j++)
+                arg = z[j] > z[arg] ? j : arg;
+            long double e[3], s = 0;
+            for (size_t j = 0; j < k; j++)
+                s += e[j] = expl((long double)z[j] - z[arg]);
+            for (size_t j = 0; j < k; j++) {
+                long double others = 0;
+                for (size_t l = 0; l < k; l++)
+                    others += l == j ? 0 : e[l];
+                p[j] = e[j] / s;
+                q[j] = others / s;
+            }
+        } else {
+            for (size_t j = 0; j < k; j++) {
+                p[j] = ref_sigmoid(z[j]);
+                q[j] = ref_sigmoid(-(long double)z[j]);
+            }
+        }
+        for (size_t j = 0; j < k; j++) {
+            /* p - y = (1 - y) - (1 - p), or p - y, whichever cancels less. */
+            const long double diff =
+                p[j] > 0.5L ? (1 - (long double)y[j]) - q[j] : p[j] - y[j];
+            const long double ref = ce ? diff : diff / k;
+            const long double scale =
+                fabsl(ref) + ((p[j] < q[j] ? p[j] : q[j]) + (1 - (long double)y[j])) / k;
+            if (scale < 1e-300L) {
+                if (fabs(g[j]) >= 1e-290)
+                    ck_abort_msg("%s row %zu (z %.17g, y %g): dZ %zu = %.17g, want ~0",
+                                 soma_loss_name(loss), i, z[j], y[j], j, g[j]);
+                continue;
+            }
+            const long double err = fabsl(g[j] - ref);
+            const double e = (double)(err / (u * scale));
+            worst = e > worst ? e : worst;
+            if (e > 6)
+                ck_abort_msg("%s row %zu (z %.17g, y %g): dZ %zu = %.17g, closed form "
+                             "%.17Lg (%.3g u of the scale, bound 6 u)",
+                             soma_loss_name(loss), i, z[j], y[j], j, g[j], ref, e);
+        }
+    }
+    printf("gradient %s (fused, soft and 0/1 targets) max error %.2f u of the scale over "
+           "%zu rows\n",
+           soma_loss_name(loss), worst, n);
+    soma_matrix_free(&G);
+    soma_matrix_free(&Y);
+    soma_matrix_free(&Z);
+}
+END_TEST
+
 /* dZ of the fused forms against central differences of the long double
  * per-row loss (h = 1e-6 as above: |L'''| <= 1 for both, gradients >= 1e-3
  * compared relatively), on a padded batch with soft targets. */
@@ -610,6 +810,8 @@ int main(void)
     tcase_add_test(tc, probability_clamp);
     tcase_add_test(tc, fused_bce_sweep);
     tcase_add_test(tc, fused_ce_sweep);
+    tcase_add_loop_test(tc, unfused_gradients_against_closed_forms, 0, SOMA_LOSS_COUNT);
+    tcase_add_loop_test(tc, fused_gradients_against_closed_forms, 0, 2);
     tcase_add_loop_test(tc, fused_gradient_against_finite_differences, 0, 2);
     tcase_add_loop_test(tc, fused_matches_unfused, 0, 2);
     tcase_add_test(tc, fused_extreme_logits_stay_finite);

@@ -419,8 +419,8 @@ END_TEST
 
 START_TEST(warm_start_continues_exactly)
 {
-    /* 10 + 10 warm-started epochs of Adam with minibatches and a decaying
-     * schedule give the same bits as 20 epochs in one call: optimizer
+    /* 10 + 10 warm-started epochs of Adam on full batches (batch_size = n)
+     * and a decaying schedule give the same bits as 20 epochs in one call: optimizer
      * state, epoch count and schedule all continue. */
     soma_matrix X, Y, p, q;
     soma_mlp *a = circle_task(&X, &Y, 23), *b = circle_model(23);
@@ -1037,6 +1037,500 @@ START_TEST(accessors)
 }
 END_TEST
 
+/* ---- what each fit option does, against hand-computed results ---------------- */
+
+/* A copy of the parameters (caller frees). */
+static double *copy_params(soma_mlp *m, size_t *n)
+{
+    soma_matrix p;
+    ck_assert_int_eq(soma_mlp_params(m, &p, NULL), SOMA_OK);
+    double *c = malloc(p.cols * sizeof *c);
+    ck_assert_ptr_nonnull(c);
+    memcpy(c, p.data, p.cols * sizeof *c);
+    *n = p.cols;
+    return c;
+}
+
+/*
+ * Gradient clipping: one full-batch SGD step from p0 must give
+ * p0 - lr g min(1, c / ||g||), with g the gradient of the objective (L2
+ * included: clipping comes after it) as soma_mlp_gradient computes it, and
+ * ||g|| the norm over every parameter, biases included.
+ *
+ * Tolerance: fit computes g with the same code on the same rows in the same
+ * chunks as soma_mlp_gradient, so only the scaling differs: the library's
+ * norm is a sum of P = 32 squares (relative error <= P u), then a square
+ * root, a division, two products and the subtraction, each within u. So
+ * |got - want| <= (P + 5) u (lr |g| f) + u |p| <= 1e-14 (|p0| + lr |g|); a
+ * wrong norm (weights only, one layer, squared) or a missing clip misses by
+ * far more (the case below scales by a quarter).
+ */
+START_TEST(clip_norm_step_by_hand)
+{
+    const size_t sizes[3] = {3, 5, 2};
+    soma_mlp *m =
+        make(sizes, 3, SOMA_ACTIVATION_TANH, SOMA_ACTIVATION_IDENTITY, SOMA_LOSS_MSE, 71);
+    soma_matrix X, Y, params, grads;
+    ck_assert_int_eq(soma_matrix_init(&X, 6, 3, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_init(&Y, 6, 2, NULL), SOMA_OK);
+    test_fill_random(&X, 72);
+    test_fill_random(&Y, 73);
+    ck_assert_int_eq(soma_matrix_scale(&Y, 3.0), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_params(m, &params, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_grads(m, &grads, NULL), SOMA_OK);
+    /* Biases away from zero, so that a norm without them differs. */
+    for (size_t l = 0; l < 2; l++) {
+        soma_matrix b;
+        ck_assert_int_eq(soma_mlp_layer(m, l, NULL, &b, NULL), SOMA_OK);
+        test_fill_random(&b, 74 + l);
+    }
+    size_t P;
+    double *p0 = copy_params(m, &P);
+    ck_assert_uint_eq(P, 3 * 5 + 5 + 5 * 2 + 2);
+    double *g = malloc(P * sizeof *g);
+    ck_assert_ptr_nonnull(g);
+
+    const double lr = 0.1;
+    /* {l2, clip as a fraction of ||g||}: active with and without L2, and
+     * inactive (twice the norm: the plain step). */
+    const double cases[3][2] = {{0.0, 0.25}, {0.3, 0.5}, {0.0, 2.0}};
+    for (int c = 0; c < 3; c++) {
+        const double l2 = cases[c][0];
+        memcpy(params.data, p0, P * sizeof *p0);
+        ck_assert_int_eq(soma_mlp_gradient(m, &X, &Y, l2, NULL, NULL), SOMA_OK);
+        memcpy(g, grads.data, P * sizeof *g);
+        long double ss = 0, gw = 0;
+        for (size_t i = 0; i < P; i++)
+            ss += (long double)g[i] * g[i];
+        const long double norm = sqrtl(ss);
+        const double clip = (double)(cases[c][1] * norm);
+        const long double f = norm > clip ? clip / norm : 1;
+        soma_fit_options o = soma_fit_options_default();
+        o.epochs = 1;
+        o.learning_rate = lr;
+        o.l2 = l2;
+        o.clip_norm = clip;
+        ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &o, NULL, NULL), SOMA_OK);
+        for (size_t i = 0; i < P; i++) {
+            const long double want = p0[i] - lr * f * g[i];
+            const double tol = 1e-14 * (fabs(p0[i]) + lr * fabs(g[i]));
+            ck_assert_msg(
+                fabsl(params.data[i] - want) <= tol,
+                "case %d (l2 %g, clip %g of ||g|| = %Lg): parameter %zu = %.17g, "
+                "want %.17Lg",
+                c, l2, cases[c][1], norm, i, params.data[i], want);
+            gw += ((long double)p0[i] - params.data[i]) * (p0[i] - params.data[i]);
+        }
+        /* The step taken has length lr min(||g||, clip). */
+        const long double step = sqrtl(gw) / lr;
+        ck_assert_msg(fabsl(step - (norm > clip ? clip : norm)) <= 1e-12L * norm,
+                      "case %d: step of length %Lg, want %Lg", c, step,
+                      norm > clip ? (long double)clip : norm);
+    }
+    free(g);
+    free(p0);
+    soma_matrix_free(&Y);
+    soma_matrix_free(&X);
+    soma_mlp_destroy(m);
+}
+END_TEST
+
+/*
+ * Dropout on one row: [2, H, 1], tanh hidden, identity output, MSE, one SGD
+ * step with dropout 0.3 (keep = 0.7). With one row the hidden unit j enters
+ * the output through D_j = s_j a_j, where s_j is its mask value, so
+ *   W2_j' = W2_j - lr D_j dz,  b2' = b2 - lr dz,  dz = 2 (p - y),
+ *   p = sum_j D_j W2_j + b2.
+ * The test reads dz from b2's step and s_j from W2_j's, requires every s_j
+ * to be exactly 0 or 1/keep (inverted dropout), the kept count to lie
+ * within five standard deviations of its binomial mean (H keep = 700, sd
+ * sqrt(H keep (1 - keep)) = 14.5: [628, 772]; a correct mask falls outside
+ * with probability 6e-7, and a keep rate of 0.3 or 0.5 far outside), and
+ * then derives every parameter after the step from the mask alone, in long
+ * double: p with the scaled kept units only, dz, W2, b2, and through
+ * tanh' = 1 - a^2 the first layer, whose columns for dropped units must not
+ * move at all. Prediction afterwards uses every unit, unscaled.
+ *
+ * Tolerance 1e-9 relative to each update (plus rounding of the parameter):
+ * the library's sums over H = 1000 products err by <= H u sum|terms|, which
+ * for these values is < 1e-11 of dz; a missing 1/keep (a factor 1.43), a
+ * mask applied in one pass only, or a dropped unit that still learns misses
+ * by far more.
+ */
+START_TEST(dropout_step_by_hand)
+{
+    enum { H = 1000 };
+    const size_t sizes[3] = {2, H, 1};
+    soma_mlp *m =
+        make(sizes, 3, SOMA_ACTIVATION_TANH, SOMA_ACTIVATION_IDENTITY, SOMA_LOSS_MSE, 81);
+    soma_matrix W1, b1, W2, b2;
+    ck_assert_int_eq(soma_mlp_layer(m, 0, &W1, &b1, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_layer(m, 1, &W2, &b2, NULL), SOMA_OK);
+    /* z1 in [0.15, 0.75] (tanh' well away from 0), W2 of both signs. */
+    for (size_t j = 0; j < H; j++) {
+        *soma_matrix_at(&W1, 0, j) = 0.2 + 0.6 * (double)j / H;
+        *soma_matrix_at(&W1, 1, j) = 0.1 + 0.05 * (double)(j % 3);
+        b1.data[j] = 0.01 * (double)(j % 5);
+        *soma_matrix_at(&W2, j, 0) = (j % 2 ? -0.002 : 0.003) * (double)(1 + j % 7);
+    }
+    b2.data[0] = 0.25;
+    const double x[2] = {1.0, -0.5}, y = 3.0, lr = 0.01, keep = 0.7;
+    size_t P;
+    double *p0 = copy_params(m, &P);
+    long double a[H];
+    for (size_t j = 0; j < H; j++)
+        a[j] = tanhl(x[0] * (long double)*soma_matrix_at(&W1, 0, j) +
+                     x[1] * (long double)*soma_matrix_at(&W1, 1, j) + b1.data[j]);
+
+    soma_matrix X, Y;
+    double xv[2] = {x[0], x[1]}, yv[1] = {y};
+    ck_assert_int_eq(soma_matrix_view(&X, xv, 1, 2, 2), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_view(&Y, yv, 1, 1, 1), SOMA_OK);
+    soma_fit_options o = soma_fit_options_default();
+    o.epochs = 1;
+    o.learning_rate = lr;
+    o.dropout = 1.0 - keep;
+    o.seed = 2024;
+    soma_history h;
+    ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &o, &h, NULL), SOMA_OK);
+
+    /* The mask, read from the step. */
+    const double *w2_0 = p0 + 3 * H, b2_0 = p0[4 * H];
+    const long double dz_seen = ((long double)b2_0 - b2.data[0]) / lr;
+    ck_assert(fabsl(dz_seen) > 0.1L);
+    bool kept[H];
+    size_t n_kept = 0;
+    for (size_t j = 0; j < H; j++) {
+        const long double s =
+            ((long double)w2_0[j] - *soma_matrix_at(&W2, j, 0)) / (lr * a[j] * dz_seen);
+        kept[j] = fabsl(s) > 0.5L / keep;
+        ck_assert_msg(kept[j] ? fabsl(s - 1 / (long double)keep) <= 1e-9L / keep : s == 0,
+                      "hidden unit %zu scaled by %.12Lg: neither 0 nor 1/keep = %.12g", j,
+                      s, 1 / keep);
+        n_kept += kept[j];
+    }
+    printf("dropout %.1f: %zu of %d hidden units kept (binomial mean %.0f, sd %.1f)\n",
+           1.0 - keep, n_kept, H, H * keep, sqrt(H * keep * (1 - keep)));
+    ck_assert_msg(n_kept >= 628 && n_kept <= 772,
+                  "%zu of %d units kept with keep = %g: outside [628, 772]", n_kept, H,
+                  keep);
+
+    /* Every parameter after the step, from the mask alone. */
+    long double p = b2_0;
+    for (size_t j = 0; j < H; j++)
+        if (kept[j])
+            p += a[j] / keep * w2_0[j];
+    const long double dz = 2 * (p - y);
+    ck_assert_msg(fabsl(h.epochs[0].loss - (p - y) * (p - y)) <=
+                      1e-10L * (p - y) * (p - y),
+                  "loss %.17g, want %.17Lg", h.epochs[0].loss, (p - y) * (p - y));
+    ck_assert_msg(fabsl(b2.data[0] - (b2_0 - lr * dz)) <= 1e-9L * lr * fabsl(dz),
+                  "b2 = %.17g, want %.17Lg (dz %.17Lg)", b2.data[0], b2_0 - lr * dz, dz);
+    for (size_t j = 0; j < H; j++) {
+        const double *w1_0 = p0;
+        const double w2 = *soma_matrix_at(&W2, j, 0), b = b1.data[j];
+        const double w1[2] = {*soma_matrix_at(&W1, 0, j), *soma_matrix_at(&W1, 1, j)};
+        if (!kept[j]) { /* contributes nothing, learns nothing */
+            ck_assert(w2 == w2_0[j] && b == p0[2 * H + j]);
+            ck_assert(w1[0] == w1_0[j] && w1[1] == w1_0[H + j]);
+            continue;
+        }
+        const long double d2 = lr * a[j] / keep * dz;
+        ck_assert_msg(fabsl(w2 - (w2_0[j] - d2)) <= 1e-9L * fabsl(d2) + 1e-16L,
+                      "W2[%zu] = %.17g, want %.17Lg", j, w2, w2_0[j] - d2);
+        const long double dz1 = dz * w2_0[j] / keep * (1 - a[j] * a[j]);
+        for (int i = 0; i < 2; i++) {
+            const long double want = w1_0[(size_t)i * H + j] - lr * x[i] * dz1;
+            ck_assert_msg(fabsl(w1[i] - want) <= 1e-9L * fabsl(lr * x[i] * dz1) + 1e-16L,
+                          "W1[%d][%zu] = %.17g, want %.17Lg", i, j, w1[i], want);
+        }
+        const long double want_b = p0[2 * H + j] - lr * dz1;
+        ck_assert_msg(fabsl(b - want_b) <= 1e-9L * fabsl(lr * dz1) + 1e-16L,
+                      "b1[%zu] = %.17g, want %.17Lg", j, b, want_b);
+    }
+    /* Inference: every unit, no mask, no scaling. */
+    long double q = b2.data[0];
+    for (size_t j = 0; j < H; j++)
+        q += tanhl(x[0] * (long double)*soma_matrix_at(&W1, 0, j) +
+                   x[1] * (long double)*soma_matrix_at(&W1, 1, j) + b1.data[j]) *
+             *soma_matrix_at(&W2, j, 0);
+    double out;
+    soma_matrix O;
+    ck_assert_int_eq(soma_matrix_view(&O, &out, 1, 1, 1), SOMA_OK);
+    ck_assert_int_eq(soma_mlp_predict_proba(m, &X, &O, NULL), SOMA_OK);
+    ck_assert_msg(fabsl(out - q) <= 1e-12L * (1 + fabsl(q)), "predict %.17g, want %.17Lg",
+                  out, q);
+    soma_history_free(&h);
+    free(p0);
+    soma_mlp_destroy(m);
+}
+END_TEST
+
+/* Hooks that keep the parameters still (zero gradient) and record what the
+ * epoch was made of. */
+typedef struct split_log {
+    size_t grad_rows;
+    double train_sum, train_count, val_sum, val_count;
+} split_log;
+
+static soma_status zero_grads(void *user, double *g, size_t n, size_t rows)
+{
+    split_log *log = user;
+    log->grad_rows = rows;
+    memset(g, 0, n * sizeof *g);
+    return SOMA_OK;
+}
+
+static soma_status record_sums(void *user, double *v, size_t n)
+{
+    split_log *log = user;
+    ck_assert_uint_eq(n, 6);
+    log->train_sum = v[0];
+    log->train_count = v[2];
+    log->val_sum = v[3];
+    log->val_count = v[5];
+    return SOMA_OK;
+}
+
+/*
+ * validation_fraction holds out exactly round(fraction n) rows (nearest,
+ * halves up), different rows for different seeds, and trains on the rest.
+ * A [1, 1] identity model with W = b = 0 predicts 0, so row i's MSE loss is
+ * y_i^2; with y_i = 2^i that is 4^i, and a sum of such losses over any set
+ * of rows is exact (integers below 2^53) and spells the set in base 4: the
+ * held-out rows and the training rows must be disjoint, cover all n rows,
+ * and number round(fraction n) and n - round(fraction n).
+ */
+START_TEST(validation_fraction_holds_out_exact_rows)
+{
+    enum { N = 26 };
+    double x[N], y[N];
+    for (int i = 0; i < N; i++) {
+        x[i] = 1.0 + i;
+        y[i] = ldexp(1.0, i);
+    }
+    soma_matrix X, Y;
+    ck_assert_int_eq(soma_matrix_view(&X, x, N, 1, 1), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_view(&Y, y, N, 1, 1), SOMA_OK);
+    const size_t sizes[2] = {1, 1};
+    soma_mlp *m = make(sizes, 2, SOMA_ACTIVATION_IDENTITY, SOMA_ACTIVATION_IDENTITY,
+                       SOMA_LOSS_MSE, 91);
+    soma_matrix params;
+    ck_assert_int_eq(soma_mlp_params(m, &params, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_fill(&params, 0.0), SOMA_OK);
+    /* fraction, rows held out: 7.8 -> 8, 6.5 -> 7, 0.52 -> 1, 13 -> 13. */
+    const double fractions[4] = {0.3, 0.25, 0.02, 0.5};
+    const size_t held[4] = {8, 7, 1, 13};
+    double sets[2] = {0, 0};
+    for (int c = 0; c < 4 + 1; c++) {
+        const int k = c < 4 ? c : 0; /* the last run: case 0 with another seed */
+        split_log log;
+        memset(&log, 0, sizeof log);
+        soma_fit_options o = soma_fit_options_default();
+        o.epochs = 1;
+        o.validation_fraction = fractions[k];
+        o.seed = c < 4 ? 5 : 6;
+        o.reduce.grads = zero_grads;
+        o.reduce.metrics = record_sums;
+        o.reduce.user = &log;
+        soma_history h;
+        ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &o, &h, NULL), SOMA_OK);
+        ck_assert_msg(
+            log.val_count == (double)held[k] &&
+                log.train_count == (double)(N - held[k]) && log.grad_rows == N - held[k],
+            "fraction %g of %d rows: %g held out, %g (%zu) trained on; want %zu",
+            fractions[k], N, log.val_count, log.train_count, log.grad_rows, held[k]);
+        /* The sets, from the loss sums in base 4. */
+        size_t n_val = 0, n_train = 0;
+        double v = log.val_sum, t = log.train_sum;
+        for (int i = N - 1; i >= 0; i--) {
+            const double w = ldexp(1.0, 2 * i);
+            const bool in_v = v >= w, in_t = t >= w;
+            v -= in_v ? w : 0;
+            t -= in_t ? w : 0;
+            ck_assert_msg(in_v != in_t, "row %d is %s", i,
+                          in_v ? "in both sets" : "in neither set");
+            n_val += in_v;
+            n_train += in_t;
+        }
+        ck_assert(v == 0 && t == 0); /* every row counted once */
+        ck_assert_uint_eq(n_val, held[k]);
+        ck_assert_uint_eq(n_train, N - held[k]);
+        ck_assert_double_eq(h.epochs[0].val_loss, log.val_sum / (double)held[k]);
+        if (k == 0)
+            sets[c == 4] = log.val_sum;
+        soma_history_free(&h);
+    }
+    ck_assert(sets[0] != sets[1]); /* the seed chooses the rows */
+    /* Too few rows either way: round(0.01 n) = 0, round(0.99 n) = n. */
+    soma_fit_options o = soma_fit_options_default();
+    o.epochs = 1;
+    o.validation_fraction = 0.01;
+    ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &o, NULL, NULL), SOMA_EINVAL);
+    o.validation_fraction = 0.99;
+    ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &o, NULL, NULL), SOMA_EINVAL);
+    soma_mlp_destroy(m);
+}
+END_TEST
+
+/*
+ * Early stopping without restore_best ends on the last epoch's parameters.
+ * A [1, 1] identity MSE model trained by full-batch gradient descent on
+ * y = 2x, validated on y = x / 2: the validation loss falls while W nears
+ * 1/2, then rises. The test runs the same descent and the documented
+ * stopping rule (an epoch improves when its validation loss is below the
+ * best minus min_delta; stop after `patience` epochs without) in long
+ * double, and requires fit's epoch count, best epoch and final parameters:
+ * the last epoch's with restore_best = false, the best epoch's with true.
+ * Parameters within 1e-13 relative: five rows, a handful of steps, each
+ * rounding in fit within u of values of order 1.
+ */
+START_TEST(restore_best_false_keeps_last_parameters)
+{
+    enum { N = 5 };
+    double x[N] = {-1.0, -0.5, 0.5, 1.0, 2.0}, y[N], yv[N];
+    for (int i = 0; i < N; i++) {
+        y[i] = 2 * x[i];
+        yv[i] = x[i] / 2;
+    }
+    soma_matrix X, Y, Yv;
+    ck_assert_int_eq(soma_matrix_view(&X, x, N, 1, 1), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_view(&Y, y, N, 1, 1), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_view(&Yv, yv, N, 1, 1), SOMA_OK);
+    const double lr = 0.05;
+    const size_t patience = 2;
+
+    /* The descent and the stopping rule, by hand. */
+    long double W = 0, b = 0, best = INFINITY, Wb = 0, bb = 0;
+    size_t epochs = 0, best_epoch = 0, wait = 0;
+    while (epochs < 50) {
+        long double gW = 0, gb = 0, vl = 0;
+        for (int i = 0; i < N; i++) {
+            const long double d = 2 * (W * x[i] + b - y[i]);
+            gW += d * x[i] / N;
+            gb += d / N;
+        }
+        W -= lr * gW;
+        b -= lr * gb;
+        for (int i = 0; i < N; i++)
+            vl += (W * x[i] + b - yv[i]) * (W * x[i] + b - yv[i]) / N;
+        epochs++;
+        if (vl < best) {
+            best = vl;
+            best_epoch = epochs - 1;
+            Wb = W;
+            bb = b;
+            wait = 0;
+        } else if (++wait >= patience) {
+            break;
+        }
+    }
+    ck_assert(best_epoch >= 1 && epochs >= best_epoch + 1 + patience);
+    ck_assert(fabsl(W - Wb) > 0.1L); /* the two answers differ */
+
+    for (int restore = 0; restore < 2; restore++) {
+        const size_t sizes[2] = {1, 1};
+        soma_mlp *m = make(sizes, 2, SOMA_ACTIVATION_IDENTITY, SOMA_ACTIVATION_IDENTITY,
+                           SOMA_LOSS_MSE, 95);
+        soma_matrix params;
+        ck_assert_int_eq(soma_mlp_params(m, &params, NULL), SOMA_OK);
+        ck_assert_int_eq(soma_matrix_fill(&params, 0.0), SOMA_OK);
+        soma_fit_options o = soma_fit_options_default();
+        o.epochs = 50;
+        o.learning_rate = lr;
+        o.X_val = &X;
+        o.Y_val = &Yv;
+        o.early_stopping = true;
+        o.patience = patience;
+        o.restore_best = restore;
+        soma_history h;
+        ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &o, &h, NULL), SOMA_OK);
+        ck_assert_int_eq(h.stop, SOMA_STOP_EARLY);
+        ck_assert_uint_eq(h.n_epochs, epochs);
+        ck_assert_uint_eq(h.best_epoch, best_epoch);
+        ck_assert_int_eq(h.restored, restore);
+        const long double wantW = restore ? Wb : W, wantb = restore ? bb : b;
+        ck_assert_msg(
+            fabsl(params.data[0] - wantW) <= 1e-13L &&
+                fabsl(params.data[1] - wantb) <= 1e-13L,
+            "restore_best %d: W %.17g b %.17g, want %.17Lg %.17Lg (last epoch's "
+            "%.17Lg %.17Lg, best epoch's %.17Lg %.17Lg)",
+            restore, params.data[0], params.data[1], wantW, wantb, W, b, Wb, bb);
+        soma_history_free(&h);
+        soma_mlp_destroy(m);
+    }
+}
+END_TEST
+
+/*
+ * L2 covers the weights only (mlp.h): J(l2) - J(0) = (l2 / 2) sum_l ||W_l||^2
+ * with the norms taken here from the layer views, dW(l2) - dW(0) = l2 W, and
+ * db the same bits for any l2. The biases are set far from zero so that a
+ * penalty that included them would change J by 10% and db by l2 b.
+ * Tolerances: J(l2) is J(0) plus one double sum of 3 x 4 + 4 x 2 = 20
+ * squares, so within 24 u (|J(0)| + the penalty); dW(l2) is one fused
+ * add per element, within 2 u (|dW(0)| + l2 |W|).
+ */
+START_TEST(l2_penalises_weights_only)
+{
+    const size_t sizes[3] = {3, 4, 2};
+    soma_mlp *m =
+        make(sizes, 3, SOMA_ACTIVATION_TANH, SOMA_ACTIVATION_SIGMOID, SOMA_LOSS_BCE, 61);
+    soma_matrix X, Y, grads;
+    ck_assert_int_eq(soma_matrix_init(&X, 9, 3, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_init(&Y, 9, 2, NULL), SOMA_OK);
+    test_fill_random(&X, 62);
+    fill_targets(&Y, SOMA_LOSS_BCE, 63);
+    long double sumsq = 0;
+    for (size_t l = 0; l < 2; l++) {
+        soma_matrix W, b;
+        ck_assert_int_eq(soma_mlp_layer(m, l, &W, &b, NULL), SOMA_OK);
+        test_fill_random(&b, 64 + l);
+        ck_assert_int_eq(soma_matrix_scale(&b, 3.0), SOMA_OK);
+        for (size_t i = 0; i < W.rows; i++)
+            for (size_t j = 0; j < W.cols; j++)
+                sumsq +=
+                    (long double)*soma_matrix_at(&W, i, j) * *soma_matrix_at(&W, i, j);
+    }
+    ck_assert_int_eq(soma_mlp_grads(m, &grads, NULL), SOMA_OK);
+    const size_t P = grads.cols;
+    double *g0 = malloc(P * sizeof *g0);
+    ck_assert_ptr_nonnull(g0);
+    double J0, J1;
+    const double l2 = 0.37;
+    ck_assert_int_eq(soma_mlp_gradient(m, &X, &Y, 0.0, &J0, NULL), SOMA_OK);
+    memcpy(g0, grads.data, P * sizeof *g0);
+    ck_assert_int_eq(soma_mlp_gradient(m, &X, &Y, l2, &J1, NULL), SOMA_OK);
+    const long double penalty = l2 / 2 * sumsq;
+    ck_assert_msg(fabsl((J1 - (long double)J0) - penalty) <=
+                      24 * DBL_EPSILON / 2 * (fabs(J0) + penalty),
+                  "J(l2) - J(0) = %.17Lg, want (l2/2) sum ||W||^2 = %.17Lg",
+                  J1 - (long double)J0, penalty);
+    size_t off = 0;
+    for (size_t l = 0; l < 2; l++) {
+        soma_matrix W, b;
+        ck_assert_int_eq(soma_mlp_layer(m, l, &W, &b, NULL), SOMA_OK);
+        for (size_t i = 0; i < W.rows; i++)
+            for (size_t j = 0; j < W.cols; j++, off++) {
+                const double w = *soma_matrix_at(&W, i, j);
+                const long double want = g0[off] + (long double)l2 * w;
+                ck_assert_msg(fabsl(grads.data[off] - want) <=
+                                  DBL_EPSILON * (fabs(g0[off]) + l2 * fabs(w)),
+                              "layer %zu dW[%zu][%zu] = %.17g, want %.17Lg", l, i, j,
+                              grads.data[off], want);
+            }
+        ck_assert_msg(memcmp(grads.data + off, g0 + off, b.cols * sizeof(double)) == 0,
+                      "layer %zu: db depends on l2", l);
+        off += b.cols;
+    }
+    ck_assert_uint_eq(off, P);
+    free(g0);
+    soma_matrix_free(&Y);
+    soma_matrix_free(&X);
+    soma_mlp_destroy(m);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("mlp");
@@ -1069,5 +1563,13 @@ int main(void)
     tcase_add_test(robust, orthogonal_init_is_orthogonal);
     tcase_add_test(robust, accessors);
     suite_add_tcase(s, robust);
+    TCase *opts = tcase_create("options by hand");
+    tcase_set_timeout(opts, 120);
+    tcase_add_test(opts, clip_norm_step_by_hand);
+    tcase_add_test(opts, dropout_step_by_hand);
+    tcase_add_test(opts, validation_fraction_holds_out_exact_rows);
+    tcase_add_test(opts, restore_best_false_keeps_last_parameters);
+    tcase_add_test(opts, l2_penalises_weights_only);
+    suite_add_tcase(s, opts);
     return test_run(s);
 }

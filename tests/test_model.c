@@ -1,4 +1,6 @@
 #define _POSIX_C_SOURCE 200809L
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -264,6 +266,37 @@ static void read_all(const char *path, unsigned char **data, size_t *n)
     fclose(f);
 }
 
+/* soma_mlp_save under a file-size limit (RLIMIT_FSIZE) of `limit` bytes:
+ * writes past it fail with EFBIG (SIGXFSZ ignored), a real write error in
+ * every build, for root too. The limit and the signal are restored. */
+static soma_status save_with_size_limit(soma_mlp *m, const char *path, size_t limit)
+{
+    struct rlimit old, lim;
+    ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &old), 0);
+    lim = old;
+    lim.rlim_cur = (rlim_t)limit < old.rlim_max ? (rlim_t)limit : old.rlim_max;
+    void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
+    ck_assert(prev != SIG_ERR);
+    ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    const soma_status st = soma_mlp_save(m, path, true, NULL);
+    ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
+    ck_assert(signal(SIGXFSZ, prev) != SIG_ERR);
+    return st;
+}
+
+/* The bytes of path equal want[0..n). */
+static void file_is(const char *path, const unsigned char *want, size_t n)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    unsigned char *got = malloc(n + 1);
+    ck_assert_ptr_nonnull(got);
+    ck_assert_uint_eq(fread(got, 1, n + 1, f), n);
+    fclose(f);
+    ck_assert_mem_eq(got, want, n);
+    free(got);
+}
+
 START_TEST(files_round_trip_and_failed_saves_keep_the_old_file)
 {
     char *dir = temp_dir(), path[512];
@@ -277,13 +310,32 @@ START_TEST(files_round_trip_and_failed_saves_keep_the_old_file)
     unsigned char *before;
     size_t nb;
     read_all(path, &before, &nb);
-#if defined(EXPECT_FAULT_INJECTION)
-    unsigned char *after;
-    size_t na;
-    /* A different model, saved with each step failing in turn. */
+    /* A different model, whose save fails: in every build on a write past
+     * a file-size limit (here when the buffered bytes are flushed; the
+     * larger model below fails inside its write), in fault-injection builds
+     * also at each step of the replacement. */
     soma_matrix p;
     ck_assert_int_eq(soma_mlp_params(b, &p, NULL), SOMA_OK);
     p.data[0] = 123.0;
+    ck_assert_int_eq(save_with_size_limit(b, path, 100), SOMA_EIO);
+    file_is(path, before, nb);
+    {
+        const size_t big[3] = {64, 64, 8};
+        soma_mlp *m = NULL;
+        ck_assert_int_eq(soma_mlp_create(&m, big, 3, NULL, NULL, NULL), SOMA_OK);
+        size_t n_big;
+        ck_assert_int_eq(soma_mlp_save_buffer(m, true, NULL, 0, &n_big, NULL), SOMA_OK);
+        ck_assert_uint_gt(n_big, 4 * BUFSIZ);
+        ck_assert_int_eq(save_with_size_limit(m, path, n_big / 2), SOMA_EIO);
+        file_is(path, before, nb);
+        ck_assert_int_eq(save_with_size_limit(m, path, n_big), SOMA_OK); /* just fits */
+        ck_assert_int_eq(soma_mlp_save(a, path, false, NULL), SOMA_OK);        /* back */
+        file_is(path, before, nb);
+        soma_mlp_destroy(m);
+    }
+#if defined(EXPECT_FAULT_INJECTION)
+    unsigned char *after;
+    size_t na;
     const char *steps[3] = {"write", "fsync", "rename"};
     for (int s = 0; s < 3; s++) {
         setenv("SOMA_FAULT", steps[s], 1);

@@ -1,3 +1,5 @@
+#include <inttypes.h>
+
 #include "test_common.h"
 
 #define NDRAWS 1000000
@@ -165,6 +167,123 @@ START_TEST(bad_arguments)
 }
 END_TEST
 
+/* ---- known answers: xoshiro256** seeded by splitmix64 -----------------------
+ * rng.h promises the same sequence on every platform and build. The test's
+ * own implementation of the two published algorithms (Blackman and Vigna),
+ * written from their description:
+ *   splitmix64: x += 0x9e3779b97f4a7c15; z = x; z = (z ^ z >> 30) *
+ *     0xbf58476d1ce4e5b9; z = (z ^ z >> 27) * 0x94d049bb133111eb;
+ *     output z ^ z >> 31. Seeding: the state words are its first four
+ *     outputs from x = seed.
+ *   xoshiro256**: output rotl(s1 * 5, 7) * 9; then t = s1 << 17,
+ *     s2 ^= s0, s3 ^= s1, s1 ^= s2, s0 ^= s3, s2 ^= t, s3 = rotl(s3, 45).
+ * and literal outputs computed with an independent Python version of the
+ * same description (big integers masked to 64 bits), so that a mistake
+ * shared by the library and this file cannot pass. */
+
+static uint64_t kat_rotl(uint64_t x, unsigned k)
+{
+    return (x << k) | (x >> (64 - k));
+}
+
+typedef struct kat_gen {
+    uint64_t s[4];
+} kat_gen;
+
+static void kat_seed(kat_gen *g, uint64_t seed)
+{
+    uint64_t x = seed;
+    for (int i = 0; i < 4; i++) {
+        x += UINT64_C(0x9e3779b97f4a7c15);
+        uint64_t z = x;
+        z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+        z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+        g->s[i] = z ^ (z >> 31);
+    }
+}
+
+static uint64_t kat_next(kat_gen *g)
+{
+    uint64_t *s = g->s;
+    const uint64_t out = kat_rotl(s[1] * 5, 7) * 9;
+    const uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = kat_rotl(s[3], 45);
+    return out;
+}
+
+START_TEST(xoshiro256starstar_known_answers)
+{
+    /* Computed with the Python version (see the comment above): per seed, the first four
+     * outputs and output number 1000 (index 999). */
+    static const struct {
+        uint64_t seed;
+        uint64_t first[4];
+        uint64_t at999;
+        double uniform0; /* (first[0] >> 11) 2^-53 */
+    } kat[3] = {
+        {0,
+         {UINT64_C(0x99ec5f36cb75f2b4), UINT64_C(0xbf6e1f784956452a),
+          UINT64_C(0x1a5f849d4933e6e0), UINT64_C(0x6aa594f1262d2d2c)},
+         UINT64_C(0x7aac8c483a2edd2f),
+         0.6012629994179048},
+        {42,
+         {UINT64_C(0x15780b2e0c2ec716), UINT64_C(0x6104d9866d113a7e),
+          UINT64_C(0xae17533239e499a1), UINT64_C(0xecb8ad4703b360a1)},
+         UINT64_C(0x8de5848c61ab8968),
+         0.08386297105988216},
+        {UINT64_MAX,
+         {UINT64_C(0x8f5520d52a7ead08), UINT64_C(0xc476a018caa1802d),
+          UINT64_C(0x81de31c0d260469e), UINT64_C(0xbf658d7e065f3c2f)},
+         UINT64_C(0xc3c93ea5cde434cc),
+         0.5598927040505212},
+    };
+    for (int k = 0; k < 3; k++) {
+        soma_rng r;
+        kat_gen g;
+        ck_assert_int_eq(soma_rng_seed(&r, kat[k].seed), SOMA_OK);
+        kat_seed(&g, kat[k].seed);
+        for (int i = 0; i < 4; i++)
+            ck_assert_msg(r.s[i] == g.s[i],
+                          "seed %" PRIu64 ": state word %d %016" PRIx64
+                          ", want %016" PRIx64,
+                          kat[k].seed, i, r.s[i], g.s[i]);
+        for (int i = 0; i < 1000; i++) {
+            uint64_t got;
+            ck_assert_int_eq(soma_rng_u64(&r, &got), SOMA_OK);
+            const uint64_t mine = kat_next(&g);
+            const uint64_t lit = i < 4 ? kat[k].first[i] : i == 999 ? kat[k].at999 : mine;
+            ck_assert_msg(mine == lit,
+                          "the test's own generator disagrees with the "
+                          "literal at seed %" PRIu64 " output %d",
+                          kat[k].seed, i);
+            ck_assert_msg(got == mine,
+                          "seed %" PRIu64 ", output %d: %016" PRIx64 ", want %016" PRIx64,
+                          kat[k].seed, i, got, mine);
+        }
+        /* A longer stretch against the test's generator alone. */
+        for (int i = 0; i < 100000; i++) {
+            uint64_t got;
+            ck_assert_int_eq(soma_rng_u64(&r, &got), SOMA_OK);
+            if (got != kat_next(&g))
+                ck_abort_msg("seed %" PRIu64 ": output %d differs", kat[k].seed,
+                             1000 + i);
+        }
+        /* Uniform doubles: the top 53 bits of the same outputs. */
+        double u;
+        ck_assert_int_eq(soma_rng_seed(&r, kat[k].seed), SOMA_OK);
+        ck_assert_int_eq(soma_rng_uniform(&r, 1, &u), SOMA_OK);
+        ck_assert_msg(u == kat[k].uniform0, "seed %" PRIu64 ": uniform %.17g, want %.17g",
+                      kat[k].seed, u, kat[k].uniform0);
+        ck_assert(u == (double)(kat[k].first[0] >> 11) * 0x1p-53);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("rng");
@@ -172,6 +291,7 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, seeding_matches_splitmix64_reference);
     tcase_add_test(tc, same_seed_same_sequence);
+    tcase_add_test(tc, xoshiro256starstar_known_answers);
     tcase_add_test(tc, uniform_moments);
     tcase_add_test(tc, normal_moments);
     tcase_add_test(tc, shuffle_is_a_uniform_permutation);

@@ -1,14 +1,21 @@
 /* Concurrency: several threads each create, train, evaluate, serialize
- * and reload their own soma_mlp, read CSV text (which switches the calling
- * thread's numeric locale) and predict with one shared model at the same
- * time. Each thread's results must equal, bit for bit, those of the same
- * job run alone on the main thread first; under ThreadSanitizer (a build
- * with -Db_sanitize=thread) the run must give no report.
+ * and reload their own soma_mlp, read CSV text and predict with one shared
+ * model at the same time. When a decimal-comma locale is installed
+ * (tools/install-deps.sh generates de_DE.UTF-8), the even-numbered threads
+ * run their whole job under it as their own thread locale (uselocale) while
+ * the others stay in "C": the CSV reader switches the calling thread's
+ * numeric locale to "C" for the call and back, which must neither misread
+ * the text of a comma thread nor disturb the other threads' locales. Without
+ * such a locale every thread runs in "C" (the test says so on stdout; the
+ * csv-locale test reports the missing locale as a SKIP). Each thread's results must
+ * equal, bit for bit, those of the same job run alone on the main thread first; under
+ * ThreadSanitizer (a build with -Db_sanitize=thread) the run must give no report.
  *
  * The BLAS thread count is left as it is for both runs (the products here
  * are small enough for OpenBLAS to use one thread per call anyway); the
  * ThreadSanitizer run sets OPENBLAS_NUM_THREADS=1 (tests/meson.build). */
 #define _POSIX_C_SOURCE 200809L
+#include <locale.h>
 #include <pthread.h>
 
 #include "test_common.h"
@@ -31,9 +38,39 @@ typedef struct result {
     unsigned char file[8192];
     double csv[12];
     double shared_proba[TEST_ROWS * 3];
+    bool locale_kept; /* the thread's locale was the same after every call */
 } result;
 
 static soma_mlp *shared_model; /* predicted with by every thread at once */
+static locale_t comma_locale;  /* a decimal-comma locale, or (locale_t)0 */
+
+/* True when the calling thread's locale writes 1.5 as "1,5". */
+static bool writes_comma(void)
+{
+    char buf[8];
+    snprintf(buf, sizeof buf, "%.1f", 1.5);
+    return strcmp(buf, "1,5") == 0;
+}
+
+static locale_t find_comma_locale(void)
+{
+    const char *names[] = {"de_DE.UTF-8", "de_DE.utf8", "fr_FR.UTF-8", "fr_FR.utf8"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        locale_t loc = newlocale(LC_ALL_MASK, names[i], (locale_t)0);
+        if (loc == (locale_t)0)
+            continue;
+        locale_t prev = uselocale(loc);
+        const bool comma = writes_comma();
+        uselocale(prev);
+        if (comma) {
+            printf("threads: even threads run under %s\n", names[i]);
+            return loc;
+        }
+        freelocale(loc);
+    }
+    printf("threads: no decimal-comma locale installed; every thread runs in \"C\"\n");
+    return (locale_t)0;
+}
 
 #define TRY(expr)                                                                        \
     do {                                                                                 \
@@ -50,6 +87,7 @@ static soma_mlp *shared_model; /* predicted with by every thread at once */
 static void job(int id, result *r)
 {
     memset(r, 0, sizeof *r);
+    r->locale_kept = true;
     soma_matrix X = {0}, Y = {0}, Xt = {0}, P = {0}, L = {0}, cx = {0}, cy = {0};
     soma_mlp *m = NULL, *back = NULL;
     soma_history h = {0};
@@ -123,11 +161,16 @@ static void job(int id, result *r)
     }
 
     /* CSV: the reader switches this thread's numeric locale to "C" and
-     * back; each thread parses its own text. */
+     * back; each thread parses its own text, the even ones under their
+     * decimal-comma locale (run_worker), where "1.25" read by strtod in
+     * the thread's locale would stop at the '.'. */
     char text[256];
     snprintf(text, sizeof text, "a,b,label\n%d.25,-%d.5,1\n3e-%d,%d,0\n.5,7,%d\n", id, id,
              id + 1, id * 10, id % 2);
+    const locale_t before = uselocale((locale_t)0);
+    const bool comma = writes_comma();
     TRY(soma_csv_read_buffer(text, strlen(text), NULL, &cx, &cy, NULL, NULL, NULL));
+    r->locale_kept = uselocale((locale_t)0) == before && writes_comma() == comma;
     if (cx.rows != 3 || cx.cols != 2) {
         r->status = SOMA_EFORMAT;
         goto done;
@@ -152,14 +195,23 @@ typedef struct worker {
     int id;
     pthread_barrier_t *start;
     result *out;
+    bool comma; /* the job reported running under the comma locale */
 } worker;
 
 static void *run_worker(void *arg)
 {
     worker *w = arg;
+    /* Even threads take the decimal-comma locale as their own. */
+    const bool use_comma = comma_locale != (locale_t)0 && w->id % 2 == 0;
+    if (use_comma)
+        uselocale(comma_locale);
+    w->comma = writes_comma();
     /* Every thread starts its job at the same moment. */
     pthread_barrier_wait(w->start);
     job(w->id, w->out);
+    w->out->locale_kept = w->out->locale_kept && writes_comma() == w->comma;
+    if (use_comma)
+        uselocale(LC_GLOBAL_LOCALE);
     return NULL;
 }
 
@@ -169,6 +221,7 @@ static void assert_same(const result *a, const result *b, int id)
 {
     ck_assert_msg(b->status == SOMA_OK, "thread %d: %s", id,
                   soma_status_string(b->status));
+    ck_assert_msg(b->locale_kept, "thread %d: its locale changed during the job", id);
     ck_assert_uint_eq(a->n_params, b->n_params);
 #define SAME(field)                                                                      \
     ck_assert_msg(memcmp(&a->field, &b->field, sizeof a->field) == 0,                    \
@@ -196,8 +249,10 @@ START_TEST(threads_match_the_single_threaded_run)
     spec.loss = SOMA_LOSS_CE;
     ck_assert_int_eq(soma_mlp_create(&shared_model, sizes, 4, &spec, NULL, NULL),
                      SOMA_OK);
+    comma_locale = find_comma_locale();
 
-    /* Each job alone, on this thread. */
+    /* Each job alone, on this thread, in the "C" locale. */
+    ck_assert(!writes_comma());
     for (int t = 0; t < N_THREADS; t++) {
         job(t, &alone[t]);
         ck_assert_msg(alone[t].status == SOMA_OK, "job %d alone: %s", t,
@@ -212,15 +267,21 @@ START_TEST(threads_match_the_single_threaded_run)
         pthread_barrier_t start;
         ck_assert_int_eq(pthread_barrier_init(&start, NULL, N_THREADS), 0);
         for (int t = 0; t < N_THREADS; t++) {
-            w[t] = (worker){t, &start, &together[t]};
+            w[t] = (worker){t, &start, &together[t], false};
             ck_assert_int_eq(pthread_create(&th[t], NULL, run_worker, &w[t]), 0);
         }
         for (int t = 0; t < N_THREADS; t++)
             ck_assert_int_eq(pthread_join(th[t], NULL), 0);
         pthread_barrier_destroy(&start);
-        for (int t = 0; t < N_THREADS; t++)
+        for (int t = 0; t < N_THREADS; t++) {
+            /* The even threads really ran under the comma locale. */
+            ck_assert_int_eq(w[t].comma, comma_locale != (locale_t)0 && t % 2 == 0);
             assert_same(&alone[t], &together[t], t);
+        }
     }
+    ck_assert(!writes_comma()); /* the main thread's locale is untouched */
+    if (comma_locale != (locale_t)0)
+        freelocale(comma_locale);
     soma_mlp_destroy(shared_model);
 }
 END_TEST

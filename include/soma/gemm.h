@@ -59,14 +59,15 @@ SOMA_API const char *soma_backend_name(void);
 SOMA_API const char *soma_backend_config(void);
 
 /**
- * @brief Set the number of threads the BLAS uses (process-wide in OpenBLAS:
- * it affects every object and thread of the program).
- * @return SOMA_OK; SOMA_EINVAL if n < 1; SOMA_ENOTSUP when the BLAS offers
- *         no such control (the naive build accepts only n == 1).
+ * @brief The setting of threads.h under its first name: for n >= 1 the same
+ * as `soma_threads_set(n)` (the BLAS's threads and soma's loops together).
+ * Kept for programs written against soma 0.1; new code calls
+ * `soma_threads_set`.
+ * @return SOMA_EINVAL if n < 1, otherwise what `soma_threads_set(n)` returns.
  */
 SOMA_API SOMA_NODISCARD soma_status soma_blas_threads_set(int n);
 
-/** @brief *n = the number of threads the BLAS will use (1 for naive). */
+/** @brief The same as `soma_threads_get(n)` (threads.h), under its first name. */
 SOMA_API SOMA_NODISCARD soma_status soma_blas_threads_get(int *n);
 
 #ifdef __cplusplus

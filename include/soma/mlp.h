@@ -125,7 +125,9 @@ SOMA_API size_t soma_classifier_outputs(size_t n_classes);
  * @return SOMA_OK; SOMA_EINVAL for NULL out/sizes, n_sizes < 2, a zero
  *         width, an invalid enum, non-finite alphas, or init_scale not
  *         finite and > 0 where used; SOMA_EOVERFLOW when the parameter count
- *         overflows or a width exceeds INT_MAX; SOMA_ENOMEM.
+ *         overflows or a width exceeds INT_MAX; SOMA_ENOMEM; SOMA_ENOTSUP when
+ *         LAPACKE's QR (dgeqrf or dorgqr) reports an error during orthogonal
+ *         initialisation (BLAS build only).
  */
 SOMA_API SOMA_NODISCARD soma_status soma_mlp_create(soma_mlp **out, const size_t *sizes,
                                                     size_t n_sizes,
@@ -291,7 +293,8 @@ typedef struct soma_fit_options {
     double clip_norm; /**< > 0: rescale the gradient to this global norm if longer */
     double dropout;   /**< drop probability of hidden units in [0, 1) (inverted) */
 
-    double validation_fraction; /**< [0, 1): rows held out (seeded) before training */
+    double validation_fraction; /**< [0, 1): round(fraction n) rows (halves up), chosen
+                                     by `seed`, held out before training */
     const soma_matrix *X_val;   /**< explicit validation set (overrides the fraction) */
     const soma_matrix *Y_val;
 

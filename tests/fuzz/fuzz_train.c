@@ -19,18 +19,35 @@
  *   The documented edge cases (m, n or k zero, alpha zero, beta zero: C is
  *   not read) are part of the reference; elements of C's padding (ld > cols)
  *   must not change.
+ *   The naive module must give exactly the textbook loop's bits (the
+ *   reference below is that loop, compiled without contraction like the
+ *   library), in every mode: a module that ran another gemm (a BLAS, an FMA
+ *   kernel, another summation order) fails on the first SCALED input, and
+ *   a fixed probe checks it when the module is loaded.
  * - activations: both libraries give the same bits (same code, same flags);
  *   identity, relu and leaky relu equal their definitions exactly; sigmoid,
- *   tanh and elu are within 2e-14 relative of libm where |f| >= 1e-300;
- *   outputs stay in their ranges; softmax sums to 1 for finite input.
+ *   tanh, elu and swish are within 2e-14 relative of a long double (libm)
+ *   reference where |f| >= 1e-300; outputs stay in their ranges; softmax
+ *   sums to 1 for finite input. Backward: dz against da f'(z) from the
+ *   closed-form derivative in long double (limits at the infinities, NaN for
+ *   NaN), exact for identity, relu and leaky relu, within the documented
+ *   4 ulp(1) |da| for sigmoid and tanh, within 2e-14 relative (plus
+ *   1e-300 |da|: f' below the accuracy floor) for elu, within
+ *   2e-14 (sigmoid(z) + |swish(z)|) |da| for swish (its f' is formed from
+ *   the forward value, whose 1e-14 relative error propagates through both
+ *   terms), and for softmax the Jacobian-vector product within
+ *   (2e-14 + n u) a_i (|da_i| + sum_j a_j |da_j|) + 1e-300 (|da_i| +
+ *   sum_j |da_j|) (probabilities below the accuracy floor); each bound also
+ *   allows the half ulp of each result rounded into the subnormal range.
  * - fit: the same model (parameters copied from the BLAS one), data and
  *   options in both libraries: the same status, the same history length and
  *   stop reason, parameters within 1e-7 relative (summation order differs
  *   only in the products; at most 8 small steps) unless the parameters grew
  *   past 1e4, where rounding differences are amplified beyond any bound. */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* dlinfo, dladdr, struct link_map */
 #include <dlfcn.h>
 #include <float.h>
+#include <link.h>
 #include <math.h>
 
 #include "fuzz_common.h"
@@ -59,13 +76,14 @@ typedef struct api {
                                      soma_error_info *);
     void (*history_free)(soma_history *);
     const char *(*backend_name)(void);
+    const char *(*backend_config)(void);
 } api;
 
 static const api linked = {
-    soma_gemm,        soma_activation_forward, soma_activation_backward,
-    soma_mlp_create,  soma_mlp_destroy,        soma_mlp_params,
-    soma_mlp_fit,     soma_mlp_predict_proba,  soma_history_free,
-    soma_backend_name};
+    soma_gemm,         soma_activation_forward, soma_activation_backward,
+    soma_mlp_create,   soma_mlp_destroy,        soma_mlp_params,
+    soma_mlp_fit,      soma_mlp_predict_proba,  soma_history_free,
+    soma_backend_name, soma_backend_config};
 
 static void *symbol(void *h, const char *name)
 {
@@ -75,6 +93,64 @@ static void *symbol(void *h, const char *name)
         abort();
     }
     return p;
+}
+
+/* The module must bind its own calls to its own functions: linked with
+ * -Bsymbolic (DF_SYMBOLIC or DT_SYMBOLIC in its dynamic section), else a
+ * call from one of its public functions to another (soma_mlp_fit to
+ * soma_optim_step, soma_make_classification to soma_gemm) would go to
+ * libsoma's copy, loaded first. tests/fuzz/meson.build fails the build where
+ * the linker lacks the flag; this catches a module linked without it. */
+static void check_symbolic(void *h)
+{
+    struct link_map *lm = NULL;
+    FUZZ_CHECK(dlinfo(h, RTLD_DI_LINKMAP, &lm) == 0 && lm != NULL);
+    bool symbolic = false;
+    for (const ElfW(Dyn) *d = lm->l_ld; d->d_tag != DT_NULL; d++)
+        symbolic = symbolic || d->d_tag == DT_SYMBOLIC ||
+                   (d->d_tag == DT_FLAGS && (d->d_un.d_val & DF_SYMBOLIC) != 0);
+    if (!symbolic)
+        fprintf(stderr, "%s was linked without -Bsymbolic\n", SOMA_NAIVE_MODULE);
+    FUZZ_CHECK(symbolic);
+}
+
+/* The object a function's code lies in. */
+static const void *object_of(const void *fn)
+{
+    Dl_info info;
+    FUZZ_CHECK(dladdr(fn, &info) != 0);
+    return info.dli_fbase;
+}
+
+#define FN_ADDR(f) (*(const void *const *)(const void *)&(f))
+
+/* Naive and from the module: every function loaded lies in the module, not
+ * in libsoma; the module is linked -Bsymbolic; and its gemm is the textbook
+ * loop: t1 + a b with a = b = 1 + 2^-27 and t1 = -(1 + 2^-26) is 0 when the
+ * product is rounded first (the naive loop, compiled without contraction),
+ * 2^-54 in a kernel that fuses it (the FMA kernels of OpenBLAS). */
+static void check_module(void *h, const api *n)
+{
+    check_symbolic(h);
+    const void *module = object_of(FN_ADDR(n->backend_name));
+    FUZZ_CHECK(module != object_of(FN_ADDR(linked.backend_name)));
+    const void *fns[] = {FN_ADDR(n->gemm),         FN_ADDR(n->act_forward),
+                         FN_ADDR(n->act_backward), FN_ADDR(n->mlp_create),
+                         FN_ADDR(n->mlp_destroy),  FN_ADDR(n->mlp_params),
+                         FN_ADDR(n->mlp_fit),      FN_ADDR(n->mlp_predict_proba),
+                         FN_ADDR(n->history_free), FN_ADDR(n->backend_config)};
+    for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++)
+        FUZZ_CHECK(object_of(fns[i]) == module);
+    const double e = ldexp(1.0, -27);
+    double a[2] = {1.0, 1.0 + e}, b[2] = {-(1.0 + 2 * e), 1.0 + e}, c = 42.0;
+    soma_matrix A, B, C;
+    FUZZ_CHECK(soma_matrix_view(&A, a, 1, 2, 2) == SOMA_OK);
+    FUZZ_CHECK(soma_matrix_view(&B, b, 2, 1, 1) == SOMA_OK);
+    FUZZ_CHECK(soma_matrix_view(&C, &c, 1, 1, 1) == SOMA_OK);
+    FUZZ_CHECK(n->gemm(SOMA_TRANS_NO, SOMA_TRANS_NO, 1.0, &A, &B, 0.0, &C) == SOMA_OK);
+    if (c != 0.0)
+        fprintf(stderr, "naive gemm probe: %a, want 0 (the textbook loop)\n", c);
+    FUZZ_CHECK(c == 0.0);
 }
 
 /* Function pointers from dlsym, the POSIX way (ISO C has no conversion
@@ -102,9 +178,12 @@ static const api *naive(void)
     LOAD(mlp_predict_proba, "soma_mlp_predict_proba");
     LOAD(history_free, "soma_history_free");
     LOAD(backend_name, "soma_backend_name");
+    LOAD(backend_config, "soma_backend_config");
     /* It is the naive build, and a different copy from the linked one. */
     FUZZ_CHECK(strcmp(n.backend_name(), "naive") == 0);
+    FUZZ_CHECK(strcmp(n.backend_config(), "naive") == 0);
     FUZZ_CHECK(n.gemm != linked.gemm);
+    check_module(h, &n);
     loaded = true;
     return &n;
 }
@@ -149,7 +228,9 @@ static bool same_value(double x, double y)
     return (isnan(x) && isnan(y)) || x == y;
 }
 
-/* The documented semantics, element by element. */
+/* The documented semantics, element by element, as the textbook loop: a
+ * sequential sum of rounded products (this file is compiled with
+ * -ffp-contract=off, like the library). */
 static void reference_gemm(bool ta, bool tb, size_t m, size_t n, size_t k, double alpha,
                            const soma_matrix *A, const soma_matrix *B, double beta,
                            double *C, size_t ldc, double *bound)
@@ -229,15 +310,15 @@ static void fuzz_gemm(fuzz_input *in)
                 FUZZ_CHECK(c1[at] == 12345.0 && c2[at] == 12345.0);
                 continue;
             }
+            /* The naive module is the textbook loop: the same bits. */
+            FUZZ_CHECK(same_value(c2[at], cr[at]));
             if (mode != SCALED) {
                 FUZZ_CHECK(same_value(c1[at], cr[at]));
-                FUZZ_CHECK(same_value(c2[at], cr[at]));
                 continue;
             }
             const double tol = gamma * bound[i * n + j];
             FUZZ_CHECK(isfinite(cr[at]) && isfinite(tol));
             FUZZ_CHECK(fabs(c1[at] - cr[at]) <= tol);
-            FUZZ_CHECK(fabs(c2[at] - cr[at]) <= tol);
         }
     free(a);
     free(b);
@@ -274,6 +355,124 @@ static double activation_value(fuzz_input *in)
 }
 
 static const double alphas[6] = {0.01, 1.0, 0.5, -1.0, 0.0, 2.0};
+
+/* Long double references: sigmoid without overflow, and f'(z) in closed
+ * form with the documented values at the kinks (relu'(0) = 0, leaky'(0) =
+ * elu'(0) = alpha), limits at the infinities and NaN for NaN. */
+static long double ref_sigmoid(long double x)
+{
+    return x < 0 ? expl(x) / (1 + expl(x)) : 1 / (1 + expl(-x));
+}
+
+static long double ref_swish(long double x)
+{
+    return x == -INFINITY ? 0 : x * ref_sigmoid(x);
+}
+
+static long double ref_derivative(soma_activation f, double alpha, long double z)
+{
+    if (isnan(z))
+        return z;
+    switch (f) {
+    case SOMA_ACTIVATION_IDENTITY:
+        return 1;
+    case SOMA_ACTIVATION_SIGMOID: {
+        const long double s = ref_sigmoid(z);
+        return s * (1 - s);
+    }
+    case SOMA_ACTIVATION_TANH: {
+        const long double t = tanhl(z);
+        return (1 - t) * (1 + t);
+    }
+    case SOMA_ACTIVATION_RELU:
+        return z > 0 ? 1 : 0;
+    case SOMA_ACTIVATION_LEAKY_RELU:
+        return z > 0 ? 1 : alpha;
+    case SOMA_ACTIVATION_ELU:
+        return z > 0 ? 1 : alpha * expl(z);
+    case SOMA_ACTIVATION_SWISH: {
+        if (isinf(z))
+            return z > 0 ? 1 : 0;
+        const long double s = ref_sigmoid(z);
+        return s + z * s * (1 - s);
+    }
+    default:
+        return NAN;
+    }
+}
+
+/* dz against da f'(z) (see the header comment for the bounds). */
+static void check_backward(soma_activation f, double alpha, double z, double a, double da,
+                           double dz)
+{
+    const long double d = ref_derivative(f, alpha, z), u = DBL_EPSILON / 2;
+    const bool exact = f == SOMA_ACTIVATION_IDENTITY || f == SOMA_ACTIVATION_RELU ||
+                       f == SOMA_ACTIVATION_LEAKY_RELU; /* f' is 1, 0 or alpha */
+    /* The error allowed in f' itself (da = 1). */
+    long double tol = 0;
+    if (f == SOMA_ACTIVATION_SIGMOID || f == SOMA_ACTIVATION_TANH)
+        tol = 4 * DBL_EPSILON + u * fabsl(d); /* activation.h: from a, 4 ulp(1) */
+    else if (f == SOMA_ACTIVATION_ELU)
+        tol = 2e-14L * fabsl(d) + 1e-300L;
+    else if (f == SOMA_ACTIVATION_SWISH)
+        tol = 2e-14L * (isinf(z) ? 0 : ref_sigmoid(z) + fabsl(ref_swish(z))) +
+              u * fabsl(d) + 1e-300L;
+    bool ok;
+    if (isnan(z) || isnan(da)) {
+        ok = isnan(dz);
+    } else if (exact) {
+        ok = same_value(dz, da * (double)d);
+    } else if (isinf(da)) {
+        /* An IEEE product: NaN where the computed f' is 0, and either
+         * infinity where its sign is uncertain, both allowed wherever 0 is
+         * within the tolerance of the true f'. */
+        ok = same_value(dz, da * (double)d) || (fabsl(d) <= tol && !isfinite(dz));
+    } else {
+        const long double want = da * d;
+        ok = isfinite(dz) &&
+             fabsl(dz - want) <= fabs(da) * tol + u * fabsl(want) + DBL_TRUE_MIN;
+    }
+    if (!ok)
+        fprintf(stderr, "%s backward (alpha %g): z %a, a %a, da %a: dz %a, f'(z) %La\n",
+                soma_activation_name(f), alpha, z, a, da, dz, d);
+    FUZZ_CHECK(ok);
+}
+
+/* Softmax's Jacobian-vector product against the long double softmax of z,
+ * for a finite row and finite da. */
+static void check_softmax_backward(size_t n, const double *z, const double *da,
+                                   const double *dz)
+{
+    long double m = -INFINITY, s = 0, p[32], dot = 0, wsum = 0, asum = 0;
+    for (size_t i = 0; i < n; i++)
+        m = z[i] > m ? z[i] : m;
+    for (size_t i = 0; i < n; i++)
+        s += p[i] = expl(z[i] - m);
+    for (size_t i = 0; i < n; i++) {
+        p[i] /= s;
+        dot += p[i] * da[i];
+        wsum += p[i] * fabsl(da[i]);
+        asum += fabsl(da[i]);
+    }
+    const long double rel = 2e-14L + (long double)n * DBL_EPSILON / 2;
+    /* Below the accuracy floor (p < 1e-300) a_j is only known to 1e-300
+     * absolutely, which reaches dz_i through a_i (da_i - dot) and through
+     * the dot product: 1e-300 (|da_i| + sum_j |da_j|). Products and sums in
+     * the subnormal range err by up to half of DBL_TRUE_MIN each: n + 2. */
+    const long double floor = (long double)(n + 2) * DBL_TRUE_MIN;
+    for (size_t i = 0; i < n; i++) {
+        const long double want = p[i] * (da[i] - dot);
+        const long double scale = p[i] * (fabsl(da[i]) + wsum);
+        const bool ok =
+            fabsl(dz[i] - want) <= rel * scale + 1e-300L * (fabsl(da[i]) + asum) + floor;
+        if (!ok)
+            for (size_t j = 0; j < n; j++)
+                fprintf(stderr,
+                        "softmax backward, n %zu: z[%zu] %a da %a dz %a p %La%s\n", n, j,
+                        z[j], da[j], dz[j], p[j], j == i ? " <-" : "");
+        FUZZ_CHECK(ok);
+    }
+}
 
 /* |got - want| within 2e-14 relative where the value is >= 1e-300. */
 static bool close_to(double got, double want)
@@ -337,12 +536,24 @@ static void fuzz_activation(fuzz_input *in)
             if (!(x > 0.0) && !isnan(x) && alpha != 0.0)
                 FUZZ_CHECK(close_to(y, alpha * expm1(x)));
             break;
+        case SOMA_ACTIVATION_SWISH:
+            if (!isnan(x))
+                FUZZ_CHECK(close_to(y, (double)ref_swish(x)));
+            break;
         default:
             break;
         }
+        if (f != SOMA_ACTIVATION_SOFTMAX)
+            check_backward(f, alpha, x, y, da[i], dz1[i]);
     }
-    if (f == SOMA_ACTIVATION_SOFTMAX && n > 0 && all_finite)
+    bool da_finite = true;
+    for (size_t i = 0; i < n; i++)
+        da_finite = da_finite && isfinite(da[i]);
+    if (f == SOMA_ACTIVATION_SOFTMAX && n > 0 && all_finite) {
         FUZZ_CHECK(fabs(sum - 1.0) <= 1e-12);
+        if (da_finite)
+            check_softmax_backward(n, z, da, dz1);
+    }
 }
 
 /* ---- a short fit -------------------------------------------------------------- */

@@ -1,0 +1,262 @@
+/* The BLAS build's kernel for small products (lib/gemm.c sends a product
+ * here when soma__gemm_small_wins says so): for tiny shapes, such as a
+ * [2, 4, 4, 1] network's 300 x 4 x 2 or a single row's 1 x 32 x 64, the
+ * call into the BLAS (argument checks, dispatch, buffers) costs more than
+ * the arithmetic. The naive build does not use it: it keeps the textbook
+ * loop, the reference to compare against.
+ *
+ * C = alpha op(A) op(B) + beta C is computed by tiles of C held in
+ * registers (4 x 8, 4 x 4 and, for single rows and the rows left over,
+ * 1 x 32, 1 x 8, 1 x 4; leftover columns one at a time): for every p, a
+ * tile adds op(A)(i, p) times the row op(B)(p, j..j+NR), which is
+ * contiguous, in vectors of 4 doubles (GCC's and clang's vector extension:
+ * two SSE2 registers or one AVX register, in the clones of SOMA_VEC). When
+ * op(B) = B^T its rows are not contiguous: op(B) is first copied, k x n,
+ * into a buffer on the stack (up to PACK_MAX doubles; larger ones, which
+ * only a build with a huge threshold sends here, take dot products along p
+ * instead). Tiles with few accumulators add even and odd p into two sets
+ * (KU = 2), so that consecutive additions do not wait for each other, and
+ * add the two sets at the end. The order of the additions is fixed by the
+ * shape alone, so the results are the same on every run and every clone
+ * (the library is built without floating-point contraction); they agree
+ * with the BLAS's and the textbook loop's to rounding. beta == 0 overwrites
+ * C without reading it.
+ */
+#include <string.h>
+
+#include "internal.h"
+#include "vmath.h"
+
+/*
+ * Products with m n k at or below this go to the kernel. The value must be
+ * measured on a quiet machine (docs/performance.md, "Small-product
+ * threshold": soma-bench's loop build sends every product to this kernel
+ * and reports, shape by shape, its time beside cblas_dgemm's). Until it is,
+ * it is 0, so that no product leaves the BLAS on a guess: the one
+ * measurement so far was of an earlier, slower loop, which OpenBLAS 0.3.21
+ * (whose small-matrix kernels use FMA) beat at every size of the sweep.
+ * Builds may override it (-DSOMA_GEMM_LOOP_MAX_MNK=...): the bench's loop
+ * build sets 1e300, and the tests build one to check the kernel through
+ * soma_gemm on every shape.
+ */
+#ifndef SOMA_GEMM_LOOP_MAX_MNK
+#define SOMA_GEMM_LOOP_MAX_MNK 0
+#endif
+
+bool soma__gemm_small_wins(size_t m, size_t n, size_t k)
+{
+    return (double)m * (double)n * (double)k <= (double)SOMA_GEMM_LOOP_MAX_MNK;
+}
+
+#if !defined(SOMA_GEMM_NAIVE)
+
+/* Doubles of op(B) copied to the stack when op(B) = B^T (16 KiB). */
+enum { PACK_MAX = 2048 };
+
+#define TILE_INLINE static inline __attribute__((always_inline))
+
+/* Four doubles in a vector register (two in the SSE2 clone). Loads and
+ * stores go through memcpy, so no alignment is assumed; they are macros,
+ * since a function passing a vector by value would have a different ABI in
+ * the SSE2 clone than in the others. */
+typedef double v4d __attribute__((vector_size(32)));
+#define LOAD4(v, p) memcpy(&(v), (p), sizeof(v4d))
+#define STORE4(p, v) memcpy((p), &(v), sizeof(v4d))
+
+/* C(r, 0..4V) for r < R from acc[r][v], v < V: alpha acc (+ beta C). */
+TILE_INLINE void store_tile(size_t R, size_t V, v4d acc[4][8], double alpha, double beta,
+                            double *c, size_t ldc)
+{
+    const v4d va = {alpha, alpha, alpha, alpha}, vb = {beta, beta, beta, beta};
+    for (size_t r = 0; r < R; r++)
+        for (size_t v = 0; v < V; v++) {
+            double *cp = c + r * ldc + 4 * v;
+            v4d out = va * acc[r][v];
+            if (beta != 0.0) {
+                v4d old;
+                LOAD4(old, cp);
+                out += vb * old;
+            }
+            STORE4(cp, out);
+        }
+}
+
+/*
+ * The tile of R rows (1 or 4) and 4V columns (V = 1, 2 or 8) of C at c:
+ * op(A) rows at a (element (r, p) at a[r * as_i + p * as_p]), op(B) rows
+ * at b (element (p, j) at b[p * ldb + j]), KU sets of partial sums along p
+ * (1 or 2). R, V and KU are constants at every call, so the loops over
+ * them unroll and acc stays in registers.
+ */
+TILE_INLINE void tile(size_t R, size_t V, size_t KU, size_t k, double alpha,
+                      const double *a, size_t as_i, size_t as_p, const double *b,
+                      size_t ldb, double beta, double *c, size_t ldc)
+{
+    v4d acc[4][8], acc2[4][8];
+    const v4d zero = {0.0, 0.0, 0.0, 0.0};
+    for (size_t r = 0; r < R; r++)
+        for (size_t v = 0; v < V; v++)
+            acc[r][v] = acc2[r][v] = zero;
+    size_t p = 0;
+    if (KU == 2) {
+        for (; p + 2 <= k; p += 2) {
+            const double *b0 = b + p * ldb, *b1 = b0 + ldb;
+            v4d x0[8], x1[8];
+            for (size_t v = 0; v < V; v++) {
+                LOAD4(x0[v], b0 + 4 * v);
+                LOAD4(x1[v], b1 + 4 * v);
+            }
+            for (size_t r = 0; r < R; r++) {
+                const double s0 = a[r * as_i + p * as_p],
+                             s1 = a[r * as_i + (p + 1) * as_p];
+                const v4d a0 = {s0, s0, s0, s0}, a1 = {s1, s1, s1, s1};
+                for (size_t v = 0; v < V; v++) {
+                    acc[r][v] += a0 * x0[v];
+                    acc2[r][v] += a1 * x1[v];
+                }
+            }
+        }
+    }
+    for (; p < k; p++) {
+        const double *b0 = b + p * ldb;
+        v4d x0[8];
+        for (size_t v = 0; v < V; v++)
+            LOAD4(x0[v], b0 + 4 * v);
+        for (size_t r = 0; r < R; r++) {
+            const double s0 = a[r * as_i + p * as_p];
+            const v4d a0 = {s0, s0, s0, s0};
+            for (size_t v = 0; v < V; v++)
+                acc[r][v] += a0 * x0[v];
+        }
+    }
+    if (KU == 2)
+        for (size_t r = 0; r < R; r++)
+            for (size_t v = 0; v < V; v++)
+                acc[r][v] += acc2[r][v];
+    store_tile(R, V, acc, alpha, beta, c, ldc);
+}
+
+/* One column of R rows of C (the columns left over, fewer than 4), with
+ * four partial sums along p. */
+TILE_INLINE void column(size_t R, size_t k, double alpha, const double *a, size_t as_i,
+                        size_t as_p, const double *b, size_t ldb, double beta, double *c,
+                        size_t ldc)
+{
+    for (size_t r = 0; r < R; r++) {
+        const double *ar = a + r * as_i;
+        double s[4] = {0.0, 0.0, 0.0, 0.0};
+        size_t p = 0;
+        for (; p + 4 <= k; p += 4)
+            for (size_t u = 0; u < 4; u++)
+                s[u] += ar[(p + u) * as_p] * b[(p + u) * ldb];
+        for (; p < k; p++)
+            s[0] += ar[p * as_p] * b[p * ldb];
+        const double sum = (s[0] + s[2]) + (s[1] + s[3]);
+        double *cr = c + r * ldc;
+        *cr = beta == 0.0 ? alpha * sum : alpha * sum + beta * *cr;
+    }
+}
+
+#define tile_4x8(...) tile(4, 2, 1, __VA_ARGS__)
+#define tile_4x4(...) tile(4, 1, 2, __VA_ARGS__)
+#define tile_4x1(...) column(4, __VA_ARGS__)
+#define tile_1x32(...) tile(1, 8, 1, __VA_ARGS__)
+#define tile_1x8(...) tile(1, 2, 2, __VA_ARGS__)
+#define tile_1x4(...) tile(1, 1, 2, __VA_ARGS__)
+#define tile_1x1(...) column(1, __VA_ARGS__)
+
+/* Rows [i, i + 4) of C, every column. */
+TILE_INLINE void rows4(size_t n, size_t k, double alpha, const double *a, size_t as_i,
+                       size_t as_p, const double *b, size_t ldb, double beta, double *c,
+                       size_t ldc)
+{
+    size_t j = 0;
+    for (; j + 8 <= n; j += 8)
+        tile_4x8(k, alpha, a, as_i, as_p, b + j, ldb, beta, c + j, ldc);
+    for (; j + 4 <= n; j += 4)
+        tile_4x4(k, alpha, a, as_i, as_p, b + j, ldb, beta, c + j, ldc);
+    for (; j < n; j++)
+        tile_4x1(k, alpha, a, as_i, as_p, b + j, ldb, beta, c + j, ldc);
+}
+
+/* One row of C, every column. */
+TILE_INLINE void rows1(size_t n, size_t k, double alpha, const double *a, size_t as_p,
+                       const double *b, size_t ldb, double beta, double *c)
+{
+    size_t j = 0;
+    for (; j + 32 <= n; j += 32)
+        tile_1x32(k, alpha, a, 0, as_p, b + j, ldb, beta, c + j, 0);
+    for (; j + 8 <= n; j += 8)
+        tile_1x8(k, alpha, a, 0, as_p, b + j, ldb, beta, c + j, 0);
+    for (; j + 4 <= n; j += 4)
+        tile_1x4(k, alpha, a, 0, as_p, b + j, ldb, beta, c + j, 0);
+    for (; j < n; j++)
+        tile_1x1(k, alpha, a, 0, as_p, b + j, ldb, beta, c + j, 0);
+}
+
+/* op(B) = B^T too large to copy: one dot product per element of C, with
+ * eight partial sums when op(A) = A (both contiguous along p). */
+static void dot_products(bool ta, size_t m, size_t n, size_t k, double alpha,
+                         const double *a, size_t lda, const double *b, size_t ldb,
+                         double beta, double *c, size_t ldc)
+{
+    const size_t as_i = ta ? 1 : lda, as_p = ta ? lda : 1;
+    for (size_t i = 0; i < m; i++) {
+        const double *ai = a + i * as_i;
+        double *ci = c + i * ldc;
+        for (size_t j = 0; j < n; j++) {
+            const double *bj = b + j * ldb;
+            double sum = 0.0;
+            size_t p = 0;
+            if (as_p == 1) {
+                double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+                for (; p + 8 <= k; p += 8)
+                    for (size_t l = 0; l < 8; l++)
+                        s[l] += ai[p + l] * bj[p + l];
+                sum = ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
+            }
+            for (; p < k; p++)
+                sum += ai[p * as_p] * bj[p];
+            ci[j] = beta == 0.0 ? alpha * sum : alpha * sum + beta * ci[j];
+        }
+    }
+}
+
+/* Multiversioned, hence static: clang 14 names the dispatcher of an
+ * external multiversioned function differently from the function, so that
+ * calls from other files would not link (soma__gemm_small below is the
+ * entry point). */
+SOMA_VEC static void gemm_small_kernel(bool ta, bool tb, size_t m, size_t n, size_t k,
+                                       double alpha, const double *a, size_t lda,
+                                       const double *b, size_t ldb, double beta,
+                                       double *c, size_t ldc)
+{
+    double pack[PACK_MAX];
+    if (tb) {
+        if (k * n > PACK_MAX) {
+            dot_products(ta, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+            return;
+        }
+        /* op(B)(p, j) = B(j, p), copied row by row of op(B). */
+        for (size_t j = 0; j < n; j++)
+            for (size_t p = 0; p < k; p++)
+                pack[p * n + j] = b[j * ldb + p];
+        b = pack;
+        ldb = n;
+    }
+    const size_t as_i = ta ? 1 : lda, as_p = ta ? lda : 1;
+    size_t i = 0;
+    for (; i + 4 <= m; i += 4)
+        rows4(n, k, alpha, a + i * as_i, as_i, as_p, b, ldb, beta, c + i * ldc, ldc);
+    for (; i < m; i++)
+        rows1(n, k, alpha, a + i * as_i, as_p, b, ldb, beta, c + i * ldc);
+}
+
+void soma__gemm_small(bool ta, bool tb, size_t m, size_t n, size_t k, double alpha,
+                      const double *a, size_t lda, const double *b, size_t ldb,
+                      double beta, double *c, size_t ldc)
+{
+    gemm_small_kernel(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+#endif
