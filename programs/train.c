@@ -47,7 +47,7 @@ typedef struct train_cfg {
     bool cosine;
     size_t epochs, batch, patience, threads;
     double val, l2, dropout;
-    bool val_given;
+    bool val_given, threads_given;
     uint64_t seed;
     scale_kind scale;
     double divisor;
@@ -162,12 +162,13 @@ static int parse_cfg(const cli_args *a, train_cfg *c)
         (rc = cli_get_double(a, "l2", 0, INFINITY, false, &c->l2)) != 0 ||
         (rc = cli_get_double(a, "dropout", 0, 1, false, &c->dropout)) != 0 ||
         (rc = cli_get_choice(a, "precision", precisions, &prec)) != 0 ||
-        (rc = cli_get_size(a, "threads", 1, 4096, &c->threads)) != 0 ||
+        (rc = cli_get_size(a, "threads", 0, 4096, &c->threads)) != 0 ||
         (rc = cli_get_u64(a, "seed", &c->seed)) != 0 ||
         (rc = parse_scale(cli_get(a, "scale"), c)) != 0 ||
         (rc = cli_get_choice(a, "task", tasks, &task)) != 0)
         return rc;
     c->val_given = cli_get(a, "val") != NULL;
+    c->threads_given = cli_get(a, "threads") != NULL;
     c->cosine = sch == 1;
     c->task = (cli_task)task;
     if (prec == 1)
@@ -200,15 +201,23 @@ static int check_writable(const char *path)
     return 0;
 }
 
-/* ---- threads: one setting for the BLAS and soma's loops ---------------------------- */
+/* ---- threads: one setting for the BLAS and soma's loops (soma_threads_set) -------- */
 
-static int apply_threads(size_t n)
+static int apply_threads(size_t n, bool given)
 {
-    if (n == 0)
+    if (!given)
         return 0;
-    soma_status st = soma_blas_threads_set((int)n);
+    soma_status st = soma_threads_set((int)n);
+    int got = 0;
+    if (st == SOMA_OK)
+        st = soma_threads_get(&got);
     if (st != SOMA_OK)
-        return cli_fail(EXIT_FAIL, "--threads %zu: %s", n, soma_status_string(st));
+        return cli_fail(EXIT_FAIL,
+                        "--threads %zu: %s (this build's BLAS has no thread "
+                        "setting)",
+                        n, soma_status_string(st));
+    if (n != 0 && (size_t)got != n)
+        fprintf(stderr, "soma: note: --threads %zu: this build runs %d\n", n, got);
     return 0;
 }
 
@@ -580,7 +589,7 @@ static void summary(const run *r, bool saved, bool interrupted)
                 "epochs)",
                 h->n_epochs, r->cfg.epochs, r->cfg.patience);
     else
-        fprintf(stderr, "trained %zu epochs", h->n_epochs);
+        fprintf(stderr, "trained %zu epoch%s", h->n_epochs, h->n_epochs == 1 ? "" : "s");
     char secs[32];
     cli_fmt_seconds(secs, sizeof secs, r->seconds);
     fprintf(stderr, "%s %s", interrupted || h->stop == SOMA_STOP_EARLY ? " after" : " in",
@@ -620,7 +629,7 @@ static int train(run *r, int argc, char **argv)
     int rc;
     if (c->output != NULL && (rc = check_writable(c->output)) != 0)
         return rc;
-    if ((rc = apply_threads(c->threads)) != 0)
+    if ((rc = apply_threads(c->threads, c->threads_given)) != 0)
         return rc;
     if ((rc = cli_table_read(&r->data, c->data, &c->data_opts, CLI_LABELS_REQUIRED, 0)) !=
         0)
