@@ -183,7 +183,7 @@ int cli_get_size(const cli_args *a, const char *name, size_t min, size_t max, si
     if (!isdigit((unsigned char)v[0]))
         return bad_value(a, name, v, want);
     errno = 0;
-    char *end;
+    char *end = NULL;
     unsigned long long x = strtoull(v, &end, 10);
     if (*end != '\0' || errno == ERANGE || x > SIZE_MAX || x < min || x > max)
         return bad_value(a, name, v, want);
@@ -196,10 +196,12 @@ int cli_get_u64(const cli_args *a, const char *name, uint64_t *out)
     const char *v = cli_get(a, name);
     if (v == NULL)
         return 0;
+    if (!isdigit((unsigned char)v[0]))
+        return bad_value(a, name, v, "a whole number from 0 to 2^64 - 1");
     errno = 0;
-    char *end;
-    unsigned long long x = isdigit((unsigned char)v[0]) ? strtoull(v, &end, 10) : 0;
-    if (!isdigit((unsigned char)v[0]) || *end != '\0' || errno == ERANGE)
+    char *end = NULL;
+    unsigned long long x = strtoull(v, &end, 10);
+    if (*end != '\0' || errno == ERANGE)
         return bad_value(a, name, v, "a whole number from 0 to 2^64 - 1");
     *out = (uint64_t)x;
     return 0;
@@ -218,7 +220,7 @@ int cli_get_double(const cli_args *a, const char *name, double min, double max,
         snprintf(want, sizeof want, "a number in %s%g, %g)", min_open ? "(" : "[", min,
                  max);
     errno = 0;
-    char *end;
+    char *end = NULL;
     double x = strtod(v, &end);
     if (end == v || *end != '\0' || errno == ERANGE || !isfinite(x) || x < min ||
         (min_open && x == min) || x >= max)

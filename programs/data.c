@@ -237,7 +237,7 @@ static int table_idx(cli_table *t, const char *path, const cli_data_opts *o,
                             path);
         return 0;
     }
-    file_kind kind;
+    file_kind kind = KIND_TEXT;
     int rc = sniff(o->labels, &kind);
     if (rc != 0)
         return rc;
@@ -318,7 +318,7 @@ int cli_table_read(cli_table *t, const char *path, const cli_data_opts *o,
 {
     memset(t, 0, sizeof *t);
     t->path = path;
-    file_kind kind;
+    file_kind kind = KIND_TEXT;
     int rc = sniff(path, &kind);
     if (rc == 0) {
         if (kind == KIND_IDX || (kind == KIND_GZIP && gzip_is_idx(path, o)))

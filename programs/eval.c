@@ -387,7 +387,7 @@ static int out_close(out_file *o, bool ok)
         good = false;
         e = errno;
     }
-    if (!good) {
+    if (!good && o->tmp != NULL) {
         unlink(o->tmp);
         if (ok)
             rc = cli_fail(EXIT_IO, "-o %s: cannot write: %s", o->path, strerror(e));

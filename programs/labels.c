@@ -97,7 +97,7 @@ static bool all_whole_nonneg(const soma_matrix *y)
 static int set_names(cli_classes *c, size_t k)
 {
     c->k = k;
-    c->names = calloc(k, sizeof *c->names);
+    c->names = calloc(k > 0 ? k : 1, sizeof *c->names);
     return c->names != NULL ? 0 : cli_fail(EXIT_FAIL, "out of memory");
 }
 
@@ -362,7 +362,7 @@ int cli_classes_from_model(const soma_mlp *mlp, cli_classes *c)
         c->names[i] = dup_str(soma_mlp_class_name(mlp, i));
         if (c->names[i] == NULL)
             return cli_fail(EXIT_FAIL, "out of memory");
-        char *end;
+        char *end = NULL;
         double v = strtod(c->names[i], &end);
         char buf[32];
         number_name(v, buf, sizeof buf);

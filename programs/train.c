@@ -62,7 +62,7 @@ static int parse_layers(const char *s, train_cfg *c)
         return 0;
     const char *p = s;
     for (;;) {
-        char *end;
+        char *end = NULL;
         errno = 0;
         unsigned long long v = (*p >= '0' && *p <= '9') ? strtoull(p, &end, 10) : 0;
         if (!(*p >= '0' && *p <= '9') || errno == ERANGE || v < 1 || v > 1000000 ||
@@ -90,7 +90,7 @@ static int parse_scale(const char *s, train_cfg *c)
     else if (strcmp(s, "none") == 0)
         c->scale = SCALE_NONE;
     else {
-        char *end;
+        char *end = NULL;
         double d = s[0] == '/' ? strtod(s + 1, &end) : 0;
         if (s[0] != '/' || end == s + 1 || *end != '\0' || !(d > 0) || !isfinite(d))
             return cli_usage("train",
