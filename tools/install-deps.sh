@@ -5,8 +5,11 @@ set -eu
 # libopenblas-openmp-dev: OpenBLAS's OpenMP flavour, whose thread pool soma's
 # own loops share (meson option threads=auto picks it when installed).
 # cmake: the outside CMake project of tests/consumers (.ci/run).
+# python3: the soma program's tests (tests/test_cli.sh) generate their data
+# and parse the program's --json output with it (they skip without it).
 pkgs="build-essential meson ninja-build pkg-config libopenblas-dev
-libopenblas-openmp-dev liblapacke-dev check gnuplot-nox cmake zlib1g-dev locales"
+libopenblas-openmp-dev liblapacke-dev check gnuplot-nox cmake zlib1g-dev locales
+python3"
 # Real data: Fashion-MNIST as IDX files in /usr/share/datasets/fashion-mnist
 # (examples/fashion_mnist.c, the idx-fashion-mnist test). SOMA_WITH_DATA=0
 # leaves both out (30 MB and about 100 MB).
