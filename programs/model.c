@@ -96,7 +96,7 @@ static void info_json(const char *path, const soma_mlp *mlp, const soma_mlp_spec
     cli_json_str(&j, "hidden", soma_activation_name(spec->hidden));
     cli_json_str(&j, "output", soma_activation_name(spec->output));
     cli_json_str(&j, "loss", soma_loss_name(spec->loss));
-    cli_json_str(&j, "precision", "f64");
+    cli_json_str(&j, "precision", spec->precision == SOMA_PRECISION_F32 ? "f32" : "f64");
     cli_json_str(&j, "task", cli_task_name(c->task));
     fputs(",\"classes\":", stdout);
     if (c->names != NULL) {
@@ -161,7 +161,7 @@ int cli_info(int argc, char **argv)
                spec.loss == SOMA_LOSS_MSE   ? "mean squared error"
                : spec.loss == SOMA_LOSS_BCE ? "binary cross-entropy"
                                             : "cross-entropy");
-        printf("precision      f64\n");
+        printf("precision      %s\n", soma_precision_name(spec.precision));
         printf("initialiser    %s, seed %llu\n", soma_init_name(spec.init),
                (unsigned long long)spec.seed);
         if (c.task == CLI_TASK_REGRESSION)

@@ -49,6 +49,7 @@ typedef struct train_cfg {
     double val, l2, dropout;
     bool val_given, threads_given;
     uint64_t seed;
+    soma_precision precision; /* --precision */
     scale_kind scale;
     double divisor;
     cli_task task;
@@ -171,10 +172,7 @@ static int parse_cfg(const cli_args *a, train_cfg *c)
     c->threads_given = cli_get(a, "threads") != NULL;
     c->cosine = sch == 1;
     c->task = (cli_task)task;
-    if (prec == 1)
-        return cli_fail(EXIT_FAIL, "--precision f32: this libsoma computes in double "
-                                   "precision only (float32 models come with its "
-                                   "precision field)");
+    c->precision = prec == 1 ? SOMA_PRECISION_F32 : SOMA_PRECISION_F64;
     return 0;
 }
 
@@ -384,6 +382,7 @@ static int make_model(run *r)
                            c->activation == SOMA_ACTIVATION_SWISH;
     spec.init = relu_like ? SOMA_INIT_HE_NORMAL : SOMA_INIT_XAVIER_UNIFORM;
     spec.seed = c->seed;
+    spec.precision = c->precision;
     r->n_sizes = 0;
     r->sizes[r->n_sizes++] = r->data.X.cols;
     for (size_t i = 0; i < c->n_hidden; i++)

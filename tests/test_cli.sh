@@ -102,6 +102,15 @@ csv)
     expect 0 '' "$soma" eval model.soma test.csv
     grep -q '^confusion matrix' out.txt || fail "eval: no confusion matrix"
     grep -Eq '^red +[01]\.[0-9]{4} ' out.txt || fail "eval: no row for class red"
+    # A float32 model: the same task, half the memory; info says so and its
+    # predictions reach the same bound.
+    expect 0 'saved f32.soma' "$soma" train train.csv -o f32.soma --epochs 30 --batch 32 \
+        --precision f32
+    expect 0 '' "$soma" info f32.soma
+    grep -q '^precision      f32' out.txt || fail "info: not a float32 model: $(cat out.txt)"
+    expect 0 '' "$soma" predict f32.soma test.csv -o pred32.csv
+    acc=$(accuracy pred32.csv test.csv)
+    at_least "$acc" 0.95 "predict accuracy of the float32 model"
     # The label column by name, first in the file, ';' between fields, and
     # a validation file: the same classes whatever the order of the columns.
     awk -F, 'BEGIN { OFS = ";" } { print $3, $1, $2 }' train.csv > train-semi.csv
