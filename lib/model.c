@@ -115,6 +115,12 @@ static void write_scaler(soma__writer *w, const soma_scaler *s)
         soma__put_f64(w, *soma_matrix_at(&s->scale, 0, j));
 }
 
+static void scaler_payload(soma__writer *w, const void *s, bool unused)
+{
+    (void)unused;
+    write_scaler(w, s);
+}
+
 /* A section header; the body follows (its length measured beforehand). */
 static void put_section(soma__writer *w, uint32_t tag, size_t len)
 {
@@ -207,25 +213,49 @@ static void write_mlp_payload(soma__writer *w, const soma_mlp *mlp, bool with_op
     write_sections(w, mlp);
 }
 
-soma_status soma_mlp_save_buffer(const soma_mlp *mlp, bool with_optimizer, void *buf,
-                                 size_t capacity, size_t *size, soma_error_info *err)
+/* What a save_buffer function serializes: the payload writer and its
+ * object. */
+typedef struct payload {
+    void (*write)(soma__writer *w, const void *obj, bool flag);
+    const void *obj;
+    bool flag; /* the MLP's with_optimizer */
+    uint32_t kind;
+    const char *what; /* "the model", ... for the messages */
+} payload;
+
+/* The common part of every save_buffer: measure, then write and seal when
+ * buf can hold it (the object's own checks come first, in the caller). */
+static soma_status to_buffer(const payload *p, void *buf, size_t capacity, size_t *size,
+                             soma_error_info *err)
 {
-    SOMA_REQUIRE_PTR(mlp, err, "mlp");
     SOMA_REQUIRE_PTR(size, err, "size");
     SOMA_REQUIRE(buf != NULL || capacity == 0, err, SOMA_EINVAL, "buf",
                  "buf is NULL with capacity %zu (pass capacity 0 to measure)", capacity);
     soma__writer count = {NULL, 0, HEADER_SIZE};
-    write_mlp_payload(&count, mlp, with_optimizer);
+    p->write(&count, p->obj, p->flag);
     *size = count.len;
     if (buf == NULL)
         return SOMA_OK;
     SOMA_REQUIRE(capacity >= count.len, err, SOMA_EDIM, "capacity",
-                 "capacity is %zu bytes but the model needs %zu (returned in *size)",
-                 capacity, count.len);
+                 "capacity is %zu bytes but %s needs %zu (returned in *size)", capacity,
+                 p->what, count.len);
     soma__writer w = {buf, capacity, HEADER_SIZE};
-    write_mlp_payload(&w, mlp, with_optimizer);
-    seal(buf, w.len, KIND_MLP);
+    p->write(&w, p->obj, p->flag);
+    seal(buf, w.len, p->kind);
     return SOMA_OK;
+}
+
+static void mlp_payload(soma__writer *w, const void *mlp, bool with_opt)
+{
+    write_mlp_payload(w, mlp, with_opt);
+}
+
+soma_status soma_mlp_save_buffer(const soma_mlp *mlp, bool with_optimizer, void *buf,
+                                 size_t capacity, size_t *size, soma_error_info *err)
+{
+    SOMA_REQUIRE_PTR(mlp, err, "mlp");
+    const payload p = {mlp_payload, mlp, with_optimizer, KIND_MLP, "the model"};
+    return to_buffer(&p, buf, capacity, size, err);
 }
 
 /* Serialize with save_buffer into a scratch buffer and write it atomically. */
@@ -640,6 +670,14 @@ soma_status soma_mlp_load(soma_mlp **out, const char *path, const soma_allocator
  * bit 1 average), u32 converged (0/1), u64 converged_epoch, u64 d, f64 w[d],
  * f64 b. */
 
+static void write_perceptron(soma__writer *w, const soma_perceptron *p);
+
+static void perceptron_payload(soma__writer *w, const void *p, bool unused)
+{
+    (void)unused;
+    write_perceptron(w, p);
+}
+
 static void write_perceptron(soma__writer *w, const soma_perceptron *p)
 {
     soma__put_f64(w, p->opt.learning_rate);
@@ -663,18 +701,8 @@ soma_status soma_perceptron_save_buffer(const soma_perceptron *p, void *buf,
                  "buf is NULL with capacity %zu (pass capacity 0 to measure)", capacity);
     SOMA_REQUIRE(p->fitted, err, SOMA_ESTATE, "p",
                  "the perceptron has not been fitted: there is nothing to save");
-    soma__writer count = {NULL, 0, HEADER_SIZE};
-    write_perceptron(&count, p);
-    *size = count.len;
-    if (buf == NULL)
-        return SOMA_OK;
-    SOMA_REQUIRE(capacity >= count.len, err, SOMA_EDIM, "capacity",
-                 "capacity is %zu bytes but the perceptron needs %zu (returned in *size)",
-                 capacity, count.len);
-    soma__writer w = {buf, capacity, HEADER_SIZE};
-    write_perceptron(&w, p);
-    seal(buf, w.len, KIND_PERCEPTRON);
-    return SOMA_OK;
+    const payload pl = {perceptron_payload, p, false, KIND_PERCEPTRON, "the perceptron"};
+    return to_buffer(&pl, buf, capacity, size, err);
 }
 
 static soma_status perceptron_to_buffer(const void *p, void *buf, size_t cap,
@@ -773,18 +801,8 @@ soma_status soma_scaler_save_buffer(const soma_scaler *s, void *buf, size_t capa
     SOMA_REQUIRE(buf != NULL || capacity == 0, err, SOMA_EINVAL, "buf",
                  "buf is NULL with capacity %zu (pass capacity 0 to measure)", capacity);
     SOMA_TRY(soma__scaler_check(s, s->mean.cols, err));
-    soma__writer count = {NULL, 0, HEADER_SIZE};
-    write_scaler(&count, s);
-    *size = count.len;
-    if (buf == NULL)
-        return SOMA_OK;
-    SOMA_REQUIRE(capacity >= count.len, err, SOMA_EDIM, "capacity",
-                 "capacity is %zu bytes but the scaler needs %zu (returned in *size)",
-                 capacity, count.len);
-    soma__writer w = {buf, capacity, HEADER_SIZE};
-    write_scaler(&w, s);
-    seal(buf, w.len, KIND_SCALER);
-    return SOMA_OK;
+    const payload p = {scaler_payload, s, false, KIND_SCALER, "the scaler"};
+    return to_buffer(&p, buf, capacity, size, err);
 }
 
 static soma_status scaler_to_buffer(const void *s, void *buf, size_t cap, size_t *size)
