@@ -258,19 +258,35 @@ static int eval_regression(const soma_mlp *mlp, const cli_table *t, bool json,
     return 0;
 }
 
+/* The command line of "CMD MODEL DATA [options]": 0 to go on, else the exit
+ * status; *done when the help page was asked for (and printed). */
+static int parse_model_data(cli_args *a, const char *cmd, const cli_optdef *defs,
+                            size_t nd, const char **values, int argc, char **argv,
+                            bool *done)
+{
+    *done = false;
+    int rc = cli_parse(a, cmd, defs, nd, values, argc, argv);
+    if (rc != 0)
+        return rc;
+    if (a->help) {
+        *done = true;
+        return cli_help(stdout, cmd);
+    }
+    if (a->n_pos != 2)
+        return cli_usage(cmd, a->n_pos < 2 ? "expected MODEL and DATA"
+                                           : "too many arguments (MODEL and DATA)");
+    return 0;
+}
+
 int cli_eval(int argc, char **argv)
 {
     const size_t nd = sizeof eval_opts / sizeof eval_opts[0];
     const char *values[sizeof eval_opts / sizeof eval_opts[0]];
     cli_args a;
-    int rc = cli_parse(&a, "eval", eval_opts, nd, values, argc, argv);
-    if (rc != 0)
+    bool done;
+    int rc = parse_model_data(&a, "eval", eval_opts, nd, values, argc, argv, &done);
+    if (rc != 0 || done)
         return rc;
-    if (a.help)
-        return cli_help(stdout, "eval");
-    if (a.n_pos != 2)
-        return cli_usage("eval", a.n_pos < 2 ? "expected MODEL and DATA"
-                                             : "too many arguments (MODEL and DATA)");
     soma_mlp *mlp = NULL;
     cli_classes c = {0};
     cli_table t = {0};
@@ -479,14 +495,10 @@ int cli_predict(int argc, char **argv)
     const size_t nd = sizeof predict_opts / sizeof predict_opts[0];
     const char *values[sizeof predict_opts / sizeof predict_opts[0]];
     cli_args a;
-    int rc = cli_parse(&a, "predict", predict_opts, nd, values, argc, argv);
-    if (rc != 0)
+    bool done;
+    int rc = parse_model_data(&a, "predict", predict_opts, nd, values, argc, argv, &done);
+    if (rc != 0 || done)
         return rc;
-    if (a.help)
-        return cli_help(stdout, "predict");
-    if (a.n_pos != 2)
-        return cli_usage("predict", a.n_pos < 2 ? "expected MODEL and DATA"
-                                                : "too many arguments (MODEL and DATA)");
     soma_mlp *mlp = NULL;
     cli_classes c = {0};
     cli_table t = {0};
