@@ -96,7 +96,7 @@ static void info_json(const char *path, const soma_mlp *mlp, const soma_mlp_spec
     cli_json_str(&j, "hidden", soma_activation_name(spec->hidden));
     cli_json_str(&j, "output", soma_activation_name(spec->output));
     cli_json_str(&j, "loss", soma_loss_name(spec->loss));
-    cli_json_str(&j, "precision", spec->precision == SOMA_PRECISION_F32 ? "f32" : "f64");
+    cli_json_str(&j, "precision", soma_precision_name(spec->precision));
     cli_json_str(&j, "task", cli_task_name(c->task));
     fputs(",\"classes\":", stdout);
     if (c->names != NULL) {

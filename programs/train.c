@@ -446,6 +446,7 @@ static void build_metadata(const run *r, int argc, char **argv, bool interrupted
         text_add(meta, "preprocessing=/%g\n", c->divisor);
     else
         text_add(meta, "preprocessing=%s\n", r->scale_name);
+    text_add(meta, "precision=%s\n", soma_precision_name(c->precision));
     text_add(meta, "optimizer=%s\nlearning_rate=%g\nschedule=%s\nbatch=%zu\nepochs=%zu\n",
              soma_optimizer_name(c->optimizer), c->lr, c->cosine ? "cosine" : "constant",
              c->batch, c->epochs);
