@@ -117,6 +117,7 @@ void section_scaling(bench_ctx *b);
 void section_memory(bench_ctx *b);
 void section_activation(bench_ctx *b);
 void section_threads(bench_ctx *b);
+void section_predict(bench_ctx *b);
 
 /* The thread counts of the sweeps (W3, W4 and the passes of section
  * threads): BENCH_SWEEP_THREADS[0 .. BENCH_N_SWEEP). */

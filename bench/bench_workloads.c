@@ -199,7 +199,7 @@ void section_w1(bench_ctx *b)
                  d.X,
                  d.Y,
                  soma_fit_options_default()};
-    j.o.epochs = 1000;
+    j.o.epochs = W1_EPOCHS;
     j.o.batch_size = 0;
     j.o.learning_rate = 0.1;
     time_workload(b, "w1", &j, b->quick ? 2 : 3, NULL, 0);

@@ -221,6 +221,12 @@ typedef struct targets {
      * against its own sgemm replay, the larger accuracy gap of W3 and W4,
      * W3's fit allocations ratio. */
     double f32_time, f32_roof, f32_acc_gap, f32_mem;
+    /* issue 12: products / step of W3 and W4 at 1 and 2 threads (section
+     * 6), W1's time per epoch (s), single-row predict (ns), activation
+     * targets missed. */
+    double share[2][2]; /* [w3, w4][1 thread, 2 threads] */
+    double w1_epoch, predict_ns;
+    int act_misses;
 } targets;
 
 /* Median and best time of a workload's fits over every round, seconds. */
@@ -579,7 +585,7 @@ static int activations(const report_run *r)
     rule("5. Activation throughput (elements per ns; inputs uniform in [-8, 8])");
     if (isnan(kv_get(&r->blas, "act.sigmoid.4096.fwd"))) {
         printf("not run\n");
-        return 0;
+        return -1;
     }
     printf("%-10s %8s %8s %8s %8s %8s %9s %9s  %-24s %s\n", "activation", "n", "fwd",
            "bwd", "libm", "memcpy", "fwd/libm", "t/t_mcpy", "target", "result");
@@ -625,7 +631,7 @@ static void sweep_name(const report_run *r, const char *w, int t, char *buf, siz
         snprintf(buf, size, "%.3sx%d", w, t);
 }
 
-static void threads_section(const report_run *r)
+static void threads_section(const report_run *r, targets *tg)
 {
     rule("6. Threads: the BLAS and soma's passes on one pool (soma_threads_set)");
     const kv_store *k = &r->blas;
@@ -647,6 +653,8 @@ static void threads_section(const report_run *r)
             const double steps = rows[w] / batch[w];
             double share = NAN, rep = NAN, lo = NAN, hi = NAN;
             paired_share(k, name, steps, &share, &rep, &lo, &hi);
+            if (t == 1 || t == 2)
+                tg->share[w][t - 1] = share;
             printf("%-3s %7d |", w == 0 ? "W3" : "W4", t);
             num(fit, 10, 4);
             if (fit / steps >= 1e-3)
@@ -683,6 +691,29 @@ static void threads_section(const report_run *r)
         num(s2 / s1, 7, 3);
         printf("\n");
     }
+}
+
+/* ---- 7. Single-row prediction ------------------------------------------------ */
+
+static void predict_section(const report_run *r, targets *t)
+{
+    rule("7. Single-row predict: [64, 32, 10] (relu, softmax) through a predictor");
+    const kv_store *ks[3] = {&r->blas, &r->naive, &r->loop};
+    const char *names[3] = {"blas", "naive", "loop"};
+    printf("%-6s %12s %12s %14s\n", "build", "proba ns", "best ns", "labels ns");
+    for (int i = 0; i < 3; i++) {
+        const double med = kv_get(ks[i], "predict.proba.med_ns");
+        if (isnan(med))
+            continue;
+        printf("%-6s", names[i]);
+        num(med, 12, 1);
+        num(kv_get(ks[i], "predict.proba.best_ns"), 12, 1);
+        num(kv_get(ks[i], "predict.labels.med_ns"), 14, 1);
+        printf("\n");
+    }
+    printf("(loop: every product on the small-product kernel; its figure is what a "
+           "threshold\n covering the net's products would give)\n");
+    t->predict_ns = kv_get(&r->blas, "predict.proba.med_ns");
 }
 
 /* ---- CSV, previous run, plots
@@ -948,8 +979,12 @@ bool report_write(report_run *r, const char *dir)
     precision(r, &t);
     scaling(r);
     memory(r);
-    activations(r);
-    threads_section(r);
+    t.act_misses = activations(r);
+    for (int w = 0; w < 2; w++)
+        t.share[w][0] = t.share[w][1] = NAN;
+    threads_section(r, &t);
+    predict_section(r, &t);
+    t.w1_epoch = wl_time(&r->blas, "w1", false) / W1_EPOCHS;
 
     char path[4096], prev[4096];
     snprintf(path, sizeof path, "%.3900s/soma-bench.csv", dir);
@@ -987,6 +1022,25 @@ bool report_write(report_run *r, const char *dir)
     snprintf(m, sizeof m, "%.3f", t.f32_mem);
     printf("%-58s %-26s %s\n", "W3 float32 fit allocations <= 0.55 x float64", m,
            verdict(t.f32_mem, t.f32_mem <= 0.55));
+    snprintf(m, sizeof m, "1 thread %.3f", t.share[0][0]);
+    printf("%-58s %-26s %s\n", "W3 products / step >= 0.95 at 1 thread", m,
+           verdict(t.share[0][0], t.share[0][0] >= 0.95));
+    snprintf(m, sizeof m, "2 threads %.3f", t.share[0][1]);
+    printf("%-58s %-26s %s\n", "W3 products / step >= 0.92 at 2 threads", m,
+           verdict(t.share[0][1], t.share[0][1] >= 0.92));
+    const double w4o = 1.0 - t.share[1][1];
+    snprintf(m, sizeof m, "%.0f%% outside (2 threads)", 100 * w4o);
+    printf("%-58s %-26s %s\n", "W4 time outside the products <= 35% of a step", m,
+           verdict(w4o, w4o <= 0.35));
+    snprintf(m, sizeof m, "%.2f us", t.w1_epoch * 1e6);
+    printf("%-58s %-26s %s\n", "W1 <= 10 us per epoch", m,
+           verdict(t.w1_epoch, t.w1_epoch <= 10e-6));
+    snprintf(m, sizeof m, "%.3f us", t.predict_ns * 1e-3);
+    printf("%-58s %-26s %s\n", "single-row predict of [64,32,10] <= 0.4 us", m,
+           verdict(t.predict_ns, t.predict_ns <= 400));
+    snprintf(m, sizeof m, "%d missed", t.act_misses);
+    printf("%-58s %-26s %s\n", "activation targets (section 5)", m,
+           verdict(t.act_misses < 0 ? NAN : 0.0, t.act_misses == 0));
     if (drift < 0)
         snprintf(m, sizeof m, "no previous run");
     else

@@ -61,6 +61,7 @@ static inline double step_flops(const size_t *s, size_t L, size_t m)
 /* The workloads' nets (WORKLOADS.md), defined in bench_common.c. */
 extern const size_t W1_SIZES[4], W3_SIZES[4], W4_SIZES[4];
 #define W1_ROWS 300
+#define W1_EPOCHS 1000 /* full batch: one step per epoch */
 #define W3_ROWS 60000
 #define W3_BATCH 128
 #define W4_ROWS 100000

@@ -12,7 +12,7 @@
  * it is on PATH.
  *
  * Usage: soma-bench [--out DIR] [--quick] [--threads N]
- *                   [--only gemm,workloads,scaling,activation,threads]
+ *                   [--only gemm,workloads,scaling,activation,threads,predict]
  *        (or single workloads: w1, w2, w3, w4, and w3f32, w4f32 in float32)
  *        (twins: --child SECTION --round N --kv FILE --threads N)
  * --threads N: soma_threads_set(N) for the BLAS build and the loop twin
@@ -54,6 +54,7 @@ static const section SECTIONS[] = {
     {"scaling", "scaling", section_scaling, true, false, 1},
     {"activation", "activation", section_activation, false, false, 1},
     {"threads", "threads", section_threads, false, false, 1},
+    {"predict", "predict", section_predict, true, true, 1},
 };
 #define N_SECTIONS (sizeof SECTIONS / sizeof SECTIONS[0])
 
@@ -71,7 +72,7 @@ static int usage(const char *argv0)
         stderr,
         "usage: %s [--out DIR] [--quick] [--threads N] [--only SECTION[,SECTION...]]\n"
         "sections: gemm workloads (= w1,w2,w3,w4,w3f32,w4f32) scaling activation "
-        "threads\n",
+        "threads predict\n",
         argv0);
     return EXIT_FAILURE;
 }
