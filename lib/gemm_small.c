@@ -98,35 +98,68 @@ TILE_INLINE void tile(size_t R, size_t V, size_t KU, size_t k, double alpha,
         for (size_t v = 0; v < V; v++)
             acc[r][v] = acc2[r][v] = zero;
     size_t p = 0;
-    if (KU == 2) {
-        for (; p + 2 <= k; p += 2) {
-            const double *b0 = b + p * ldb, *b1 = b0 + ldb;
-            v4d x0[8], x1[8];
-            for (size_t v = 0; v < V; v++) {
-                LOAD4(x0[v], b0 + 4 * v);
-                LOAD4(x1[v], b1 + 4 * v);
-            }
-            for (size_t r = 0; r < R; r++) {
-                const double s0 = a[r * as_i + p * as_p],
-                             s1 = a[r * as_i + (p + 1) * as_p];
+    /* A single row (R = 1) loads each vector of op(B)'s row where it uses
+     * it: staging the row's V vectors in an array first let GCC turn those
+     * loads into a block copy through the stack, whose narrow stores the
+     * wide loads then waited for (5x slower at 1 x 64 x 32). Four rows
+     * reuse each staged vector four times, and measure faster staged. The
+     * additions into each accumulator are in the same order either way. */
+    if (R == 1) {
+        if (KU == 2) {
+            for (; p + 2 <= k; p += 2) {
+                const double s0 = a[p * as_p], s1 = a[(p + 1) * as_p];
                 const v4d a0 = {s0, s0, s0, s0}, a1 = {s1, s1, s1, s1};
+                const double *b0 = b + p * ldb, *b1 = b0 + ldb;
                 for (size_t v = 0; v < V; v++) {
-                    acc[r][v] += a0 * x0[v];
-                    acc2[r][v] += a1 * x1[v];
+                    v4d x0, x1;
+                    LOAD4(x0, b0 + 4 * v);
+                    LOAD4(x1, b1 + 4 * v);
+                    acc[0][v] += a0 * x0;
+                    acc2[0][v] += a1 * x1;
                 }
             }
         }
-    }
-    for (; p < k; p++) {
-        const double *b0 = b + p * ldb;
-        v4d x0[8];
-        for (size_t v = 0; v < V; v++)
-            LOAD4(x0[v], b0 + 4 * v);
-        for (size_t r = 0; r < R; r++) {
-            const double s0 = a[r * as_i + p * as_p];
+        for (; p < k; p++) {
+            const double s0 = a[p * as_p];
             const v4d a0 = {s0, s0, s0, s0};
+            const double *b0 = b + p * ldb;
+            for (size_t v = 0; v < V; v++) {
+                v4d x0;
+                LOAD4(x0, b0 + 4 * v);
+                acc[0][v] += a0 * x0;
+            }
+        }
+    } else {
+        if (KU == 2) {
+            for (; p + 2 <= k; p += 2) {
+                const double *b0 = b + p * ldb, *b1 = b0 + ldb;
+                v4d x0[8], x1[8];
+                for (size_t v = 0; v < V; v++) {
+                    LOAD4(x0[v], b0 + 4 * v);
+                    LOAD4(x1[v], b1 + 4 * v);
+                }
+                for (size_t r = 0; r < R; r++) {
+                    const double s0 = a[r * as_i + p * as_p],
+                                 s1 = a[r * as_i + (p + 1) * as_p];
+                    const v4d a0 = {s0, s0, s0, s0}, a1 = {s1, s1, s1, s1};
+                    for (size_t v = 0; v < V; v++) {
+                        acc[r][v] += a0 * x0[v];
+                        acc2[r][v] += a1 * x1[v];
+                    }
+                }
+            }
+        }
+        for (; p < k; p++) {
+            const double *b0 = b + p * ldb;
+            v4d x0[8];
             for (size_t v = 0; v < V; v++)
-                acc[r][v] += a0 * x0[v];
+                LOAD4(x0[v], b0 + 4 * v);
+            for (size_t r = 0; r < R; r++) {
+                const double s0 = a[r * as_i + p * as_p];
+                const v4d a0 = {s0, s0, s0, s0};
+                for (size_t v = 0; v < V; v++)
+                    acc[r][v] += a0 * x0[v];
+            }
         }
     }
     if (KU == 2)
