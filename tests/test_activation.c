@@ -412,6 +412,121 @@ START_TEST(softmax_derivative_against_closed_form)
 }
 END_TEST
 
+/*
+ * The backward formulas given the forward output: the references above
+ * start from the exact f(z), so their bounds must allow for the rounding
+ * already in a = f(z) (the "amplification" terms), which for swish and
+ * softmax leaves room for a formula wrong in its last bits (a factor
+ * 1 + 4 u passes them). Here the reference starts from the library's own a,
+ * so only the backward pass's own roundings remain:
+ * - swish: s = a / z, f' = s + a (1 - s), dz = da f': five roundings,
+ *   |dz - ref| <= u |da| (|s (1 - a)| + 2 |a (1 - s)| + 2 |f'|) to first
+ *   order (the division's error passes through 1 - a, the subtraction's and
+ *   the product's through a (1 - s), the sum's and da's through f').
+ * - softmax: dot = sum_j a_j da_j over k = 4 terms (within k u sum_j
+ *   |a_j da_j|), then a_i (da_i - dot): |dz_i - ref_i| <= u a_i (k W +
+ *   2 |da_i - dot|), W = sum_j |a_j da_j|.
+ * Both with a factor 1.01 for second-order terms and the long double
+ * reference's own rounding. |z| < 1e-290 is left out for swish (the library
+ * takes s = 1/2 there, a / z loses bits to subnormal rounding), as are
+ * results below 1e-290.
+ */
+START_TEST(derivatives_given_forward_output)
+{
+    size_t n;
+    double *x = make_sweep(&n);
+    double *a = malloc(n * sizeof *a), *da = malloc(n * sizeof *da),
+           *dz = malloc(n * sizeof *dz);
+    ck_assert(a && da && dz);
+    for (size_t i = 0; i < n; i++)
+        da[i] = i % 2 == 0 ? 1.0 : (i % 4 == 1 ? -1.0 : 1.0) * (0.3 + (double)(i % 97) / 16);
+    const long double u = DBL_EPSILON / 2;
+    const soma_activation W = SOMA_ACTIVATION_SWISH;
+    ck_assert_int_eq(soma_activation_forward(W, 0.0, n, x, a, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_activation_backward(W, 0.0, n, x, a, da, dz, NULL), SOMA_OK);
+    double worst = 0;
+    size_t checked = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (fabs(x[i]) < 1e-290)
+            continue;
+        const long double s = (long double)a[i] / x[i], d = s + a[i] * (1 - s),
+                          ref = da[i] * d;
+        const long double scale =
+            fabs(da[i]) * (fabsl(s * (1 - a[i])) + 2 * fabsl(a[i] * (1 - s)) + 2 * fabsl(d));
+        if (scale < 1e-290L)
+            continue;
+        checked++;
+        const long double err = fabsl(dz[i] - ref);
+        worst = (double)(err / (u * scale)) > worst ? (double)(err / (u * scale)) : worst;
+        if (err > 1.01L * u * scale)
+            ck_abort_msg("swish'(%.17g) * %g from a = %.17g: %.17g, want %.17Lg (error "
+                         "%.3Lg of the bound)",
+                         x[i], da[i], a[i], dz[i], ref, err / (u * scale));
+    }
+    printf("derivative swish from its a: max error %.2f of the bound over %zu points\n",
+           worst, checked);
+    ck_assert_uint_gt(checked, n / 2);
+
+    /* Softmax: rows (x, x/2 + 1, -x/4, 0), as above. */
+    const size_t k = 4;
+    double *z4 = malloc(n * k * sizeof *z4), *a4 = malloc(n * k * sizeof *a4),
+           *da4 = malloc(n * k * sizeof *da4), *dz4 = malloc(n * k * sizeof *dz4);
+    ck_assert(z4 && a4 && da4 && dz4);
+    for (size_t i = 0; i < n; i++) {
+        z4[i * k] = x[i];
+        z4[i * k + 1] = x[i] / 2 + 1;
+        z4[i * k + 2] = -x[i] / 4;
+        z4[i * k + 3] = 0.0;
+        for (size_t j = 0; j < k; j++)
+            da4[i * k + j] = (double)((i + 3 * j) % 11) / 4 - 1.2;
+    }
+    soma_matrix Z, A, dA, dZ;
+    ck_assert_int_eq(soma_matrix_view(&Z, z4, n, k, k), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_view(&A, a4, n, k, k), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_view(&dA, da4, n, k, k), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_view(&dZ, dz4, n, k, k), SOMA_OK);
+    const soma_activation S = SOMA_ACTIVATION_SOFTMAX;
+    ck_assert_int_eq(soma_activation_forward_matrix(S, 0.0, &Z, &A, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_activation_backward_matrix(S, 0.0, &Z, &A, &dA, &dZ, NULL),
+                     SOMA_OK);
+    worst = 0;
+    checked = 0;
+    for (size_t i = 0; i < n; i++) {
+        const double *ar = a4 + i * k, *dr = da4 + i * k;
+        long double dot = 0, wsum = 0;
+        for (size_t j = 0; j < k; j++) {
+            dot += (long double)ar[j] * dr[j];
+            wsum += fabsl((long double)ar[j] * dr[j]);
+        }
+        for (size_t j = 0; j < k; j++) {
+            const long double ref = ar[j] * (dr[j] - dot);
+            const long double scale = ar[j] * (k * wsum + 2 * fabsl(dr[j] - dot));
+            if (scale < 1e-290L)
+                continue;
+            checked++;
+            const long double err = fabsl(dz4[i * k + j] - ref);
+            const double e = (double)(err / (u * scale));
+            worst = e > worst ? e : worst;
+            if (err > 1.01L * u * scale)
+                ck_abort_msg("softmax row %zu (x = %.17g) from its a: dz %zu = %.17g, want "
+                             "%.17Lg (error %.3g of the bound)",
+                             i, x[i], j, dz4[i * k + j], ref, e);
+        }
+    }
+    printf("derivative softmax from its a: max error %.2f of the bound over %zu entries\n",
+           worst, checked);
+    ck_assert_uint_gt(checked, n);
+    free(dz4);
+    free(da4);
+    free(a4);
+    free(z4);
+    free(dz);
+    free(da);
+    free(a);
+    free(x);
+}
+END_TEST
+
 /* ---- special values ------------------------------------------------------- */
 
 static double fwd1(soma_activation f, double alpha, double x)
@@ -953,6 +1068,7 @@ int main(void)
     tcase_add_test(tc, softmax_accuracy);
     tcase_add_test(tc, derivatives_against_closed_forms);
     tcase_add_test(tc, softmax_derivative_against_closed_form);
+    tcase_add_test(tc, derivatives_given_forward_output);
     tcase_add_test(tc, special_values);
     tcase_add_test(tc, softmax_special_rows);
     tcase_add_test(tc, gradients_against_finite_differences);

@@ -508,6 +508,23 @@ START_TEST(fused_gradients_against_closed_forms)
             const long double err = fabsl(g[j] - ref);
             const double e = (double)(err / (u * scale));
             worst = e > worst ? e : worst;
+            /* The same error, term by term: the difference's own rounding
+             * (u |ref|), q or p from the exponential (< 3.5 u, taken as 4 u,
+             * of min(p, 1 - p)), and the rounding of 1 - y where y is soft
+             * (known exactly here), each divided by k for BCE; 1% for second
+             * order terms and the reference's rounding. This one sees a
+             * formula off by a few ulp where the scale above cannot (a
+             * factor 1 + 4 u passes 6 u of the scale). */
+            const long double dy = fabsl((long double)(1.0 - y[j]) - (1 - (long double)y[j]));
+            const long double tight =
+                1.01L * (u * fabsl(ref) +
+                         (4 * u * (p[j] < q[j] ? p[j] : q[j]) + dy) / (ce ? 1 : k)) +
+                1e-300L;
+            if (err > tight)
+                ck_abort_msg("%s row %zu (z %.17g, y %g): dZ %zu = %.17g, closed form "
+                             "%.17Lg (error %.3Lg u, term-by-term bound %.3Lg u)",
+                             soma_loss_name(loss), i, z[j], y[j], j, g[j], ref, err / u,
+                             tight / u);
             if (e > 6)
                 ck_abort_msg("%s row %zu (z %.17g, y %g): dZ %zu = %.17g, closed form "
                              "%.17Lg (%.3g u of the scale, bound 6 u)",
