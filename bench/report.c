@@ -177,15 +177,16 @@ static double sweep(const report_run *r, char *worst_label, size_t worst_size)
 /* The small-product threshold: the BLAS build's loop against cblas_dgemm. */
 static void threshold(const report_run *r)
 {
-    rule("Small-product threshold (SOMA_GEMM_LOOP_MAX_MNK in lib/gemm_small.c)");
+    rule("Small-product threshold (SOMA_GEMM_SMALL_MAX_KN in lib/gemm_small.c)");
     if (!r->have_loop) {
         printf("soma-bench-loop not run (a naive-only build has no BLAS to compare)\n");
         return;
     }
-    printf("median ns per call through soma_gemm with every product on the inlined loop "
-           "(loop build), beside cblas_dgemm called directly\n");
-    printf("%-20s %8s | %9s %9s %9s\n", "product", "m*n*k", "loop ns", "cblas ns",
-           "loop/cblas");
+    printf("median ns per call through soma_gemm with every product on the small-product "
+           "kernel\n(loop build), beside cblas_dgemm called directly; the threshold "
+           "is on k*n, the size of op(B)\n");
+    printf("%-20s %8s %8s | %9s %9s %9s\n", "product", "m*n*k", "k*n", "loop ns",
+           "cblas ns", "loop/cblas");
     sweep_row rows[64];
     const size_t n = sweep_rows(rows, 64);
     double largest_win = 0, smallest_loss = INFINITY;
@@ -196,17 +197,18 @@ static void threshold(const report_run *r)
         if (isnan(lm))
             continue;
         const double mnk = (double)s->m * (double)s->n * (double)s->k;
-        printf("%-20s %8.0f |", s->label, mnk);
+        const double kn = (double)s->k * (double)s->n;
+        printf("%-20s %8.0f %8.0f |", s->label, mnk, kn);
         num(lm, 9, 0);
         num(cm, 9, 0);
         num(lm / cm, 9, 2);
         printf("\n");
-        if (lm < cm && mnk > largest_win)
-            largest_win = mnk;
-        if (lm >= cm && mnk < smallest_loss)
-            smallest_loss = mnk;
+        if (lm < cm && kn > largest_win)
+            largest_win = kn;
+        if (lm >= cm && kn < smallest_loss)
+            smallest_loss = kn;
     }
-    printf("loop faster than cblas_dgemm up to m*n*k = %.0f; slower from m*n*k = %.0f; "
+    printf("loop faster than cblas_dgemm up to k*n = %.0f; slower from k*n = %.0f; "
            "compiled threshold: see docs/performance.md\n",
            largest_win, smallest_loss);
 }

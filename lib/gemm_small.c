@@ -14,13 +14,16 @@
  * op(B) = B^T its rows are not contiguous: op(B) is first copied, k x n,
  * into a buffer on the stack (up to PACK_MAX doubles; larger ones, which
  * only a build with a huge threshold sends here, take dot products along p
- * instead). Tiles with few accumulators add even and odd p into two sets
- * (KU = 2), so that consecutive additions do not wait for each other, and
- * add the two sets at the end. The order of the additions is fixed by the
- * shape alone, so the results are the same on every run and every clone
- * (the library is built without floating-point contraction); they agree
- * with the BLAS's and the textbook loop's to rounding. beta == 0 overwrites
- * C without reading it.
+ * instead). The 4-wide tiles add even and odd p into two sets (KU = 2), so
+ * that consecutive additions do not wait for each other, and add the two
+ * sets at the end; the 8- and 32-wide ones have enough accumulators to add
+ * in order (KU = 1). Which tile an element of C falls in depends on n
+ * alone (columns below 8 floor(n / 8) are in an 8- or 32-wide tile, then a
+ * 4-wide one, then single columns), never on its row, so the order of the
+ * additions is fixed by n and k: a row gets the same bits alone or among
+ * others, on every run and every clone (the library is built without
+ * floating-point contraction); they agree with the BLAS's and the textbook
+ * loop's to rounding. beta == 0 overwrites C without reading it.
  */
 #include <string.h>
 
@@ -28,24 +31,37 @@
 #include "vmath.h"
 
 /*
- * Products with m n k at or below this go to the kernel. The value must be
- * measured on a quiet machine (docs/performance.md, "Small-product
- * threshold": soma-bench's loop build sends every product to this kernel
- * and reports, shape by shape, its time beside cblas_dgemm's). Until it is,
- * it is 0, so that no product leaves the BLAS on a guess: the one
- * measurement so far was of an earlier, slower loop, which OpenBLAS 0.3.21
- * (whose small-matrix kernels use FMA) beat at every size of the sweep.
- * Builds may override it (-DSOMA_GEMM_LOOP_MAX_MNK=...): the bench's loop
- * build sets 1e300, and the tests build one to check the kernel through
- * soma_gemm on every shape.
+ * Products whose op(B) has at most this many elements (k n) go to the
+ * kernel, whatever m: the choice must not depend on the number of rows, so
+ * that a row predicted alone gets the same bits as in a batch (the kernel
+ * itself sums every element of C in an order fixed by n and k, whichever
+ * tile its row falls in; see tile() below).
+ *
+ * Measured with soma-bench's loop build, which sends every product here and
+ * reports, shape by shape, its time beside cblas_dgemm's ("Small-product
+ * threshold", docs/performance.md), on a quiet 2-core AMD EPYC (Zen 3,
+ * AVX2, OpenBLAS 0.3.21 with its ZEN kernels): with k n up to 1024 the
+ * kernel took 0.46-0.80 of cblas_dgemm's time on the squares 4 to 32 and
+ * 0.24-0.61 on most of W1's and W4's products; 0.25 for a single row
+ * through 64 x 32 (k n = 2048); level (0.98-1.13) on the products with n = 1
+ * or k = 1 (the one-column path); slower on W4's 64 x 64 x 32 dW (k n =
+ * 2048, m = 64: 1.26) and from k n = 4096 (W4's 32 x 64 x 64: 1.08; the
+ * 64 cube: 1.12). Hence 2048, which keeps single rows of layers up to
+ * 64 x 32 on the kernel at the cost of that one dW product. On CPUs where
+ * OpenBLAS has small-matrix kernels (SkylakeX and later:
+ * dgemm_small_kernel_*) its calls are cheaper and the crossover lower;
+ * builds may override the value (-DSOMA_GEMM_SMALL_MAX_KN=...; 0 sends
+ * every product to the BLAS), and the bench's loop build (1e300) measures
+ * it again on the machine at hand.
  */
-#ifndef SOMA_GEMM_LOOP_MAX_MNK
-#define SOMA_GEMM_LOOP_MAX_MNK 0
+#ifndef SOMA_GEMM_SMALL_MAX_KN
+#define SOMA_GEMM_SMALL_MAX_KN 2048
 #endif
 
 bool soma__gemm_small_wins(size_t m, size_t n, size_t k)
 {
-    return (double)m * (double)n * (double)k <= (double)SOMA_GEMM_LOOP_MAX_MNK;
+    (void)m;
+    return (double)n * (double)k <= (double)SOMA_GEMM_SMALL_MAX_KN;
 }
 
 #if !defined(SOMA_GEMM_NAIVE)
@@ -194,7 +210,7 @@ TILE_INLINE void column(size_t R, size_t k, double alpha, const double *a, size_
 #define tile_4x4(...) tile(4, 1, 2, __VA_ARGS__)
 #define tile_4x1(...) column(4, __VA_ARGS__)
 #define tile_1x32(...) tile(1, 8, 1, __VA_ARGS__)
-#define tile_1x8(...) tile(1, 2, 2, __VA_ARGS__)
+#define tile_1x8(...) tile(1, 2, 1, __VA_ARGS__)
 #define tile_1x4(...) tile(1, 1, 2, __VA_ARGS__)
 #define tile_1x1(...) column(1, __VA_ARGS__)
 

@@ -261,7 +261,7 @@ soma_status soma_matrix_col_sums(const soma_matrix *src, double alpha, soma_matr
         return SOMA_OK;
     }
     const size_t groups = (src->cols + COL_GROUP - 1) / COL_GROUP;
-    soma__par_for(groups, SOMA__GRAIN_SUM / (src->rows * COL_GROUP) + 1, col_sums_groups,
+    soma__par_for(groups, soma__col_sums_grain(src->rows, COL_GROUP), col_sums_groups,
                   &c);
     return SOMA_OK;
 }

@@ -21,8 +21,8 @@ static double op_at(const soma_matrix *x, bool t, size_t i, size_t j)
  * single wrong product term (error ~ |a b|, far above k u |a b|) fails.
  */
 static void check_against_reference(bool ta, bool tb, double alpha, const soma_matrix *A,
-                                     const soma_matrix *B, double beta,
-                                     const soma_matrix *C_in, const soma_matrix *C_out)
+                                    const soma_matrix *B, double beta,
+                                    const soma_matrix *C_in, const soma_matrix *C_out)
 {
     const size_t m = C_out->rows, n = C_out->cols, k = ta ? A->rows : A->cols;
     const double u = DBL_EPSILON / 2;
@@ -67,7 +67,8 @@ static void run_case(bool ta, bool tb, size_t m, size_t n, size_t k, size_t pad,
     ck_assert_int_eq(soma_matrix_dup(&Cs, &pad_before, NULL), SOMA_OK);
 
     ck_assert_int_eq(soma_gemm(ta ? SOMA_TRANS_YES : SOMA_TRANS_NO,
-                               tb ? SOMA_TRANS_YES : SOMA_TRANS_NO, alpha, &A, &B, beta, &C),
+                               tb ? SOMA_TRANS_YES : SOMA_TRANS_NO, alpha, &A, &B, beta,
+                               &C),
                      SOMA_OK);
     check_against_reference(ta, tb, alpha, &A, &B, beta, &C0, &C);
     for (size_t i = 0; i < m; i++)
@@ -255,6 +256,55 @@ START_TEST(bad_arguments_leave_c_untouched)
 }
 END_TEST
 
+/*
+ * A row of C computed alone has the same bits as computed among other rows,
+ * for products whose op(B) has at most 2048 elements: the naive loop sums
+ * each element in order, and the BLAS build sends these products to its
+ * small-product kernel whatever m (lib/gemm_small.c), whose order of
+ * additions depends on n and k only. This is what lets a predictor give a
+ * row alone the bits of a batch. _i encodes (ta, tb).
+ */
+START_TEST(a_row_alone_has_the_bits_of_a_batch)
+{
+    const bool ta = _i & 1, tb = (_i >> 1) & 1;
+    const size_t ns[] = {1, 3, 4, 5, 8, 12, 13, 33, 40, 64}, ks[] = {1, 2, 5, 31, 32};
+    const size_t m = 9;
+    for (size_t a = 0; a < sizeof ns / sizeof ns[0]; a++)
+        for (size_t b = 0; b < sizeof ks / sizeof ks[0]; b++) {
+            const size_t n = ns[a], k = ks[b];
+            ck_assert_uint_le(k * n, 2048);
+            soma_matrix A, B, C, c1;
+            ck_assert_int_eq(soma_matrix_init(&A, ta ? k : m, ta ? m : k, NULL), SOMA_OK);
+            ck_assert_int_eq(soma_matrix_init(&B, tb ? n : k, tb ? k : n, NULL), SOMA_OK);
+            ck_assert_int_eq(soma_matrix_init(&C, m, n, NULL), SOMA_OK);
+            ck_assert_int_eq(soma_matrix_init(&c1, 1, n, NULL), SOMA_OK);
+            test_fill_random(&A, 300 + 7 * a + b);
+            test_fill_random(&B, 400 + 7 * a + b);
+            const soma_trans tra = ta ? SOMA_TRANS_YES : SOMA_TRANS_NO,
+                             trb = tb ? SOMA_TRANS_YES : SOMA_TRANS_NO;
+            ck_assert_int_eq(soma_gemm(tra, trb, 1.0, &A, &B, 0.0, &C), SOMA_OK);
+            for (size_t i = 0; i < m; i++) {
+                /* Row i of op(A): a row of A, or a column of A (k x 1). */
+                soma_matrix ai;
+                if (ta)
+                    ck_assert_int_eq(soma_matrix_view(&ai, A.data + i, k, 1, A.ld),
+                                     SOMA_OK);
+                else
+                    ck_assert_int_eq(soma_matrix_view_rows(&ai, &A, i, 1), SOMA_OK);
+                ck_assert_int_eq(soma_gemm(tra, trb, 1.0, &ai, &B, 0.0, &c1), SOMA_OK);
+                ck_assert_msg(
+                    memcmp(c1.data, soma_matrix_at(&C, i, 0), n * sizeof(double)) == 0,
+                    "ta %d tb %d, %zu x %zu x %zu: row %zu alone differs", ta, tb, m, n,
+                    k, i);
+            }
+            soma_matrix_free(&c1);
+            soma_matrix_free(&C);
+            soma_matrix_free(&B);
+            soma_matrix_free(&A);
+        }
+}
+END_TEST
+
 START_TEST(backend_and_threads)
 {
     ck_assert_str_eq(soma_backend_name(), EXPECT_BACKEND);
@@ -291,6 +341,7 @@ int main(void)
     tcase_add_test(tc, alpha_zero_and_k_zero_scale_c);
     tcase_add_test(tc, empty_output_is_untouched);
     tcase_add_test(tc, bad_arguments_leave_c_untouched);
+    tcase_add_loop_test(tc, a_row_alone_has_the_bits_of_a_batch, 0, 4);
     tcase_add_test(tc, backend_and_threads);
     suite_add_tcase(s, tc);
     return test_run(s);
