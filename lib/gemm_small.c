@@ -40,14 +40,12 @@
  * Measured with soma-bench's loop build, which sends every product here and
  * reports, shape by shape, its time beside cblas_dgemm's ("Small-product
  * threshold", docs/performance.md), on a quiet 2-core AMD EPYC (Zen 3,
- * AVX2, OpenBLAS 0.3.21 with its ZEN kernels): with k n up to 1024 the
- * kernel took 0.46-0.80 of cblas_dgemm's time on the squares 4 to 32 and
- * 0.24-0.61 on most of W1's and W4's products; 0.25 for a single row
- * through 64 x 32 (k n = 2048); level (0.98-1.13) on the products with n = 1
- * or k = 1 (the one-column path); slower on W4's 64 x 64 x 32 dW (k n =
- * 2048, m = 64: 1.26) and from k n = 4096 (W4's 32 x 64 x 64: 1.08; the
- * 64 cube: 1.12). Hence 2048, which keeps single rows of layers up to
- * 64 x 32 on the kernel at the cost of that one dW product. On CPUs where
+ * AVX2, OpenBLAS 0.3.21 with its ZEN kernels): with k n up to 2048 the
+ * kernel took 0.43-0.70 of cblas_dgemm's time on the squares 4 to 32,
+ * 0.30-0.91 on W1's and W4's products (0.86 for W4's 64 x 64 x 32 dW) and
+ * about 0.25 for a single row through 64 x 32, but 1.26 on W1's one-column
+ * 300 x 1 x 4; from k n = 4096 it was slower (the 64 cube 1.02, W4's
+ * 32 x 64 x 64 1.14, its A B^T form 4.07). Hence 2048. On CPUs where
  * OpenBLAS has small-matrix kernels (SkylakeX and later:
  * dgemm_small_kernel_*) its calls are cheaper and the crossover lower;
  * builds may override the value (-DSOMA_GEMM_SMALL_MAX_KN=...; 0 sends
