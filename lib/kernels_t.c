@@ -878,7 +878,8 @@ static void col_sums(const M *dZ, SOMA_T scale, bool accumulate, SOMA_T *db)
         col_sums_groups(&c, 0, groups);
         return;
     }
-    soma__par_for(groups, soma__col_sums_grain(dZ->rows, COL_GROUP), col_sums_groups, &c);
+    soma__par_for(groups, soma__col_sums_grain(dZ->rows, n, COL_GROUP), col_sums_groups,
+                  &c);
 }
 
 void SOMA_SFX(soma__dense_grads)(const M *W, const M *X, const M *dZ, SOMA_T scale,

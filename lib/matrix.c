@@ -261,8 +261,8 @@ soma_status soma_matrix_col_sums(const soma_matrix *src, double alpha, soma_matr
         return SOMA_OK;
     }
     const size_t groups = (src->cols + COL_GROUP - 1) / COL_GROUP;
-    soma__par_for(groups, soma__col_sums_grain(src->rows, COL_GROUP), col_sums_groups,
-                  &c);
+    soma__par_for(groups, soma__col_sums_grain(src->rows, src->cols, COL_GROUP),
+                  col_sums_groups, &c);
     return SOMA_OK;
 }
 

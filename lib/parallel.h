@@ -36,15 +36,21 @@
 
 /*
  * The grain, in groups of `group` columns, of a column-sum pass over a
- * matrix of `rows` rows: SOMA__GRAIN_SUM doubles, and never fewer than 16
+ * rows x cols matrix: SOMA__GRAIN_SUM elements, and never fewer than 16
  * groups (128 doubles of each row at a cache line a group). A block reads
  * its columns of every row, so thin blocks turn the pass into a walk down
  * the rows one cache line at a time: with one group a block, the 2-thread
  * pass over a 2048 x 512 matrix took 2.1 times the serial one, 4 times at
- * 4096 rows (soma-bench --only threads, AMD EPYC).
+ * 4096 rows. With 16 groups, 2 threads took 0.60-0.70 of one thread's time
+ * from 65536 to 262144 elements, but 0.9-1.8 of it from 2^19 on, where the
+ * matrix leaves the caches (soma-bench --only threads, AMD EPYC Zen 3):
+ * larger matrices are summed in one block, on the calling thread.
  */
-static inline size_t soma__col_sums_grain(size_t rows, size_t group)
+#define SOMA__COL_SUMS_MAX_PARALLEL 262144 /* elements */
+static inline size_t soma__col_sums_grain(size_t rows, size_t cols, size_t group)
 {
+    if ((double)rows * (double)cols > SOMA__COL_SUMS_MAX_PARALLEL)
+        return cols / group + 1; /* one block */
     const size_t g = SOMA__GRAIN_SUM / (rows * group) + 1;
     return g > 16 ? g : 16;
 }
