@@ -32,8 +32,9 @@
 
 /*
  * Products whose op(B) has at most this many elements (k n) go to the
- * kernel, whatever m: the choice must not depend on the number of rows, so
- * that a row predicted alone gets the same bits as in a batch (the kernel
+ * kernel, whatever m when op(A) = A: the choice must not depend on the
+ * number of rows, so that a row predicted alone gets the same bits as in a
+ * batch (the kernel
  * itself sums every element of C in an order fixed by n and k, whichever
  * tile its row falls in; see tile() below).
  *
@@ -56,10 +57,24 @@
 #define SOMA_GEMM_SMALL_MAX_KN 2048
 #endif
 
-bool soma__gemm_small_wins(size_t m, size_t n, size_t k)
+/*
+ * op(A) = A^T as well (the dW products, which a prediction never makes):
+ * at most this m n k. Its rows are then columns of A, lda apart, and the
+ * columns left over after the 4- and 8-wide tiles are summed down them one
+ * element at a time: W3's 512 x 10 x 128 dW took 7.9 times cblas_dgemm's
+ * time, a 784 x 2 x 128 one 2.3 times, while up to 64 x 64 x 32 the kernel
+ * still won (0.31-0.75; AMD EPYC, as above). 32768 keeps W1's and W4's
+ * small dW products on the kernel (W4's 64 x 64 x 32 goes to the BLAS).
+ */
+#ifndef SOMA_GEMM_SMALL_MAX_MNK_TA
+#define SOMA_GEMM_SMALL_MAX_MNK_TA 32768
+#endif
+
+bool soma__gemm_small_wins(bool ta, size_t m, size_t n, size_t k)
 {
-    (void)m;
-    return (double)n * (double)k <= (double)SOMA_GEMM_SMALL_MAX_KN;
+    if ((double)n * (double)k > (double)SOMA_GEMM_SMALL_MAX_KN)
+        return false;
+    return !ta || (double)m * (double)n * (double)k <= (double)SOMA_GEMM_SMALL_MAX_MNK_TA;
 }
 
 #if !defined(SOMA_GEMM_NAIVE)

@@ -199,8 +199,9 @@ void soma__gemm_small(bool ta, bool tb, size_t m, size_t n, size_t k, double alp
                       const double *a, size_t lda, const double *b, size_t ldb,
                       double beta, double *c, size_t ldc);
 
-/* True when an m x n x k product is small enough for soma__gemm_small to
- * beat the BLAS (the measured threshold, lib/gemm_small.c). */
-bool soma__gemm_small_wins(size_t m, size_t n, size_t k);
+/* True when an m x n x k product (op(A) = A^T when ta) is small enough for
+ * soma__gemm_small to beat the BLAS (the measured thresholds,
+ * lib/gemm_small.c). */
+bool soma__gemm_small_wins(bool ta, size_t m, size_t n, size_t k);
 
 #endif /* SOMA_INTERNAL_H */

@@ -790,7 +790,7 @@ void SOMA_SFX(soma__gemm)(bool ta, bool tb, SOMA_T alpha, const M *A, const M *B
 #if defined(SOMA_K_GEMM_SMALL)
     /* Tiny products: the small-product kernel where it beats the BLAS
      * (lib/gemm_small.c; double only, a float model always calls sgemm). */
-    if (soma__gemm_small_wins(m, n, k)) {
+    if (soma__gemm_small_wins(ta, m, n, k)) {
         SOMA_K_GEMM_SMALL(ta, tb, m, n, k, alpha, A->data, A->ld, B->data, B->ld, beta,
                           C->data, C->ld);
     } else

@@ -260,9 +260,11 @@ END_TEST
  * A row of C computed alone has the same bits as computed among other rows,
  * for products whose op(B) has at most 2048 elements: the naive loop sums
  * each element in order, and the BLAS build sends these products to its
- * small-product kernel whatever m (lib/gemm_small.c), whose order of
- * additions depends on n and k only. This is what lets a predictor give a
- * row alone the bits of a batch. _i encodes (ta, tb).
+ * small-product kernel whatever m when op(A) = A (with op(A) = A^T, up to
+ * m n k = 32768, which the batches here stay within; lib/gemm_small.c),
+ * and the kernel's order of additions depends on n and k only. This is
+ * what lets a predictor give a row alone the bits of a batch. _i encodes
+ * (ta, tb).
  */
 START_TEST(a_row_alone_has_the_bits_of_a_batch)
 {
