@@ -26,11 +26,7 @@ static void run_predict(void *ctx)
 void section_predict(bench_ctx *b)
 {
     static const size_t sizes[] = {64, 32, 10};
-    soma_mlp_spec spec = soma_mlp_spec_default();
-    spec.hidden = SOMA_ACTIVATION_RELU;
-    spec.output = SOMA_ACTIVATION_SOFTMAX;
-    spec.loss = SOMA_LOSS_CE;
-    spec.init = SOMA_INIT_HE_NORMAL;
+    soma_mlp_spec spec = soma_mlp_spec_classifier(10); /* relu, softmax + CE, He */
     spec.seed = 7;
     soma_mlp *mlp;
     bench_check(soma_mlp_create(&mlp, sizes, 3, &spec, NULL, NULL), "mlp_create");

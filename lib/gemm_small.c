@@ -34,9 +34,8 @@
  * Products whose op(B) has at most this many elements (k n) go to the
  * kernel, whatever m when op(A) = A: the choice must not depend on the
  * number of rows, so that a row predicted alone gets the same bits as in a
- * batch (the kernel
- * itself sums every element of C in an order fixed by n and k, whichever
- * tile its row falls in; see tile() below).
+ * batch (the kernel itself sums every element of C in an order fixed by n
+ * and k, whichever tile its row falls in; see tile() below).
  *
  * Measured with soma-bench's loop build, which sends every product here and
  * reports, shape by shape, its time beside cblas_dgemm's ("Small-product

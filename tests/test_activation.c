@@ -292,7 +292,8 @@ START_TEST(derivatives_against_closed_forms)
             break;
         }
         ck_assert_int_eq(soma_activation_forward(f, alpha, n, x, a, NULL), SOMA_OK);
-        ck_assert_int_eq(soma_activation_backward(f, alpha, n, x, a, da, dz, NULL), SOMA_OK);
+        ck_assert_int_eq(soma_activation_backward(f, alpha, n, x, a, da, dz, NULL),
+                         SOMA_OK);
         double worst = 0.0, at = 0.0;
         size_t checked = 0;
         for (size_t i = 0; i < n; i++) {
@@ -338,6 +339,49 @@ START_TEST(derivatives_against_closed_forms)
 }
 END_TEST
 
+/* Softmax rows (x, x/2 + 1, -x/4, 0) over the sweep x[0..n) with upstream
+ * gradients da, run forward and backward through the matrix API: z, a, da
+ * and dz are n x SOFTMAX_K, packed, owned (softmax_rows_free). */
+enum { SOFTMAX_K = 4 };
+
+typedef struct softmax_rows {
+    double *z, *a, *da, *dz;
+} softmax_rows;
+
+static softmax_rows softmax_rows_run(const double *x, size_t n)
+{
+    const size_t k = SOFTMAX_K;
+    softmax_rows r = {malloc(n * k * sizeof(double)), malloc(n * k * sizeof(double)),
+                      malloc(n * k * sizeof(double)), malloc(n * k * sizeof(double))};
+    ck_assert(r.z && r.a && r.da && r.dz);
+    for (size_t i = 0; i < n; i++) {
+        r.z[i * k] = x[i];
+        r.z[i * k + 1] = x[i] / 2 + 1;
+        r.z[i * k + 2] = -x[i] / 4;
+        r.z[i * k + 3] = 0.0;
+        for (size_t j = 0; j < k; j++)
+            r.da[i * k + j] = (double)((i + 3 * j) % 11) / 4 - 1.2;
+    }
+    soma_matrix Z, A, dA, dZ;
+    ck_assert_int_eq(soma_matrix_view(&Z, r.z, n, k, k), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_view(&A, r.a, n, k, k), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_view(&dA, r.da, n, k, k), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_view(&dZ, r.dz, n, k, k), SOMA_OK);
+    const soma_activation S = SOMA_ACTIVATION_SOFTMAX;
+    ck_assert_int_eq(soma_activation_forward_matrix(S, 0.0, &Z, &A, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_activation_backward_matrix(S, 0.0, &Z, &A, &dA, &dZ, NULL),
+                     SOMA_OK);
+    return r;
+}
+
+static void softmax_rows_free(softmax_rows *r)
+{
+    free(r->dz);
+    free(r->da);
+    free(r->a);
+    free(r->z);
+}
+
 /*
  * Softmax's Jacobian-vector product dz_i = a_i (da_i - sum_j a_j da_j)
  * against the long double softmax p of the same rows as softmax_accuracy
@@ -351,26 +395,9 @@ START_TEST(softmax_derivative_against_closed_form)
 {
     size_t n;
     double *x = make_sweep(&n);
-    const size_t k = 4;
-    double *z = malloc(n * k * sizeof *z), *a = malloc(n * k * sizeof *a),
-           *da = malloc(n * k * sizeof *da), *dz = malloc(n * k * sizeof *dz);
-    ck_assert(z && a && da && dz);
-    for (size_t i = 0; i < n; i++) {
-        z[i * k] = x[i];
-        z[i * k + 1] = x[i] / 2 + 1;
-        z[i * k + 2] = -x[i] / 4;
-        z[i * k + 3] = 0.0;
-        for (size_t j = 0; j < k; j++)
-            da[i * k + j] = (double)((i + 3 * j) % 11) / 4 - 1.2;
-    }
-    soma_matrix Z, A, dA, dZ;
-    ck_assert_int_eq(soma_matrix_view(&Z, z, n, k, k), SOMA_OK);
-    ck_assert_int_eq(soma_matrix_view(&A, a, n, k, k), SOMA_OK);
-    ck_assert_int_eq(soma_matrix_view(&dA, da, n, k, k), SOMA_OK);
-    ck_assert_int_eq(soma_matrix_view(&dZ, dz, n, k, k), SOMA_OK);
-    const soma_activation S = SOMA_ACTIVATION_SOFTMAX;
-    ck_assert_int_eq(soma_activation_forward_matrix(S, 0.0, &Z, &A, NULL), SOMA_OK);
-    ck_assert_int_eq(soma_activation_backward_matrix(S, 0.0, &Z, &A, &dA, &dZ, NULL), SOMA_OK);
+    const size_t k = SOFTMAX_K;
+    softmax_rows r = softmax_rows_run(x, n);
+    const double *z = r.z, *da = r.da, *dz = r.dz;
     const long double u = DBL_EPSILON / 2;
     double worst = 0;
     for (size_t i = 0; i < n; i++) {
@@ -404,10 +431,7 @@ START_TEST(softmax_derivative_against_closed_form)
     }
     printf("derivative softmax    max error %.2f u of p_i (|da_i| + sum p_j |da_j|)\n",
            worst);
-    free(dz);
-    free(da);
-    free(a);
-    free(z);
+    softmax_rows_free(&r);
     free(x);
 }
 END_TEST
@@ -439,7 +463,8 @@ START_TEST(derivatives_given_forward_output)
            *dz = malloc(n * sizeof *dz);
     ck_assert(a && da && dz);
     for (size_t i = 0; i < n; i++)
-        da[i] = i % 2 == 0 ? 1.0 : (i % 4 == 1 ? -1.0 : 1.0) * (0.3 + (double)(i % 97) / 16);
+        da[i] =
+            i % 2 == 0 ? 1.0 : (i % 4 == 1 ? -1.0 : 1.0) * (0.3 + (double)(i % 97) / 16);
     const long double u = DBL_EPSILON / 2;
     const soma_activation W = SOMA_ACTIVATION_SWISH;
     ck_assert_int_eq(soma_activation_forward(W, 0.0, n, x, a, NULL), SOMA_OK);
@@ -452,7 +477,8 @@ START_TEST(derivatives_given_forward_output)
         const long double s = (long double)a[i] / x[i], d = s + a[i] * (1 - s),
                           ref = da[i] * d;
         const long double scale =
-            fabs(da[i]) * (fabsl(s * (1 - a[i])) + 2 * fabsl(a[i] * (1 - s)) + 2 * fabsl(d));
+            fabs(da[i]) *
+            (fabsl(s * (1 - a[i])) + 2 * fabsl(a[i] * (1 - s)) + 2 * fabsl(d));
         if (scale < 1e-290L)
             continue;
         checked++;
@@ -467,28 +493,10 @@ START_TEST(derivatives_given_forward_output)
            worst, checked);
     ck_assert_uint_gt(checked, n / 2);
 
-    /* Softmax: rows (x, x/2 + 1, -x/4, 0), as above. */
-    const size_t k = 4;
-    double *z4 = malloc(n * k * sizeof *z4), *a4 = malloc(n * k * sizeof *a4),
-           *da4 = malloc(n * k * sizeof *da4), *dz4 = malloc(n * k * sizeof *dz4);
-    ck_assert(z4 && a4 && da4 && dz4);
-    for (size_t i = 0; i < n; i++) {
-        z4[i * k] = x[i];
-        z4[i * k + 1] = x[i] / 2 + 1;
-        z4[i * k + 2] = -x[i] / 4;
-        z4[i * k + 3] = 0.0;
-        for (size_t j = 0; j < k; j++)
-            da4[i * k + j] = (double)((i + 3 * j) % 11) / 4 - 1.2;
-    }
-    soma_matrix Z, A, dA, dZ;
-    ck_assert_int_eq(soma_matrix_view(&Z, z4, n, k, k), SOMA_OK);
-    ck_assert_int_eq(soma_matrix_view(&A, a4, n, k, k), SOMA_OK);
-    ck_assert_int_eq(soma_matrix_view(&dA, da4, n, k, k), SOMA_OK);
-    ck_assert_int_eq(soma_matrix_view(&dZ, dz4, n, k, k), SOMA_OK);
-    const soma_activation S = SOMA_ACTIVATION_SOFTMAX;
-    ck_assert_int_eq(soma_activation_forward_matrix(S, 0.0, &Z, &A, NULL), SOMA_OK);
-    ck_assert_int_eq(soma_activation_backward_matrix(S, 0.0, &Z, &A, &dA, &dZ, NULL),
-                     SOMA_OK);
+    /* Softmax: the rows of softmax_derivative_against_closed_form. */
+    const size_t k = SOFTMAX_K;
+    softmax_rows r = softmax_rows_run(x, n);
+    const double *a4 = r.a, *da4 = r.da, *dz4 = r.dz;
     worst = 0;
     checked = 0;
     for (size_t i = 0; i < n; i++) {
@@ -508,18 +516,17 @@ START_TEST(derivatives_given_forward_output)
             const double e = (double)(err / (u * scale));
             worst = e > worst ? e : worst;
             if (err > 1.01L * u * scale)
-                ck_abort_msg("softmax row %zu (x = %.17g) from its a: dz %zu = %.17g, want "
-                             "%.17Lg (error %.3g of the bound)",
-                             i, x[i], j, dz4[i * k + j], ref, e);
+                ck_abort_msg(
+                    "softmax row %zu (x = %.17g) from its a: dz %zu = %.17g, want "
+                    "%.17Lg (error %.3g of the bound)",
+                    i, x[i], j, dz4[i * k + j], ref, e);
         }
     }
-    printf("derivative softmax from its a: max error %.2f of the bound over %zu entries\n",
-           worst, checked);
+    printf(
+        "derivative softmax from its a: max error %.2f of the bound over %zu entries\n",
+        worst, checked);
     ck_assert_uint_gt(checked, n);
-    free(dz4);
-    free(da4);
-    free(a4);
-    free(z4);
+    softmax_rows_free(&r);
     free(dz);
     free(da);
     free(a);
