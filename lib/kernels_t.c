@@ -283,14 +283,50 @@ void SOMA_SFX(soma__act_backward)(soma_activation f, SOMA_T alpha, size_t n,
         k->bwd(n, alpha, z, a, da, dz);
 }
 
+/* Columns [j0, j0 + W) of every row, W a constant at every call: the bias
+ * stays in registers and the loop over W unrolls (a general inner loop,
+ * with its alias checks and remainder, cost more than the additions on
+ * rows of 1 to 8 values). */
+static inline __attribute__((always_inline)) void
+SOMA_SFX(add_bias_cols)(size_t rows, size_t j0, size_t W, SOMA_T *z, size_t ldz,
+                        const SOMA_T *b)
+{
+    SOMA_T bj[8];
+    for (size_t j = 0; j < W; j++)
+        bj[j] = b[j0 + j];
+    for (size_t r = 0; r < rows; r++) {
+        SOMA_T *zr = z + r * ldz + j0;
+        for (size_t j = 0; j < W; j++)
+            zr[j] += bj[j];
+    }
+}
+
 SOMA_VEC static void SOMA_SFX(add_bias_rows)(size_t rows, size_t cols, SOMA_T *z,
                                              size_t ldz, const SOMA_T *b)
 {
-    for (size_t r = 0; r < rows; r++) {
-        SOMA_T *zr = z + r * ldz;
-        for (size_t i = 0; i < cols; i++)
-            zr[i] += b[i];
+    if (cols > 8) {
+        for (size_t r = 0; r < rows; r++) {
+            SOMA_T *zr = z + r * ldz;
+            for (size_t i = 0; i < cols; i++)
+                zr[i] += b[i];
+        }
+        return;
     }
+    size_t j = 0;
+    if (j + 8 <= cols) {
+        SOMA_SFX(add_bias_cols)(rows, j, 8, z, ldz, b);
+        j += 8;
+    }
+    if (j + 4 <= cols) {
+        SOMA_SFX(add_bias_cols)(rows, j, 4, z, ldz, b);
+        j += 4;
+    }
+    if (j + 2 <= cols) {
+        SOMA_SFX(add_bias_cols)(rows, j, 2, z, ldz, b);
+        j += 2;
+    }
+    if (j < cols)
+        SOMA_SFX(add_bias_cols)(rows, j, 1, z, ldz, b);
 }
 
 void SOMA_SFX(soma__add_bias_rows)(size_t rows, size_t cols, SOMA_T *z, size_t ldz,
@@ -848,6 +884,51 @@ typedef struct SOMA_SFX(col_sums_ctx) {
     SOMA_T *db;
 } SOMA_SFX(col_sums_ctx);
 
+/* db[j0 .. j0 + W) (+)= scale * the sums of those columns of dZ, with the
+ * sums held in registers: W is a constant at every call, so the loop over
+ * it unrolls (summing into db itself made each row wait for the previous
+ * row's stores: 1 ns per element on narrow layers). Each column adds its
+ * rows in order, starting from db or from 0 (which adds exactly). */
+static inline __attribute__((always_inline)) void
+SOMA_SFX(col_sums_block)(const M *dZ, size_t j0, size_t W, SOMA_T scale, bool accumulate,
+                         SOMA_T *db)
+{
+    SOMA_T s[COL_GROUP];
+    for (size_t j = 0; j < W; j++)
+        s[j] = accumulate ? db[j0 + j] : TC(0.0);
+    for (size_t i = 0; i < dZ->rows; i++) {
+        const SOMA_T *r = SOMA__AT(dZ, i, j0);
+        for (size_t j = 0; j < W; j++)
+            s[j] += scale * r[j];
+    }
+    for (size_t j = 0; j < W; j++)
+        db[j0 + j] = s[j];
+}
+
+/* The columns [j0, j1) in blocks of COL_GROUP, then of 8, 4, 2 and 1 for
+ * the ones left over. */
+SOMA_VEC static void SOMA_SFX(col_sums_range)(const M *dZ, size_t j0, size_t j1,
+                                              SOMA_T scale, bool accumulate, SOMA_T *db)
+{
+    size_t j = j0;
+    for (; j + COL_GROUP <= j1; j += COL_GROUP)
+        SOMA_SFX(col_sums_block)(dZ, j, COL_GROUP, scale, accumulate, db);
+    if (COL_GROUP > 8 && j + 8 <= j1) {
+        SOMA_SFX(col_sums_block)(dZ, j, 8, scale, accumulate, db);
+        j += 8;
+    }
+    if (j + 4 <= j1) {
+        SOMA_SFX(col_sums_block)(dZ, j, 4, scale, accumulate, db);
+        j += 4;
+    }
+    if (j + 2 <= j1) {
+        SOMA_SFX(col_sums_block)(dZ, j, 2, scale, accumulate, db);
+        j += 2;
+    }
+    if (j < j1)
+        SOMA_SFX(col_sums_block)(dZ, j, 1, scale, accumulate, db);
+}
+
 /* db[j] (+)= scale * sum of column j of dZ for the columns of groups [g0,
  * g1): per column the same additions in the same order whatever the
  * groups, so the bits do not depend on the thread count. */
@@ -856,15 +937,7 @@ static void col_sums_groups(const void *ctx, size_t g0, size_t g1)
     const SOMA_SFX(col_sums_ctx) *c = ctx;
     const size_t j0 = g0 * COL_GROUP;
     const size_t j1 = g1 * COL_GROUP < c->dZ->cols ? g1 * COL_GROUP : c->dZ->cols;
-    SOMA_T *db = c->db;
-    if (!c->accumulate)
-        for (size_t j = j0; j < j1; j++)
-            db[j] = TC(0.0);
-    for (size_t i = 0; i < c->dZ->rows; i++) {
-        const SOMA_T *r = SOMA__AT(c->dZ, i, 0);
-        for (size_t j = j0; j < j1; j++)
-            db[j] += c->scale * r[j];
-    }
+    SOMA_SFX(col_sums_range)(c->dZ, j0, j1, c->scale, c->accumulate, c->db);
 }
 
 static void col_sums(const M *dZ, SOMA_T scale, bool accumulate, SOMA_T *db)

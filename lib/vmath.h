@@ -11,7 +11,8 @@
  * Method (each written from the series, constants derived in the comments):
  * - exp:   x = k ln2 + r with |r| <= ln2/2 (Cody-Waite: ln2 split into a
  *          40-bit head, so k ln2_hi is exact for |k| < 2^13, and a tail);
- *          e^r by its Taylor series to degree 13, whose first omitted term
+ *          e^r by its Taylor series to degree 13 (evaluated by Estrin's
+ *          scheme: short chains of operations), whose first omitted term
  *          is at most (ln2/2)^14 / 14! = 4.2e-18 relative; 2^k applied as
  *          two exact power-of-two factors so that results in the subnormal
  *          range are rounded once and large ones overflow to +inf cleanly.
@@ -104,18 +105,18 @@
 #define VM_K_COPYSIGN copysign
 #define VM_K_LANES 8
 
-/* 1/13! + r/14!... down to 1/7!: e^r to degree 13, first omitted term
+/* 1/7! + r/8! + ... + r^6/13!: e^r to degree 13, first omitted term
  * (ln2/2)^14 / 14! = 4.2e-18 relative. The coefficients are 1/n!, rounded
- * to double by the compiler. */
-static inline double vm_expm1_tail_head_f64(double r)
+ * to double by the compiler; pairs of terms are added first and combined
+ * with r^2 and r^4 (Estrin's scheme), so that the additions do not form
+ * one long chain. */
+static inline double vm_expm1_tail_head_f64(double r, double r2, double r4)
 {
-    double q = 1.0 / 6227020800.0; /* 1/13! */
-    q = q * r + 1.0 / 479001600.0; /* 1/12! */
-    q = q * r + 1.0 / 39916800.0;  /* 1/11! */
-    q = q * r + 1.0 / 3628800.0;   /* 1/10! */
-    q = q * r + 1.0 / 362880.0;    /* 1/9!  */
-    q = q * r + 1.0 / 40320.0;     /* 1/8!  */
-    return q * r + 1.0 / 5040.0;   /* 1/7!  */
+    const double p78 = 1.0 / 5040.0 + r * (1.0 / 40320.0);          /* 1/7!, 1/8! */
+    const double p910 = 1.0 / 362880.0 + r * (1.0 / 3628800.0);     /* 1/9!, 1/10! */
+    const double p1112 = 1.0 / 39916800.0 + r * (1.0 / 479001600.0); /* 1/11!, 1/12! */
+    const double p1113 = p1112 + r2 * (1.0 / 6227020800.0);          /* 1/13! */
+    return (p78 + r2 * p910) + r4 * p1113;
 }
 
 /* The log series to f^23: 1/23, 1/21, ..., 1/9; first omitted term below
@@ -164,9 +165,11 @@ static inline double vm_log_series_head_f64(double g)
 /* e^r to degree 7: the head is the constant 1/7!; first omitted term
  * (ln2/2)^8 / 8! = 5.2e-9 relative, below a tenth of float's unit
  * roundoff 2^-24 = 6.0e-8. */
-static inline float vm_expm1_tail_head_f32(float r)
+static inline float vm_expm1_tail_head_f32(float r, float r2, float r4)
 {
     (void)r;
+    (void)r2;
+    (void)r4;
     return (float)(1.0 / 5040.0);
 }
 

@@ -46,17 +46,19 @@ static inline VM_T VM_(reduce_ln2)(VM_T x, VM_T *r, VM_T *shifted)
     return k;
 }
 
-/* (e^r - 1 - r) / r^2 = 1/2! + r/3! + ...: the type's head (the terms from
- * its last one down to 1/7!), then the terms every type needs. */
-static inline VM_T VM_(expm1_tail)(VM_T r)
+/* (e^r - 1 - r) / r^2 = 1/2! + r/3! + r^2/4! + r^3/5! + r^4/6! + r^5 h(r),
+ * with h the type's head (1/7! + r/8! + ...). The terms go in pairs
+ * combined with r^2 and r^4 (Estrin's scheme) rather than one multiply-add
+ * after another (Horner's): the same operations in every clone, but chains
+ * a third as long, which the out-of-order core overlaps across elements.
+ * r2 = r * r. */
+static inline VM_T VM_(expm1_tail)(VM_T r, VM_T r2)
 {
-    VM_T q = VM_(expm1_tail_head)(r);
-    q = q * r + VM_C(1.0 / 720.0); /* 1/6! */
-    q = q * r + VM_C(1.0 / 120.0); /* 1/5! */
-    q = q * r + VM_C(1.0 / 24.0);  /* 1/4! */
-    q = q * r + VM_C(1.0 / 6.0);   /* 1/3! */
-    q = q * r + VM_C(0.5);         /* 1/2! */
-    return q;
+    const VM_T r4 = r2 * r2;
+    const VM_T p23 = VM_C(0.5) + r * VM_C(1.0 / 6.0);            /* 1/2!, 1/3! */
+    const VM_T p45 = VM_C(1.0 / 24.0) + r * VM_C(1.0 / 120.0);   /* 1/4!, 1/5! */
+    const VM_T p6 = VM_C(1.0 / 720.0) + r * VM_(expm1_tail_head)(r, r2, r4); /* 1/6! */
+    return (p23 + r2 * p45) + r4 * p6;
 }
 
 /* e^x for every x: +inf above the type's overflow threshold, 0 far enough
@@ -72,7 +74,8 @@ static inline VM_T VM_(exp)(VM_T x)
     VM_T r, s;
     VM_T k = VM_(reduce_ln2)(x, &r, &s);
     /* e^r = 1 + r + r^2 q(r); the small terms are added first. */
-    VM_T p = VM_C(1.0) + (r + r * r * VM_(expm1_tail)(r));
+    const VM_T r2 = r * r;
+    VM_T p = VM_C(1.0) + (r + r2 * VM_(expm1_tail)(r, r2));
     /* 2^k = 2^k1 2^k2 with k1 = round(k/2): both factors are normal, the
      * first product is exact, the second rounds once (or overflows). */
     VM_T s1 = k * VM_C(0.5) + VM_K_SHIFTER;
@@ -89,7 +92,8 @@ static inline VM_T VM_(expm1_neg)(VM_T x)
     VM_T xc = x < VM_K_EXPM1_MIN ? VM_K_EXPM1_MIN : x;
     VM_T r, s;
     (void)VM_(reduce_ln2)(xc, &r, &s);
-    VM_T em1 = r + r * r * VM_(expm1_tail)(r); /* e^r - 1 */
+    const VM_T r2 = r * r;
+    VM_T em1 = r + r2 * VM_(expm1_tail)(r, r2); /* e^r - 1 */
     VM_T t = VM_(pow2_shifted)(s);             /* 2^k, k <= 0 */
     VM_T y = t * em1 + (t - VM_C(1.0));        /* exact form for k = 0 */
     return xc == VM_C(0.0) ? xc : y;           /* keep the sign of zero */
