@@ -47,12 +47,14 @@ double SOMA_SFX(soma__loss_logits_sum)(soma_loss loss, const SOMA__M *Z, const S
 
 /* ---- flat vectors ---- */
 
-/* One optimizer update of p[0..n) from g (rules in optim.h), t being the
- * step count after this step (t >= 1); v and s are the state arrays the
- * kind needs (NULL otherwise). */
+/* One optimizer update of p[0..n) from the gradient (g + l2 p) f (rules
+ * in optim.h; l2 = 0 and f = 1 apply g as it is, and g is never written),
+ * t being the step count after this step (t >= 1); v and s are the state
+ * arrays the kind needs (NULL otherwise). Runs on the pool in blocks; the
+ * bits do not depend on the thread count. */
 void SOMA_SFX(soma__optim_update)(const soma_optim_config *c, uint64_t t, double lr,
                                   size_t n, SOMA_T *p, const SOMA_T *g, SOMA_T *v,
-                                  SOMA_T *s);
+                                  SOMA_T *s, double l2, double f);
 
 /* y[i] += a x[i]. */
 void SOMA_SFX(soma__axpy)(size_t n, SOMA_T a, const SOMA_T *x, SOMA_T *y);
@@ -62,6 +64,11 @@ void SOMA_SFX(soma__scale)(size_t n, SOMA_T f, SOMA_T *x);
 
 /* sum_i x[i]^2 in double, in a fixed order (the same bits in every clone). */
 double SOMA_SFX(soma__sum_squares)(size_t n, const SOMA_T *x);
+
+/* The same sum for the values g[i] + l2 p[i], rounded to the type, without
+ * writing them (l2 = 0: soma__sum_squares of g). */
+double SOMA_SFX(soma__sum_squares_l2)(size_t n, const SOMA_T *g, const SOMA_T *p,
+                                      double l2);
 
 /* True when no x[i] is NaN or infinite. */
 bool SOMA_SFX(soma__all_finite)(size_t n, const SOMA_T *x);

@@ -607,42 +607,85 @@ double SOMA_SFX(soma__loss_logits_sum)(soma_loss loss, const M *Z, const M *Y, M
 
 /* One pass over flat arrays, so the AVX-512 clone does a vector of
  * parameters per operation. Every operation is an IEEE +, -, *, / or sqrt,
- * so each clone gives the same bits. */
-SOMA_VEC static void SOMA_SFX(step_sgd)(size_t n, SOMA_T lr, SOMA_T *restrict p,
-                                        const SOMA_T *restrict g)
+ * so each clone gives the same bits.
+ *
+ * The gradient each update applies is (g + l2 p) f: weight decay and the
+ * clipping factor folded into the update's own pass (no pass writing them
+ * into g first). The sum is taken only when l2 != 0 and the product only
+ * when f != 1, each rounded as a separate pass would round it, so the
+ * parameters get the bits they got with g adjusted in memory. */
+static inline SOMA_T SOMA_SFX(grad_adj)(SOMA_T g, SOMA_T p, SOMA_T l2, SOMA_T f)
 {
-    for (size_t i = 0; i < n; i++)
-        p[i] -= lr * g[i];
+    const SOMA_T gl = l2 != TC(0.0) ? g + l2 * p : g;
+    return f != TC(1.0) ? gl * f : gl;
 }
 
-SOMA_VEC static void SOMA_SFX(step_momentum)(size_t n, SOMA_T lr, SOMA_T mu,
-                                             bool nesterov, SOMA_T *restrict p,
-                                             const SOMA_T *restrict g, SOMA_T *restrict v)
+/* Each loop is written once, with the adjustment as a constant `adj`, and
+ * instantiated twice: without it (the common case: no decay, no clipping)
+ * the loop does not evaluate and discard the adjusted gradient. */
+#define UPDATE_INLINE static inline __attribute__((always_inline))
+#define GRAD(i) (adj ? SOMA_SFX(grad_adj)(g[i], p[i], l2, f) : g[i])
+#define BOTH_WAYS(call_false, call_true)                                                 \
+    do {                                                                                 \
+        if (l2 == TC(0.0) && f == TC(1.0))                                               \
+            call_false;                                                                  \
+        else                                                                             \
+            call_true;                                                                   \
+    } while (0)
+
+UPDATE_INLINE void SOMA_SFX(sgd_loop)(size_t n, SOMA_T lr, SOMA_T l2, SOMA_T f,
+                                      SOMA_T *restrict p, const SOMA_T *restrict g, bool adj)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] -= lr * GRAD(i);
+}
+
+SOMA_VEC static void SOMA_SFX(step_sgd)(size_t n, SOMA_T lr, SOMA_T l2, SOMA_T f,
+                                        SOMA_T *restrict p, const SOMA_T *restrict g)
+{
+    BOTH_WAYS(SOMA_SFX(sgd_loop)(n, lr, l2, f, p, g, false),
+              SOMA_SFX(sgd_loop)(n, lr, l2, f, p, g, true));
+}
+
+UPDATE_INLINE void SOMA_SFX(momentum_loop)(size_t n, SOMA_T lr, SOMA_T mu, bool nesterov,
+                                           SOMA_T l2, SOMA_T f, SOMA_T *restrict p,
+                                           const SOMA_T *restrict g, SOMA_T *restrict v,
+                                           bool adj)
 {
     if (nesterov) {
         for (size_t i = 0; i < n; i++) {
-            SOMA_T vi = mu * v[i] - lr * g[i];
+            const SOMA_T gi = GRAD(i);
+            SOMA_T vi = mu * v[i] - lr * gi;
             v[i] = vi;
-            p[i] += mu * vi - lr * g[i];
+            p[i] += mu * vi - lr * gi;
         }
     } else {
         for (size_t i = 0; i < n; i++) {
-            SOMA_T vi = mu * v[i] - lr * g[i];
+            SOMA_T vi = mu * v[i] - lr * GRAD(i);
             v[i] = vi;
             p[i] += vi;
         }
     }
 }
 
+SOMA_VEC static void SOMA_SFX(step_momentum)(size_t n, SOMA_T lr, SOMA_T mu,
+                                             bool nesterov, SOMA_T l2, SOMA_T f,
+                                             SOMA_T *restrict p, const SOMA_T *restrict g,
+                                             SOMA_T *restrict v)
+{
+    BOTH_WAYS(SOMA_SFX(momentum_loop)(n, lr, mu, nesterov, l2, f, p, g, v, false),
+              SOMA_SFX(momentum_loop)(n, lr, mu, nesterov, l2, f, p, g, v, true));
+}
+
 /* c1 = lr / (1 - b1^t) and c2 = 1 / (1 - b2^t), the bias corrections, are
  * computed in double and rounded once to the type. */
-SOMA_VEC static void SOMA_SFX(step_adam)(size_t n, SOMA_T b1, SOMA_T b2, SOMA_T eps,
-                                         SOMA_T c1, SOMA_T c2, SOMA_T *restrict p,
-                                         const SOMA_T *restrict g, SOMA_T *restrict m,
-                                         SOMA_T *restrict s)
+UPDATE_INLINE void SOMA_SFX(adam_loop)(size_t n, SOMA_T b1, SOMA_T b2, SOMA_T eps,
+                                       SOMA_T c1, SOMA_T c2, SOMA_T l2, SOMA_T f,
+                                       SOMA_T *restrict p, const SOMA_T *restrict g,
+                                       SOMA_T *restrict m, SOMA_T *restrict s, bool adj)
 {
     for (size_t i = 0; i < n; i++) {
-        SOMA_T gi = g[i];
+        SOMA_T gi = GRAD(i);
         SOMA_T mi = b1 * m[i] + (TC(1.0) - b1) * gi;
         SOMA_T si = b2 * s[i] + (TC(1.0) - b2) * gi * gi;
         m[i] = mi;
@@ -651,30 +694,73 @@ SOMA_VEC static void SOMA_SFX(step_adam)(size_t n, SOMA_T b1, SOMA_T b2, SOMA_T 
     }
 }
 
-void SOMA_SFX(soma__optim_update)(const soma_optim_config *c, uint64_t t, double lr,
-                                  size_t n, SOMA_T *p, const SOMA_T *g, SOMA_T *v,
-                                  SOMA_T *s)
+SOMA_VEC static void SOMA_SFX(step_adam)(size_t n, SOMA_T b1, SOMA_T b2, SOMA_T eps,
+                                         SOMA_T c1, SOMA_T c2, SOMA_T l2, SOMA_T f,
+                                         SOMA_T *restrict p, const SOMA_T *restrict g,
+                                         SOMA_T *restrict m, SOMA_T *restrict s)
 {
-    switch (c->kind) {
+    BOTH_WAYS(SOMA_SFX(adam_loop)(n, b1, b2, eps, c1, c2, l2, f, p, g, m, s, false),
+              SOMA_SFX(adam_loop)(n, b1, b2, eps, c1, c2, l2, f, p, g, m, s, true));
+}
+
+#undef BOTH_WAYS
+#undef GRAD
+#undef UPDATE_INLINE
+
+typedef struct SOMA_SFX(update_ctx) {
+    soma_optimizer kind;
+    SOMA_T lr, mu, b1, b2, eps, c1, c2, l2, f;
+    SOMA_T *p, *v, *s;
+    const SOMA_T *g;
+} SOMA_SFX(update_ctx);
+
+/* The update of the parameters [i0, i1): element by element, so any
+ * partition into blocks gives the same bits. */
+static void SOMA_SFX(update_block)(const void *ctx, size_t i0, size_t i1)
+{
+    const SOMA_SFX(update_ctx) *u = ctx;
+    const size_t n = i1 - i0;
+    SOMA_T *p = u->p + i0, *v = u->v != NULL ? u->v + i0 : NULL;
+    const SOMA_T *g = u->g + i0;
+    switch (u->kind) {
     case SOMA_OPTIMIZER_SGD:
-        SOMA_SFX(step_sgd)(n, (SOMA_T)lr, p, g);
+        SOMA_SFX(step_sgd)(n, u->lr, u->l2, u->f, p, g);
         break;
     case SOMA_OPTIMIZER_MOMENTUM:
     case SOMA_OPTIMIZER_NESTEROV:
         SOMA_SFX(step_momentum)
-        (n, (SOMA_T)lr, (SOMA_T)c->momentum, c->kind == SOMA_OPTIMIZER_NESTEROV, p, g, v);
+        (n, u->lr, u->mu, u->kind == SOMA_OPTIMIZER_NESTEROV, u->l2, u->f, p, g, v);
         break;
-    case SOMA_OPTIMIZER_ADAM: {
-        const double c1 = lr / (1.0 - pow(c->beta1, (double)t));
-        const double c2 = 1.0 / (1.0 - pow(c->beta2, (double)t));
+    case SOMA_OPTIMIZER_ADAM:
         SOMA_SFX(step_adam)
-        (n, (SOMA_T)c->beta1, (SOMA_T)c->beta2, (SOMA_T)c->epsilon, (SOMA_T)c1,
-         (SOMA_T)c2, p, g, v, s);
+        (n, u->b1, u->b2, u->eps, u->c1, u->c2, u->l2, u->f, p, g, v, u->s + i0);
         break;
-    }
     default:
         break;
     }
+}
+
+void SOMA_SFX(soma__optim_update)(const soma_optim_config *c, uint64_t t, double lr,
+                                  size_t n, SOMA_T *p, const SOMA_T *g, SOMA_T *v,
+                                  SOMA_T *s, double l2, double f)
+{
+    SOMA_SFX(update_ctx) u = {.kind = c->kind,
+                              .lr = (SOMA_T)lr,
+                              .mu = (SOMA_T)c->momentum,
+                              .l2 = (SOMA_T)l2,
+                              .f = (SOMA_T)f,
+                              .p = p,
+                              .v = v,
+                              .s = s,
+                              .g = g};
+    if (c->kind == SOMA_OPTIMIZER_ADAM) {
+        u.b1 = (SOMA_T)c->beta1;
+        u.b2 = (SOMA_T)c->beta2;
+        u.eps = (SOMA_T)c->epsilon;
+        u.c1 = (SOMA_T)(lr / (1.0 - pow(c->beta1, (double)t)));
+        u.c2 = (SOMA_T)(1.0 / (1.0 - pow(c->beta2, (double)t)));
+    }
+    soma__par_for(n, SOMA__GRAIN_COPY, SOMA_SFX(update_block), &u);
 }
 
 SOMA_VEC static void SOMA_SFX(axpy)(size_t n, SOMA_T a, const SOMA_T *restrict x,
@@ -720,6 +806,35 @@ SOMA_VEC static double SOMA_SFX(sum_squares)(size_t n, const SOMA_T *x)
 double SOMA_SFX(soma__sum_squares)(size_t n, const SOMA_T *x)
 {
     return SOMA_SFX(sum_squares)(n, x);
+}
+
+/* sum_squares of the values g[i] + l2 p[i] (each rounded to the type, as
+ * adding l2 p into g would round it), without writing them. */
+SOMA_VEC static double SOMA_SFX(sum_squares_l2)(size_t n, const SOMA_T *g, const SOMA_T *p,
+                                                SOMA_T l2)
+{
+    enum { LANES = 8 };
+    double s[LANES] = {0};
+    size_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (size_t k = 0; k < LANES; k++) {
+            const double x = (double)(g[i + k] + l2 * p[i + k]);
+            s[k] += x * x;
+        }
+    for (; i < n; i++) {
+        const double x = (double)(g[i] + l2 * p[i]);
+        s[0] += x * x;
+    }
+    double r = 0.0;
+    for (size_t k = 0; k < LANES; k++)
+        r += s[k];
+    return r;
+}
+
+double SOMA_SFX(soma__sum_squares_l2)(size_t n, const SOMA_T *g, const SOMA_T *p, double l2)
+{
+    return l2 != 0.0 ? SOMA_SFX(sum_squares_l2)(n, g, p, (SOMA_T)l2)
+                     : SOMA_SFX(sum_squares)(n, g);
 }
 
 /* x - x is 0 for finite x and NaN for NaN and the infinities; the sum of

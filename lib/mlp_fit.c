@@ -408,11 +408,11 @@ static soma_status run_epoch(fit_state *f, size_t epoch, double lr, soma__sums *
             mlp->ops->batch_gradient(mlp, &f->w, f->X, f->Y, f->y_onehot, f->wts, order,
                                      b0, m, keep, f->dropout ? &f->rng : NULL, s);
         SOMA_TRY(reduce_grads(f, weight));
-        if (o->l2 > 0.0)
-            mlp->ops->add_l2(mlp, o->l2);
-        if (o->clip_norm > 0.0)
-            mlp->ops->clip(mlp, o->clip_norm);
-        mlp->ops->step(mlp, lr);
+        /* Weight decay and clipping are applied by the update's own pass;
+         * the gradient buffer keeps the loss gradient. */
+        const double clip =
+            o->clip_norm > 0.0 ? mlp->ops->clip_factor(mlp, o->clip_norm, o->l2) : 1.0;
+        mlp->ops->step(mlp, lr, o->l2, clip);
         if (o->batch_callback != NULL &&
             report_batch(f, epoch, b0 / f->batch, b0 + m, s)) {
             f->stop_requested = true;

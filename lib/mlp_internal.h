@@ -131,12 +131,14 @@ struct soma__mlp_ops {
     void (*add_l2)(soma_mlp *mlp, double l2);
     /* sum of the squared weights, in double. */
     double (*sum_sq_weights)(const soma_mlp *mlp);
-    /* Rescale the gradient to max_norm when its norm is larger. */
-    void (*clip)(soma_mlp *mlp, double max_norm);
+    /* The factor f that brings the norm of the applied gradient (g + l2 W,
+     * weights only) down to max_norm when it is larger; 1 otherwise. */
+    double (*clip_factor)(const soma_mlp *mlp, double max_norm, double l2);
     /* True when every parameter is finite. */
     bool (*params_finite)(const soma_mlp *mlp);
-    /* One optimizer step with learning rate lr (t advances). */
-    void (*step)(soma_mlp *mlp, double lr);
+    /* One optimizer step with learning rate lr and the gradient (g + l2 W) f
+     * (weight decay on the weights only; g is not written); t advances. */
+    void (*step)(soma_mlp *mlp, double lr, double l2, double f);
     /* y[0..n) = x[0..n) of the precision, converted to double (exact). */
     void (*to_f64)(size_t n, const void *x, double *y);
     /* y[0..n) = x[0..n) rounded to the precision. */

@@ -396,11 +396,22 @@ static double sum_sq_weights(const soma_mlp *mlp)
     return s;
 }
 
-static void clip(soma_mlp *mlp, double max_norm)
+/* The factor that rescales the gradient the step applies, (g + l2 W) with
+ * the decay on the weights only, to max_norm when its norm is larger; 1
+ * otherwise. Layer by layer, weights then biases, each part summed in the
+ * fixed lanes of soma__sum_squares; the gradient buffer is not written. */
+static double clip_factor(const soma_mlp *mlp, double max_norm, double l2)
 {
-    const double norm = sqrt(K(sum_squares)(mlp->n_params, grads_of(mlp)));
-    if (norm > max_norm) /* false for NaN: divergence is caught per epoch */
-        K(scale)(mlp->n_params, (SOMA_T)(max_norm / norm), grads_of(mlp));
+    double ss = 0.0;
+    for (size_t l = 0; l < mlp->n_layers; l++) {
+        const size_t nw = mlp->sizes[l] * mlp->sizes[l + 1], nb = mlp->sizes[l + 1];
+        const SOMA_T *g = grads_of(mlp) + mlp->offset[l];
+        const SOMA_T *p = params_of(mlp) + mlp->offset[l];
+        ss += K(sum_squares_l2)(nw, g, p, l2);
+        ss += K(sum_squares)(nb, g + nw);
+    }
+    const double norm = sqrt(ss);
+    return norm > max_norm ? max_norm / norm : 1.0; /* NaN: 1; divergence is caught per epoch */
 }
 
 static bool params_finite(const soma_mlp *mlp)
@@ -408,13 +419,23 @@ static bool params_finite(const soma_mlp *mlp)
     return K(all_finite)(mlp->n_params, params_of(mlp));
 }
 
-static void step(soma_mlp *mlp, double lr)
+/* One update with the gradient (g + l2 W) f, weight decay on the weights
+ * only: each layer's weights, then its biases, in the optimizer's pass. */
+static void step(soma_mlp *mlp, double lr, double l2, double f)
 {
     soma__mlp_opt *o = &mlp->opt;
     o->t++;
-    K(optim_update)
-    (&o->config, o->t, lr, mlp->n_params, params_of(mlp), grads_of(mlp), (SOMA_T *)o->v,
-     (SOMA_T *)o->s);
+    for (size_t l = 0; l < mlp->n_layers; l++) {
+        const size_t off = mlp->offset[l];
+        const size_t nw = mlp->sizes[l] * mlp->sizes[l + 1], nb = mlp->sizes[l + 1];
+        SOMA_T *v = o->v != NULL ? (SOMA_T *)o->v + off : NULL;
+        SOMA_T *s = o->s != NULL ? (SOMA_T *)o->s + off : NULL;
+        K(optim_update)
+        (&o->config, o->t, lr, nw, params_of(mlp) + off, grads_of(mlp) + off, v, s, l2, f);
+        K(optim_update)
+        (&o->config, o->t, lr, nb, params_of(mlp) + off + nw, grads_of(mlp) + off + nw,
+         v != NULL ? v + nw : NULL, s != NULL ? s + nw : NULL, 0.0, f);
+    }
 }
 
 static void values_to_f64(size_t n, const void *x, double *y)
@@ -433,7 +454,7 @@ const soma__mlp_ops SOMA_SFX(soma__mlp_ops) = {
     .infer = infer,
     .add_l2 = add_l2,
     .sum_sq_weights = sum_sq_weights,
-    .clip = clip,
+    .clip_factor = clip_factor,
     .params_finite = params_finite,
     .step = step,
     .to_f64 = values_to_f64,

@@ -1030,8 +1030,9 @@ START_TEST(clip_norm_step_by_hand)
     size_t P;
     double *p0 = copy_params(m, &P);
     ck_assert_uint_eq(P, 3 * 5 + 5 + 5 * 2 + 2);
-    double *g = malloc(P * sizeof *g);
+    double *g = malloc(P * sizeof *g), *g0 = malloc(P * sizeof *g0);
     ck_assert_ptr_nonnull(g);
+    ck_assert_ptr_nonnull(g0);
 
     const double lr = 0.1;
     /* {l2, clip as a fraction of ||g||}: active with and without L2, and
@@ -1040,6 +1041,8 @@ START_TEST(clip_norm_step_by_hand)
     for (int c = 0; c < 3; c++) {
         const double l2 = cases[c][0];
         memcpy(params.data, p0, P * sizeof *p0);
+        ck_assert_int_eq(soma_mlp_gradient(m, &X, &Y, 0.0, NULL, NULL), SOMA_OK);
+        memcpy(g0, grads.data, P * sizeof *g0);
         ck_assert_int_eq(soma_mlp_gradient(m, &X, &Y, l2, NULL, NULL), SOMA_OK);
         memcpy(g, grads.data, P * sizeof *g);
         long double ss = 0, gw = 0;
@@ -1064,12 +1067,26 @@ START_TEST(clip_norm_step_by_hand)
                 c, l2, cases[c][1], norm, i, params.data[i], want);
             gw += ((long double)p0[i] - params.data[i]) * (p0[i] - params.data[i]);
         }
+        /* The update applies the decay and the clipping in its own pass:
+         * the buffer keeps the loss gradient at p0 (the same sums as
+         * soma_mlp_gradient's with l2 = 0, up to their rounding; with the
+         * decay or the factor written into it, entries would differ by
+         * l2 |W| or by a quarter). */
+        double gmax = 0.0;
+        for (size_t i = 0; i < P; i++)
+            gmax = fmax(gmax, fabs(g0[i]));
+        for (size_t i = 0; i < P; i++)
+            ck_assert_msg(fabs(grads.data[i] - g0[i]) <= 1e-14 * gmax,
+                          "case %d: gradient buffer entry %zu after fit is %.17g, the "
+                          "loss gradient %.17g",
+                          c, i, grads.data[i], g0[i]);
         /* The step taken has length lr min(||g||, clip). */
         const long double step = sqrtl(gw) / lr;
         ck_assert_msg(fabsl(step - (norm > clip ? clip : norm)) <= 1e-12L * norm,
                       "case %d: step of length %Lg, want %Lg", c, step,
                       norm > clip ? (long double)clip : norm);
     }
+    free(g0);
     free(g);
     free(p0);
     soma_matrix_free(&Y);

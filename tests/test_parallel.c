@@ -453,6 +453,86 @@ START_TEST(fit_is_the_same_bits_for_any_thread_count)
 }
 END_TEST
 
+/* ---- the optimizer's update on the pool -------------------------------------- */
+
+/*
+ * soma_optim_step over more parameters than two blocks of SOMA__GRAIN_COPY
+ * (the update's grain), three steps of each kind with 1 to 4 threads: the
+ * same bits for every count, and each parameter within rounding of the
+ * rule of optim.h evaluated here in long double. The bound: every step
+ * rounds a handful of products and sums (<= 8 roundings of magnitude at
+ * most |p| + 3 |update|), so 1e-14 (|p| + 1) after three steps of updates
+ * of at most lr |g| / (1 - mu) ~ 0.1 (Adam's at most lr / (1 - b1) ~ 0.1)
+ * is generous by ~10x and far below any wrong rule, offset or block.
+ */
+START_TEST(optimizer_update_is_the_same_bits_for_any_thread_count)
+{
+    enum { N = 3 * SOMA__GRAIN_COPY + 5, STEPS = 3 };
+    if (loops_parallel())
+        ck_assert(goes_parallel(N, SOMA__GRAIN_COPY));
+    const soma_optimizer kind = (soma_optimizer)_i;
+    const double lr = 0.01;
+    double *p0 = malloc(N * sizeof *p0), *g = malloc(N * sizeof *g);
+    double *one = malloc(N * sizeof *one), *p = malloc(N * sizeof *p);
+    ck_assert(p0 != NULL && g != NULL && one != NULL && p != NULL);
+    for (size_t i = 0; i < N; i++) {
+        p0[i] = sin(0.37 * (double)i);
+        g[i] = cos(0.11 * (double)i) * (1.0 + (double)(i % 7));
+    }
+    const soma_optim_config c = soma_optim_config_default(kind);
+    const int counts[] = {1, 2, 3, 4};
+    for (size_t k = 0; k < sizeof counts / sizeof counts[0]; k++) {
+        set_threads(counts[k]);
+        soma_optim o;
+        ck_assert_int_eq(soma_optim_init(&o, &c, N, NULL), SOMA_OK);
+        memcpy(p, p0, N * sizeof *p);
+        for (int t = 0; t < STEPS; t++)
+            ck_assert_int_eq(soma_optim_step(&o, lr, p, g), SOMA_OK);
+        soma_optim_free(&o);
+        if (k == 0) {
+            memcpy(one, p, N * sizeof *p);
+            continue;
+        }
+        for (size_t i = 0; i < N; i++)
+            ck_assert_msg(same_bits(p[i], one[i]), "%s, %d threads: parameter %zu is %a, %a with 1",
+                          soma_optimizer_name(kind), counts[k], i, p[i], one[i]);
+    }
+    for (size_t i = 0; i < N; i++) {
+        long double q = p0[i], v = 0, m = 0, s = 0;
+        for (int t = 1; t <= STEPS; t++) {
+            const long double gi = g[i];
+            switch (kind) {
+            case SOMA_OPTIMIZER_SGD:
+                q -= lr * gi;
+                break;
+            case SOMA_OPTIMIZER_MOMENTUM:
+                v = c.momentum * v - lr * gi;
+                q += v;
+                break;
+            case SOMA_OPTIMIZER_NESTEROV:
+                v = c.momentum * v - lr * gi;
+                q += c.momentum * v - lr * gi;
+                break;
+            default: /* Adam */
+                m = c.beta1 * m + (1 - c.beta1) * gi;
+                s = c.beta2 * s + (1 - c.beta2) * gi * gi;
+                q -= lr / (1 - powl(c.beta1, t)) * m /
+                     (sqrtl(s / (1 - powl(c.beta2, t))) + c.epsilon);
+                break;
+            }
+        }
+        ck_assert_msg(fabsl(one[i] - q) <= 1e-14L * (fabsl(q) + 1),
+                      "%s: parameter %zu is %.17g, the rule gives %.17Lg",
+                      soma_optimizer_name(kind), i, one[i], q);
+    }
+    set_threads(0);
+    free(p);
+    free(one);
+    free(g);
+    free(p0);
+}
+END_TEST
+
 /* ---- the setting ------------------------------------------------------------ */
 
 START_TEST(the_setting)
@@ -507,6 +587,8 @@ int main(void)
     tcase_add_test(tc, matrix_passes_for_any_thread_count);
     tcase_add_loop_test(tc, fit_is_the_same_bits_for_any_thread_count, 0,
                         SOMA_PRECISION_COUNT);
+    tcase_add_loop_test(tc, optimizer_update_is_the_same_bits_for_any_thread_count, 0,
+                        SOMA_OPTIMIZER_COUNT);
     tcase_add_test(tc, the_setting);
     suite_add_tcase(s, tc);
     return test_run(s);

@@ -210,8 +210,10 @@ SOMA_API SOMA_NODISCARD soma_status soma_mlp_params(soma_mlp *mlp, soma_matrix *
                                                     soma_error_info *err);
 
 /** @brief 1 x n_params view of the gradient buffer, as last computed by fit
- *  or soma_mlp_gradient. Double models only: SOMA_ENOTSUP for a float model
- *  (use soma_mlp_get_grads). */
+ *  (the loss gradient of its last batch: fit's weight decay and clipping
+ *  are applied by the optimizer's update, not written here) or by
+ *  soma_mlp_gradient (with its l2 term). Double models only: SOMA_ENOTSUP
+ *  for a float model (use soma_mlp_get_grads). */
 SOMA_API SOMA_NODISCARD soma_status soma_mlp_grads(soma_mlp *mlp, soma_matrix *grads,
                                                    soma_error_info *err);
 
@@ -264,7 +266,8 @@ SOMA_API SOMA_NODISCARD soma_status soma_mlp_set_layer(soma_mlp *mlp, size_t l,
 
 /**
  * @brief Copy the gradient buffer (as last computed by fit or
- * soma_mlp_gradient; zero before either ran) into grads (1 x n_params).
+ * soma_mlp_gradient, as soma_mlp_grads says; zero before either ran) into
+ * grads (1 x n_params).
  * Errors as soma_mlp_get_params. Both precisions.
  */
 SOMA_API SOMA_NODISCARD soma_status soma_mlp_get_grads(const soma_mlp *mlp,
@@ -404,8 +407,9 @@ typedef struct soma_fit_options {
     double learning_rate;        /**< > 0 */
     soma_lr_schedule schedule;   /**< per-epoch learning rate */
 
-    double l2;        /**< weight decay lambda >= 0: adds lambda W to dW */
-    double clip_norm; /**< > 0: rescale the gradient to this global norm if longer */
+    double l2;        /**< weight decay lambda >= 0: the update applies dW + lambda W */
+    double clip_norm; /**< > 0: rescale the applied gradient (with its decay) to this
+                         global norm if longer */
     double dropout;   /**< drop probability of hidden units in [0, 1) (inverted) */
 
     double validation_fraction; /**< [0, 1): round(fraction n) rows (halves up), chosen
