@@ -198,21 +198,33 @@ TILE_INLINE void tile(size_t R, size_t V, size_t KU, size_t k, double alpha,
 }
 
 /* One column of R rows of C (the columns left over, fewer than 4), with
- * four partial sums along p. */
+ * four partial sums along p per row. Each group of four values of the
+ * column of op(B) is loaded once for the R rows (loaded inside the loop
+ * over rows, it was reloaded for every row: a store to C may alias it). */
 TILE_INLINE void column(size_t R, size_t k, double alpha, const double *a, size_t as_i,
                         size_t as_p, const double *b, size_t ldb, double beta, double *c,
                         size_t ldc)
 {
-    for (size_t r = 0; r < R; r++) {
-        const double *ar = a + r * as_i;
-        double s[4] = {0.0, 0.0, 0.0, 0.0};
-        size_t p = 0;
-        for (; p + 4 <= k; p += 4)
+    double s[4][4];
+    for (size_t r = 0; r < R; r++)
+        for (size_t u = 0; u < 4; u++)
+            s[r][u] = 0.0;
+    size_t p = 0;
+    for (; p + 4 <= k; p += 4) {
+        double bu[4];
+        for (size_t u = 0; u < 4; u++)
+            bu[u] = b[(p + u) * ldb];
+        for (size_t r = 0; r < R; r++)
             for (size_t u = 0; u < 4; u++)
-                s[u] += ar[(p + u) * as_p] * b[(p + u) * ldb];
-        for (; p < k; p++)
-            s[0] += ar[p * as_p] * b[p * ldb];
-        const double sum = (s[0] + s[2]) + (s[1] + s[3]);
+                s[r][u] += a[r * as_i + (p + u) * as_p] * bu[u];
+    }
+    for (; p < k; p++) {
+        const double bp = b[p * ldb];
+        for (size_t r = 0; r < R; r++)
+            s[r][0] += a[r * as_i + p * as_p] * bp;
+    }
+    for (size_t r = 0; r < R; r++) {
+        const double sum = (s[r][0] + s[r][2]) + (s[r][1] + s[r][3]);
         double *cr = c + r * ldc;
         *cr = beta == 0.0 ? alpha * sum : alpha * sum + beta * *cr;
     }
