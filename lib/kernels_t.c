@@ -67,7 +67,7 @@ static inline SOMA_T d_leaky(SOMA_T z, SOMA_T alpha)
 static inline SOMA_T d_elu(SOMA_T z, SOMA_T alpha)
 {
     /* alpha e^z for z <= 0 (f'(0) = alpha); NaN gives NaN through exp. */
-    SOMA_T e = VM(exp)(z > TC(0.0) ? TC(0.0) : z);
+    SOMA_T e = VM(exp_nonpos)(z > TC(0.0) ? TC(0.0) : z);
     return z > TC(0.0) ? TC(1.0) : alpha * nan_or(z, e);
 }
 
@@ -464,7 +464,7 @@ SOMA_VEC static SOMA_T SOMA_SFX(bce_logits_block)(size_t n, const SOMA_T *z,
     SOMA_T t[BLOCK];
     for (size_t j = 0; j < n; j++) {
         const SOMA_T x = z[j], yj = y[j];
-        const SOMA_T e = VM(exp)(-SOMA_K_FABS(x)), d = TC(1.0) + e;
+        const SOMA_T e = VM(exp_nonpos)(-SOMA_K_FABS(x)), d = TC(1.0) + e;
         const SOMA_T q = e / d;
         t[j] = (x > TC(0.0) ? x * (TC(1.0) - yj) : -x * yj) + VM(log1p)(e);
         pb[j] = x < TC(0.0) ? q : TC(1.0) / d;

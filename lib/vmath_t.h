@@ -84,6 +84,22 @@ static inline VM_T VM_(exp)(VM_T x)
     return p * VM_(pow2_shifted)(s1) * VM_(pow2_shifted)(s2);
 }
 
+/* e^x for x <= 0 (and NaN; x > 0 is outside its contract): the bits of
+ * VM_(exp), with one scaling instead of two and no upper clamp. For the
+ * clamped x, k >= ceil(VM_K_EXP_MIN / ln2), so 2^(k + VM_K_EXP_OFF) is
+ * normal: p 2^(k + OFF) is exact, and the product by 2^-OFF rounds once,
+ * into the subnormals where the result is that small, as VM_(exp) does.
+ * sigmoid, softplus, elu's derivative and the fused BCE take e^-|x|. */
+static inline VM_T VM_(exp_nonpos)(VM_T x)
+{
+    x = x < VM_K_EXP_MIN ? VM_K_EXP_MIN : x;
+    VM_T r, s;
+    (void)VM_(reduce_ln2)(x, &r, &s);
+    const VM_T r2 = r * r;
+    VM_T p = VM_C(1.0) + (r + r2 * VM_(expm1_tail)(r, r2));
+    return p * VM_(pow2_shifted)(s + VM_K_EXP_OFF) * VM_K_EXP_UNOFF;
+}
+
 /* e^x - 1 for x <= 0 (and NaN), with full relative accuracy near 0:
  * expm1(-0) = -0, expm1(-inf) = -1. Values x > 0 are outside its contract. */
 static inline VM_T VM_(expm1_neg)(VM_T x)
@@ -171,7 +187,7 @@ static inline VM_T VM_(log1p)(VM_T u)
  * otherwise 1/(1 + e^-x); e = e^-|x| never overflows. */
 static inline VM_T VM_(sigmoid)(VM_T x)
 {
-    VM_T e = VM_(exp)(-VM_K_FABS(x));
+    VM_T e = VM_(exp_nonpos)(-VM_K_FABS(x));
     VM_T num = x < VM_C(0.0) ? e : VM_C(1.0);
     return num / (VM_C(1.0) + e);
 }
@@ -187,7 +203,7 @@ static inline VM_T VM_(tanh)(VM_T x)
 /* softplus(-|x|) = log(1 + e^-|x|), in [0, ln 2]. */
 static inline VM_T VM_(log1p_exp_neg_abs)(VM_T x)
 {
-    return VM_(log1p)(VM_(exp)(-VM_K_FABS(x)));
+    return VM_(log1p)(VM_(exp_nonpos)(-VM_K_FABS(x)));
 }
 
 /* ---- reductions --------------------------------------------------------------

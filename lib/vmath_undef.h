@@ -14,6 +14,8 @@
 #undef VM_K_SQRT2
 #undef VM_K_EXP_MAX
 #undef VM_K_EXP_MIN
+#undef VM_K_EXP_OFF
+#undef VM_K_EXP_UNOFF
 #undef VM_K_EXPM1_MIN
 #undef VM_K_HALF_MAX
 #undef VM_K_MIN_NORMAL

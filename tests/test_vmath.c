@@ -118,6 +118,54 @@ START_TEST(float_functions_against_double)
 }
 END_TEST
 
+/* exp_nonpos (e^x for x <= 0 with one scaling) returns exp's bits: every
+ * 61st float bit pattern of the non-positive floats and NaN, and for
+ * double a sweep of [-800, 0] (results from 1 down through the subnormals
+ * to 0) plus the limits. A scaling that rounded twice or an offset that
+ * left the normal range would differ in the subnormal results. */
+static bool same_bits_f(float a, float b)
+{
+    return memcmp(&a, &b, sizeof a) == 0;
+}
+
+static bool same_bits_d(double a, double b)
+{
+    return memcmp(&a, &b, sizeof a) == 0;
+}
+
+START_TEST(exp_nonpos_is_exp)
+{
+    size_t n = 0, subnormal = 0;
+    for (uint64_t b = 0x80000000u; b <= 0xFFFFFFFFu; b += 61) {
+        const uint32_t bits = (uint32_t)b;
+        float x;
+        memcpy(&x, &bits, sizeof x);
+        const float want = vm_exp_f32(x), got = vm_exp_nonpos_f32(x);
+        ck_assert_msg(same_bits_f(got, want), "float: exp_nonpos(%a) = %a, exp %a", (double)x,
+                      (double)got, (double)want);
+        n++;
+        subnormal += want != 0.0f && fabsf(want) < FLT_MIN;
+    }
+    const double specials[] = {0.0, -0.0, -INFINITY, NAN, -745.1332191019411, -708.39641853226408,
+                               -1e-300, -0x1p-1074};
+    for (size_t i = 0; i < sizeof specials / sizeof specials[0]; i++) {
+        const double x = specials[i];
+        ck_assert_msg(same_bits_d(vm_exp_nonpos_f64(x), vm_exp_f64(x)),
+                      "double: exp_nonpos(%a) = %a, exp %a", x, vm_exp_nonpos_f64(x),
+                      vm_exp_f64(x));
+    }
+    for (size_t i = 0; i <= 2000000; i++) {
+        const double x = -800.0 * (double)i / 2000000.0 - 1e-7 * (double)(i % 13);
+        const double want = vm_exp_f64(x), got = vm_exp_nonpos_f64(x);
+        ck_assert_msg(same_bits_d(got, want), "double: exp_nonpos(%a) = %a, exp %a", x, got,
+                      want);
+        subnormal += want != 0.0 && want < DBL_MIN;
+    }
+    ck_assert_uint_gt(n, 1000000);
+    ck_assert_uint_gt(subnormal, 1000); /* the range that needs the care */
+}
+END_TEST
+
 START_TEST(special_values)
 {
     const float inf = INFINITY, nan = NAN;
@@ -192,6 +240,7 @@ int main(void)
     TCase *tc = tcase_create("float");
     tcase_set_timeout(tc, 300);
     tcase_add_loop_test(tc, float_functions_against_double, 0, (int)N_FNS);
+    tcase_add_test(tc, exp_nonpos_is_exp);
     tcase_add_test(tc, special_values);
     tcase_add_test(tc, float_reductions);
     suite_add_tcase(s, tc);
