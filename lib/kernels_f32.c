@@ -1,4 +1,5 @@
 /* The float instantiation of lib/kernels_t.c (see lib/kernels.h). */
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -15,6 +16,8 @@
 #define SOMA_K_FABS fabsf
 #define SOMA_K_SQRT sqrtf
 #define SOMA_K_CBLAS_GEMM cblas_sgemm
+/* The largest finite value (swish clamps -inf to its negative). */
+#define SOMA_K_MAX FLT_MAX
 /* Below this |z|, sigmoid(z) = 1/2 to float precision (and z / 2 is normal). */
 #define SOMA_K_SWISH_TINY 0x1p-60f
 /* 1 - SOMA_LOSS_EPS rounds to 1 in float: float models clamp with 2^-24,

@@ -43,9 +43,12 @@ static inline SOMA_T f_elu(SOMA_T x, SOMA_T alpha)
 
 static inline SOMA_T f_swish(SOMA_T x)
 {
-    /* x sigmoid(x); at -inf the product is -inf * 0, the limit is 0. */
-    SOMA_T y = x * VM(sigmoid)(x);
-    return x == -TC(INFINITY) ? TC(0.0) : y;
+    /* x sigmoid(x). At -inf the product would be -inf * 0; with x clamped
+     * to the largest finite magnitude it is -0, the limit (as for every x
+     * below about -745), in one operation rather than a test and a select.
+     * NaN fails the comparison and passes through. */
+    const SOMA_T xf = x < -SOMA_K_MAX ? -SOMA_K_MAX : x;
+    return xf * VM(sigmoid)(x);
 }
 
 /* NaN for NaN z, else v: the derivative of a piecewise function at NaN. */

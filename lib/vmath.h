@@ -16,6 +16,9 @@
  *          is at most (ln2/2)^14 / 14! = 4.2e-18 relative; 2^k applied as
  *          two exact power-of-two factors so that results in the subnormal
  *          range are rounded once and large ones overflow to +inf cleanly.
+ *          exp_nonpos, for x <= 0 only, gives the same bits with one
+ *          scaling: 2^(k + 128) is normal there, and the product by 2^-128
+ *          rounds once.
  * - expm1: the same reduction; e^r - 1 = r + r^2 (1/2 + r/6 + ...) keeps
  *          full relative accuracy as r -> 0, then 2^k (e^r - 1) + (2^k - 1).
  *          Only needed (and only defined here) for x <= 0.
@@ -94,7 +97,7 @@
 #define VM_K_SQRT2 0x1.6a09e667f3bcdp+0
 #define VM_K_EXP_MAX 720.0     /* e^x overflows above ~709.78 */
 #define VM_K_EXP_MIN (-760.0)  /* and is 0 below ~-745.13 */
-#define VM_K_EXP_OFF 128.0     /* exp_nonpos: k + 128 >= -968 for k >= -1096 */
+#define VM_K_EXP_OFF 128u      /* exp_nonpos: k + 128 >= -968 for k >= -1096 */
 #define VM_K_EXP_UNOFF 0x1p-128
 #define VM_K_EXPM1_MIN (-60.0) /* e^x - 1 rounds to -1 below ~-37.4 */
 #define VM_K_HALF_MAX 0x1p1023
@@ -153,7 +156,7 @@ static inline double vm_log_series_head_f64(double g)
 #define VM_K_SQRT2 0x1.6a09e6p+0f
 #define VM_K_EXP_MAX 95.0f      /* e^x overflows above ~88.72 */
 #define VM_K_EXP_MIN (-110.0f)  /* and is 0 below ~-103.97 */
-#define VM_K_EXP_OFF 64.0f      /* exp_nonpos: k + 64 >= -95 for k >= -159 */
+#define VM_K_EXP_OFF 64u       /* exp_nonpos: k + 64 >= -95 for k >= -159 */
 #define VM_K_EXP_UNOFF 0x1p-64f
 #define VM_K_EXPM1_MIN (-20.0f) /* e^x - 1 rounds to -1 below ~-17.3 */
 #define VM_K_HALF_MAX 0x1p127f

@@ -35,6 +35,15 @@ static inline VM_T VM_(pow2_shifted)(VM_T shifted)
     return VM_(from_bits)((VM_U)(n + VM_K_BIAS) << VM_K_MANT_BITS);
 }
 
+/* 2^(n + off) for the same input and an integer off, the sum normal: off
+ * is added to the bits (one integer addition with the bias), not to the
+ * floating-point value. */
+static inline VM_T VM_(pow2_shifted_off)(VM_T shifted, VM_U off)
+{
+    VM_U n = VM_(bits)(shifted) - VM_(bits)(VM_K_SHIFTER);
+    return VM_(from_bits)((VM_U)(n + VM_K_BIAS + off) << VM_K_MANT_BITS);
+}
+
 /* Round x / ln2 to the nearest integer k and return k; *r gets x - k ln2
  * (|r| <= ln2/2 + a rounding) and *shifted the rounding-trick value. */
 static inline VM_T VM_(reduce_ln2)(VM_T x, VM_T *r, VM_T *shifted)
@@ -97,7 +106,7 @@ static inline VM_T VM_(exp_nonpos)(VM_T x)
     (void)VM_(reduce_ln2)(x, &r, &s);
     const VM_T r2 = r * r;
     VM_T p = VM_C(1.0) + (r + r2 * VM_(expm1_tail)(r, r2));
-    return p * VM_(pow2_shifted)(s + VM_K_EXP_OFF) * VM_K_EXP_UNOFF;
+    return p * VM_(pow2_shifted_off)(s, VM_K_EXP_OFF) * VM_K_EXP_UNOFF;
 }
 
 /* e^x - 1 for x <= 0 (and NaN), with full relative accuracy near 0:
