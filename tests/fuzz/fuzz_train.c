@@ -728,7 +728,13 @@ static void fuzz_fit(fuzz_input *in)
         const double adam = o.optimizer.kind == SOMA_OPTIMIZER_ADAM
                                 ? 2.2 * o.learning_rate * (double)rows
                                 : 0.0;
-        if (scale <= limit)
+        /* Float models: status, epochs, stop and finiteness only. Their
+         * rounding (2^-24) through up to 8 steps at lr 0.1 of gradients that
+         * clamped probabilities make large went past 1e-4 of the scale in
+         * three CI runs (a [2, 5, 1] relu + BCE net with Nesterov: 2e-4 at
+         * scale 15); float training is held to its double twin by
+         * tests/test_precision.c instead. */
+        if (scale <= limit && !f32)
             for (size_t i = 0; i < p[0].cols; i++)
                 FUZZ_CHECK(fabs(p[0].data[i] - p[1].data[i]) <= tol * scale + adam);
         lib[0]->history_free(&h[0]);
