@@ -286,6 +286,23 @@ void SOMA_SFX(soma__act_backward)(soma_activation f, SOMA_T alpha, size_t n,
         k->bwd(n, alpha, z, a, da, dz);
 }
 
+/* The columns [j, end) left over, fewer than 16, in blocks of 8, 4, 2 and
+ * 1 columns: block(j, W) with W a constant each time, j advancing. */
+#define NARROW_BLOCK(j, end, block, W)                                                   \
+    do {                                                                                 \
+        if ((j) + (W) <= (end)) {                                                        \
+            block((j), (W));                                                             \
+            (j) += (W);                                                                  \
+        }                                                                                \
+    } while (0)
+#define NARROW_BLOCKS(j, end, block)                                                     \
+    do {                                                                                 \
+        NARROW_BLOCK(j, end, block, 8);                                                  \
+        NARROW_BLOCK(j, end, block, 4);                                                  \
+        NARROW_BLOCK(j, end, block, 2);                                                  \
+        NARROW_BLOCK(j, end, block, 1);                                                  \
+    } while (0)
+
 /* Columns [j0, j0 + W) of every row, W a constant at every call: the bias
  * stays in registers and the loop over W unrolls (a general inner loop,
  * with its alias checks and remainder, cost more than the additions on
@@ -316,20 +333,9 @@ SOMA_VEC static void SOMA_SFX(add_bias_rows)(size_t rows, size_t cols, SOMA_T *z
         return;
     }
     size_t j = 0;
-    if (j + 8 <= cols) {
-        SOMA_SFX(add_bias_cols)(rows, j, 8, z, ldz, b);
-        j += 8;
-    }
-    if (j + 4 <= cols) {
-        SOMA_SFX(add_bias_cols)(rows, j, 4, z, ldz, b);
-        j += 4;
-    }
-    if (j + 2 <= cols) {
-        SOMA_SFX(add_bias_cols)(rows, j, 2, z, ldz, b);
-        j += 2;
-    }
-    if (j < cols)
-        SOMA_SFX(add_bias_cols)(rows, j, 1, z, ldz, b);
+#define BIAS_BLOCK(j, W) SOMA_SFX(add_bias_cols)(rows, j, W, z, ldz, b)
+    NARROW_BLOCKS(j, cols, BIAS_BLOCK);
+#undef BIAS_BLOCK
 }
 
 void SOMA_SFX(soma__add_bias_rows)(size_t rows, size_t cols, SOMA_T *z, size_t ldz,
@@ -1029,22 +1035,11 @@ SOMA_VEC static void SOMA_SFX(col_sums_range)(const M *dZ, size_t j0, size_t j1,
                                               SOMA_T scale, bool accumulate, SOMA_T *db)
 {
     size_t j = j0;
+#define SUMS_BLOCK(j, W) SOMA_SFX(col_sums_block)(dZ, j, W, scale, accumulate, db)
     for (; j + COL_GROUP <= j1; j += COL_GROUP)
-        SOMA_SFX(col_sums_block)(dZ, j, COL_GROUP, scale, accumulate, db);
-    if (COL_GROUP > 8 && j + 8 <= j1) {
-        SOMA_SFX(col_sums_block)(dZ, j, 8, scale, accumulate, db);
-        j += 8;
-    }
-    if (j + 4 <= j1) {
-        SOMA_SFX(col_sums_block)(dZ, j, 4, scale, accumulate, db);
-        j += 4;
-    }
-    if (j + 2 <= j1) {
-        SOMA_SFX(col_sums_block)(dZ, j, 2, scale, accumulate, db);
-        j += 2;
-    }
-    if (j < j1)
-        SOMA_SFX(col_sums_block)(dZ, j, 1, scale, accumulate, db);
+        SUMS_BLOCK(j, COL_GROUP);
+    NARROW_BLOCKS(j, j1, SUMS_BLOCK);
+#undef SUMS_BLOCK
 }
 
 /* db[j] (+)= scale * sum of column j of dZ for the columns of groups [g0,
@@ -1083,6 +1078,8 @@ void SOMA_SFX(soma__dense_grads)(const M *W, const M *X, const M *dZ, SOMA_T sca
 }
 
 #undef BLOCK
+#undef NARROW_BLOCKS
+#undef NARROW_BLOCK
 #undef TC
 #undef VM
 #undef M
