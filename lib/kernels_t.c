@@ -721,6 +721,7 @@ typedef struct SOMA_SFX(update_ctx) {
     SOMA_T lr, mu, b1, b2, eps, c1, c2, l2, f;
     SOMA_T *p, *v, *s;
     const SOMA_T *g;
+    SOMA_T *g_zero;
 } SOMA_SFX(update_ctx);
 
 /* The update of the parameters [i0, i1): element by element, so any
@@ -747,11 +748,13 @@ static void SOMA_SFX(update_block)(const void *ctx, size_t i0, size_t i1)
     default:
         break;
     }
+    if (u->g_zero != NULL)
+        memset(u->g_zero + i0, 0, n * sizeof *u->g_zero);
 }
 
 void SOMA_SFX(soma__optim_update)(const soma_optim_config *c, uint64_t t, double lr,
                                   size_t n, SOMA_T *p, const SOMA_T *g, SOMA_T *v,
-                                  SOMA_T *s, double l2, double f)
+                                  SOMA_T *s, double l2, double f, SOMA_T *g_zero)
 {
     SOMA_SFX(update_ctx) u = {.kind = c->kind,
                               .lr = (SOMA_T)lr,
@@ -761,7 +764,8 @@ void SOMA_SFX(soma__optim_update)(const soma_optim_config *c, uint64_t t, double
                               .p = p,
                               .v = v,
                               .s = s,
-                              .g = g};
+                              .g = g,
+                              .g_zero = g_zero};
     if (c->kind == SOMA_OPTIMIZER_ADAM) {
         u.b1 = (SOMA_T)c->beta1;
         u.b2 = (SOMA_T)c->beta2;

@@ -402,17 +402,24 @@ static soma_status run_epoch(fit_state *f, size_t epoch, double lr, soma__sums *
     if (o->shuffle && f->batch < f->n_train)
         soma__rng_shuffle(&f->rng, order, f->n_train);
     const double keep = 1.0 - o->dropout;
+    /* Within an epoch, the update zeroes the gradient as it uses it, so
+     * that the next batch's products add to zeros rather than having the
+     * BLAS clear the buffer first (a pass over every weight). The last
+     * batch of an epoch, and every batch when a batch callback may stop
+     * the fit, leave it: a fit ends with its last gradient in the buffer. */
+    bool grads_zero = false;
     for (size_t b0 = 0; b0 < f->n_train; b0 += f->batch) {
         const size_t m = f->n_train - b0 < f->batch ? f->n_train - b0 : f->batch;
-        const double weight =
-            mlp->ops->batch_gradient(mlp, &f->w, f->X, f->Y, f->y_onehot, f->wts, order,
-                                     b0, m, keep, f->dropout ? &f->rng : NULL, s);
+        const double weight = mlp->ops->batch_gradient(
+            mlp, &f->w, f->X, f->Y, f->y_onehot, f->wts, order, b0, m, keep,
+            f->dropout ? &f->rng : NULL, grads_zero, s);
         SOMA_TRY(reduce_grads(f, weight));
         /* Weight decay and clipping are applied by the update's own pass;
          * the gradient buffer keeps the loss gradient. */
         const double clip =
             o->clip_norm > 0.0 ? mlp->ops->clip_factor(mlp, o->clip_norm, o->l2) : 1.0;
-        mlp->ops->step(mlp, lr, o->l2, clip);
+        grads_zero = o->batch_callback == NULL && b0 + m < f->n_train;
+        mlp->ops->step(mlp, lr, o->l2, clip, grads_zero);
         if (o->batch_callback != NULL &&
             report_batch(f, epoch, b0 / f->batch, b0 + m, s)) {
             f->stop_requested = true;
@@ -893,7 +900,7 @@ soma_status soma_mlp_gradient_weighted(soma_mlp *mlp, const soma_matrix *X,
     SOMA_TRY(ws_create(mlp, &p, &w, err));
     copy_row_weights(wv, w.wts);
     soma__sums s = {0, 0, 0};
-    mlp->ops->batch_gradient(mlp, &w, X, Y, onehot, w.wts, NULL, 0, n, 1.0, NULL, &s);
+    mlp->ops->batch_gradient(mlp, &w, X, Y, onehot, w.wts, NULL, 0, n, 1.0, NULL, false, &s);
     ws_free(mlp, &w);
     double J = s.loss / s.count;
     if (l2 > 0.0) {

@@ -114,11 +114,13 @@ struct soma__mlp_ops {
      * with keep probability `keep` when rng is not NULL); adds to s. With
      * row weights wts (indexed by the data's rows, or NULL for 1 each) the
      * weighted mean, each row counted with its weight in s. Returns the
-     * batch's total weight (m without weights). */
+     * batch's total weight (m without weights). grads_zero says the buffer
+     * holds zeros (the last step zeroed it): the products then add to it
+     * instead of having the BLAS clear it first. */
     double (*batch_gradient)(soma_mlp *mlp, soma__ws *w, const soma_matrix *X,
                              const soma_matrix *Y, size_t onehot, const double *wts,
                              const size_t *idx, size_t start, size_t m, double keep,
-                             soma_rng *rng, soma__sums *s);
+                             soma_rng *rng, bool grads_zero, soma__sums *s);
     /* Loss and correct counts on n rows, no dropout, weighted as in
      * batch_gradient; adds to s. */
     void (*evaluate_rows)(const soma_mlp *mlp, soma__ws *w, const soma_matrix *X,
@@ -137,8 +139,9 @@ struct soma__mlp_ops {
     /* True when every parameter is finite. */
     bool (*params_finite)(const soma_mlp *mlp);
     /* One optimizer step with learning rate lr and the gradient (g + l2 W) f
-     * (weight decay on the weights only; g is not written); t advances. */
-    void (*step)(soma_mlp *mlp, double lr, double l2, double f);
+     * (weight decay on the weights only); t advances. g is left as it is,
+     * or zeroed block by block as the update uses it when zero_grads. */
+    void (*step)(soma_mlp *mlp, double lr, double l2, double f, bool zero_grads);
     /* y[0..n) = x[0..n) of the precision, converted to double (exact). */
     void (*to_f64)(size_t n, const void *x, double *y);
     /* y[0..n) = x[0..n) rounded to the precision. */

@@ -284,7 +284,7 @@ static void chunk_rows(soma__ws *w, const soma_matrix *X, const soma_matrix *Y,
 static double batch_gradient(soma_mlp *mlp, soma__ws *w, const soma_matrix *X,
                              const soma_matrix *Y, size_t onehot, const double *wts,
                              const size_t *idx, size_t start, size_t m, double keep,
-                             soma_rng *rng, soma__sums *s)
+                             soma_rng *rng, bool grads_zero, soma__sums *s)
 {
     /* The batch's total weight first: every chunk's gradient is scaled by
      * its inverse (a batch of zero weight gives a zero gradient). */
@@ -315,7 +315,9 @@ static double batch_gradient(soma_mlp *mlp, soma__ws *w, const soma_matrix *X,
             for (size_t i = 0; i < mc; i++)
                 s->count += cw[i];
         }
-        backward(mlp, w, &Xc, scale, c0 > 0, rng != NULL);
+        /* A zeroed buffer is added to (0 + x = x): the products need no
+         * clearing pass of the BLAS's own. */
+        backward(mlp, w, &Xc, scale, c0 > 0 || grads_zero, rng != NULL);
     }
     return total;
 }
@@ -420,8 +422,9 @@ static bool params_finite(const soma_mlp *mlp)
 }
 
 /* One update with the gradient (g + l2 W) f, weight decay on the weights
- * only: each layer's weights, then its biases, in the optimizer's pass. */
-static void step(soma_mlp *mlp, double lr, double l2, double f)
+ * only: each layer's weights, then its biases, in the optimizer's pass;
+ * with zero_grads, each block of g is zeroed once used. */
+static void step(soma_mlp *mlp, double lr, double l2, double f, bool zero_grads)
 {
     soma__mlp_opt *o = &mlp->opt;
     o->t++;
@@ -430,11 +433,13 @@ static void step(soma_mlp *mlp, double lr, double l2, double f)
         const size_t nw = mlp->sizes[l] * mlp->sizes[l + 1], nb = mlp->sizes[l + 1];
         SOMA_T *v = o->v != NULL ? (SOMA_T *)o->v + off : NULL;
         SOMA_T *s = o->s != NULL ? (SOMA_T *)o->s + off : NULL;
+        SOMA_T *g = grads_of(mlp) + off;
         K(optim_update)
-        (&o->config, o->t, lr, nw, params_of(mlp) + off, grads_of(mlp) + off, v, s, l2, f);
+        (&o->config, o->t, lr, nw, params_of(mlp) + off, g, v, s, l2, f,
+         zero_grads ? g : NULL);
         K(optim_update)
-        (&o->config, o->t, lr, nb, params_of(mlp) + off + nw, grads_of(mlp) + off + nw,
-         v != NULL ? v + nw : NULL, s != NULL ? s + nw : NULL, 0.0, f);
+        (&o->config, o->t, lr, nb, params_of(mlp) + off + nw, g + nw, v != NULL ? v + nw : NULL,
+         s != NULL ? s + nw : NULL, 0.0, f, zero_grads ? g + nw : NULL);
     }
 }
 

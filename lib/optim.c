@@ -94,7 +94,7 @@ soma_status soma_optim_step(soma_optim *opt, double lr, double *params,
         return SOMA_EINVAL;
     opt->t++;
     soma__optim_update_f64(&opt->config, opt->t, lr, opt->n, params, grads, opt->v,
-                           opt->s, 0.0, 1.0);
+                           opt->s, 0.0, 1.0, NULL);
     return SOMA_OK;
 }
 

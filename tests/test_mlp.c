@@ -1096,6 +1096,82 @@ START_TEST(clip_norm_step_by_hand)
 END_TEST
 
 /*
+ * Within an epoch the update zeroes the gradient buffer and the next
+ * batch's products add to it instead of having the BLAS clear it; the last
+ * batch of an epoch, and fits with a batch callback, keep the clearing.
+ * Both ways must train the same: a [64, 40, 3] net (its dW and first
+ * forward products go to the BLAS, the others to the small kernel), 200
+ * rows in batches of 32 (the last of 8), 3 epochs, with no callback and
+ * with a batch callback that never stops, must end with the same
+ * parameters and the same gradient buffer (the last batch's gradient, not
+ * zeros). For the optimizers that keep state and the one that does not;
+ * in both precisions (the loop index: kind * 2 + precision).
+ */
+static int keep_going(void *user, const soma_batch_stats *b)
+{
+    (void)b;
+    ++*(size_t *)user;
+    return 0;
+}
+
+START_TEST(zeroed_gradient_trains_as_a_cleared_one)
+{
+    const soma_optimizer kinds[3] = {SOMA_OPTIMIZER_MOMENTUM, SOMA_OPTIMIZER_ADAM,
+                                     SOMA_OPTIMIZER_SGD};
+    const soma_optimizer kind = kinds[_i / 2];
+    precision = (soma_precision)(_i % 2);
+    const size_t sizes[3] = {64, 40, 3};
+    soma_matrix X, Y;
+    ck_assert_int_eq(soma_matrix_init(&X, 200, 64, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_init(&Y, 200, 3, NULL), SOMA_OK);
+    test_fill_random(&X, 91);
+    for (size_t i = 0; i < 200; i++)
+        Y.data[3 * i + (size_t)(X.data[64 * i] > 0.0) + (X.data[64 * i + 1] > 0.5)] = 1.0;
+    soma_matrix params[2], grads[2];
+    size_t batches = 0;
+    for (int way = 0; way < 2; way++) {
+        soma_mlp *m = make(sizes, 3, SOMA_ACTIVATION_TANH, SOMA_ACTIVATION_SOFTMAX,
+                           SOMA_LOSS_CE, 92);
+        soma_fit_options o = soma_fit_options_default();
+        o.epochs = 3;
+        o.batch_size = 32;
+        o.shuffle = true;
+        o.seed = 93;
+        o.learning_rate = 0.05;
+        o.optimizer = soma_optim_config_default(kind);
+        if (way == 1) {
+            o.batch_callback = keep_going;
+            o.callback_user = &batches;
+        }
+        ck_assert_int_eq(soma_mlp_fit(m, &X, &Y, &o, NULL, NULL), SOMA_OK);
+        params[way] = test_params_copy(m);
+        ck_assert_int_eq(soma_matrix_init(&grads[way], 1, params[way].cols, NULL), SOMA_OK);
+        ck_assert_int_eq(soma_mlp_get_grads(m, &grads[way], NULL), SOMA_OK);
+        soma_mlp_destroy(m);
+    }
+    ck_assert_uint_eq(batches, 3 * 7);
+    size_t nonzero = 0;
+    for (size_t j = 0; j < params[0].cols; j++) {
+        ck_assert_msg(params[0].data[j] == params[1].data[j],
+                      "%s: parameter %zu is %a zeroing, %a clearing", soma_optimizer_name(kind),
+                      j, params[0].data[j], params[1].data[j]);
+        ck_assert_msg(grads[0].data[j] == grads[1].data[j],
+                      "%s: gradient %zu is %a zeroing, %a clearing", soma_optimizer_name(kind), j,
+                      grads[0].data[j], grads[1].data[j]);
+        nonzero += grads[0].data[j] != 0.0;
+    }
+    ck_assert_uint_gt(nonzero, params[0].cols / 2);
+    for (int way = 0; way < 2; way++) {
+        soma_matrix_free(&params[way]);
+        soma_matrix_free(&grads[way]);
+    }
+    soma_matrix_free(&Y);
+    soma_matrix_free(&X);
+    precision = SOMA_PRECISION_F64;
+}
+END_TEST
+
+/*
  * Dropout on one row: [2, H, 1], tanh hidden, identity output, MSE, one SGD
  * step with dropout 0.3 (keep = 0.7). With one row the hidden unit j enters
  * the output through D_j = s_j a_j, where s_j is its mask value, so
@@ -1527,6 +1603,7 @@ int main(void)
     TCase *opts = tcase_create("options by hand");
     tcase_set_timeout(opts, 120);
     tcase_add_test(opts, clip_norm_step_by_hand);
+    tcase_add_loop_test(opts, zeroed_gradient_trains_as_a_cleared_one, 0, 6);
     tcase_add_test(opts, dropout_step_by_hand);
     tcase_add_test(opts, validation_fraction_holds_out_exact_rows);
     tcase_add_test(opts, restore_best_false_keeps_last_parameters);
