@@ -671,27 +671,34 @@ static void threads_section(const report_run *r, targets *tg)
             printf(" (pairs %.3f ... %.3f)\n", lo, hi);
         }
     printf("\npasses on the pool, ns per call (packed rows x 512); parallel from two "
-           "grains: check %.0f, sums %.0f doubles (row gather %.0f)\n",
+           "grains: check %.0f, sums %.0f, relu %.0f, sigmoid %.0f doubles (row gather "
+           "%.0f)\n",
            kv_get(k, "threads.grain.check"), kv_get(k, "threads.grain.sum"),
+           kv_get(k, "threads.grain.relu"), kv_get(k, "threads.grain.sigmoid"),
            kv_get(k, "threads.grain.copy"));
-    printf("%10s | %12s %12s %7s | %12s %12s %7s\n", "doubles", "check t=1", "t=2",
-           "t2/t1", "col sums t=1", "t=2", "t2/t1");
-    for (size_t n = 8 * 512; n <= 8192 * 512; n *= 2) {
-        const double c1 = kv_get(k, "threads.check.%zu.1.med_ns", n);
-        const double c2 = kv_get(k, "threads.check.%zu.2.med_ns", n);
-        const double s1 = kv_get(k, "threads.sum.%zu.1.med_ns", n);
-        const double s2 = kv_get(k, "threads.sum.%zu.2.med_ns", n);
-        if (isnan(c1) && isnan(s1))
-            continue;
-        printf("%10zu |", n);
-        num(c1, 12, 0);
-        num(c2, 12, 0);
-        num(c2 / c1, 7, 3);
-        printf(" |");
-        num(s1, 12, 0);
-        num(s2, 12, 0);
-        num(s2 / s1, 7, 3);
-        printf("\n");
+    static const char *const pass[2][2] = {{"check", "sum"}, {"relu", "sigmoid"}};
+    static const char *const head[2][2] = {{"check t=1", "col sums t=1"},
+                                           {"relu t=1", "sigmoid t=1"}};
+    for (int tab = 0; tab < 2; tab++) {
+        printf("%s%10s | %12s %12s %7s | %12s %12s %7s\n", tab ? "\n" : "", "doubles",
+               head[tab][0], "t=2", "t2/t1", head[tab][1], "t=2", "t2/t1");
+        for (size_t n = 8 * 512; n <= 8192 * 512; n *= 2) {
+            double t1[2], t2[2];
+            for (int j = 0; j < 2; j++) {
+                t1[j] = kv_get(k, "threads.%s.%zu.1.med_ns", pass[tab][j], n);
+                t2[j] = kv_get(k, "threads.%s.%zu.2.med_ns", pass[tab][j], n);
+            }
+            if (isnan(t1[0]) && isnan(t1[1]))
+                continue;
+            printf("%10zu", n);
+            for (int j = 0; j < 2; j++) {
+                printf(" |");
+                num(t1[j], 12, 0);
+                num(t2[j], 12, 0);
+                num(t2[j] / t1[j], 7, 3);
+            }
+            printf("\n");
+        }
     }
 }
 

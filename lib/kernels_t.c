@@ -238,16 +238,26 @@ typedef struct SOMA_SFX(act_loops) {
     void (*fwd)(size_t n, SOMA_T alpha, const SOMA_T *z, SOMA_T *a);
     void (*bwd)(size_t n, SOMA_T alpha, const SOMA_T *z, const SOMA_T *a,
                 const SOMA_T *da, SOMA_T *dz);
+    /* The grains of each loop on the pool (lib/parallel.h): exp's or the
+     * cheap one of a compare or a product per element. */
+    size_t fwd_grain, bwd_grain;
 } SOMA_SFX(act_loops);
 
+#define EXP_G SOMA__GRAIN_ACT_EXP
+#define CHEAP_G SOMA__GRAIN_ACT_CHEAP
 static const SOMA_SFX(act_loops) act_loops[SOMA_ACTIVATION_COUNT] = {
-    [SOMA_ACTIVATION_SIGMOID] = {SOMA_SFX(fwd_sigmoid), SOMA_SFX(bwd_sigmoid)},
-    [SOMA_ACTIVATION_TANH] = {SOMA_SFX(fwd_tanh), SOMA_SFX(bwd_tanh)},
-    [SOMA_ACTIVATION_RELU] = {SOMA_SFX(fwd_relu), SOMA_SFX(bwd_relu)},
-    [SOMA_ACTIVATION_LEAKY_RELU] = {SOMA_SFX(fwd_leaky), SOMA_SFX(bwd_leaky)},
-    [SOMA_ACTIVATION_ELU] = {SOMA_SFX(fwd_elu), SOMA_SFX(bwd_elu)},
-    [SOMA_ACTIVATION_SWISH] = {SOMA_SFX(fwd_swish), SOMA_SFX(bwd_swish)},
+    [SOMA_ACTIVATION_SIGMOID] = {SOMA_SFX(fwd_sigmoid), SOMA_SFX(bwd_sigmoid), EXP_G,
+                                 CHEAP_G},
+    [SOMA_ACTIVATION_TANH] = {SOMA_SFX(fwd_tanh), SOMA_SFX(bwd_tanh), EXP_G, CHEAP_G},
+    [SOMA_ACTIVATION_RELU] = {SOMA_SFX(fwd_relu), SOMA_SFX(bwd_relu), CHEAP_G, CHEAP_G},
+    [SOMA_ACTIVATION_LEAKY_RELU] = {SOMA_SFX(fwd_leaky), SOMA_SFX(bwd_leaky), CHEAP_G,
+                                    CHEAP_G},
+    [SOMA_ACTIVATION_ELU] = {SOMA_SFX(fwd_elu), SOMA_SFX(bwd_elu), EXP_G, EXP_G},
+    [SOMA_ACTIVATION_SWISH] = {SOMA_SFX(fwd_swish), SOMA_SFX(bwd_swish), EXP_G, CHEAP_G},
 };
+#undef CHEAP_G
+#undef EXP_G
+
 
 /* The entry of act_loops for f, or NULL (identity, softmax, invalid). */
 static const SOMA_SFX(act_loops) * loops_of(soma_activation f)
@@ -255,6 +265,38 @@ static const SOMA_SFX(act_loops) * loops_of(soma_activation f)
     if ((unsigned)f >= SOMA_ACTIVATION_COUNT || act_loops[f].fwd == NULL)
         return NULL;
     return &act_loops[f];
+}
+
+/* The grain of f's forward pass (with the bias: dense_forward): softmax
+ * takes an exp per element, identity is a copy. */
+static size_t SOMA_SFX(fwd_grain)(soma_activation f)
+{
+    const SOMA_SFX(act_loops) *k = loops_of(f);
+    if (k != NULL)
+        return k->fwd_grain;
+    return f == SOMA_ACTIVATION_SOFTMAX ? SOMA__GRAIN_ACT_EXP : SOMA__GRAIN_ACT_CHEAP;
+}
+
+/* An element-wise activation's loop over [i0, i1) of its arrays: the
+ * blocks of a pass on the pool. The loops give every element the same bits
+ * wherever the range is cut (vmath.h), so the partition does not show. */
+typedef struct SOMA_SFX(act_ctx) {
+    const SOMA_SFX(act_loops) *k;
+    SOMA_T alpha;
+    const SOMA_T *z, *a, *da;
+    SOMA_T *out;
+} SOMA_SFX(act_ctx);
+
+static void SOMA_SFX(act_fwd_block)(const void *ctx, size_t i0, size_t i1)
+{
+    const SOMA_SFX(act_ctx) *c = ctx;
+    c->k->fwd(i1 - i0, c->alpha, c->z + i0, c->out + i0);
+}
+
+static void SOMA_SFX(act_bwd_block)(const void *ctx, size_t i0, size_t i1)
+{
+    const SOMA_SFX(act_ctx) *c = ctx;
+    c->k->bwd(i1 - i0, c->alpha, c->z + i0, c->a + i0, c->da + i0, c->out + i0);
 }
 
 void SOMA_SFX(soma__act_forward)(soma_activation f, SOMA_T alpha, size_t n,
@@ -265,12 +307,16 @@ void SOMA_SFX(soma__act_forward)(soma_activation f, SOMA_T alpha, size_t n,
     if (f == SOMA_ACTIVATION_LEAKY_RELU && alpha == TC(0.0))
         f = SOMA_ACTIVATION_RELU;
     const SOMA_SFX(act_loops) *k = loops_of(f);
-    if (f == SOMA_ACTIVATION_IDENTITY)
+    if (f == SOMA_ACTIVATION_IDENTITY) {
         fwd_identity(n, z, a);
-    else if (f == SOMA_ACTIVATION_SOFTMAX)
+    } else if (f == SOMA_ACTIVATION_SOFTMAX) {
         softmax_row(n, z, a);
-    else if (k != NULL)
+    } else if (k != NULL && n >= 2 * k->fwd_grain) {
+        const SOMA_SFX(act_ctx) c = {.k = k, .alpha = alpha, .z = z, .out = a};
+        soma__par_for(n, k->fwd_grain, SOMA_SFX(act_fwd_block), &c);
+    } else if (k != NULL) {
         k->fwd(n, alpha, z, a);
+    }
 }
 
 void SOMA_SFX(soma__act_backward)(soma_activation f, SOMA_T alpha, size_t n,
@@ -278,12 +324,17 @@ void SOMA_SFX(soma__act_backward)(soma_activation f, SOMA_T alpha, size_t n,
                                   SOMA_T *dz)
 {
     const SOMA_SFX(act_loops) *k = loops_of(f);
-    if (f == SOMA_ACTIVATION_IDENTITY)
+    if (f == SOMA_ACTIVATION_IDENTITY) {
         SOMA_SFX(bwd_identity)(n, z, da, dz);
-    else if (f == SOMA_ACTIVATION_SOFTMAX)
+    } else if (f == SOMA_ACTIVATION_SOFTMAX) {
         softmax_row_backward(n, a, da, dz);
-    else if (k != NULL)
+    } else if (k != NULL && n >= 2 * k->bwd_grain) {
+        const SOMA_SFX(act_ctx) c = {.k = k, .alpha = alpha, .z = z, .a = a, .da = da,
+                                     .out = dz};
+        soma__par_for(n, k->bwd_grain, SOMA_SFX(act_bwd_block), &c);
+    } else if (k != NULL) {
         k->bwd(n, alpha, z, a, da, dz);
+    }
 }
 
 /* The columns [j, end) left over, fewer than 16, in blocks of 8, 4, 2 and
@@ -344,6 +395,27 @@ void SOMA_SFX(soma__add_bias_rows)(size_t rows, size_t cols, SOMA_T *z, size_t l
     SOMA_SFX(add_bias_rows)(rows, cols, z, ldz, b);
 }
 
+/* Rows of a layer's matrices for a pass on the pool by rows: the
+ * activation backward of rows that are not packed, and the bias and
+ * activation of dense_forward by groups of `group` rows. */
+typedef struct SOMA_SFX(rows_ctx) {
+    soma_activation f;
+    SOMA_T alpha;
+    const M *Z, *A, *dA, *b;
+    M *dZ, *Zw, *Aw;
+    size_t group;
+    bool packed;
+} SOMA_SFX(rows_ctx);
+
+static void SOMA_SFX(act_bwd_rows)(const void *ctx, size_t i0, size_t i1)
+{
+    const SOMA_SFX(rows_ctx) *c = ctx;
+    for (size_t i = i0; i < i1; i++)
+        SOMA_SFX(soma__act_backward)
+    (c->f, c->alpha, c->Z->cols, SOMA__AT(c->Z, i, 0), SOMA__AT(c->A, i, 0),
+     SOMA__AT(c->dA, i, 0), SOMA__AT(c->dZ, i, 0));
+}
+
 void SOMA_SFX(soma__activation_backward_rows)(soma_activation f, SOMA_T alpha, const M *Z,
                                               const M *A, const M *dA, M *dZ)
 {
@@ -351,15 +423,15 @@ void SOMA_SFX(soma__activation_backward_rows)(soma_activation f, SOMA_T alpha, c
         return;
     const bool packed = f != SOMA_ACTIVATION_SOFTMAX && SOMA__PACKED(Z) &&
                         SOMA__PACKED(A) && SOMA__PACKED(dA) && SOMA__PACKED(dZ);
-    if (packed) {
+    if (packed) { /* one pass, on the pool when large */
         SOMA_SFX(soma__act_backward)
         (f, alpha, Z->rows * Z->cols, Z->data, A->data, dA->data, dZ->data);
         return;
     }
-    for (size_t i = 0; i < Z->rows; i++)
-        SOMA_SFX(soma__act_backward)
-    (f, alpha, Z->cols, SOMA__AT(Z, i, 0), SOMA__AT(A, i, 0), SOMA__AT(dA, i, 0),
-     SOMA__AT(dZ, i, 0));
+    const SOMA_SFX(rows_ctx) c = {.f = f, .alpha = alpha, .Z = Z, .A = A, .dA = dA, .dZ = dZ};
+    const SOMA_SFX(act_loops) *k = loops_of(f);
+    const size_t grain = k != NULL ? k->bwd_grain : SOMA__GRAIN_ACT_CHEAP;
+    soma__par_for(Z->rows, grain / Z->cols + 1, SOMA_SFX(act_bwd_rows), &c);
 }
 
 /* ========================================================================== */
@@ -972,6 +1044,26 @@ void SOMA_SFX(soma__gemm)(bool ta, bool tb, SOMA_T alpha, const M *A, const M *B
 /* Dense layers                                                               */
 /* ========================================================================== */
 
+/* Bias and activation of the row groups [g0, g1) (dense_forward). */
+static void SOMA_SFX(bias_act_groups)(const void *ctx, size_t g0, size_t g1)
+{
+    const SOMA_SFX(rows_ctx) *c = ctx;
+    const M *Z = c->Zw, *A = c->Aw;
+    const size_t m = Z->rows, n = Z->cols;
+    for (size_t i0 = g0 * c->group; i0 < m && i0 < g1 * c->group; i0 += c->group) {
+        const size_t g = m - i0 < c->group ? m - i0 : c->group;
+        SOMA_SFX(soma__add_bias_rows)(g, n, SOMA__AT(Z, i0, 0), Z->ld, c->b->data);
+        if (c->packed) {
+            SOMA_SFX(soma__act_forward)
+            (c->f, c->alpha, g * n, SOMA__AT(Z, i0, 0), SOMA__AT(A, i0, 0));
+            continue;
+        }
+        for (size_t i = i0; i < i0 + g; i++)
+            SOMA_SFX(soma__act_forward)
+        (c->f, c->alpha, n, SOMA__AT(Z, i, 0), SOMA__AT(A, i, 0));
+    }
+}
+
 void SOMA_SFX(soma__dense_forward)(const M *W, const M *b, soma_activation f,
                                    SOMA_T alpha, const M *X, M *Z, M *A)
 {
@@ -987,18 +1079,12 @@ void SOMA_SFX(soma__dense_forward)(const M *W, const M *b, soma_activation f,
     const bool packed =
         f != SOMA_ACTIVATION_SOFTMAX && SOMA__PACKED(Z) && SOMA__PACKED(A);
     const size_t group = packed && n < DENSE_GROUP ? DENSE_GROUP / n : 1;
-    for (size_t i0 = 0; i0 < m; i0 += group) {
-        const size_t g = m - i0 < group ? m - i0 : group;
-        SOMA_SFX(soma__add_bias_rows)(g, n, SOMA__AT(Z, i0, 0), Z->ld, b->data);
-        if (packed) {
-            SOMA_SFX(soma__act_forward)
-            (f, alpha, g * n, SOMA__AT(Z, i0, 0), SOMA__AT(A, i0, 0));
-            continue;
-        }
-        for (size_t i = i0; i < i0 + g; i++)
-            SOMA_SFX(soma__act_forward)
-        (f, alpha, n, SOMA__AT(Z, i, 0), SOMA__AT(A, i, 0));
-    }
+    /* The groups on the pool, a grain of f's or more a block:
+     * each element's bits do not depend on the group it is in. */
+    const SOMA_SFX(rows_ctx) c = {
+        .f = f, .alpha = alpha, .b = b, .Zw = Z, .Aw = A, .group = group, .packed = packed};
+    soma__par_for((m + group - 1) / group, SOMA_SFX(fwd_grain)(f) / (group * n) + 1,
+                  SOMA_SFX(bias_act_groups), &c);
 }
 
 /* Columns per item of the column-sum loop: a cache line of the type, so

@@ -33,6 +33,13 @@
 #define SOMA__GRAIN_COPY 16384  /* doubles copied (row gather) */
 #define SOMA__GRAIN_CHECK 32768 /* doubles checked for finiteness */
 #define SOMA__GRAIN_SUM 16384   /* doubles added (column sums) */
+/* Elements through an activation or its derivative (with the bias, in a
+ * dense layer's forward pass): those that take an exp per element
+ * (sigmoid, tanh, elu, swish, softmax forward; elu's derivative), about
+ * 1 ns each on one core, and the cheap ones (relu, leaky relu, identity and
+ * the other derivatives: a compare or a few products). */
+#define SOMA__GRAIN_ACT_EXP 8192
+#define SOMA__GRAIN_ACT_CHEAP 32768
 
 /*
  * The grain, in groups of `group` columns, of a column-sum pass over a

@@ -533,6 +533,105 @@ START_TEST(optimizer_update_is_the_same_bits_for_any_thread_count)
 }
 END_TEST
 
+/* ---- a layer's passes on the pool ------------------------------------------ */
+
+/* A copy of the values of M (rows x cols, whatever its ld) into out. */
+static void copy_values(const soma_matrix *M, double *out)
+{
+    for (size_t i = 0; i < M->rows; i++)
+        memcpy(out + i * M->cols, soma_matrix_at(M, i, 0), M->cols * sizeof(double));
+}
+
+/*
+ * The bias and activation of soma_dense_forward (by groups of rows) and the
+ * activation's derivative of soma_dense_backward (one flat pass over packed
+ * matrices, by rows over strided ones), for every activation, with 2, 3
+ * and 4 threads against 1, bit for bit: 256 x 520 elements, 4 grains of
+ * SOMA__GRAIN_ACT_CHEAP (the larger grain). One input column keeps every
+ * product at m n k <= 262144 (see the fit test below), so only soma's
+ * loops see the thread count.
+ */
+START_TEST(layer_passes_are_the_same_bits_for_any_thread_count)
+{
+    enum { R = 256, C = 520, IN = 1, LD = C + 3, OUTS = 8 };
+    const soma_activation f = (soma_activation)_i;
+    if (loops_parallel()) {
+        ck_assert(goes_parallel(R * C, SOMA__GRAIN_ACT_CHEAP));
+        ck_assert(goes_parallel(R, SOMA__GRAIN_ACT_CHEAP / C + 1));
+    }
+    soma_matrix X, W, b, dW, db, tmp, buf[8];
+    ck_assert_int_eq(soma_matrix_init(&X, R, IN, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_init(&W, IN, C, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_init(&b, 1, C, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_init(&dW, IN, C, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_init(&db, 1, C, NULL), SOMA_OK);
+    ck_assert_int_eq(soma_matrix_init(&tmp, R, C, NULL), SOMA_OK);
+    test_fill_random(&X, 21);
+    test_fill_random(&W, 22);
+    test_fill_random(&b, 23);
+    ck_assert_int_eq(soma_matrix_scale(&W, 4.0), SOMA_OK); /* Z over about [-5, 5] */
+    /* Z, A, dA, dZ packed (buf 0-3), and as views of R x C in R x LD
+     * buffers (buf 4-7, rows not packed). */
+    soma_matrix M[8];
+    for (int j = 0; j < 8; j++) {
+        ck_assert_int_eq(soma_matrix_init(&buf[j], R, j < 4 ? C : LD, NULL), SOMA_OK);
+        ck_assert_int_eq(soma_matrix_view(&M[j], buf[j].data, R, C, j < 4 ? C : LD),
+                         SOMA_OK);
+    }
+    test_fill_random(&M[2], 24);
+    test_fill_random(&M[6], 24);
+    const soma_dense layer = {W, b, f, 0.1};
+    double *ref = malloc((OUTS + 1) * R * C * sizeof *ref), *got = malloc(R * C * sizeof *got);
+    ck_assert(ref != NULL && got != NULL);
+    for (int t = 1; t <= 4; t++) {
+        set_threads(t);
+        for (int v = 0; v < 2; v++) {
+            soma_matrix *Z = &M[4 * v], *A = Z + 1, *dA = Z + 2, *dZ = Z + 3;
+            ck_assert_int_eq(soma_dense_forward(&layer, &X, Z, A, NULL), SOMA_OK);
+            ck_assert_int_eq(soma_dense_backward(&layer, &X, Z, A, dA, dZ, &dW, &db, NULL,
+                                                 NULL),
+                             SOMA_OK);
+            /* The public activation functions (one flat pass over packed
+             * matrices) give the layer's bits. */
+            ck_assert_int_eq(soma_activation_forward_matrix(f, 0.1, Z, &tmp, NULL), SOMA_OK);
+            copy_values(&tmp, got);
+            copy_values(A, ref + OUTS * R * C);
+            ck_assert(memcmp(got, ref + OUTS * R * C, (size_t)R * C * sizeof(double)) == 0);
+            ck_assert_int_eq(soma_activation_backward_matrix(f, 0.1, Z, A, dA, &tmp, NULL),
+                             SOMA_OK);
+            copy_values(&tmp, got);
+            copy_values(dZ, ref + OUTS * R * C);
+            ck_assert(memcmp(got, ref + OUTS * R * C, (size_t)R * C * sizeof(double)) == 0);
+            const soma_matrix *out[4] = {Z, A, dZ, &db};
+            for (int o = 0; o < 4; o++) {
+                const size_t k = (size_t)(4 * v + o) * R * C;
+                const size_t bytes = out[o]->rows * out[o]->cols * sizeof(double);
+                copy_values(out[o], t == 1 ? ref + k : got);
+                if (t > 1)
+                    ck_assert_msg(memcmp(got, ref + k, bytes) == 0,
+                                  "activation %d, %s, output %d: %d threads differ from 1",
+                                  (int)f, v ? "strided" : "packed", o, t);
+            }
+        }
+    }
+    /* Packed and strided, which take different paths, agree too. */
+    for (int o = 0; o < 3; o++)
+        ck_assert(memcmp(ref + (size_t)o * R * C, ref + (size_t)(4 + o) * R * C,
+                         (size_t)R * C * sizeof(double)) == 0);
+    set_threads(0);
+    free(got);
+    free(ref);
+    for (int j = 0; j < 8; j++)
+        soma_matrix_free(&buf[j]);
+    soma_matrix_free(&tmp);
+    soma_matrix_free(&db);
+    soma_matrix_free(&dW);
+    soma_matrix_free(&b);
+    soma_matrix_free(&W);
+    soma_matrix_free(&X);
+}
+END_TEST
+
 /* ---- the setting ------------------------------------------------------------ */
 
 START_TEST(the_setting)
@@ -589,6 +688,8 @@ int main(void)
                         SOMA_PRECISION_COUNT);
     tcase_add_loop_test(tc, optimizer_update_is_the_same_bits_for_any_thread_count, 0,
                         SOMA_OPTIMIZER_COUNT);
+    tcase_add_loop_test(tc, layer_passes_are_the_same_bits_for_any_thread_count, 0,
+                        SOMA_ACTIVATION_COUNT);
     tcase_add_test(tc, the_setting);
     suite_add_tcase(s, tc);
     return test_run(s);
