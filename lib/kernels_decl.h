@@ -52,8 +52,8 @@ double SOMA_SFX(soma__loss_logits_sum)(soma_loss loss, const SOMA__M *Z, const S
  * t being the step count after this step (t >= 1); v and s are the state
  * arrays the kind needs (NULL otherwise). g_zero is NULL or g itself: then
  * each block of g is set to zero right after its update (while it is in
- * cache), for products that then add to it. Runs on the pool in blocks; the bits do not depend
- * on the thread count. */
+ * cache), for products that then add to it. Runs on the pool in blocks;
+ * the bits do not depend on the thread count. */
 void SOMA_SFX(soma__optim_update)(const soma_optim_config *c, uint64_t t, double lr,
                                   size_t n, SOMA_T *p, const SOMA_T *g, SOMA_T *v,
                                   SOMA_T *s, double l2, double f, SOMA_T *g_zero);

@@ -258,7 +258,6 @@ static const SOMA_SFX(act_loops) act_loops[SOMA_ACTIVATION_COUNT] = {
 #undef CHEAP_G
 #undef EXP_G
 
-
 /* The entry of act_loops for f, or NULL (identity, softmax, invalid). */
 static const SOMA_SFX(act_loops) * loops_of(soma_activation f)
 {
@@ -395,21 +394,18 @@ void SOMA_SFX(soma__add_bias_rows)(size_t rows, size_t cols, SOMA_T *z, size_t l
     SOMA_SFX(add_bias_rows)(rows, cols, z, ldz, b);
 }
 
-/* Rows of a layer's matrices for a pass on the pool by rows: the
- * activation backward of rows that are not packed, and the bias and
- * activation of dense_forward by groups of `group` rows. */
-typedef struct SOMA_SFX(rows_ctx) {
+/* The activation backward of rows that are not packed, on the pool by
+ * rows. */
+typedef struct SOMA_SFX(bwd_rows_ctx) {
     soma_activation f;
     SOMA_T alpha;
-    const M *Z, *A, *dA, *b;
-    M *dZ, *Zw, *Aw;
-    size_t group;
-    bool packed;
-} SOMA_SFX(rows_ctx);
+    const M *Z, *A, *dA;
+    M *dZ;
+} SOMA_SFX(bwd_rows_ctx);
 
 static void SOMA_SFX(act_bwd_rows)(const void *ctx, size_t i0, size_t i1)
 {
-    const SOMA_SFX(rows_ctx) *c = ctx;
+    const SOMA_SFX(bwd_rows_ctx) *c = ctx;
     for (size_t i = i0; i < i1; i++)
         SOMA_SFX(soma__act_backward)
     (c->f, c->alpha, c->Z->cols, SOMA__AT(c->Z, i, 0), SOMA__AT(c->A, i, 0),
@@ -428,7 +424,7 @@ void SOMA_SFX(soma__activation_backward_rows)(soma_activation f, SOMA_T alpha, c
         (f, alpha, Z->rows * Z->cols, Z->data, A->data, dA->data, dZ->data);
         return;
     }
-    const SOMA_SFX(rows_ctx) c = {.f = f, .alpha = alpha, .Z = Z, .A = A, .dA = dA, .dZ = dZ};
+    const SOMA_SFX(bwd_rows_ctx) c = {f, alpha, Z, A, dA, dZ};
     const SOMA_SFX(act_loops) *k = loops_of(f);
     const size_t grain = k != NULL ? k->bwd_grain : SOMA__GRAIN_ACT_CHEAP;
     soma__par_for(Z->rows, grain / Z->cols + 1, SOMA_SFX(act_bwd_rows), &c);
@@ -1044,11 +1040,22 @@ void SOMA_SFX(soma__gemm)(bool ta, bool tb, SOMA_T alpha, const M *A, const M *B
 /* Dense layers                                                               */
 /* ========================================================================== */
 
-/* Bias and activation of the row groups [g0, g1) (dense_forward). */
+/* dense_forward's bias and activation, on the pool by groups of `group`
+ * rows (flat over each group when packed). */
+typedef struct SOMA_SFX(bias_act_ctx) {
+    soma_activation f;
+    SOMA_T alpha;
+    const M *b;
+    M *Z, *A;
+    size_t group;
+    bool packed;
+} SOMA_SFX(bias_act_ctx);
+
+/* Bias and activation of the row groups [g0, g1). */
 static void SOMA_SFX(bias_act_groups)(const void *ctx, size_t g0, size_t g1)
 {
-    const SOMA_SFX(rows_ctx) *c = ctx;
-    const M *Z = c->Zw, *A = c->Aw;
+    const SOMA_SFX(bias_act_ctx) *c = ctx;
+    const M *Z = c->Z, *A = c->A;
     const size_t m = Z->rows, n = Z->cols;
     for (size_t i0 = g0 * c->group; i0 < m && i0 < g1 * c->group; i0 += c->group) {
         const size_t g = m - i0 < c->group ? m - i0 : c->group;
@@ -1081,8 +1088,7 @@ void SOMA_SFX(soma__dense_forward)(const M *W, const M *b, soma_activation f,
     const size_t group = packed && n < DENSE_GROUP ? DENSE_GROUP / n : 1;
     /* The groups on the pool, a grain of f's or more a block:
      * each element's bits do not depend on the group it is in. */
-    const SOMA_SFX(rows_ctx) c = {
-        .f = f, .alpha = alpha, .b = b, .Zw = Z, .Aw = A, .group = group, .packed = packed};
+    const SOMA_SFX(bias_act_ctx) c = {f, alpha, b, Z, A, group, packed};
     soma__par_for((m + group - 1) / group, SOMA_SFX(fwd_grain)(f) / (group * n) + 1,
                   SOMA_SFX(bias_act_groups), &c);
 }
