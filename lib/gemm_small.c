@@ -198,35 +198,100 @@ TILE_INLINE void tile(size_t R, size_t V, size_t KU, size_t k, double alpha,
 }
 
 /* One column of R rows of C (the columns left over, fewer than 4), with
- * four partial sums along p per row. Each group of four values of the
- * column of op(B) is loaded once for the R rows (loaded inside the loop
- * over rows, it was reloaded for every row: a store to C may alias it). */
+ * four partial sums along p per row: s[r][u] gathers the terms with
+ * p = u (mod 4) up to the last multiple of 4, the rest go to s[r][0], and
+ * the row's sum is (s0 + s2) + (s1 + s3). Each group of four values of the
+ * column of op(B) is loaded once for the R rows. The partial sums live in
+ * vectors, laid out to suit how op(A) is stored: along p when a row of
+ * op(A) is contiguous (as_p == 1), along r when a column is (as_i == 1,
+ * four rows and op(A) = A^T); scalar otherwise. The three forms make the
+ * same operations on every s[r][u] in the same order, so which one runs
+ * does not change the bits. */
 TILE_INLINE void column(size_t R, size_t k, double alpha, const double *a, size_t as_i,
                         size_t as_p, const double *b, size_t ldb, double beta, double *c,
                         size_t ldc)
 {
-    double s[4][4];
-    for (size_t r = 0; r < R; r++)
-        for (size_t u = 0; u < 4; u++)
-            s[r][u] = 0.0;
+    const v4d zero = {0.0, 0.0, 0.0, 0.0};
+    double sum[4];
     size_t p = 0;
-    for (; p + 4 <= k; p += 4) {
-        double bu[4];
-        for (size_t u = 0; u < 4; u++)
-            bu[u] = b[(p + u) * ldb];
+    if (as_p == 1) {
+        v4d s[4];
+        for (size_t r = 0; r < R; r++)
+            s[r] = zero;
+        for (; p + 4 <= k; p += 4) {
+            const v4d bu = {b[p * ldb], b[(p + 1) * ldb], b[(p + 2) * ldb], b[(p + 3) * ldb]};
+            for (size_t r = 0; r < R; r++) {
+                v4d x;
+                LOAD4(x, a + r * as_i + p);
+                s[r] += x * bu;
+            }
+        }
+        if (R == 4) {
+            /* Transposed, lane r of t[u] is s[r][u]: the row sums come out
+             * as one vector instead of four horizontal additions. */
+            v4d t[4];
+            for (size_t u = 0; u < 4; u++)
+                t[u] = (v4d){s[0][u], s[1][u], s[2][u], s[3][u]};
+            for (size_t q = p; q < k; q++) {
+                const double bq = b[q * ldb];
+                const v4d x = {a[q], a[as_i + q], a[2 * as_i + q], a[3 * as_i + q]};
+                t[0] += x * (v4d){bq, bq, bq, bq};
+            }
+            const v4d tot = (t[0] + t[2]) + (t[1] + t[3]);
+            for (size_t r = 0; r < 4; r++)
+                sum[r] = tot[r];
+        } else {
+            for (size_t r = 0; r < R; r++) {
+                double s0 = s[r][0];
+                for (size_t q = p; q < k; q++)
+                    s0 += a[r * as_i + q] * b[q * ldb];
+                sum[r] = (s0 + s[r][2]) + (s[r][1] + s[r][3]);
+            }
+        }
+    } else if (R == 4 && as_i == 1) {
+        v4d s[4] = {zero, zero, zero, zero}; /* s[u][r] */
+        for (; p + 4 <= k; p += 4)
+            for (size_t u = 0; u < 4; u++) {
+                const double bp = b[(p + u) * ldb];
+                const v4d bu = {bp, bp, bp, bp};
+                v4d x;
+                LOAD4(x, a + (p + u) * as_p);
+                s[u] += x * bu;
+            }
+        for (; p < k; p++) {
+            const double bp = b[p * ldb];
+            const v4d bu = {bp, bp, bp, bp};
+            v4d x;
+            LOAD4(x, a + p * as_p);
+            s[0] += x * bu;
+        }
+        const v4d t = (s[0] + s[2]) + (s[1] + s[3]);
+        for (size_t r = 0; r < 4; r++)
+            sum[r] = t[r];
+    } else {
+        double s[4][4];
         for (size_t r = 0; r < R; r++)
             for (size_t u = 0; u < 4; u++)
-                s[r][u] += a[r * as_i + (p + u) * as_p] * bu[u];
-    }
-    for (; p < k; p++) {
-        const double bp = b[p * ldb];
+                s[r][u] = 0.0;
+        for (; p + 4 <= k; p += 4) {
+            double bu[4];
+            for (size_t u = 0; u < 4; u++)
+                bu[u] = b[(p + u) * ldb];
+            for (size_t r = 0; r < R; r++)
+                for (size_t u = 0; u < 4; u++)
+                    s[r][u] += a[r * as_i + (p + u) * as_p] * bu[u];
+        }
+        for (; p < k; p++) {
+            const double bp = b[p * ldb];
+            for (size_t r = 0; r < R; r++)
+                s[r][0] += a[r * as_i + p * as_p] * bp;
+        }
         for (size_t r = 0; r < R; r++)
-            s[r][0] += a[r * as_i + p * as_p] * bp;
+            sum[r] = (s[r][0] + s[r][2]) + (s[r][1] + s[r][3]);
     }
     for (size_t r = 0; r < R; r++) {
-        const double sum = (s[r][0] + s[r][2]) + (s[r][1] + s[r][3]);
         double *cr = c + r * ldc;
-        *cr = beta == 0.0 ? alpha * sum : alpha * sum + beta * *cr;
+        *cr = beta == 0.0 ? alpha * sum[r] : alpha * sum[r] + beta * *cr;
     }
 }
 
